@@ -1,0 +1,31 @@
+//! runproof's domain: aggregates, commands, events, the run-type catalogue, reason
+//! codes with their EN/DE text, and the pure decisions made on them.
+//!
+//! Nothing in this crate does I/O or reads a clock: commands carry the time, and
+//! whatever a decision needs from elsewhere is looked up before the command is sent.
+//!
+//! # Layout
+//! - [`operation_run`]: the `OperationRun` aggregate (status, outcome, lifecycle).
+//! - [`run_slot`]: the per-identity slot that makes "one active run per identity" hold
+//!   when events are written.
+//! - [`reconciliation`]: the context recorded when something other than a run's job
+//!   decided it, with its bounded [`reconciliation::Evidence`].
+//! - [`run_type`]: the catalogue of run types, labels and stale thresholds.
+//! - [`reason`]: every reason code with EN and DE text.
+//! - [`identity`], [`fingerprint`]: deterministic `sha256:` hashes.
+//! - [`metadata`], [`initiator`], [`lang`]: what every event carries and who reads it.
+#![forbid(unsafe_code)]
+
+pub mod fingerprint;
+pub mod identity;
+pub mod initiator;
+pub mod lang;
+pub mod metadata;
+pub mod operation_run;
+pub mod reason;
+pub mod reconciliation;
+pub mod run_slot;
+pub mod run_type;
+
+pub use lang::Lang;
+pub use reason::ReasonCode;

@@ -1,0 +1,148 @@
+//! The metadata every event carries: who, in answer to what, when, in which schema.
+//!
+//! cqrs-es stores metadata as a string map; [`EventMetadata`] is its typed form.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::initiator::Initiator;
+
+const ACTOR: &str = "actor";
+const CORRELATION_ID: &str = "correlation_id";
+const CAUSATION_ID: &str = "causation_id";
+const OCCURRED_AT: &str = "occurred_at";
+const SCHEMA_VERSION: &str = "schema_version";
+
+/// Typed event metadata.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventMetadata {
+    /// Who caused the event.
+    pub actor: Initiator,
+    /// Shared by every event that answers one request (one CLI call, one reconciler pass).
+    pub correlation_id: Uuid,
+    /// The message that directly caused this event (the command id).
+    pub causation_id: Uuid,
+    /// When the event happened, by the writer's clock.
+    pub occurred_at: DateTime<Utc>,
+    /// The event's schema version (the same as its `event_version`).
+    pub schema_version: String,
+}
+
+/// The request context a command is executed in; becomes the event metadata.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandContext {
+    pub actor: Initiator,
+    pub correlation_id: Uuid,
+    pub causation_id: Uuid,
+}
+
+impl CommandContext {
+    /// A fresh context for a new request: correlation and causation ids are new.
+    pub fn new(actor: Initiator) -> Self {
+        let id = Uuid::new_v4();
+        CommandContext {
+            actor,
+            correlation_id: id,
+            causation_id: id,
+        }
+    }
+
+    /// A context for a follow-up command in the same request (same correlation id,
+    /// new causation id).
+    pub fn follow_up(&self) -> Self {
+        CommandContext {
+            actor: self.actor.clone(),
+            correlation_id: self.correlation_id,
+            causation_id: Uuid::new_v4(),
+        }
+    }
+
+    /// The metadata for an event of `schema_version` written at `occurred_at`.
+    pub fn metadata(&self, occurred_at: DateTime<Utc>, schema_version: &str) -> EventMetadata {
+        EventMetadata {
+            actor: self.actor.clone(),
+            correlation_id: self.correlation_id,
+            causation_id: self.causation_id,
+            occurred_at,
+            schema_version: schema_version.to_string(),
+        }
+    }
+}
+
+/// A metadata map lacks a field or holds a malformed one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("event metadata field `{0}` is missing or malformed")]
+pub struct InvalidMetadata(pub &'static str);
+
+impl EventMetadata {
+    /// The string map cqrs-es persists.
+    pub fn to_map(&self) -> HashMap<String, String> {
+        HashMap::from([
+            (ACTOR.into(), self.actor.to_string()),
+            (CORRELATION_ID.into(), self.correlation_id.to_string()),
+            (CAUSATION_ID.into(), self.causation_id.to_string()),
+            (OCCURRED_AT.into(), self.occurred_at.to_rfc3339()),
+            (SCHEMA_VERSION.into(), self.schema_version.clone()),
+        ])
+    }
+
+    /// Reads the string map back.
+    pub fn from_map(map: &HashMap<String, String>) -> Result<Self, InvalidMetadata> {
+        fn field<'a>(
+            map: &'a HashMap<String, String>,
+            key: &'static str,
+        ) -> Result<&'a str, InvalidMetadata> {
+            map.get(key).map(String::as_str).ok_or(InvalidMetadata(key))
+        }
+        Ok(EventMetadata {
+            actor: field(map, ACTOR)?
+                .parse()
+                .map_err(|_| InvalidMetadata(ACTOR))?,
+            correlation_id: field(map, CORRELATION_ID)?
+                .parse()
+                .map_err(|_| InvalidMetadata(CORRELATION_ID))?,
+            causation_id: field(map, CAUSATION_ID)?
+                .parse()
+                .map_err(|_| InvalidMetadata(CAUSATION_ID))?,
+            occurred_at: DateTime::parse_from_rfc3339(field(map, OCCURRED_AT)?)
+                .map_err(|_| InvalidMetadata(OCCURRED_AT))?
+                .with_timezone(&Utc),
+            schema_version: field(map, SCHEMA_VERSION)?.to_string(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_round_trips_through_the_string_map() {
+        let ctx = CommandContext::new(Initiator::system("worker"));
+        let meta = ctx.metadata(Utc::now(), "1.0");
+        assert_eq!(EventMetadata::from_map(&meta.to_map()), Ok(meta));
+    }
+
+    #[test]
+    fn a_follow_up_keeps_the_correlation_and_changes_the_causation() {
+        let ctx = CommandContext::new(Initiator::system("worker"));
+        let next = ctx.follow_up();
+        assert_eq!(next.correlation_id, ctx.correlation_id);
+        assert_ne!(next.causation_id, ctx.causation_id);
+    }
+
+    #[test]
+    fn a_missing_field_is_named() {
+        let mut map = CommandContext::new(Initiator::system("worker"))
+            .metadata(Utc::now(), "1.0")
+            .to_map();
+        map.remove("occurred_at");
+        assert_eq!(
+            EventMetadata::from_map(&map),
+            Err(InvalidMetadata("occurred_at"))
+        );
+    }
+}

@@ -1,0 +1,296 @@
+//! Reason codes: the stable, machine-readable "why" behind every rejection, failure and
+//! decision, each with the English and German text a person reads.
+//!
+//! Codes are part of the event schema (they are recorded in events), so a code is never
+//! renamed or removed; new codes are appended. `ReasonCode::ALL` lists every code so a
+//! test can prove that none lacks a translation.
+//!
+//! Texts may carry named placeholders (`{run}`); [`ReasonCode::render`] fills them.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::lang::Lang;
+
+macro_rules! reason_codes {
+    ($( $(#[$doc:meta])* $variant:ident = $code:literal { en: $en:literal, de: $de:literal } )*) => {
+        /// A catalogued reason code. Serialised as its dotted code string.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum ReasonCode {
+            $( $(#[$doc])* $variant, )*
+        }
+
+        impl ReasonCode {
+            /// Every code, in catalogue order.
+            pub const ALL: &'static [ReasonCode] = &[ $( ReasonCode::$variant, )* ];
+
+            /// The stable dotted code, e.g. `run.stale_queued`.
+            pub fn code(self) -> &'static str {
+                match self { $( ReasonCode::$variant => $code, )* }
+            }
+
+            /// The text template in the given language (placeholders not filled).
+            pub fn template(self, lang: Lang) -> &'static str {
+                match (self, lang) {
+                    $( (ReasonCode::$variant, Lang::En) => $en,
+                       (ReasonCode::$variant, Lang::De) => $de, )*
+                }
+            }
+        }
+
+        impl FromStr for ReasonCode {
+            type Err = UnknownReasonCode;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $( $code => Ok(ReasonCode::$variant), )*
+                    other => Err(UnknownReasonCode(other.to_string())),
+                }
+            }
+        }
+    };
+}
+
+reason_codes! {
+    // --- run lifecycle rejections ---
+    /// A command named a run type that is not in the catalogue.
+    RunUnknownType = "run.unknown_type" {
+        en: "The run type {type} is not known.",
+        de: "Der Lauftyp {type} ist nicht bekannt."
+    }
+    /// Queue was sent for a run id that already has a history.
+    RunAlreadyExists = "run.already_exists" {
+        en: "A run with this id already exists.",
+        de: "Ein Lauf mit dieser ID existiert bereits."
+    }
+    /// A command addressed a run that has no history.
+    RunNotFound = "run.not_found" {
+        en: "Run {run} was not found.",
+        de: "Lauf {run} wurde nicht gefunden."
+    }
+    /// Start was sent for a run that is already running (another worker claimed it).
+    RunAlreadyRunning = "run.already_running" {
+        en: "The run is already running.",
+        de: "Der Lauf wird bereits ausgeführt."
+    }
+    /// A command that needs an active run addressed a completed run.
+    RunAlreadyCompleted = "run.already_completed" {
+        en: "The run is already completed.",
+        de: "Der Lauf ist bereits abgeschlossen."
+    }
+    /// Complete was sent for a run that was never started.
+    RunNotStarted = "run.not_started" {
+        en: "The run was never started, so its job cannot complete it.",
+        de: "Der Lauf wurde nie gestartet und kann daher nicht von seinem Job abgeschlossen werden."
+    }
+    /// A second completion asked for a different outcome; outcomes never flip.
+    RunOutcomeConflict = "run.outcome_conflict" {
+        en: "The run already ended with another outcome; an outcome never changes.",
+        de: "Der Lauf endete bereits mit einem anderen Ergebnis; ein Ergebnis ändert sich nie."
+    }
+    /// A decision was made on an older version of the run than the one recorded now.
+    RunVersionMismatch = "run.version_mismatch" {
+        en: "The run changed after the decision was made; nothing was recorded.",
+        de: "Der Lauf hat sich nach der Entscheidung geändert; es wurde nichts aufgezeichnet."
+    }
+    /// A run command carried input outside its bounds (context, summary, failures).
+    RunInvalidInput = "run.invalid_input" {
+        en: "The run input is invalid: {detail}.",
+        de: "Die Laufeingabe ist ungültig: {detail}."
+    }
+    /// A concurrent writer changed the run first; the caller may retry.
+    RunConcurrentChange = "run.concurrent_change" {
+        en: "Someone else changed the run at the same moment; try again.",
+        de: "Jemand anderes hat den Lauf im selben Moment geändert; bitte erneut versuchen."
+    }
+    // --- run failures recorded by jobs ---
+    /// The job failed for a reason it did not classify further.
+    JobFailed = "job.failed" {
+        en: "The job failed.",
+        de: "Der Job ist fehlgeschlagen."
+    }
+    /// The job gave up after its own time limit.
+    JobTimedOut = "job.timed_out" {
+        en: "The job exceeded its time limit.",
+        de: "Der Job hat sein Zeitlimit überschritten."
+    }
+    /// The job's input could not be used.
+    JobInputInvalid = "job.input_invalid" {
+        en: "The job's input was invalid.",
+        de: "Die Eingabe des Jobs war ungültig."
+    }
+    /// A system the job depends on was unavailable.
+    JobDependencyUnavailable = "job.dependency_unavailable" {
+        en: "A system the job depends on was unavailable.",
+        de: "Ein System, von dem der Job abhängt, war nicht erreichbar."
+    }
+    /// Some items of the job failed while others succeeded.
+    JobItemsFailed = "job.items_failed" {
+        en: "Some items failed.",
+        de: "Einige Elemente sind fehlgeschlagen."
+    }
+    // --- operator-facing errors of the command line ---
+    /// An argument that should be a UUID was not one.
+    CliInvalidUuid = "cli.invalid_uuid" {
+        en: "{value} is not a valid id (expected a UUID).",
+        de: "{value} ist keine gültige ID (erwartet wird eine UUID)."
+    }
+    /// A status filter named an unknown status.
+    CliUnknownStatus = "cli.unknown_status" {
+        en: "Unknown status {value} (use queued, running or completed).",
+        de: "Unbekannter Status {value} (erlaubt: queued, running, completed)."
+    }
+    /// The database could not be reached.
+    DbUnreachable = "db.unreachable" {
+        en: "Cannot reach the database at {target}: is PostgreSQL running? Set --database-url or DATABASE_URL.",
+        de: "Die Datenbank unter {target} ist nicht erreichbar: Läuft PostgreSQL? --database-url oder DATABASE_URL setzen."
+    }
+    /// The database does not exist.
+    DbMissing = "db.missing" {
+        en: "The database {target} does not exist: run `runproof demo` or create it, then `runproof migrate`.",
+        de: "Die Datenbank {target} existiert nicht: `runproof demo` ausführen oder sie anlegen, dann `runproof migrate`."
+    }
+    /// The database has no runproof schema or an older one.
+    DbNotMigrated = "db.not_migrated" {
+        en: "The database schema is not up to date: run `runproof migrate` first.",
+        de: "Das Datenbankschema ist nicht aktuell: zuerst `runproof migrate` ausführen."
+    }
+    /// The database was migrated by a newer runproof.
+    DbSchemaNewer = "db.schema_newer" {
+        en: "The database schema (version {version}) is newer than this runproof knows: upgrade runproof.",
+        de: "Das Datenbankschema (Version {version}) ist neuer als dieses runproof: runproof aktualisieren."
+    }
+    /// A migration failed half-way and left the schema marked dirty.
+    DbSchemaDirty = "db.schema_dirty" {
+        en: "A migration (version {version}) failed earlier and left the schema incomplete: restore a backup or fix it, then run `runproof migrate`.",
+        de: "Eine Migration (Version {version}) ist früher fehlgeschlagen und hat das Schema unvollständig hinterlassen: Sicherung einspielen oder reparieren, dann `runproof migrate`."
+    }
+    /// Anything the database reported that an operator cannot act on; details go to the log.
+    DbInternal = "db.internal" {
+        en: "An internal database error occurred; the log has the details (RUST_LOG=runproof=debug).",
+        de: "Ein interner Datenbankfehler ist aufgetreten; Details stehen im Log (RUST_LOG=runproof=debug)."
+    }
+    /// The projection did not catch up with a write in time.
+    ProjectionLagging = "projection.lagging" {
+        en: "The write was recorded, but the views have not caught up yet; a long-open transaction may hold them back.",
+        de: "Die Änderung wurde aufgezeichnet, aber die Ansichten sind noch nicht nachgezogen; eine lange offene Transaktion kann sie aufhalten."
+    }
+    /// A projection could not apply an event; it stopped instead of skipping it.
+    ProjectionStopped = "projection.stopped" {
+        en: "The projection {projection} stopped at an event it could not apply; nothing was skipped. See the log.",
+        de: "Die Projektion {projection} hat bei einem nicht anwendbaren Ereignis angehalten; nichts wurde übersprungen. Siehe Log."
+    }
+    /// A rebuilt projection differs from the live one.
+    ReplayDifferences = "replay.differences" {
+        en: "The rebuilt projections differ from the live tables in {count} row(s).",
+        de: "Die neu aufgebauten Projektionen weichen in {count} Zeile(n) von den Live-Tabellen ab."
+    }
+}
+
+/// A code string that is not in the catalogue.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown reason code `{0}`")]
+pub struct UnknownReasonCode(pub String);
+
+impl ReasonCode {
+    /// The text in `lang` with `{name}` placeholders filled from `args`.
+    pub fn render(self, lang: Lang, args: &[(&str, &str)]) -> String {
+        let mut text = self.template(lang).to_string();
+        for (name, value) in args {
+            text = text.replace(&format!("{{{name}}}"), value);
+        }
+        text
+    }
+
+    /// The text in `lang`, for codes without placeholders.
+    pub fn text(self, lang: Lang) -> String {
+        self.render(lang, &[])
+    }
+}
+
+impl fmt::Display for ReasonCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+impl Serialize for ReasonCode {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.code())
+    }
+}
+
+impl<'de> Deserialize<'de> for ReasonCode {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let code = String::deserialize(deserializer)?;
+        code.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_has_english_and_german_text() {
+        for code in ReasonCode::ALL {
+            let en = code.template(Lang::En);
+            let de = code.template(Lang::De);
+            assert!(!en.trim().is_empty(), "{code} lacks English text");
+            assert!(!de.trim().is_empty(), "{code} lacks German text");
+            assert_ne!(en, de, "{code}: the German text is a copy of the English one");
+        }
+    }
+
+    #[test]
+    fn placeholders_are_the_same_in_both_languages() {
+        fn names(text: &str) -> Vec<&str> {
+            let mut out: Vec<&str> = text
+                .split('{')
+                .skip(1)
+                .filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
+                .collect();
+            out.sort_unstable();
+            out
+        }
+        for code in ReasonCode::ALL {
+            assert_eq!(
+                names(code.template(Lang::En)),
+                names(code.template(Lang::De)),
+                "{code}"
+            );
+        }
+    }
+
+    #[test]
+    fn codes_are_unique_and_round_trip() {
+        let mut seen = std::collections::HashSet::new();
+        for code in ReasonCode::ALL {
+            assert!(seen.insert(code.code()), "duplicate code {code}");
+            assert_eq!(code.code().parse::<ReasonCode>(), Ok(*code));
+            let json = serde_json::to_string(code).unwrap();
+            assert_eq!(serde_json::from_str::<ReasonCode>(&json).unwrap(), *code);
+        }
+    }
+
+    #[test]
+    fn render_fills_named_placeholders() {
+        assert_eq!(
+            ReasonCode::RunNotFound.render(Lang::De, &[("run", "42")]),
+            "Lauf 42 wurde nicht gefunden."
+        );
+    }
+
+    #[test]
+    fn no_text_mentions_sql_or_constraints() {
+        for code in ReasonCode::ALL {
+            for lang in Lang::ALL {
+                let text = code.template(lang).to_lowercase();
+                for word in [" sql", "sqlstate", "select ", "insert ", "constraint", "unique", "duplicate key", "violat"] {
+                    assert!(!text.contains(word), "{code} ({lang}) mentions {word}");
+                }
+            }
+        }
+    }
+}
