@@ -1,1 +1,29 @@
+//! runproof: an event-sourced reconciliation engine for long-running operation runs.
+//!
+//! This crate is the root package: the `runproof` binary's command line and the services
+//! that wire the domain, the projector and the adapters together. The binary's `main`
+//! is thin; everything here is testable as a library.
+//!
+//! # Layout
+//! - [`database`]: connecting, creating, migrating, and refusing unknown schemas.
+//! - [`event_store`]: cqrs-es aggregates persisted by postgres-es, plus atomic
+//!   multi-stream appends.
+//! - [`lifecycle`]: the run lifecycle service — the one writer of run transitions.
+//! - [`app`]: wiring of pool, store, projector and services.
+//! - [`explain`]: the decision-first explanation of a run.
+//! - [`cli`]: argument parsing and one module per command; [`demo`], [`bench`].
+//! - [`clock`], [`telemetry`]: time and logs.
+#![forbid(unsafe_code)]
 
+pub mod app;
+pub mod bench;
+pub mod cli;
+pub mod clock;
+pub mod database;
+pub mod demo;
+pub mod event_store;
+pub mod explain;
+pub mod lifecycle;
+pub mod telemetry;
+
+pub use database::MIGRATOR;

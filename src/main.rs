@@ -1,1 +1,33 @@
-fn main(){}
+//! The `runproof` binary: parse, run, print one line on failure.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use runproof::cli::{self, Cli, Command};
+use runproof::telemetry;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return cli::usage_error(e),
+    };
+    match &cli.command {
+        Command::Project { once: false, .. } => telemetry::init_for_service(),
+        _ => telemetry::init(),
+    }
+    let lang = cli.lang;
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(3);
+        }
+    };
+    match runtime.block_on(cli::run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("{}", e.message(lang));
+            e.exit_code()
+        }
+    }
+}

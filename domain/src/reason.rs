@@ -7,52 +7,90 @@
 //!
 //! Texts may carry named placeholders (`{run}`); [`ReasonCode::render`] fills them.
 
-use std::fmt;
-use std::str::FromStr;
-
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::lang::Lang;
-
-macro_rules! reason_codes {
-    ($( $(#[$doc:meta])* $variant:ident = $code:literal { en: $en:literal, de: $de:literal } )*) => {
-        /// A catalogued reason code. Serialised as its dotted code string.
+/// Defines a catalogue of texts: an enum whose variants each have a stable dotted code
+/// and an English and a German text (with optional `{name}` placeholders). Generates
+/// `ALL`, `code()`, `template(lang)`, `render(lang, args)`, `text(lang)` and `FromStr`.
+///
+/// Used for [`ReasonCode`] here and for the command line's own phrases.
+#[macro_export]
+macro_rules! text_catalogue {
+    ($(#[$enum_doc:meta])* $name:ident { $( $(#[$doc:meta])* $variant:ident = $code:literal { en: $en:literal, de: $de:literal } )* }) => {
+        $(#[$enum_doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub enum ReasonCode {
+        pub enum $name {
             $( $(#[$doc])* $variant, )*
         }
 
-        impl ReasonCode {
-            /// Every code, in catalogue order.
-            pub const ALL: &'static [ReasonCode] = &[ $( ReasonCode::$variant, )* ];
+        impl $name {
+            /// Every entry, in catalogue order.
+            pub const ALL: &'static [$name] = &[ $( $name::$variant, )* ];
 
-            /// The stable dotted code, e.g. `run.stale_queued`.
+            /// The stable dotted code.
             pub fn code(self) -> &'static str {
-                match self { $( ReasonCode::$variant => $code, )* }
+                match self { $( $name::$variant => $code, )* }
             }
 
             /// The text template in the given language (placeholders not filled).
-            pub fn template(self, lang: Lang) -> &'static str {
+            pub fn template(self, lang: $crate::lang::Lang) -> &'static str {
                 match (self, lang) {
-                    $( (ReasonCode::$variant, Lang::En) => $en,
-                       (ReasonCode::$variant, Lang::De) => $de, )*
+                    $( ($name::$variant, $crate::lang::Lang::En) => $en,
+                       ($name::$variant, $crate::lang::Lang::De) => $de, )*
+                }
+            }
+
+            /// The text in `lang` with `{name}` placeholders filled from `args`.
+            pub fn render(self, lang: $crate::lang::Lang, args: &[(&str, &str)]) -> String {
+                let mut text = self.template(lang).to_string();
+                for (name, value) in args {
+                    text = text.replace(&format!("{{{name}}}"), value);
+                }
+                text
+            }
+
+            /// The text in `lang`, for entries without placeholders.
+            pub fn text(self, lang: $crate::lang::Lang) -> String {
+                self.render(lang, &[])
+            }
+
+            /// Every translation problem in the catalogue: a missing text, a German text
+            /// that is a copy of the English one, placeholders that differ between the
+            /// two, or a duplicate code. Empty when the catalogue is complete.
+            pub fn catalogue_problems() -> Vec<String> {
+                $crate::reason::catalogue_problems(
+                    Self::ALL.iter().map(|e| (e.code(), e.template($crate::lang::Lang::En), e.template($crate::lang::Lang::De))),
+                )
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = $crate::reason::UnknownCode;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $( $code => Ok($name::$variant), )*
+                    other => Err($crate::reason::UnknownCode(other.to_string())),
                 }
             }
         }
 
-        impl FromStr for ReasonCode {
-            type Err = UnknownReasonCode;
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                match s {
-                    $( $code => Ok(ReasonCode::$variant), )*
-                    other => Err(UnknownReasonCode(other.to_string())),
-                }
+        impl $crate::reason::Phrase for $name {
+            fn render(self, lang: $crate::lang::Lang, args: &[(&str, &str)]) -> String {
+                $name::render(self, lang, args)
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.code())
             }
         }
     };
 }
 
-reason_codes! {
+text_catalogue! {
+    /// A catalogued reason code. Serialised as its dotted code string.
+    ReasonCode {
     // --- run lifecycle rejections ---
     /// A command named a run type that is not in the catalogue.
     RunUnknownType = "run.unknown_type" {
@@ -141,6 +179,11 @@ reason_codes! {
         en: "Unknown status {value} (use queued, running or completed).",
         de: "Unbekannter Status {value} (erlaubt: queued, running, completed)."
     }
+    /// The connection string could not be parsed.
+    DbInvalidUrl = "db.invalid_url" {
+        en: "The database connection string is not a valid postgres:// URL.",
+        de: "Die Datenbank-Verbindungszeichenfolge ist keine gültige postgres://-URL."
+    }
     /// The database could not be reached.
     DbUnreachable = "db.unreachable" {
         en: "Cannot reach the database at {target}: is PostgreSQL running? Set --database-url or DATABASE_URL.",
@@ -187,33 +230,53 @@ reason_codes! {
         de: "Die neu aufgebauten Projektionen weichen in {count} Zeile(n) von den Live-Tabellen ab."
     }
 }
+}
 
-/// A code string that is not in the catalogue.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown reason code `{0}`")]
-pub struct UnknownReasonCode(pub String);
-
-impl ReasonCode {
+/// An entry of any catalogue generated by [`text_catalogue!`].
+pub trait Phrase: Copy {
     /// The text in `lang` with `{name}` placeholders filled from `args`.
-    pub fn render(self, lang: Lang, args: &[(&str, &str)]) -> String {
-        let mut text = self.template(lang).to_string();
-        for (name, value) in args {
-            text = text.replace(&format!("{{{name}}}"), value);
+    fn render(self, lang: crate::lang::Lang, args: &[(&str, &str)]) -> String;
+}
+
+/// See `catalogue_problems` on a catalogue generated by [`text_catalogue!`].
+pub fn catalogue_problems<'a>(
+    entries: impl Iterator<Item = (&'a str, &'a str, &'a str)>,
+) -> Vec<String> {
+    fn placeholders(text: &str) -> Vec<&str> {
+        let mut out: Vec<&str> = text
+            .split('{')
+            .skip(1)
+            .filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
+            .collect();
+        out.sort_unstable();
+        out
+    }
+    let mut problems = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (code, en, de) in entries {
+        if !seen.insert(code) {
+            problems.push(format!("{code}: duplicate code"));
         }
-        text
+        if en.trim().is_empty() {
+            problems.push(format!("{code}: no English text"));
+        }
+        if de.trim().is_empty() {
+            problems.push(format!("{code}: no German text"));
+        }
+        if en == de {
+            problems.push(format!("{code}: the German text is a copy of the English one"));
+        }
+        if placeholders(en) != placeholders(de) {
+            problems.push(format!("{code}: placeholders differ between English and German"));
+        }
     }
-
-    /// The text in `lang`, for codes without placeholders.
-    pub fn text(self, lang: Lang) -> String {
-        self.render(lang, &[])
-    }
+    problems
 }
 
-impl fmt::Display for ReasonCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code())
-    }
-}
+/// A code string that is not in a catalogue.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown code `{0}`")]
+pub struct UnknownCode(pub String);
 
 impl Serialize for ReasonCode {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -231,36 +294,34 @@ impl<'de> Deserialize<'de> for ReasonCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lang::Lang;
 
     #[test]
-    fn every_code_has_english_and_german_text() {
-        for code in ReasonCode::ALL {
-            let en = code.template(Lang::En);
-            let de = code.template(Lang::De);
-            assert!(!en.trim().is_empty(), "{code} lacks English text");
-            assert!(!de.trim().is_empty(), "{code} lacks German text");
-            assert_ne!(en, de, "{code}: the German text is a copy of the English one");
-        }
+    fn every_code_has_english_and_german_text_with_the_same_placeholders() {
+        assert_eq!(ReasonCode::catalogue_problems(), Vec::<String>::new());
     }
 
     #[test]
-    fn placeholders_are_the_same_in_both_languages() {
-        fn names(text: &str) -> Vec<&str> {
-            let mut out: Vec<&str> = text
-                .split('{')
-                .skip(1)
-                .filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
-                .collect();
-            out.sort_unstable();
-            out
-        }
-        for code in ReasonCode::ALL {
-            assert_eq!(
-                names(code.template(Lang::En)),
-                names(code.template(Lang::De)),
-                "{code}"
-            );
-        }
+    fn the_catalogue_check_finds_missing_copied_and_mismatched_texts() {
+        let problems = catalogue_problems(
+            [
+                ("a.x", "Text {n}", ""),
+                ("a.y", "Same", "Same"),
+                ("a.z", "{n}", "{m}"),
+                ("a.z", "ok", "gut"),
+            ]
+            .into_iter(),
+        );
+        assert_eq!(
+            problems,
+            vec![
+                "a.x: no German text",
+                "a.x: placeholders differ between English and German",
+                "a.y: the German text is a copy of the English one",
+                "a.z: placeholders differ between English and German",
+                "a.z: duplicate code",
+            ]
+        );
     }
 
     #[test]

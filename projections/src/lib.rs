@@ -1,1 +1,38 @@
-//! placeholder
+//! runproof's projector and projection tables.
+//!
+//! The event log is the truth; every table here is a projection that can be dropped and
+//! rebuilt from it. The projector reads the log in commit order from a checkpoint and
+//! writes rows and checkpoint in one transaction, so each event is applied exactly once.
+//!
+//! # Layout
+//! - [`log`]: reading the `events` table in commit order (and one stream's history).
+//! - [`position`]: a place in that order.
+//! - [`checkpoint`]: each projection's last applied position.
+//! - [`projection`]: the contract a projection implements.
+//! - [`projector`]: catch-up, read-your-writes waits, the polling loop, status.
+//! - [`rebuild`]: rebuild from position zero with a swap, and verify against live tables.
+//! - [`operation_runs`]: the run projection and its queries.
+#![forbid(unsafe_code)]
+
+pub mod checkpoint;
+pub mod error;
+pub mod log;
+pub mod operation_runs;
+pub mod position;
+pub mod progress;
+pub mod projection;
+pub mod projector;
+pub mod rebuild;
+
+pub use error::ProjectorError;
+pub use position::LogPosition;
+pub use progress::{NoProgress, Progress};
+pub use projection::{Projection, ProjectionError, TableSet, TableSpec};
+pub use projector::{Projector, Step};
+
+use std::sync::Arc;
+
+/// Every projection runproof maintains, in the order they are applied.
+pub fn all() -> Vec<Arc<dyn Projection>> {
+    vec![Arc::new(operation_runs::OperationRunsProjection)]
+}

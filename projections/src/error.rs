@@ -1,0 +1,69 @@
+//! What can go wrong in the projector, and what the caller should do about it.
+
+use crate::position::LogPosition;
+use crate::projection::ProjectionError;
+
+/// A projector failure.
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectorError {
+    /// The database failed and retrying did not help: report it; a later pass retries.
+    #[error("database error in the projector")]
+    Database(#[from] sqlx::Error),
+    /// A projection hit an event it cannot apply and stopped there. Nothing after it is
+    /// applied until the cause is fixed; no event is ever skipped.
+    #[error("projection {projection} stopped")]
+    Stopped {
+        projection: &'static str,
+        #[source]
+        source: ProjectionError,
+    },
+    /// A wait for a write timed out before every projection reached it.
+    #[error("projections reached {reached} but not {target} in time")]
+    Lagging {
+        target: LogPosition,
+        reached: LogPosition,
+    },
+    /// A rebuild ended with a different number of applied events than the log holds.
+    #[error("rebuild of {projection} applied {applied} events but the log holds {expected} up to {at}")]
+    Incomplete {
+        projection: &'static str,
+        expected: i64,
+        applied: i64,
+        at: LogPosition,
+    },
+    /// Another replay or verify holds the rebuild lock.
+    #[error("another replay or verify is running")]
+    RebuildBusy,
+    /// The schema of a projection table could not be copied for a rebuild.
+    #[error("cannot copy the schema of {table}: {reason}")]
+    Schema { table: String, reason: String },
+}
+
+impl ProjectorError {
+    /// Whether retrying the same work later can succeed (a dropped connection, a
+    /// restarting server, a serialization failure), as opposed to a stopped projection.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ProjectorError::Database(e) => is_transient(e),
+            ProjectorError::Stopped {
+                source: ProjectionError::Database(e),
+                ..
+            } => is_transient(e),
+            ProjectorError::Lagging { .. } | ProjectorError::RebuildBusy => true,
+            _ => false,
+        }
+    }
+}
+
+/// Transient database failures: connection loss, pool exhaustion, server restarts,
+/// serialization failures and deadlocks.
+pub fn is_transient(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            code.starts_with("08")
+                || matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "40001" | "40P01")
+        }),
+        _ => false,
+    }
+}

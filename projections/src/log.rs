@@ -1,0 +1,183 @@
+//! Reading the event log in commit order.
+//!
+//! The `events` table gives every event a global `position` (an identity column) and the
+//! id of the transaction that wrote it (`pg_current_xact_id()`). Positions are assigned
+//! at insert, not at commit, so a transaction that commits late can hold a *smaller*
+//! position than events a reader has already seen. Reading "position > last" would skip
+//! it forever. Instead, readers only read events whose transaction id is below
+//! `pg_snapshot_xmin(pg_current_snapshot())` — the oldest transaction still running —
+//! and page in `(transaction_id, position)` order. Every transaction below that horizon
+//! has ended, and every later writer gets a larger transaction id, so nothing can ever
+//! appear behind a reader's position.
+
+use chrono::{DateTime, Utc};
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, Row};
+
+use crate::position::LogPosition;
+
+/// One event as stored, with its place in the log. Payload and metadata stay raw JSON
+/// text until a projection decodes the events it cares about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEvent {
+    pub at: LogPosition,
+    pub aggregate_type: String,
+    pub aggregate_id: String,
+    pub sequence: i64,
+    pub event_type: String,
+    pub event_version: String,
+    pub payload: String,
+    pub metadata: String,
+}
+
+const COLUMNS: &str = "transaction_id::text::bigint AS transaction_id, position, aggregate_type, \
+     aggregate_id, sequence, event_type, event_version, payload::text AS payload, \
+     metadata::text AS metadata";
+
+fn decode(row: &PgRow) -> Result<StoredEvent, sqlx::Error> {
+    Ok(StoredEvent {
+        at: LogPosition {
+            transaction_id: row.try_get("transaction_id")?,
+            position: row.try_get("position")?,
+        },
+        aggregate_type: row.try_get("aggregate_type")?,
+        aggregate_id: row.try_get("aggregate_id")?,
+        sequence: row.try_get("sequence")?,
+        event_type: row.try_get("event_type")?,
+        event_version: row.try_get("event_version")?,
+        payload: row.try_get("payload")?,
+        metadata: row.try_get("metadata")?,
+    })
+}
+
+/// Up to `limit` events after `after` (and at most `upto`, when given), in commit
+/// order, from transactions that have all ended.
+pub async fn read_after(
+    conn: &mut PgConnection,
+    after: LogPosition,
+    upto: Option<LogPosition>,
+    limit: i64,
+) -> Result<Vec<StoredEvent>, sqlx::Error> {
+    let upto = upto.unwrap_or(LogPosition {
+        transaction_id: i64::MAX,
+        position: i64::MAX,
+    });
+    let sql = format!(
+        "SELECT {COLUMNS} FROM events \
+         WHERE (transaction_id, position) > ($1::text::xid8, $2) \
+           AND (transaction_id, position) <= ($3::text::xid8, $4) \
+           AND transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
+         ORDER BY transaction_id, position \
+         LIMIT $5"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(after.transaction_id.to_string())
+        .bind(after.position)
+        .bind(upto.transaction_id.to_string())
+        .bind(upto.position)
+        .bind(limit)
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(decode).collect()
+}
+
+/// One stream's events in sequence order (for history views and audits).
+pub async fn read_stream(
+    conn: &mut PgConnection,
+    aggregate_type: &str,
+    aggregate_id: &str,
+) -> Result<Vec<StoredEvent>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM events WHERE aggregate_type = $1 AND aggregate_id = $2 \
+         ORDER BY sequence"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(aggregate_type)
+        .bind(aggregate_id)
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(decode).collect()
+}
+
+/// The log position of one stream's event at `sequence` (used to wait for a write).
+pub async fn position_of(
+    conn: &mut PgConnection,
+    aggregate_type: &str,
+    aggregate_id: &str,
+    sequence: i64,
+) -> Result<Option<LogPosition>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT transaction_id::text::bigint AS transaction_id, position FROM events \
+         WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence = $3",
+    )
+    .bind(aggregate_type)
+    .bind(aggregate_id)
+    .bind(sequence)
+    .fetch_optional(conn)
+    .await?;
+    row.map(|r| {
+        Ok(LogPosition {
+            transaction_id: r.try_get("transaction_id")?,
+            position: r.try_get("position")?,
+        })
+    })
+    .transpose()
+}
+
+/// How far the readable log reaches now, and what holds it back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Horizon {
+    /// The last event below the read horizon, if any.
+    pub last_readable: Option<LogPosition>,
+    /// Events written by transactions still running (or above the horizon).
+    pub events_above_horizon: i64,
+    /// The start of the oldest transaction still running in this database, if any: a
+    /// long-open transaction holds every reader back.
+    pub oldest_open_transaction_since: Option<DateTime<Utc>>,
+}
+
+/// Reads the current horizon (for status and lag reports).
+pub async fn horizon(conn: &mut PgConnection) -> Result<Horizon, sqlx::Error> {
+    let row = sqlx::query(
+        "WITH h AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin) \
+         SELECT \
+           (SELECT transaction_id::text::bigint FROM events, h WHERE transaction_id < h.xmin \
+              ORDER BY transaction_id DESC, position DESC LIMIT 1) AS tx, \
+           (SELECT position FROM events, h WHERE transaction_id < h.xmin \
+              ORDER BY transaction_id DESC, position DESC LIMIT 1) AS pos, \
+           (SELECT count(*) FROM events, h WHERE transaction_id >= h.xmin) AS above, \
+           (SELECT min(xact_start) FROM pg_stat_activity \
+              WHERE datname = current_database() AND backend_xid IS NOT NULL \
+                AND pid <> pg_backend_pid()) AS oldest",
+    )
+    .fetch_one(conn)
+    .await?;
+    let tx: Option<i64> = row.try_get("tx")?;
+    let pos: Option<i64> = row.try_get("pos")?;
+    Ok(Horizon {
+        last_readable: tx.zip(pos).map(|(transaction_id, position)| LogPosition {
+            transaction_id,
+            position,
+        }),
+        events_above_horizon: row.try_get("above")?,
+        oldest_open_transaction_since: row.try_get("oldest")?,
+    })
+}
+
+/// Number of events at or before `upto` (to check a rebuild's final count).
+pub async fn count_upto(conn: &mut PgConnection, upto: LogPosition) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM events WHERE (transaction_id, position) <= ($1::text::xid8, $2)",
+    )
+    .bind(upto.transaction_id.to_string())
+    .bind(upto.position)
+    .fetch_one(conn)
+    .await
+}
+
+/// Total number of events (a progress total; not a consistency check).
+pub async fn count_all(conn: &mut PgConnection) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(conn)
+        .await
+}

@@ -1,0 +1,161 @@
+//! Reads and writes of `operation_runs`.
+
+use chrono::{DateTime, Utc};
+use runproof_domain::identity::IdentityHash;
+use runproof_domain::operation_run::RunStatus;
+use runproof_domain::run_type::RunType;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::row::{RunRow, COLUMNS};
+
+/// Filters for listing runs; every filter is optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunFilter {
+    pub workspace_id: Option<Uuid>,
+    pub status: Option<RunStatus>,
+    pub run_type: Option<RunType>,
+    /// At most this many rows (newest first).
+    pub limit: i64,
+}
+
+/// Runs matching `filter`, newest first.
+pub async fn list(conn: &mut PgConnection, filter: &RunFilter) -> Result<Vec<RunRow>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM operation_runs \
+         WHERE ($1::uuid IS NULL OR workspace_id = $1) \
+           AND ($2::text IS NULL OR status = $2) \
+           AND ($3::text IS NULL OR run_type = $3) \
+         ORDER BY created_at DESC, id \
+         LIMIT $4"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(filter.workspace_id)
+        .bind(filter.status.map(RunStatus::as_str))
+        .bind(filter.run_type.map(RunType::key))
+        .bind(filter.limit.max(1))
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(RunRow::decode).collect()
+}
+
+/// One run by id.
+pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<Option<RunRow>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM operation_runs WHERE id = $1");
+    let row = sqlx::query(&sql).bind(id).fetch_optional(conn).await?;
+    row.as_ref().map(RunRow::decode).transpose()
+}
+
+/// The active (queued or running) runs of an identity, newest first.
+pub async fn find_active_by_identity(
+    conn: &mut PgConnection,
+    identity: &IdentityHash,
+) -> Result<Vec<RunRow>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM operation_runs \
+         WHERE identity_hash = $1 AND status IN ('queued', 'running') \
+         ORDER BY created_at DESC"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(identity.as_str())
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(RunRow::decode).collect()
+}
+
+/// Rows of `table` with these ids.
+pub(crate) async fn load(conn: &mut PgConnection, table: &str, ids: &[Uuid]) -> Result<Vec<RunRow>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM {table} WHERE id = ANY($1)");
+    let rows = sqlx::query(&sql).bind(ids).fetch_all(conn).await?;
+    rows.iter().map(RunRow::decode).collect()
+}
+
+/// Inserts or updates rows in one statement; a row only moves forward in version.
+pub(crate) async fn upsert(conn: &mut PgConnection, table: &str, rows: &[RunRow]) -> Result<(), sqlx::Error> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let n = rows.len();
+    let mut id = Vec::with_capacity(n);
+    let mut workspace = Vec::with_capacity(n);
+    let mut environment: Vec<Option<Uuid>> = Vec::with_capacity(n);
+    let mut run_type = Vec::with_capacity(n);
+    let mut status = Vec::with_capacity(n);
+    let mut outcome = Vec::with_capacity(n);
+    let mut initiator = Vec::with_capacity(n);
+    let mut identity = Vec::with_capacity(n);
+    let mut context = Vec::with_capacity(n);
+    let mut summary = Vec::with_capacity(n);
+    let mut failures = Vec::with_capacity(n);
+    let mut created: Vec<DateTime<Utc>> = Vec::with_capacity(n);
+    let mut started: Vec<Option<DateTime<Utc>>> = Vec::with_capacity(n);
+    let mut completed: Vec<Option<DateTime<Utc>>> = Vec::with_capacity(n);
+    let mut updated: Vec<DateTime<Utc>> = Vec::with_capacity(n);
+    let mut version = Vec::with_capacity(n);
+    let mut position = Vec::with_capacity(n);
+    for r in rows {
+        let s = &r.state;
+        id.push(s.id);
+        workspace.push(s.workspace_id);
+        environment.push(s.environment_id);
+        run_type.push(s.run_type.key());
+        status.push(s.status.as_str());
+        outcome.push(s.outcome.as_str());
+        initiator.push(s.initiator.to_string());
+        identity.push(s.identity_hash.as_str().to_string());
+        context.push(r.context_column().to_string());
+        summary.push(serde_json::to_string(&s.summary).map_err(|e| sqlx::Error::Encode(e.into()))?);
+        failures.push(serde_json::to_string(&s.failures).map_err(|e| sqlx::Error::Encode(e.into()))?);
+        created.push(s.created_at);
+        started.push(s.started_at);
+        completed.push(s.completed_at);
+        updated.push(r.updated_at);
+        version.push(r.version);
+        position.push(r.last_position);
+    }
+    let sql = format!(
+        "INSERT INTO {table} ({COLUMNS}) \
+         SELECT id, workspace_id, managed_environment_id, run_type, status, outcome, initiator, \
+                identity_hash, context::jsonb, summary_counts::jsonb, failure_summary::jsonb, \
+                created_at, started_at, completed_at, updated_at, version, last_position \
+         FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], \
+                     $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], \
+                     $12::timestamptz[], $13::timestamptz[], $14::timestamptz[], $15::timestamptz[], \
+                     $16::int8[], $17::int8[]) \
+           AS u(id, workspace_id, managed_environment_id, run_type, status, outcome, initiator, \
+                identity_hash, context, summary_counts, failure_summary, created_at, started_at, \
+                completed_at, updated_at, version, last_position) \
+         ON CONFLICT (id) DO UPDATE SET \
+           workspace_id = EXCLUDED.workspace_id, \
+           managed_environment_id = EXCLUDED.managed_environment_id, \
+           run_type = EXCLUDED.run_type, status = EXCLUDED.status, outcome = EXCLUDED.outcome, \
+           initiator = EXCLUDED.initiator, identity_hash = EXCLUDED.identity_hash, \
+           context = EXCLUDED.context, summary_counts = EXCLUDED.summary_counts, \
+           failure_summary = EXCLUDED.failure_summary, created_at = EXCLUDED.created_at, \
+           started_at = EXCLUDED.started_at, completed_at = EXCLUDED.completed_at, \
+           updated_at = EXCLUDED.updated_at, version = EXCLUDED.version, \
+           last_position = EXCLUDED.last_position \
+         WHERE {table}.version < EXCLUDED.version"
+    );
+    sqlx::query(&sql)
+        .bind(id)
+        .bind(workspace)
+        .bind(environment)
+        .bind(run_type)
+        .bind(status)
+        .bind(outcome)
+        .bind(initiator)
+        .bind(identity)
+        .bind(context)
+        .bind(summary)
+        .bind(failures)
+        .bind(created)
+        .bind(started)
+        .bind(completed)
+        .bind(updated)
+        .bind(version)
+        .bind(position)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,287 @@
+//! The projector: applies the log to every projection, exactly once, in commit order.
+//!
+//! Each step runs in one transaction: lock the projection's checkpoint row, read the
+//! next batch after it (below the read horizon), apply it, move the checkpoint, commit.
+//! A crash anywhere before the commit leaves rows and checkpoint as they were, so the
+//! next step re-applies the same batch; after the commit both moved together. Any number
+//! of processes may run projectors: the row lock lets one apply while the others move on.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use backon::{ExponentialBuilder, Retryable};
+use sqlx::{PgConnection, PgPool};
+use tracing::{debug, info_span, warn, Instrument};
+
+use crate::checkpoint::{self, Checkpoint};
+use crate::error::ProjectorError;
+use crate::log::{self, Horizon};
+use crate::position::LogPosition;
+use crate::progress::Progress;
+use crate::projection::{Projection, TableSet};
+
+/// Default number of events applied per transaction.
+pub const DEFAULT_BATCH: i64 = 1_000;
+
+/// What one step did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Applied this many events; the checkpoint is now `to`.
+    Applied { events: usize, to: LogPosition },
+    /// Nothing readable after the checkpoint.
+    UpToDate,
+    /// Another process holds the checkpoint (it is applying right now).
+    Busy,
+}
+
+/// A projection's progress, for status and lag reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectionStatus {
+    pub projection: &'static str,
+    pub checkpoint: Checkpoint,
+    /// Events after the checkpoint (readable or not yet readable).
+    pub events_behind: i64,
+}
+
+/// The projector over a fixed set of projections.
+#[derive(Clone)]
+pub struct Projector {
+    pool: PgPool,
+    projections: Vec<Arc<dyn Projection>>,
+    batch: i64,
+}
+
+impl Projector {
+    pub fn new(pool: PgPool, projections: Vec<Arc<dyn Projection>>) -> Self {
+        Projector {
+            pool,
+            projections,
+            batch: DEFAULT_BATCH,
+        }
+    }
+
+    /// Sets the number of events applied per transaction.
+    pub fn with_batch(mut self, batch: i64) -> Self {
+        self.batch = batch.max(1);
+        self
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    pub fn projections(&self) -> &[Arc<dyn Projection>] {
+        &self.projections
+    }
+
+    pub(crate) fn batch(&self) -> i64 {
+        self.batch
+    }
+
+    /// Applies one batch to `projection`'s tables in `set`, up to `upto` if given.
+    /// Transient database failures are retried a few times before they are returned.
+    pub async fn step(
+        &self,
+        projection: &dyn Projection,
+        set: TableSet,
+        upto: Option<LogPosition>,
+    ) -> Result<Step, ProjectorError> {
+        let attempt = || self.step_once(projection, set, upto);
+        attempt
+            .retry(
+                ExponentialBuilder::default()
+                    .with_min_delay(Duration::from_millis(20))
+                    .with_max_delay(Duration::from_secs(2))
+                    .with_max_times(5),
+            )
+            .when(ProjectorError::is_transient)
+            .notify(|e, after| {
+                warn!(projection = projection.name(), error = %e, cause = ?e, retry_in = ?after,
+                      "projector step failed; retrying");
+            })
+            .await
+    }
+
+    async fn step_once(
+        &self,
+        projection: &dyn Projection,
+        set: TableSet,
+        upto: Option<LogPosition>,
+    ) -> Result<Step, ProjectorError> {
+        let name = set.checkpoint(projection.name());
+        let mut tx = self.pool.begin().await?;
+        let cp = match checkpoint::try_lock(&mut tx, &name).await? {
+            Some(cp) => cp,
+            None if checkpoint::read(&mut tx, &name).await?.is_some() => {
+                // Another process is applying this projection right now.
+                return Ok(Step::Busy);
+            }
+            None => {
+                // First step ever: create the row, then lock it like any other.
+                checkpoint::ensure(&mut tx, &name).await?;
+                match checkpoint::try_lock(&mut tx, &name).await? {
+                    Some(cp) => cp,
+                    None => return Ok(Step::Busy),
+                }
+            }
+        };
+        let applied = apply_batch(&mut tx, projection, set, cp, upto, self.batch).await?;
+        match applied {
+            Some((next, events)) => {
+                tx.commit().await?;
+                Ok(Step::Applied {
+                    events,
+                    to: next.at,
+                })
+            }
+            None => {
+                // Keep a freshly created checkpoint row; otherwise nothing changed.
+                tx.commit().await?;
+                Ok(Step::UpToDate)
+            }
+        }
+    }
+
+    /// Brings every live projection up to the read horizon. Returns the number of
+    /// events applied by this call (another process may have applied more).
+    pub async fn catch_up(&self) -> Result<usize, ProjectorError> {
+        let mut applied = 0;
+        for p in &self.projections {
+            let span = info_span!("projector.catch_up", projection = p.name());
+            applied += self
+                .drain(p.as_ref(), TableSet::Live, None, None)
+                .instrument(span)
+                .await?;
+        }
+        Ok(applied)
+    }
+
+    /// Steps `projection` until it is up to date (or busy elsewhere).
+    pub(crate) async fn drain(
+        &self,
+        projection: &dyn Projection,
+        set: TableSet,
+        upto: Option<LogPosition>,
+        progress: Option<&dyn Progress>,
+    ) -> Result<usize, ProjectorError> {
+        let mut total = 0;
+        loop {
+            match self.step(projection, set, upto).await? {
+                Step::Applied { events, to } => {
+                    debug!(projection = projection.name(), events, %to, "applied");
+                    total += events;
+                    if let Some(p) = progress {
+                        p.advance(events as u64);
+                    }
+                }
+                Step::UpToDate | Step::Busy => return Ok(total),
+            }
+        }
+    }
+
+    /// The lowest live checkpoint over all projections.
+    pub async fn low_water_mark(&self) -> Result<LogPosition, ProjectorError> {
+        let mut conn = self.pool.acquire().await?;
+        let mut low: Option<LogPosition> = None;
+        for p in &self.projections {
+            let at = checkpoint::read(&mut conn, p.name())
+                .await?
+                .map(|c| c.at)
+                .unwrap_or(LogPosition::START);
+            low = Some(low.map_or(at, |l| l.min(at)));
+        }
+        Ok(low.unwrap_or(LogPosition::START))
+    }
+
+    /// Read-your-writes: returns once every live projection has applied the event at
+    /// `target`, catching up in this process meanwhile. A transaction that stays open
+    /// (anywhere in the cluster) holds the read horizon back; after `timeout` this
+    /// reports [`ProjectorError::Lagging`] instead of waiting forever.
+    pub async fn wait_for(&self, target: LogPosition, timeout: Duration) -> Result<(), ProjectorError> {
+        let started = Instant::now();
+        let mut pause = Duration::from_millis(1);
+        loop {
+            self.catch_up().await?;
+            let reached = self.low_water_mark().await?;
+            if reached >= target {
+                return Ok(());
+            }
+            if started.elapsed() >= timeout {
+                return Err(ProjectorError::Lagging { target, reached });
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(50));
+        }
+    }
+
+    /// Runs until `shutdown` resolves: catch up, then poll every `interval`. Failures
+    /// are logged and retried on the next round; a stopped projection is reported on
+    /// every round until it is fixed, and never skipped.
+    pub async fn run(&self, interval: Duration, shutdown: impl Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        loop {
+            match self.catch_up().await {
+                Ok(n) if n > 0 => continue,
+                Ok(_) => {}
+                Err(e) => warn!(error = %e, cause = ?e, "projector round failed"),
+            }
+            tokio::select! {
+                _ = &mut shutdown => return,
+                _ = tokio::time::sleep(interval) => {}
+            }
+        }
+    }
+
+    /// Each live projection's checkpoint and how many events it is behind.
+    pub async fn status(&self) -> Result<(Vec<ProjectionStatus>, Horizon), ProjectorError> {
+        let mut conn = self.pool.acquire().await?;
+        let mut out = Vec::new();
+        for p in &self.projections {
+            let cp = checkpoint::read(&mut conn, p.name()).await?.unwrap_or_default();
+            let behind: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM events WHERE (transaction_id, position) > ($1::text::xid8, $2)",
+            )
+            .bind(cp.at.transaction_id.to_string())
+            .bind(cp.at.position)
+            .fetch_one(&mut *conn)
+            .await?;
+            out.push(ProjectionStatus {
+                projection: p.name(),
+                checkpoint: cp,
+                events_behind: behind,
+            });
+        }
+        let horizon = log::horizon(&mut conn).await?;
+        Ok((out, horizon))
+    }
+}
+
+/// Inside an open transaction whose caller holds the checkpoint lock: reads and applies
+/// the next batch and saves the checkpoint. `None` when there was nothing to read.
+pub(crate) async fn apply_batch(
+    conn: &mut PgConnection,
+    projection: &dyn Projection,
+    set: TableSet,
+    cp: Checkpoint,
+    upto: Option<LogPosition>,
+    batch: i64,
+) -> Result<Option<(Checkpoint, usize)>, ProjectorError> {
+    let events = log::read_after(conn, cp.at, upto, batch).await?;
+    let Some(last) = events.last() else {
+        return Ok(None);
+    };
+    let next = Checkpoint {
+        at: last.at,
+        events_applied: cp.events_applied + events.len() as i64,
+    };
+    projection
+        .apply(conn, set, &events)
+        .await
+        .map_err(|source| ProjectorError::Stopped {
+            projection: projection.name(),
+            source,
+        })?;
+    checkpoint::save(conn, &set.checkpoint(projection.name()), next).await?;
+    Ok(Some((next, events.len())))
+}

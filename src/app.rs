@@ -1,0 +1,61 @@
+//! Wiring: one pool, the event store, the projector and the lifecycle service.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::PgPool;
+
+use crate::clock::Clock;
+use crate::database::{self, DatabaseError, DatabaseTarget};
+use crate::event_store::EventStore;
+use crate::lifecycle::RunLifecycle;
+use runproof_projections::Projector;
+
+/// Connections per process by default.
+pub const DEFAULT_POOL_SIZE: u32 = 10;
+
+/// How long a write waits for its projection when read-your-writes is on.
+pub const READ_YOUR_WRITES_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The services of one runproof process.
+#[derive(Clone)]
+pub struct App {
+    pub pool: PgPool,
+    pub store: EventStore,
+    pub projector: Projector,
+    pub lifecycle: RunLifecycle,
+}
+
+impl App {
+    /// Connects and refuses a database whose schema this build does not know.
+    pub async fn open(target: &DatabaseTarget, clock: Arc<dyn Clock>) -> Result<App, DatabaseError> {
+        let pool = target.connect(DEFAULT_POOL_SIZE).await?;
+        database::check_schema(&pool).await?;
+        Ok(App::from_pool(pool, clock))
+    }
+
+    /// Wires the services over an existing, migrated pool. Writes wait until the
+    /// projections show them (read-your-writes).
+    pub fn from_pool(pool: PgPool, clock: Arc<dyn Clock>) -> App {
+        let store = EventStore::new(pool.clone());
+        let projector = Projector::new(pool.clone(), runproof_projections::all());
+        let lifecycle = RunLifecycle::new(store.clone(), projector.clone(), clock)
+            .with_read_your_writes(READ_YOUR_WRITES_TIMEOUT);
+        App {
+            pool,
+            store,
+            projector,
+            lifecycle,
+        }
+    }
+
+    /// The same services without read-your-writes waits (writers that do not read back).
+    pub fn without_read_your_writes(mut self) -> App {
+        self.lifecycle = RunLifecycle::new(
+            self.store.clone(),
+            self.projector.clone(),
+            self.lifecycle.clock().clone(),
+        );
+        self
+    }
+}

@@ -1,0 +1,262 @@
+//! The command line: argument parsing (clap) and one module per command.
+
+pub mod error;
+pub mod history;
+pub mod out;
+pub mod progress;
+pub mod replay;
+pub mod runs;
+pub mod text;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use runproof_domain::{Lang, ReasonCode};
+
+use crate::app::App;
+use crate::bench::{self, BenchArgs};
+use crate::clock::SystemClock;
+use crate::database::{self, DatabaseTarget, DEFAULT_DATABASE_URL, MIGRATOR};
+use crate::demo;
+use error::CliError;
+use out::Out;
+use text::UiText;
+
+/// runproof — an event-sourced reconciliation engine for long-running operation runs.
+///
+/// Every run transition is an event; `operation_runs` is rebuilt from the log; stuck
+/// runs are proven from domain truth or ended with a reason.
+#[derive(Debug, Parser)]
+#[command(name = "runproof", version, propagate_version = true)]
+pub struct Cli {
+    /// PostgreSQL connection string.
+    #[arg(long, global = true, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, hide_env_values = true)]
+    pub database_url: String,
+    /// Machine-readable JSON output (list, show, history, replay).
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Language of everything printed: en or de.
+    #[arg(long, global = true, default_value = "en", value_parser = parse_lang)]
+    pub lang: Lang,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create or upgrade the database schema (idempotent).
+    Migrate,
+    /// Look at operation runs.
+    #[command(subcommand)]
+    Runs(RunsCommand),
+    /// A run's events in order: position, time, actor, and each decision with its evidence.
+    History {
+        /// The run's id.
+        run_id: String,
+    },
+    /// Rebuild every projection from the log and swap it in; with --verify, compare instead.
+    Replay {
+        /// Rebuild into shadow tables and report every row that differs from the live
+        /// tables (exit code 1 on any difference); changes nothing.
+        #[arg(long)]
+        verify: bool,
+    },
+    /// Keep the projections up to date: follow the log until stopped.
+    Project {
+        /// Catch up once, print each projection's position, and exit.
+        #[arg(long)]
+        once: bool,
+        /// Seconds between polls of the log.
+        #[arg(long, default_value_t = 1)]
+        interval: u64,
+    },
+    /// Create the database if needed, migrate it, and record a small realistic set of runs.
+    Demo,
+    /// Measure runproof against raw-SQL baselines on a scratch database.
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RunsCommand {
+    /// Runs, newest first.
+    List {
+        /// Only this workspace's runs.
+        #[arg(long)]
+        workspace: Option<String>,
+        /// Only runs in this status (queued, running, completed).
+        #[arg(long)]
+        status: Option<String>,
+        /// Only runs of this type (e.g. restore.execute).
+        #[arg(long = "type")]
+        run_type: Option<String>,
+        /// At most this many runs.
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
+    /// One run: the decision first (status, outcome, why), then diagnostics, then raw context.
+    Show {
+        /// The run's id.
+        run_id: String,
+    },
+}
+
+fn parse_lang(s: &str) -> Result<Lang, String> {
+    s.parse().map_err(|e: runproof_domain::lang::UnknownLang| e.to_string())
+}
+
+/// Runs the parsed command.
+pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
+    let out = Out {
+        json: cli.json,
+        lang: cli.lang,
+    };
+    let target = DatabaseTarget::parse(&cli.database_url)
+        .map_err(|_| CliError::input(ReasonCode::DbInvalidUrl, vec![]))?;
+    match cli.command {
+        Command::Migrate => migrate(&target, &out).await,
+        Command::Demo => demo::run(&target, &out).await.map(|_| ExitCode::SUCCESS),
+        Command::Bench(args) => bench::run(&target, args, &out).await.map(|_| ExitCode::SUCCESS),
+        Command::Runs(RunsCommand::List {
+            workspace,
+            status,
+            run_type,
+            limit,
+        }) => {
+            let filter = runs::parse_filter(workspace.as_deref(), status.as_deref(), run_type.as_deref(), limit)?;
+            let app = open(&target).await?;
+            runs::list(&app, filter, &out).await.map(|_| ExitCode::SUCCESS)
+        }
+        Command::Runs(RunsCommand::Show { run_id }) => {
+            let id = runs::parse_id(&run_id)?;
+            let app = open(&target).await?;
+            runs::show(&app, id, &out).await.map(|_| ExitCode::SUCCESS)
+        }
+        Command::History { run_id } => {
+            let id = runs::parse_id(&run_id)?;
+            let app = open(&target).await?;
+            history::history(&app, id, &out).await.map(|_| ExitCode::SUCCESS)
+        }
+        Command::Replay { verify } => {
+            let app = open(&target).await?;
+            replay::replay(&app, verify, &out).await
+        }
+        Command::Project { once, interval } => {
+            let app = open(&target).await?;
+            project(&app, once, interval, &out).await.map(|_| ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Connects to a migrated database (every command but `migrate` and `demo`).
+pub async fn open(target: &DatabaseTarget) -> Result<App, CliError> {
+    App::open(target, Arc::new(SystemClock))
+        .await
+        .map_err(|e| CliError::from_database(&e, target))
+}
+
+async fn migrate(target: &DatabaseTarget, out: &Out) -> Result<ExitCode, CliError> {
+    let pool = target
+        .connect(2)
+        .await
+        .map_err(|e| CliError::from_database(&e, target))?;
+    let applied = database::migrate(&pool)
+        .await
+        .map_err(|e| CliError::from_database(&e, target))?;
+    let version = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0).to_string();
+    if out.json {
+        out.json(&serde_json::json!({ "applied": applied, "version": version }));
+    } else if applied.is_empty() {
+        out.say(UiText::MigrateUpToDate, &[("version", &version)]);
+    } else {
+        out.say(
+            UiText::MigrateApplied,
+            &[("count", &applied.len().to_string()), ("version", &version)],
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn project(app: &App, once: bool, interval: u64, out: &Out) -> Result<(), CliError> {
+    if !once {
+        out.say(UiText::ProjectorStarted, &[("interval", &interval.to_string())]);
+        app.projector
+            .run(Duration::from_secs(interval.max(1)), shutdown_signal())
+            .await;
+        return Ok(());
+    }
+    app.projector.catch_up().await.map_err(|e| CliError::from_projector(&e))?;
+    let (statuses, horizon) = app.projector.status().await.map_err(|e| CliError::from_projector(&e))?;
+    if out.json {
+        let items: Vec<_> = statuses
+            .iter()
+            .map(|s| serde_json::json!({
+                "projection": s.projection,
+                "position": s.checkpoint.at.position,
+                "transaction_id": s.checkpoint.at.transaction_id,
+                "events_applied": s.checkpoint.events_applied,
+                "events_behind": s.events_behind,
+            }))
+            .collect();
+        out.json(&serde_json::json!({
+            "projections": items,
+            "oldest_open_transaction_since": horizon.oldest_open_transaction_since,
+        }));
+        return Ok(());
+    }
+    for s in &statuses {
+        out.say(
+            UiText::ProjectorStatus,
+            &[
+                ("projection", s.projection),
+                ("position", &s.checkpoint.at.position.to_string()),
+                ("behind", &s.events_behind.to_string()),
+            ],
+        );
+    }
+    if let (Some(since), true) = (horizon.oldest_open_transaction_since, horizon.events_above_horizon > 0) {
+        out.say(UiText::ProjectorHeldBack, &[("since", &crate::explain::when(since))]);
+    }
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}
+
+/// Prints a clap error as one line (help and version print in full) and returns its
+/// exit code.
+pub fn usage_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = e.print();
+            ExitCode::SUCCESS
+        }
+        _ => {
+            let rendered = e.render().to_string();
+            let first = rendered.lines().next().unwrap_or("error: invalid arguments");
+            eprintln!("{first} (see runproof --help)");
+            ExitCode::from(error::EXIT_INPUT)
+        }
+    }
+}

@@ -1,0 +1,237 @@
+//! `runproof runs list` and `runproof runs show`.
+
+use comfy_table::presets::UTF8_BORDERS_ONLY;
+use comfy_table::{ContentArrangement, Table};
+use runproof_domain::operation_run::RunStatus;
+use runproof_domain::run_type::RunType;
+use runproof_domain::ReasonCode;
+use runproof_projections::operation_runs::{self, RunFilter, RunRow};
+use serde::Serialize;
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::error::CliError;
+use super::out::Out;
+use super::text::UiText;
+use crate::app::App;
+use crate::explain::{self, when, Why};
+
+/// The JSON form of a run: the decision first, then everything recorded.
+#[derive(Debug, Serialize)]
+pub struct RunView {
+    pub id: Uuid,
+    pub run_type: &'static str,
+    pub run_type_label: &'static str,
+    pub status: &'static str,
+    pub outcome: &'static str,
+    pub why: Why,
+    pub workspace_id: Uuid,
+    pub managed_environment_id: Option<Uuid>,
+    pub initiator: String,
+    pub identity_hash: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub started_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub completed_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+    pub version: i64,
+    pub summary_counts: Value,
+    pub failure_summary: Value,
+    pub context: Value,
+}
+
+impl RunView {
+    pub fn of(row: &RunRow, out: &Out) -> RunView {
+        let s = &row.state;
+        RunView {
+            id: s.id,
+            run_type: s.run_type.key(),
+            run_type_label: s.run_type.label(out.lang),
+            status: s.status.as_str(),
+            outcome: s.outcome.as_str(),
+            why: explain::why(s, out.lang),
+            workspace_id: s.workspace_id,
+            managed_environment_id: s.environment_id,
+            initiator: s.initiator.to_string(),
+            identity_hash: s.identity_hash.to_string(),
+            created_at: s.created_at,
+            started_at: s.started_at,
+            completed_at: s.completed_at,
+            updated_at: row.updated_at,
+            version: row.version,
+            summary_counts: serde_json::to_value(&s.summary).unwrap_or(Value::Null),
+            failure_summary: serde_json::to_value(&s.failures).unwrap_or(Value::Null),
+            context: row.context_column(),
+        }
+    }
+}
+
+/// Parses an id argument, with the operator's error on failure.
+pub fn parse_id(value: &str) -> Result<Uuid, CliError> {
+    Uuid::parse_str(value.trim())
+        .map_err(|_| CliError::input(ReasonCode::CliInvalidUuid, vec![("value", value.to_string())]))
+}
+
+/// Parses the list filters.
+pub fn parse_filter(
+    workspace: Option<&str>,
+    status: Option<&str>,
+    run_type: Option<&str>,
+    limit: i64,
+) -> Result<RunFilter, CliError> {
+    Ok(RunFilter {
+        workspace_id: workspace.map(parse_id).transpose()?,
+        status: status
+            .map(|s| {
+                s.parse::<RunStatus>()
+                    .map_err(|_| CliError::input(ReasonCode::CliUnknownStatus, vec![("value", s.to_string())]))
+            })
+            .transpose()?,
+        run_type: run_type
+            .map(|t| {
+                t.parse::<RunType>()
+                    .map_err(|_| CliError::input(ReasonCode::RunUnknownType, vec![("type", t.to_string())]))
+            })
+            .transpose()?,
+        limit,
+    })
+}
+
+pub async fn list(app: &App, filter: RunFilter, out: &Out) -> Result<(), CliError> {
+    app.projector.catch_up().await.map_err(|e| CliError::from_projector(&e))?;
+    let mut conn = app.pool.acquire().await.map_err(|e| CliError::internal(&e))?;
+    let rows = operation_runs::list(&mut conn, &filter)
+        .await
+        .map_err(|e| CliError::internal(&e))?;
+    if out.json {
+        let views: Vec<RunView> = rows.iter().map(|r| RunView::of(r, out)).collect();
+        out.json(&views);
+        return Ok(());
+    }
+    if rows.is_empty() {
+        out.say(UiText::NoRuns, &[]);
+        return Ok(());
+    }
+    let mut table = Table::new();
+    table
+        .load_preset(UTF8_BORDERS_ONLY)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_header(vec![
+            out.t(UiText::LabelRun),
+            out.t(UiText::LabelType),
+            out.t(UiText::LabelStatus),
+            out.t(UiText::LabelOutcome),
+            out.t(UiText::LabelWorkspace),
+            out.t(UiText::LabelCreated),
+            out.t(UiText::LabelWhy),
+        ]);
+    for r in &rows {
+        let s = &r.state;
+        table.add_row(vec![
+            s.id.to_string(),
+            s.run_type.key().to_string(),
+            s.status.label(out.lang).to_string(),
+            s.outcome.label(out.lang).to_string(),
+            s.workspace_id.to_string(),
+            when(s.created_at),
+            explain::why(s, out.lang).text,
+        ]);
+    }
+    out.line(table);
+    out.say(UiText::RunsShown, &[("count", &rows.len().to_string())]);
+    Ok(())
+}
+
+pub async fn show(app: &App, id: Uuid, out: &Out) -> Result<(), CliError> {
+    app.projector.catch_up().await.map_err(|e| CliError::from_projector(&e))?;
+    let mut conn = app.pool.acquire().await.map_err(|e| CliError::internal(&e))?;
+    let row = operation_runs::get(&mut conn, id)
+        .await
+        .map_err(|e| CliError::internal(&e))?
+        .ok_or_else(|| CliError::input(ReasonCode::RunNotFound, vec![("run", id.to_string())]))?;
+    let view = RunView::of(&row, out);
+    if out.json {
+        out.json(&serde_json::json!({
+            "decision": {
+                "status": view.status,
+                "outcome": view.outcome,
+                "why": view.why,
+                "reconciliation": view.context.get("reconciliation"),
+            },
+            "diagnostics": {
+                "id": view.id,
+                "run_type": view.run_type,
+                "run_type_label": view.run_type_label,
+                "workspace_id": view.workspace_id,
+                "managed_environment_id": view.managed_environment_id,
+                "initiator": view.initiator,
+                "identity_hash": view.identity_hash,
+                "created_at": view.created_at,
+                "started_at": view.started_at,
+                "completed_at": view.completed_at,
+                "updated_at": view.updated_at,
+                "version": view.version,
+                "summary_counts": view.summary_counts,
+                "failure_summary": view.failure_summary,
+            },
+            "context": view.context,
+        }));
+        return Ok(());
+    }
+    let s = &row.state;
+    let lang = out.lang;
+    let field = |label: UiText, value: String| format!("  {:<18} {value}", label.text(lang));
+    out.line(format!("{} {} — {}", out.t(UiText::LabelRun), s.id, s.run_type.label(lang)));
+    out.line("");
+    out.line(out.t(UiText::HeadingDecision));
+    out.line(field(UiText::LabelStatus, s.status.label(lang).to_string()));
+    out.line(field(UiText::LabelOutcome, s.outcome.label(lang).to_string()));
+    out.line(field(UiText::LabelWhy, view.why.text.clone()));
+    if let Some(r) = &s.reconciliation {
+        let by = match &r.adapter {
+            Some(a) => UiText::ByAdapter.render(lang, &[("adapter", &a.to_string())]),
+            None => UiText::ByStale.text(lang),
+        };
+        out.line(field(UiText::LabelDecidedBy, format!("{by}, {}", when(r.decided_at))));
+        out.line(field(
+            UiText::HeadingEvidence,
+            serde_json::to_string(&r.evidence).unwrap_or_default(),
+        ));
+    }
+    out.line("");
+    out.line(out.t(UiText::HeadingDiagnostics));
+    out.line(field(UiText::LabelType, s.run_type.key().to_string()));
+    out.line(field(UiText::LabelWorkspace, s.workspace_id.to_string()));
+    out.line(field(
+        UiText::LabelEnvironment,
+        s.environment_id.map(|e| e.to_string()).unwrap_or_else(|| out.t(UiText::LabelNone)),
+    ));
+    out.line(field(UiText::LabelInitiator, s.initiator.to_string()));
+    out.line(field(UiText::LabelIdentity, s.identity_hash.to_string()));
+    out.line(field(UiText::LabelCreated, when(s.created_at)));
+    if let Some(t) = s.started_at {
+        out.line(field(UiText::LabelStarted, when(t)));
+    }
+    if let Some(t) = s.completed_at {
+        out.line(field(UiText::LabelCompleted, when(t)));
+    }
+    out.line(field(UiText::LabelUpdated, when(row.updated_at)));
+    out.line(field(UiText::LabelVersion, row.version.to_string()));
+    if !s.summary.is_empty() {
+        let counts: Vec<String> = s.summary.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        out.line(field(UiText::LabelSummary, counts.join(", ")));
+    }
+    for f in &s.failures {
+        let mut text = format!("{} — {}", f.reason_code, f.reason_code.text(lang));
+        if let Some(m) = &f.message {
+            text.push_str(&format!(" ({m})"));
+        }
+        out.line(field(UiText::LabelFailures, text));
+    }
+    out.line("");
+    out.line(out.t(UiText::HeadingContext));
+    let raw = serde_json::to_string_pretty(&view.context).unwrap_or_default();
+    for line in raw.lines() {
+        out.line(format!("  {line}"));
+    }
+    Ok(())
+}

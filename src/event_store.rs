@@ -1,0 +1,227 @@
+//! The event store: cqrs-es aggregates persisted by postgres-es, plus an atomic append
+//! across streams for the writes that must be made in one transaction.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::persist::PersistedEventStore;
+use cqrs_es::{Aggregate, AggregateContext, AggregateError, DomainEvent, EventStore as _};
+use postgres_es::PostgresEventRepository;
+use runproof_domain::metadata::{CommandContext, EventMetadata};
+use runproof_projections::{log, LogPosition};
+use sqlx::PgPool;
+
+/// An aggregate as loaded from its stream.
+pub struct Loaded<A> {
+    pub aggregate: A,
+    /// The stream's last sequence number (0 when the stream is empty).
+    pub version: u64,
+}
+
+/// What a successful command wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Committed {
+    /// The stream's version after the command.
+    pub version: u64,
+    /// Number of events written (0 for an idempotent no-op).
+    pub events: usize,
+}
+
+/// Why a write failed, apart from a domain rejection.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Another writer appended to one of the streams first. Nothing was written; reload
+    /// and decide again.
+    #[error("a concurrent write changed the stream")]
+    Conflict,
+    /// The database failed. Nothing was written (the transaction rolled back).
+    #[error("event store error: {0}")]
+    Database(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// A command's result: the domain may reject it, or the store may fail.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecuteError<E: std::error::Error + 'static> {
+    #[error(transparent)]
+    Rejected(E),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::Database(db) if db.code().as_deref() == Some("23505") => StoreError::Conflict,
+            _ => StoreError::Database(Box::new(e)),
+        }
+    }
+}
+
+/// One event to append in [`EventStore::append_atomically`].
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub aggregate_type: &'static str,
+    pub aggregate_id: String,
+    pub sequence: u64,
+    pub event_type: String,
+    pub event_version: String,
+    pub payload: serde_json::Value,
+    pub metadata: serde_json::Value,
+}
+
+impl NewEvent {
+    /// The events an aggregate decided, numbered after `version`.
+    pub fn for_stream<A: Aggregate>(
+        aggregate_id: &str,
+        version: u64,
+        events: &[A::Event],
+        ctx: &CommandContext,
+        occurred_at: DateTime<Utc>,
+    ) -> Result<Vec<NewEvent>, StoreError> {
+        events
+            .iter()
+            .enumerate()
+            .map(|(i, event)| {
+                let meta = ctx.metadata(occurred_at, &event.event_version());
+                Ok(NewEvent {
+                    aggregate_type: A::TYPE,
+                    aggregate_id: aggregate_id.to_string(),
+                    sequence: version + 1 + i as u64,
+                    event_type: event.event_type(),
+                    event_version: event.event_version(),
+                    payload: serde_json::to_value(event)
+                        .map_err(|e| StoreError::Database(Box::new(e)))?,
+                    metadata: serde_json::to_value(meta.to_map())
+                        .map_err(|e| StoreError::Database(Box::new(e)))?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// The event store over one pool.
+#[derive(Clone)]
+pub struct EventStore {
+    pool: PgPool,
+}
+
+impl EventStore {
+    pub fn new(pool: PgPool) -> Self {
+        EventStore { pool }
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    fn store<A: Aggregate>(&self) -> PersistedEventStore<PostgresEventRepository, A> {
+        PersistedEventStore::new_event_store(PostgresEventRepository::new(self.pool.clone()))
+    }
+
+    /// Loads an aggregate by replaying its stream.
+    pub async fn load<A: Aggregate>(&self, aggregate_id: &str) -> Result<Loaded<A>, StoreError> {
+        let context = self
+            .store::<A>()
+            .load_aggregate(aggregate_id)
+            .await
+            .map_err(store_error)?;
+        let version = context.current_sequence as u64;
+        Ok(Loaded {
+            aggregate: context.aggregate,
+            version,
+        })
+    }
+
+    /// Executes a command the cqrs-es way (load, handle, commit with metadata) and
+    /// reports what was written. A concurrent append to the same stream makes the
+    /// commit fail with [`StoreError::Conflict`].
+    pub async fn execute<A: Aggregate>(
+        &self,
+        aggregate_id: &str,
+        command: A::Command,
+        services: &A::Services,
+        ctx: &CommandContext,
+        occurred_at: DateTime<Utc>,
+    ) -> Result<Committed, ExecuteError<A::Error>>
+    where
+        A::Error: 'static,
+    {
+        let store = self.store::<A>();
+        let mut context = store.load_aggregate(aggregate_id).await.map_err(store_error)?;
+        let version = context.current_sequence as u64;
+        let sink: EventSink<A> = EventSink::default();
+        context
+            .aggregate()
+            .handle(command, services, &sink)
+            .await
+            .map_err(ExecuteError::Rejected)?;
+        let events = sink.collect().await;
+        if events.is_empty() {
+            return Ok(Committed { version, events: 0 });
+        }
+        let version_tag = events.first().map(DomainEvent::event_version).unwrap_or_default();
+        let metadata = ctx.metadata(occurred_at, &version_tag).to_map();
+        let written = store
+            .commit(events, context, metadata)
+            .await
+            .map_err(store_error)?;
+        Ok(Committed {
+            version: version + written.len() as u64,
+            events: written.len(),
+        })
+    }
+
+    /// Appends events of several streams in one transaction, each at the sequence it
+    /// names. If any stream moved on since it was read, the primary key on
+    /// `(aggregate_type, aggregate_id, sequence)` fails the whole transaction with
+    /// [`StoreError::Conflict`] and nothing is written.
+    pub async fn append_atomically(&self, events: &[NewEvent]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for e in events {
+            let sequence = i64::try_from(e.sequence).map_err(|e| StoreError::Database(Box::new(e)))?;
+            sqlx::query(
+                "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, \
+                 event_version, payload, metadata) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(e.aggregate_type)
+            .bind(&e.aggregate_id)
+            .bind(sequence)
+            .bind(&e.event_type)
+            .bind(&e.event_version)
+            .bind(&e.payload)
+            .bind(&e.metadata)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The log position of a stream's event, to wait for its projection.
+    pub async fn position_of<A: Aggregate>(
+        &self,
+        aggregate_id: &str,
+        sequence: u64,
+    ) -> Result<Option<LogPosition>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let sequence = i64::try_from(sequence).map_err(|e| StoreError::Database(Box::new(e)))?;
+        Ok(log::position_of(&mut conn, A::TYPE, aggregate_id, sequence).await?)
+    }
+}
+
+fn store_error<E: std::error::Error>(e: AggregateError<E>) -> StoreError {
+    match e {
+        AggregateError::AggregateConflict => StoreError::Conflict,
+        AggregateError::DatabaseConnectionError(e)
+        | AggregateError::DeserializationError(e)
+        | AggregateError::UnexpectedError(e) => StoreError::Database(e),
+        AggregateError::UserError(e) => StoreError::Database(e.to_string().into()),
+    }
+}
+
+/// The metadata map of a stored event, typed.
+pub fn metadata_of(event: &log::StoredEvent) -> Option<EventMetadata> {
+    let map: HashMap<String, String> = serde_json::from_str(&event.metadata).ok()?;
+    EventMetadata::from_map(&map).ok()
+}

@@ -1,0 +1,357 @@
+//! The run lifecycle service: the one place that writes run transitions.
+//!
+//! Every terminal write (a job's completion, a reconciler's decision) goes through here,
+//! so idempotence ("completing a completed run is a no-op") and "an outcome never flips"
+//! hold for every writer. Optionally each write waits until the projections show it
+//! (read-your-writes).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use cqrs_es::Aggregate;
+use runproof_domain::identity::IdentityHash;
+use runproof_domain::metadata::CommandContext;
+use runproof_domain::operation_run::{
+    CompleteRun, Failure, OperationRun, OperationRunCommand, OperationRunError, QueueRun,
+    ReconcileRun, StartRun, TerminalOutcome,
+};
+use runproof_domain::reconciliation::Reconciliation;
+use runproof_domain::run_slot::{ClaimRunSlot, RunSlot, RunSlotError};
+use runproof_domain::run_type::RunType;
+use runproof_domain::ReasonCode;
+use runproof_projections::{Projector, ProjectorError};
+use serde_json::Value;
+use tracing::{debug, info_span, Instrument};
+use uuid::Uuid;
+
+use crate::clock::Clock;
+use crate::event_store::{Committed, EventStore, ExecuteError, NewEvent, StoreError};
+
+/// How many times an ensure call re-reads the slot after losing a race.
+const ENSURE_ATTEMPTS: usize = 16;
+
+/// Why a lifecycle call failed. Nothing was recorded unless the variant says so.
+#[derive(Debug, thiserror::Error)]
+pub enum LifecycleError {
+    /// The domain refused the command (see the reason code); fix the input or accept it.
+    #[error("run command rejected: {source}")]
+    Rejected {
+        /// The run addressed (absent when the request was refused before a run existed).
+        run_id: Option<Uuid>,
+        #[source]
+        source: OperationRunError,
+    },
+    /// A concurrent writer changed the run (or the identity's slot, for ensure) first;
+    /// the caller may reload and retry.
+    #[error("a concurrent write got there first")]
+    Conflict(Option<Uuid>),
+    /// The store failed; nothing was written.
+    #[error("event store failure")]
+    Store(#[source] StoreError),
+    /// The write was recorded, but the projections did not show it in time.
+    #[error("the write was recorded but the projections lag behind")]
+    Lagging(#[source] ProjectorError),
+}
+
+impl LifecycleError {
+    /// The catalogued reason for this failure.
+    pub fn reason(&self) -> ReasonCode {
+        match self {
+            LifecycleError::Rejected { source, .. } => source.reason(),
+            LifecycleError::Conflict(_) => ReasonCode::RunConcurrentChange,
+            LifecycleError::Store(_) => ReasonCode::DbInternal,
+            LifecycleError::Lagging(_) => ReasonCode::ProjectionLagging,
+        }
+    }
+}
+
+/// Ask for a run of `run_type` in a scope; identical requests share one active run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnsureRun {
+    pub workspace_id: Uuid,
+    pub environment_id: Option<Uuid>,
+    pub run_type: String,
+    /// What makes two requests "the same run" (hashed into the run identity).
+    pub identity_inputs: Value,
+    /// Type-specific context recorded on the run (a JSON object).
+    pub context: Value,
+}
+
+/// The answer to an ensure call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ensured {
+    /// A new run was queued.
+    Queued(Uuid),
+    /// An active run with the same identity already existed; it is returned instead.
+    Existing(Uuid),
+}
+
+impl Ensured {
+    pub fn run_id(self) -> Uuid {
+        match self {
+            Ensured::Queued(id) | Ensured::Existing(id) => id,
+        }
+    }
+}
+
+/// What a transition wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Receipt {
+    pub run_id: Uuid,
+    /// The run's stream version after the call.
+    pub version: u64,
+    /// False when the call was an idempotent no-op.
+    pub changed: bool,
+}
+
+/// The run lifecycle service.
+#[derive(Clone)]
+pub struct RunLifecycle {
+    store: EventStore,
+    projector: Projector,
+    clock: Arc<dyn Clock>,
+    read_your_writes: Option<Duration>,
+}
+
+impl RunLifecycle {
+    pub fn new(store: EventStore, projector: Projector, clock: Arc<dyn Clock>) -> Self {
+        RunLifecycle {
+            store,
+            projector,
+            clock,
+            read_your_writes: None,
+        }
+    }
+
+    /// Makes every write wait (up to `timeout`) until the projections show it.
+    pub fn with_read_your_writes(mut self, timeout: Duration) -> Self {
+        self.read_your_writes = Some(timeout);
+        self
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    pub fn store(&self) -> &EventStore {
+        &self.store
+    }
+
+    /// Returns the active run for this identity, or queues one. Holds under any
+    /// concurrency: the slot claim and the queued run are appended in one transaction,
+    /// and concurrent claims of one slot conflict in the event store; the losers re-read
+    /// the slot and return the winner's run.
+    pub async fn ensure(&self, req: EnsureRun, ctx: &CommandContext) -> Result<Ensured, LifecycleError> {
+        let run_type: RunType = req.run_type.parse().map_err(|_| LifecycleError::Rejected {
+            run_id: None,
+            source: OperationRunError::UnknownRunType(req.run_type.clone()),
+        })?;
+        let identity = IdentityHash::of(req.workspace_id, req.environment_id, run_type, &req.identity_inputs);
+        let span = info_span!("lifecycle.ensure", identity = %identity, run_type = %run_type);
+        async {
+            for attempt in 1..=ENSURE_ATTEMPTS {
+                match self.try_ensure(&req, run_type, &identity, ctx).await? {
+                    Some(ensured) => return Ok(ensured),
+                    None => debug!(attempt, "lost the slot race; re-reading"),
+                }
+            }
+            Err(LifecycleError::Conflict(None))
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// One attempt; `None` when another writer won the slot meanwhile.
+    async fn try_ensure(
+        &self,
+        req: &EnsureRun,
+        run_type: RunType,
+        identity: &IdentityHash,
+        ctx: &CommandContext,
+    ) -> Result<Option<Ensured>, LifecycleError> {
+        let slot = self
+            .store
+            .load::<RunSlot>(identity.as_str())
+            .await
+            .map_err(LifecycleError::Store)?;
+        let holder = slot.aggregate.holder();
+        let holder_active = match holder {
+            Some(run_id) => self.load(run_id).await?.is_active(),
+            None => false,
+        };
+        let now = self.clock.now();
+        let run_id = Uuid::new_v4();
+        let claim = ClaimRunSlot {
+            run_id,
+            identity_hash: identity.clone(),
+            observed_holder: holder,
+            observed_holder_active: holder_active,
+            claimed_at: now,
+        };
+        let slot_events = match slot.aggregate.decide(claim) {
+            Ok(events) => events,
+            Err(RunSlotError::Held(active)) => return Ok(Some(Ensured::Existing(active))),
+            Err(RunSlotError::ObservationOutdated) => return Ok(None),
+        };
+        let run_events = OperationRun::default()
+            .decide(OperationRunCommand::Queue(QueueRun {
+                run_id,
+                workspace_id: req.workspace_id,
+                environment_id: req.environment_id,
+                run_type: run_type.key().to_string(),
+                initiator: ctx.actor.clone(),
+                identity_hash: identity.clone(),
+                context: req.context.clone(),
+                queued_at: now,
+            }))
+            .map_err(|source| LifecycleError::Rejected {
+                run_id: None,
+                source,
+            })?;
+        let mut writes =
+            NewEvent::for_stream::<RunSlot>(identity.as_str(), slot.version, &slot_events, ctx, now)
+                .map_err(LifecycleError::Store)?;
+        writes.extend(
+            NewEvent::for_stream::<OperationRun>(&run_id.to_string(), 0, &run_events, ctx, now)
+                .map_err(LifecycleError::Store)?,
+        );
+        match self.store.append_atomically(&writes).await {
+            Ok(()) => {
+                self.wait_visible(run_id, run_events.len() as u64).await?;
+                Ok(Some(Ensured::Queued(run_id)))
+            }
+            Err(StoreError::Conflict) => Ok(None),
+            Err(e) => Err(LifecycleError::Store(e)),
+        }
+    }
+
+    /// A worker claims a queued run. Of concurrent claimants exactly one succeeds; the
+    /// others get `run.already_running` (or a conflict when they collided in the store).
+    pub async fn start(&self, run_id: Uuid, ctx: &CommandContext) -> Result<Receipt, LifecycleError> {
+        let now = self.clock.now();
+        self.execute(run_id, OperationRunCommand::Start(StartRun { started_at: now }), ctx)
+            .await
+    }
+
+    /// The run's job reports its outcome. Repeating a completion with the same outcome
+    /// is a no-op; asking for another outcome is rejected (`run.outcome_conflict`).
+    pub async fn complete(
+        &self,
+        run_id: Uuid,
+        outcome: TerminalOutcome,
+        summary: BTreeMap<String, u64>,
+        failures: Vec<Failure>,
+        ctx: &CommandContext,
+    ) -> Result<Receipt, LifecycleError> {
+        let now = self.clock.now();
+        self.execute(
+            run_id,
+            OperationRunCommand::Complete(CompleteRun {
+                outcome,
+                summary,
+                failures,
+                completed_at: now,
+            }),
+            ctx,
+        )
+        .await
+    }
+
+    /// Records a reconciliation decision made on the run at `expected_version`. If the
+    /// run moved on meanwhile (its job completed it, another reconciler decided), the
+    /// write loses cleanly and nothing is recorded.
+    pub async fn reconcile(
+        &self,
+        run_id: Uuid,
+        expected_version: u64,
+        reconciliation: Reconciliation,
+        ctx: &CommandContext,
+    ) -> Result<Receipt, LifecycleError> {
+        self.execute(
+            run_id,
+            OperationRunCommand::Reconcile(ReconcileRun {
+                expected_version,
+                reconciliation,
+            }),
+            ctx,
+        )
+        .await
+    }
+
+    /// The run as recorded in its stream (the authoritative state, not a projection).
+    pub async fn load(&self, run_id: Uuid) -> Result<OperationRun, LifecycleError> {
+        self.store
+            .load::<OperationRun>(&run_id.to_string())
+            .await
+            .map(|loaded| loaded.aggregate)
+            .map_err(LifecycleError::Store)
+    }
+
+    async fn execute(
+        &self,
+        run_id: Uuid,
+        command: OperationRunCommand,
+        ctx: &CommandContext,
+    ) -> Result<Receipt, LifecycleError> {
+        let span = info_span!("lifecycle.command", run_id = %run_id, command = command_name(&command));
+        async {
+            let now = self.clock.now();
+            let committed: Committed = self
+                .store
+                .execute::<OperationRun>(&run_id.to_string(), command, &(), ctx, now)
+                .await
+                .map_err(|e| match e {
+                    ExecuteError::Rejected(source) => LifecycleError::Rejected {
+                        run_id: Some(run_id),
+                        source,
+                    },
+                    ExecuteError::Store(StoreError::Conflict) => LifecycleError::Conflict(Some(run_id)),
+                    ExecuteError::Store(e) => LifecycleError::Store(e),
+                })?;
+            if committed.events > 0 {
+                self.wait_visible(run_id, committed.version).await?;
+            }
+            Ok(Receipt {
+                run_id,
+                version: committed.version,
+                changed: committed.events > 0,
+            })
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// With read-your-writes on: waits until the projections show the run at `version`.
+    async fn wait_visible(&self, run_id: Uuid, version: u64) -> Result<(), LifecycleError> {
+        let Some(timeout) = self.read_your_writes else {
+            return Ok(());
+        };
+        let target = self
+            .store
+            .position_of::<OperationRun>(&run_id.to_string(), version)
+            .await
+            .map_err(LifecycleError::Store)?;
+        match target {
+            Some(target) => self
+                .projector
+                .wait_for(target, timeout)
+                .await
+                .map_err(LifecycleError::Lagging),
+            None => Ok(()),
+        }
+    }
+}
+
+fn command_name(command: &OperationRunCommand) -> &'static str {
+    match command {
+        OperationRunCommand::Queue(_) => "queue",
+        OperationRunCommand::Start(_) => "start",
+        OperationRunCommand::Complete(_) => "complete",
+        OperationRunCommand::Reconcile(_) => "reconcile",
+    }
+}
+
+// The aggregate type names, re-exported for callers that read streams directly.
+pub const RUN_AGGREGATE: &str = <OperationRun as Aggregate>::TYPE;
+pub const SLOT_AGGREGATE: &str = <RunSlot as Aggregate>::TYPE;
