@@ -1,13 +1,21 @@
 //! Clocks. Decisions take time as an input; the clock is chosen at start-up (the system
 //! clock) or by a test (a manual clock it advances instead of sleeping).
+//!
+//! Times are kept to the microsecond, PostgreSQL's precision, so that what the log
+//! records and what a projection stores are the same instant.
 
 use std::sync::Mutex;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, DurationRound, Utc};
 
 /// A source of "now".
 pub trait Clock: Send + Sync {
     fn now(&self) -> DateTime<Utc>;
+}
+
+/// `t` truncated to whole microseconds.
+pub fn to_micros(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.duration_trunc(Duration::microseconds(1)).unwrap_or(t)
 }
 
 /// The machine's clock.
@@ -16,7 +24,7 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> DateTime<Utc> {
-        Utc::now()
+        to_micros(Utc::now())
     }
 }
 
@@ -48,6 +56,6 @@ impl ManualClock {
 
 impl Clock for ManualClock {
     fn now(&self) -> DateTime<Utc> {
-        *self.now.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        to_micros(*self.now.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))
     }
 }

@@ -1,0 +1,119 @@
+//! Test support: a fresh PostgreSQL database per test, dropped when the test ends.
+//!
+//! The server comes from `DATABASE_URL` (set by `.cargo/config.toml`, overridable); each
+//! test gets `runproof_test_<uuid>` on it, migrated with the embedded migrator.
+#![allow(dead_code)]
+
+use std::str::FromStr;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use runproof::app::App;
+use runproof::clock::ManualClock;
+use runproof_domain::initiator::Initiator;
+use runproof_domain::metadata::CommandContext;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection, PgConnection, PgPool};
+
+/// A throwaway database.
+pub struct TestDb {
+    pub pool: PgPool,
+    pub name: String,
+    admin: PgConnectOptions,
+    base_url: String,
+}
+
+fn base_url() -> String {
+    std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/runproof".into())
+}
+
+impl TestDb {
+    /// A new, migrated database.
+    pub async fn new() -> TestDb {
+        let db = TestDb::unmigrated().await;
+        runproof::MIGRATOR.run(&db.pool).await.expect("migrate test database");
+        db
+    }
+
+    /// A new, empty database (no schema).
+    pub async fn unmigrated() -> TestDb {
+        let base = base_url();
+        let options = PgConnectOptions::from_str(&base).expect("DATABASE_URL parses");
+        let admin = options.clone().database("postgres").disable_statement_logging();
+        let name = format!("runproof_test_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = PgConnection::connect_with(&admin).await.expect("connect to the postgres database");
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await
+            .expect("create test database");
+        conn.close().await.ok();
+        let pool = PgPoolOptions::new()
+            .max_connections(12)
+            .connect_with(options.database(&name).disable_statement_logging())
+            .await
+            .expect("connect to test database");
+        TestDb {
+            pool,
+            name,
+            admin,
+            base_url: base,
+        }
+    }
+
+    /// The connection string of this database (for the binary).
+    pub fn url(&self) -> String {
+        let (head, _) = self.base_url.rsplit_once('/').expect("DATABASE_URL has a database");
+        format!("{head}/{}", self.name)
+    }
+
+    /// A new pool on this database (a "second process").
+    pub async fn second_pool(&self) -> PgPool {
+        PgPoolOptions::new()
+            .max_connections(12)
+            .connect(&self.url())
+            .await
+            .expect("second pool")
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let admin = self.admin.clone();
+        let name = self.name.clone();
+        // Drop runs in async tests too; do the blocking cleanup on its own thread.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
+            if let Ok(rt) = rt {
+                rt.block_on(async move {
+                    if let Ok(mut conn) = PgConnection::connect_with(&admin).await {
+                        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                            .execute(&mut conn)
+                            .await;
+                    }
+                });
+            }
+        })
+        .join();
+    }
+}
+
+/// A fixed starting instant for manual clocks.
+pub fn t0() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_767_225_600, 0).expect("valid timestamp") // 2026-01-01
+}
+
+/// App wired over the test pool with a manual clock (read-your-writes on).
+pub fn app(db: &TestDb) -> (App, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::new(t0()));
+    (App::from_pool(db.pool.clone(), clock.clone()), clock)
+}
+
+/// A request context for an operator.
+pub fn operator() -> CommandContext {
+    CommandContext::new(Initiator::Actor(uuid::Uuid::from_u128(0x0123)))
+}
+
+/// A request context for the worker.
+pub fn worker() -> CommandContext {
+    CommandContext::new(Initiator::system("worker"))
+}
