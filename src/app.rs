@@ -28,7 +28,10 @@ pub struct App {
 
 impl App {
     /// Connects and refuses a database whose schema this build does not know.
-    pub async fn open(target: &DatabaseTarget, clock: Arc<dyn Clock>) -> Result<App, DatabaseError> {
+    pub async fn open(
+        target: &DatabaseTarget,
+        clock: Arc<dyn Clock>,
+    ) -> Result<App, DatabaseError> {
         let pool = target.connect(DEFAULT_POOL_SIZE).await?;
         database::check_schema(&pool).await?;
         Ok(App::from_pool(pool, clock))

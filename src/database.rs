@@ -49,14 +49,21 @@ impl DatabaseError {
     /// The reason code and its placeholder values, for the operator.
     pub fn reason(&self, target: &DatabaseTarget) -> (ReasonCode, Vec<(&'static str, String)>) {
         match self {
-            DatabaseError::InvalidUrl | DatabaseError::Unreachable(_) => {
-                (ReasonCode::DbUnreachable, vec![("target", target.to_string())])
-            }
+            DatabaseError::InvalidUrl | DatabaseError::Unreachable(_) => (
+                ReasonCode::DbUnreachable,
+                vec![("target", target.to_string())],
+            ),
             DatabaseError::Missing => (ReasonCode::DbMissing, vec![("target", target.to_string())]),
             DatabaseError::NotMigrated => (ReasonCode::DbNotMigrated, vec![]),
-            DatabaseError::Newer(v) => (ReasonCode::DbSchemaNewer, vec![("version", v.to_string())]),
-            DatabaseError::Dirty(v) => (ReasonCode::DbSchemaDirty, vec![("version", v.to_string())]),
-            DatabaseError::Internal(_) | DatabaseError::Migrate(_) => (ReasonCode::DbInternal, vec![]),
+            DatabaseError::Newer(v) => {
+                (ReasonCode::DbSchemaNewer, vec![("version", v.to_string())])
+            }
+            DatabaseError::Dirty(v) => {
+                (ReasonCode::DbSchemaDirty, vec![("version", v.to_string())])
+            }
+            DatabaseError::Internal(_) | DatabaseError::Migrate(_) => {
+                (ReasonCode::DbInternal, vec![])
+            }
         }
     }
 }
@@ -117,7 +124,9 @@ impl DatabaseTarget {
     /// Creates the database if it does not exist. Returns whether it created it.
     pub async fn create_if_missing(&self) -> Result<bool, DatabaseError> {
         let admin = self.with_database("postgres");
-        let mut conn = PgConnection::connect_with(&admin.options).await.map_err(classify)?;
+        let mut conn = PgConnection::connect_with(&admin.options)
+            .await
+            .map_err(classify)?;
         let exists: bool =
             sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
                 .bind(&self.database)
@@ -127,7 +136,10 @@ impl DatabaseTarget {
             return Ok(false);
         }
         let quoted = format!("\"{}\"", self.database.replace('"', "\"\""));
-        match sqlx::query(&format!("CREATE DATABASE {quoted}")).execute(&mut conn).await {
+        match sqlx::query(&format!("CREATE DATABASE {quoted}"))
+            .execute(&mut conn)
+            .await
+        {
             Ok(_) => Ok(true),
             // Someone else created it at the same moment.
             Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P04") => Ok(false),
@@ -145,12 +157,17 @@ impl std::fmt::Display for DatabaseTarget {
 fn classify(e: sqlx::Error) -> DatabaseError {
     debug!(error = %e, "database connection failed");
     match &e {
-        sqlx::Error::Database(db) if db.code().as_deref() == Some("3D000") => DatabaseError::Missing,
+        sqlx::Error::Database(db) if db.code().as_deref() == Some("3D000") => {
+            DatabaseError::Missing
+        }
         sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::PoolTimedOut => {
             DatabaseError::Unreachable(e)
         }
         sqlx::Error::Database(db)
-            if db.code().as_deref().is_some_and(|c| c.starts_with("28") || c.starts_with("08")) =>
+            if db
+                .code()
+                .as_deref()
+                .is_some_and(|c| c.starts_with("28") || c.starts_with("08")) =>
         {
             DatabaseError::Unreachable(e)
         }

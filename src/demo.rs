@@ -21,7 +21,10 @@ use crate::lifecycle::{EnsureRun, Ensured, LifecycleError};
 
 /// Stable ids so repeated demos land in the same workspaces.
 fn demo_id(name: &str) -> Uuid {
-    Uuid::new_v5(&Uuid::NAMESPACE_URL, format!("https://runproof.dev/demo/{name}").as_bytes())
+    Uuid::new_v5(
+        &Uuid::NAMESPACE_URL,
+        format!("https://runproof.dev/demo/{name}").as_bytes(),
+    )
 }
 
 struct Recorded {
@@ -46,7 +49,11 @@ pub async fn run(target: &DatabaseTarget, out: &Out) -> Result<(), CliError> {
     let app = App::from_pool(pool, Arc::new(SystemClock));
     let lang = out.lang;
     out.say(
-        if created { DemoText::CreatedDatabase } else { DemoText::UsingDatabase },
+        if created {
+            DemoText::CreatedDatabase
+        } else {
+            DemoText::UsingDatabase
+        },
         &[("target", &target.to_string())],
     );
 
@@ -64,8 +71,19 @@ pub async fn run(target: &DatabaseTarget, out: &Out) -> Result<(), CliError> {
     let fail = |e: LifecycleError| CliError::from_lifecycle(&e);
 
     // Contoso: a restore that succeeded.
-    let restore = ensure(&app, &ctx, contoso, Some(contoso_prod), RunType::RestoreExecute, json!({"restore_id": Uuid::new_v4()})).await?;
-    app.lifecycle.start(restore.run_id(), &worker).await.map_err(fail)?;
+    let restore = ensure(
+        &app,
+        &ctx,
+        contoso,
+        Some(contoso_prod),
+        RunType::RestoreExecute,
+        json!({"restore_id": Uuid::new_v4()}),
+    )
+    .await?;
+    app.lifecycle
+        .start(restore.run_id(), &worker)
+        .await
+        .map_err(fail)?;
     app.lifecycle
         .complete(
             restore.run_id(),
@@ -76,11 +94,27 @@ pub async fn run(target: &DatabaseTarget, out: &Out) -> Result<(), CliError> {
         )
         .await
         .map_err(fail)?;
-    recorded.push(Recorded { workspace: "contoso", run_id: restore.run_id(), run_type: RunType::RestoreExecute, what: DemoText::Succeeded.text(lang) });
+    recorded.push(Recorded {
+        workspace: "contoso",
+        run_id: restore.run_id(),
+        run_type: RunType::RestoreExecute,
+        what: DemoText::Succeeded.text(lang),
+    });
 
     // Contoso: an inventory sync that failed on an unavailable dependency.
-    let sync = ensure(&app, &ctx, contoso, Some(contoso_prod), RunType::InventorySync, json!({"requested": Uuid::new_v4()})).await?;
-    app.lifecycle.start(sync.run_id(), &worker).await.map_err(fail)?;
+    let sync = ensure(
+        &app,
+        &ctx,
+        contoso,
+        Some(contoso_prod),
+        RunType::InventorySync,
+        json!({"requested": Uuid::new_v4()}),
+    )
+    .await?;
+    app.lifecycle
+        .start(sync.run_id(), &worker)
+        .await
+        .map_err(fail)?;
     app.lifecycle
         .complete(
             sync.run_id(),
@@ -94,30 +128,72 @@ pub async fn run(target: &DatabaseTarget, out: &Out) -> Result<(), CliError> {
         )
         .await
         .map_err(fail)?;
-    recorded.push(Recorded { workspace: "contoso", run_id: sync.run_id(), run_type: RunType::InventorySync, what: DemoText::Failed.text(lang) });
+    recorded.push(Recorded {
+        workspace: "contoso",
+        run_id: sync.run_id(),
+        run_type: RunType::InventorySync,
+        what: DemoText::Failed.text(lang),
+    });
 
     // Contoso: a review compose requested twice — the second request reuses the run.
     let compose_inputs = json!({"trigger": "weekly-review"});
-    let first = ensure(&app, &ctx, contoso, Some(contoso_prod), RunType::EnvironmentReviewCompose, compose_inputs.clone()).await?;
-    let second = ensure(&app, &ctx, contoso, Some(contoso_prod), RunType::EnvironmentReviewCompose, compose_inputs).await?;
+    let first = ensure(
+        &app,
+        &ctx,
+        contoso,
+        Some(contoso_prod),
+        RunType::EnvironmentReviewCompose,
+        compose_inputs.clone(),
+    )
+    .await?;
+    let second = ensure(
+        &app,
+        &ctx,
+        contoso,
+        Some(contoso_prod),
+        RunType::EnvironmentReviewCompose,
+        compose_inputs,
+    )
+    .await?;
     if matches!(first, Ensured::Queued(_)) {
-        app.lifecycle.start(first.run_id(), &worker).await.map_err(fail)?;
+        app.lifecycle
+            .start(first.run_id(), &worker)
+            .await
+            .map_err(fail)?;
     }
     recorded.push(Recorded {
         workspace: "contoso",
         run_id: first.run_id(),
         run_type: RunType::EnvironmentReviewCompose,
-        what: DemoText::Reused.render(lang, &[("same", &(first.run_id() == second.run_id()).to_string())]),
+        what: DemoText::Reused.render(
+            lang,
+            &[("same", &(first.run_id() == second.run_id()).to_string())],
+        ),
     });
 
     // Fabrikam: a restore that partially succeeded.
-    let partial = ensure(&app, &ctx, fabrikam, Some(fabrikam_eu), RunType::RestoreExecute, json!({"restore_id": Uuid::new_v4()})).await?;
-    app.lifecycle.start(partial.run_id(), &worker).await.map_err(fail)?;
+    let partial = ensure(
+        &app,
+        &ctx,
+        fabrikam,
+        Some(fabrikam_eu),
+        RunType::RestoreExecute,
+        json!({"restore_id": Uuid::new_v4()}),
+    )
+    .await?;
+    app.lifecycle
+        .start(partial.run_id(), &worker)
+        .await
+        .map_err(fail)?;
     app.lifecycle
         .complete(
             partial.run_id(),
             TerminalOutcome::PartiallySucceeded,
-            BTreeMap::from([("policies".into(), 18), ("restored".into(), 16), ("failed".into(), 2)]),
+            BTreeMap::from([
+                ("policies".into(), 18),
+                ("restored".into(), 16),
+                ("failed".into(), 2),
+            ]),
             vec![Failure {
                 reason_code: ReasonCode::JobItemsFailed,
                 message: Some("2 of 18 policies were rejected by the target".into()),
@@ -126,10 +202,23 @@ pub async fn run(target: &DatabaseTarget, out: &Out) -> Result<(), CliError> {
         )
         .await
         .map_err(fail)?;
-    recorded.push(Recorded { workspace: "fabrikam", run_id: partial.run_id(), run_type: RunType::RestoreExecute, what: DemoText::Partial.text(lang) });
+    recorded.push(Recorded {
+        workspace: "fabrikam",
+        run_id: partial.run_id(),
+        run_type: RunType::RestoreExecute,
+        what: DemoText::Partial.text(lang),
+    });
 
     // Fabrikam: a report export still waiting in the queue (the same one on every demo).
-    let export = ensure(&app, &ctx, fabrikam, None, RunType::ReportExport, json!({"report": "monthly-compliance"})).await?;
+    let export = ensure(
+        &app,
+        &ctx,
+        fabrikam,
+        None,
+        RunType::ReportExport,
+        json!({"report": "monthly-compliance"}),
+    )
+    .await?;
     recorded.push(Recorded {
         workspace: "fabrikam",
         run_id: export.run_id(),
@@ -142,13 +231,21 @@ pub async fn run(target: &DatabaseTarget, out: &Out) -> Result<(), CliError> {
 
     out.line("");
     for r in &recorded {
-        out.line(format!("  {:<9} {}  {:<27} {}", r.workspace, r.run_id, r.run_type.key(), r.what));
+        out.line(format!(
+            "  {:<9} {}  {:<27} {}",
+            r.workspace,
+            r.run_id,
+            r.run_type.key(),
+            r.what
+        ));
     }
     out.line("");
     out.say(DemoText::LookAtIt, &[]);
     let show = recorded.get(1).map(|r| r.run_id).unwrap_or_default();
     out.line("  runproof runs list");
-    out.line(format!("  runproof runs list --workspace {fabrikam} --json"));
+    out.line(format!(
+        "  runproof runs list --workspace {fabrikam} --json"
+    ));
     out.line(format!("  runproof runs show {show}"));
     out.line(format!("  runproof history {show}"));
     out.line("  runproof replay --verify");

@@ -52,7 +52,9 @@ pub enum ExecuteError<E: std::error::Error + 'static> {
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         match &e {
-            sqlx::Error::Database(db) if db.code().as_deref() == Some("23505") => StoreError::Conflict,
+            sqlx::Error::Database(db) if db.code().as_deref() == Some("23505") => {
+                StoreError::Conflict
+            }
             _ => StoreError::Database(Box::new(e)),
         }
     }
@@ -148,7 +150,10 @@ impl EventStore {
         A::Error: 'static,
     {
         let store = self.store::<A>();
-        let mut context = store.load_aggregate(aggregate_id).await.map_err(store_error)?;
+        let mut context = store
+            .load_aggregate(aggregate_id)
+            .await
+            .map_err(store_error)?;
         let version = context.current_sequence as u64;
         let sink: EventSink<A> = EventSink::default();
         context
@@ -160,7 +165,10 @@ impl EventStore {
         if events.is_empty() {
             return Ok(Committed { version, events: 0 });
         }
-        let version_tag = events.first().map(DomainEvent::event_version).unwrap_or_default();
+        let version_tag = events
+            .first()
+            .map(DomainEvent::event_version)
+            .unwrap_or_default();
         let metadata = ctx.metadata(occurred_at, &version_tag).to_map();
         let written = store
             .commit(events, context, metadata)
@@ -179,7 +187,8 @@ impl EventStore {
     pub async fn append_atomically(&self, events: &[NewEvent]) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         for e in events {
-            let sequence = i64::try_from(e.sequence).map_err(|e| StoreError::Database(Box::new(e)))?;
+            let sequence =
+                i64::try_from(e.sequence).map_err(|e| StoreError::Database(Box::new(e)))?;
             sqlx::query(
                 "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, \
                  event_version, payload, metadata) VALUES ($1, $2, $3, $4, $5, $6, $7)",

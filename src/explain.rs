@@ -60,7 +60,8 @@ pub fn why(run: &RunState, lang: Lang) -> Why {
             }
             None => Why {
                 code: None,
-                text: UiText::WhyCompletedByJob.render(lang, &[("outcome", run.outcome.label(lang))]),
+                text: UiText::WhyCompletedByJob
+                    .render(lang, &[("outcome", run.outcome.label(lang))]),
             },
         },
         RunStatus::Running => {
@@ -82,7 +83,10 @@ pub fn why(run: &RunState, lang: Lang) -> Why {
                 lang,
                 &[
                     ("since", &when(run.created_at)),
-                    ("deadline", &when(run.created_at + thresholds.queued_after())),
+                    (
+                        "deadline",
+                        &when(run.created_at + thresholds.queued_after()),
+                    ),
                 ],
             ),
         },

@@ -142,12 +142,21 @@ impl RunLifecycle {
     /// concurrency: the slot claim and the queued run are appended in one transaction,
     /// and concurrent claims of one slot conflict in the event store; the losers re-read
     /// the slot and return the winner's run.
-    pub async fn ensure(&self, req: EnsureRun, ctx: &CommandContext) -> Result<Ensured, LifecycleError> {
+    pub async fn ensure(
+        &self,
+        req: EnsureRun,
+        ctx: &CommandContext,
+    ) -> Result<Ensured, LifecycleError> {
         let run_type: RunType = req.run_type.parse().map_err(|_| LifecycleError::Rejected {
             run_id: None,
             source: OperationRunError::UnknownRunType(req.run_type.clone()),
         })?;
-        let identity = IdentityHash::of(req.workspace_id, req.environment_id, run_type, &req.identity_inputs);
+        let identity = IdentityHash::of(
+            req.workspace_id,
+            req.environment_id,
+            run_type,
+            &req.identity_inputs,
+        );
         let span = info_span!("lifecycle.ensure", identity = %identity, run_type = %run_type);
         async {
             for attempt in 1..=ENSURE_ATTEMPTS {
@@ -209,9 +218,14 @@ impl RunLifecycle {
                 run_id: None,
                 source,
             })?;
-        let mut writes =
-            NewEvent::for_stream::<RunSlot>(identity.as_str(), slot.version, &slot_events, ctx, now)
-                .map_err(LifecycleError::Store)?;
+        let mut writes = NewEvent::for_stream::<RunSlot>(
+            identity.as_str(),
+            slot.version,
+            &slot_events,
+            ctx,
+            now,
+        )
+        .map_err(LifecycleError::Store)?;
         writes.extend(
             NewEvent::for_stream::<OperationRun>(&run_id.to_string(), 0, &run_events, ctx, now)
                 .map_err(LifecycleError::Store)?,
@@ -228,10 +242,18 @@ impl RunLifecycle {
 
     /// A worker claims a queued run. Of concurrent claimants exactly one succeeds; the
     /// others get `run.already_running` (or a conflict when they collided in the store).
-    pub async fn start(&self, run_id: Uuid, ctx: &CommandContext) -> Result<Receipt, LifecycleError> {
+    pub async fn start(
+        &self,
+        run_id: Uuid,
+        ctx: &CommandContext,
+    ) -> Result<Receipt, LifecycleError> {
         let now = self.clock.now();
-        self.execute(run_id, OperationRunCommand::Start(StartRun { started_at: now }), ctx)
-            .await
+        self.execute(
+            run_id,
+            OperationRunCommand::Start(StartRun { started_at: now }),
+            ctx,
+        )
+        .await
     }
 
     /// The run's job reports its outcome. Repeating a completion with the same outcome
@@ -294,7 +316,8 @@ impl RunLifecycle {
         command: OperationRunCommand,
         ctx: &CommandContext,
     ) -> Result<Receipt, LifecycleError> {
-        let span = info_span!("lifecycle.command", run_id = %run_id, command = command_name(&command));
+        let span =
+            info_span!("lifecycle.command", run_id = %run_id, command = command_name(&command));
         async {
             let now = self.clock.now();
             let committed: Committed = self
@@ -306,7 +329,9 @@ impl RunLifecycle {
                         run_id: Some(run_id),
                         source,
                     },
-                    ExecuteError::Store(StoreError::Conflict) => LifecycleError::Conflict(Some(run_id)),
+                    ExecuteError::Store(StoreError::Conflict) => {
+                        LifecycleError::Conflict(Some(run_id))
+                    }
                     ExecuteError::Store(e) => LifecycleError::Store(e),
                 })?;
             if committed.events > 0 {

@@ -1,5 +1,6 @@
 //! The binary as an operator meets it: one-line errors with reason codes and exit codes,
 //! JSON where listed, German on request, and nothing that leaks SQL or stack traces.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
@@ -42,8 +43,17 @@ fn runproof(url: &str, args: &[&str]) -> Output {
 fn assert_no_leak(o: &Output) {
     let text = format!("{}\n{}", o.stdout, o.stderr).to_lowercase();
     for word in [
-        "select ", "insert ", "update ", "constraint", "duplicate key", "sqlstate", "sqlx",
-        "error returned from database", "panicked", "stack backtrace", "relation \"",
+        "select ",
+        "insert ",
+        "update ",
+        "constraint",
+        "duplicate key",
+        "sqlstate",
+        "sqlx",
+        "error returned from database",
+        "panicked",
+        "stack backtrace",
+        "relation \"",
     ] {
         assert!(!text.contains(word), "output leaks `{word}`:\n{text}");
     }
@@ -51,7 +61,12 @@ fn assert_no_leak(o: &Output) {
 
 fn one_line_error(o: &Output, code: i32, reason: &str) {
     assert_eq!(o.code, code, "exit code; stderr: {}", o.stderr);
-    assert_eq!(o.stderr.trim_end().lines().count(), 1, "one line: {:?}", o.stderr);
+    assert_eq!(
+        o.stderr.trim_end().lines().count(),
+        1,
+        "one line: {:?}",
+        o.stderr
+    );
     assert!(o.stderr.starts_with("error: "), "{:?}", o.stderr);
     assert!(o.stderr.contains(&format!("[{reason}]")), "{:?}", o.stderr);
 }
@@ -77,7 +92,13 @@ async fn seeded() -> (TestDb, Uuid, Uuid) {
         .run_id();
     app.lifecycle.start(id, &worker()).await.unwrap();
     app.lifecycle
-        .complete(id, TerminalOutcome::Succeeded, Default::default(), vec![], &worker())
+        .complete(
+            id,
+            TerminalOutcome::Succeeded,
+            Default::default(),
+            vec![],
+            &worker(),
+        )
         .await
         .unwrap();
     (db, ws, id)
@@ -92,7 +113,11 @@ async fn migrate_is_idempotent_and_every_other_command_refuses_an_unmigrated_dat
 
     let first = runproof(&db.url(), &["migrate"]);
     assert_eq!(first.code, 0, "{}", first.stderr);
-    assert!(first.stdout.contains("Applied 2 migration(s)"), "{}", first.stdout);
+    assert!(
+        first.stdout.contains("Applied 2 migration(s)"),
+        "{}",
+        first.stdout
+    );
     let second = runproof(&db.url(), &["migrate"]);
     assert_eq!(second.code, 0);
     assert!(second.stdout.contains("up to date"), "{}", second.stdout);
@@ -119,14 +144,42 @@ async fn a_database_migrated_by_a_newer_runproof_is_refused() {
 #[tokio::test]
 async fn bad_input_gets_a_one_line_error_and_a_non_zero_exit_code() {
     let (db, _, _) = seeded().await;
-    one_line_error(&runproof(&db.url(), &["runs", "show", "not-a-uuid"]), 2, "cli.invalid_uuid");
-    one_line_error(&runproof(&db.url(), &["history", "12345"]), 2, "cli.invalid_uuid");
+    one_line_error(
+        &runproof(&db.url(), &["runs", "show", "not-a-uuid"]),
+        2,
+        "cli.invalid_uuid",
+    );
+    one_line_error(
+        &runproof(&db.url(), &["history", "12345"]),
+        2,
+        "cli.invalid_uuid",
+    );
     let unknown = Uuid::new_v4().to_string();
-    one_line_error(&runproof(&db.url(), &["runs", "show", &unknown]), 2, "run.not_found");
-    one_line_error(&runproof(&db.url(), &["history", &unknown]), 2, "run.not_found");
-    one_line_error(&runproof(&db.url(), &["runs", "list", "--status", "cancelled"]), 2, "cli.unknown_status");
-    one_line_error(&runproof(&db.url(), &["runs", "list", "--type", "backup.nightly"]), 2, "run.unknown_type");
-    one_line_error(&runproof(&db.url(), &["runs", "list", "--workspace", "x"]), 2, "cli.invalid_uuid");
+    one_line_error(
+        &runproof(&db.url(), &["runs", "show", &unknown]),
+        2,
+        "run.not_found",
+    );
+    one_line_error(
+        &runproof(&db.url(), &["history", &unknown]),
+        2,
+        "run.not_found",
+    );
+    one_line_error(
+        &runproof(&db.url(), &["runs", "list", "--status", "cancelled"]),
+        2,
+        "cli.unknown_status",
+    );
+    one_line_error(
+        &runproof(&db.url(), &["runs", "list", "--type", "backup.nightly"]),
+        2,
+        "run.unknown_type",
+    );
+    one_line_error(
+        &runproof(&db.url(), &["runs", "list", "--workspace", "x"]),
+        2,
+        "cli.invalid_uuid",
+    );
     let usage = runproof(&db.url(), &["runs", "lst"]);
     assert_eq!(usage.code, 2);
     assert_eq!(usage.stderr.trim_end().lines().count(), 1);
@@ -134,10 +187,16 @@ async fn bad_input_gets_a_one_line_error_and_a_non_zero_exit_code() {
 
 #[tokio::test]
 async fn an_unreachable_or_missing_database_is_named_not_dumped() {
-    let unreachable = runproof("postgres://postgres@127.0.0.1:1/runproof", &["runs", "list"]);
+    let unreachable = runproof(
+        "postgres://postgres@127.0.0.1:1/runproof",
+        &["runs", "list"],
+    );
     one_line_error(&unreachable, 3, "db.unreachable");
     assert!(unreachable.stderr.contains("127.0.0.1:1/runproof"));
-    let missing = runproof("postgres://postgres@127.0.0.1:5432/runproof_does_not_exist", &["runs", "list"]);
+    let missing = runproof(
+        "postgres://postgres@127.0.0.1:5432/runproof_does_not_exist",
+        &["runs", "list"],
+    );
     one_line_error(&missing, 3, "db.missing");
     let garbage = runproof("not a url", &["runs", "list"]);
     one_line_error(&garbage, 2, "db.invalid_url");
@@ -153,12 +212,25 @@ async fn list_show_and_history_print_the_decision_first_and_json_on_request() {
     assert_eq!(list.code, 0);
     assert!(list.stdout.contains(&id_s) && list.stdout.contains("succeeded"));
 
-    let json: Value = serde_json::from_str(&runproof(&db.url(), &["--json", "runs", "list", "--workspace", &ws_s]).stdout).unwrap();
+    let json: Value = serde_json::from_str(
+        &runproof(&db.url(), &["--json", "runs", "list", "--workspace", &ws_s]).stdout,
+    )
+    .unwrap();
     assert_eq!(json.as_array().unwrap().len(), 1);
     assert_eq!(json[0]["id"], id_s);
     assert_eq!(json[0]["status"], "completed");
     let other: Value = serde_json::from_str(
-        &runproof(&db.url(), &["--json", "runs", "list", "--workspace", &Uuid::new_v4().to_string()]).stdout,
+        &runproof(
+            &db.url(),
+            &[
+                "--json",
+                "runs",
+                "list",
+                "--workspace",
+                &Uuid::new_v4().to_string(),
+            ],
+        )
+        .stdout,
     )
     .unwrap();
     assert_eq!(other, json!([]));
@@ -168,10 +240,16 @@ async fn list_show_and_history_print_the_decision_first_and_json_on_request() {
     let decision = show.stdout.find("Decision").unwrap();
     let diagnostics = show.stdout.find("Diagnostics").unwrap();
     let raw = show.stdout.find("Raw context").unwrap();
-    assert!(decision < diagnostics && diagnostics < raw, "{}", show.stdout);
+    assert!(
+        decision < diagnostics && diagnostics < raw,
+        "{}",
+        show.stdout
+    );
     assert!(show.stdout.contains("Reported succeeded by its own job."));
 
-    let show_json: Value = serde_json::from_str(&runproof(&db.url(), &["--json", "runs", "show", &id_s]).stdout).unwrap();
+    let show_json: Value =
+        serde_json::from_str(&runproof(&db.url(), &["--json", "runs", "show", &id_s]).stdout)
+            .unwrap();
     assert_eq!(show_json["decision"]["outcome"], "succeeded");
     assert_eq!(show_json["context"]["scope"], "all");
 
@@ -183,18 +261,28 @@ async fn list_show_and_history_print_the_decision_first_and_json_on_request() {
     assert!(queued < started && started < completed);
     assert!(history.stdout.contains("system:worker"));
 
-    let history_json: Value = serde_json::from_str(&runproof(&db.url(), &["--json", "history", &id_s]).stdout).unwrap();
+    let history_json: Value =
+        serde_json::from_str(&runproof(&db.url(), &["--json", "history", &id_s]).stdout).unwrap();
     let entries = history_json.as_array().unwrap();
     assert_eq!(entries.len(), 3);
-    assert!(entries.windows(2).all(|w| w[0]["position"].as_i64() < w[1]["position"].as_i64()));
+    assert!(entries
+        .windows(2)
+        .all(|w| w[0]["position"].as_i64() < w[1]["position"].as_i64()));
     assert_eq!(entries[1]["metadata"]["actor"], "system:worker");
 }
 
 #[tokio::test]
 async fn everything_printed_is_available_in_german() {
     let (db, _, id) = seeded().await;
-    let show = runproof(&db.url(), &["--lang", "de", "runs", "show", &id.to_string()]);
-    assert!(show.stdout.contains("Entscheidung") && show.stdout.contains("erfolgreich"), "{}", show.stdout);
+    let show = runproof(
+        &db.url(),
+        &["--lang", "de", "runs", "show", &id.to_string()],
+    );
+    assert!(
+        show.stdout.contains("Entscheidung") && show.stdout.contains("erfolgreich"),
+        "{}",
+        show.stdout
+    );
     let err = runproof(&db.url(), &["--lang", "de", "runs", "show", "kaputt"]);
     one_line_error(&err, 2, "cli.invalid_uuid");
     assert!(err.stderr.contains("keine gültige ID"));
@@ -212,11 +300,20 @@ async fn replay_verify_exits_1_on_any_difference_and_replay_repairs_it() {
         .unwrap();
     let dirty = runproof(&db.url(), &["replay", "--verify"]);
     assert_eq!(dirty.code, 1);
-    assert!(dirty.stdout.contains(&id.to_string()) && dirty.stdout.contains("summary_counts"), "{}", dirty.stdout);
+    assert!(
+        dirty.stdout.contains(&id.to_string()) && dirty.stdout.contains("summary_counts"),
+        "{}",
+        dirty.stdout
+    );
     assert!(dirty.stderr.contains("[replay.differences]"));
-    let dirty_json: Value = serde_json::from_str(&runproof(&db.url(), &["--json", "replay", "--verify"]).stdout).unwrap();
+    let dirty_json: Value =
+        serde_json::from_str(&runproof(&db.url(), &["--json", "replay", "--verify"]).stdout)
+            .unwrap();
     assert_eq!(dirty_json["clean"], false);
-    assert_eq!(dirty_json["differences"][0]["columns"][0]["column"], "summary_counts");
+    assert_eq!(
+        dirty_json["differences"][0]["columns"][0]["column"],
+        "summary_counts"
+    );
 
     let repaired = runproof(&db.url(), &["replay"]);
     assert_eq!(repaired.code, 0, "{}", repaired.stderr);
@@ -232,13 +329,18 @@ async fn the_demo_creates_its_database_and_can_run_again() {
     let url = db.url().replace(&db.name, &name);
     let first = runproof(&url, &["demo"]);
     assert_eq!(first.code, 0, "{}", first.stderr);
-    assert!(first.stdout.contains("Created the database"), "{}", first.stdout);
+    assert!(
+        first.stdout.contains("Created the database"),
+        "{}",
+        first.stdout
+    );
     assert!(first.stdout.contains("runproof history"));
     let second = runproof(&url, &["demo"]);
     assert_eq!(second.code, 0, "{}", second.stderr);
     assert!(second.stdout.contains("still queued from an earlier demo"));
 
-    let runs: Value = serde_json::from_str(&runproof(&url, &["--json", "runs", "list"]).stdout).unwrap();
+    let runs: Value =
+        serde_json::from_str(&runproof(&url, &["--json", "runs", "list"]).stdout).unwrap();
     let runs = runs.as_array().unwrap();
     // Five runs the first time; the second demo adds three: the queued export and the
     // running compose are still active, so their requests reuse them.
@@ -247,8 +349,14 @@ async fn the_demo_creates_its_database_and_can_run_again() {
         assert!(runs.iter().any(|r| r["status"] == status), "a {status} run");
     }
     for outcome in ["succeeded", "failed", "partially_succeeded"] {
-        assert!(runs.iter().any(|r| r["outcome"] == outcome), "a {outcome} run");
+        assert!(
+            runs.iter().any(|r| r["outcome"] == outcome),
+            "a {outcome} run"
+        );
     }
     assert_eq!(runproof(&url, &["replay", "--verify"]).code, 0);
-    sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)")).execute(&db.pool).await.ok();
+    sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
+        .execute(&db.pool)
+        .await
+        .ok();
 }

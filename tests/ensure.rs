@@ -1,4 +1,5 @@
 //! "Ensure run": one active run per identity, made when events are written.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
@@ -47,17 +48,28 @@ async fn thirty_two_concurrent_ensure_calls_for_one_identity_yield_exactly_one_r
     }
     let ids: HashSet<Uuid> = results.iter().map(|r| r.run_id()).collect();
     assert_eq!(ids.len(), 1, "every caller got the same run");
-    let queued = results.iter().filter(|r| matches!(r, Ensured::Queued(_))).count();
+    let queued = results
+        .iter()
+        .filter(|r| matches!(r, Ensured::Queued(_)))
+        .count();
     assert_eq!(queued, 1, "exactly one caller queued it");
 
-    let queued_events: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE event_type = 'RunQueued'")
-        .fetch_one(&db.pool)
+    let queued_events: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM events WHERE event_type = 'RunQueued'")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(queued_events, 1, "the log holds exactly one queued run");
+    let identity = IdentityHash::of(
+        ws,
+        Some(env),
+        RunType::EnvironmentReviewCompose,
+        &json!({ "fingerprint": "sha256:abc" }),
+    );
+    let mut conn = db.pool.acquire().await.unwrap();
+    let active = operation_runs::find_active_by_identity(&mut conn, &identity)
         .await
         .unwrap();
-    assert_eq!(queued_events, 1, "the log holds exactly one queued run");
-    let identity = IdentityHash::of(ws, Some(env), RunType::EnvironmentReviewCompose, &json!({ "fingerprint": "sha256:abc" }));
-    let mut conn = db.pool.acquire().await.unwrap();
-    let active = operation_runs::find_active_by_identity(&mut conn, &identity).await.unwrap();
     assert_eq!(active.len(), 1);
 }
 
@@ -65,16 +77,26 @@ async fn thirty_two_concurrent_ensure_calls_for_one_identity_yield_exactly_one_r
 async fn concurrent_ensure_calls_from_two_processes_also_yield_one_run() {
     let db = TestDb::new().await;
     let (first, _) = app(&db);
-    let second = runproof::app::App::from_pool(db.second_pool().await, Arc::new(runproof::clock::SystemClock));
+    let second = runproof::app::App::from_pool(
+        db.second_pool().await,
+        Arc::new(runproof::clock::SystemClock),
+    );
     let (ws, env) = (Uuid::new_v4(), Uuid::new_v4());
     let barrier = Arc::new(Barrier::new(16));
     let mut calls = Vec::new();
     for i in 0..16 {
-        let app = if i % 2 == 0 { first.clone() } else { second.clone() };
+        let app = if i % 2 == 0 {
+            first.clone()
+        } else {
+            second.clone()
+        };
         let barrier = barrier.clone();
         calls.push(tokio::spawn(async move {
             barrier.wait().await;
-            app.lifecycle.ensure(compose(ws, env), &operator()).await.unwrap()
+            app.lifecycle
+                .ensure(compose(ws, env), &operator())
+                .await
+                .unwrap()
         }));
     }
     let mut ids = HashSet::new();
@@ -89,21 +111,48 @@ async fn an_active_run_is_reused_and_a_completed_one_is_not() {
     let db = TestDb::new().await;
     let (app, _) = app(&db);
     let (ws, env) = (Uuid::new_v4(), Uuid::new_v4());
-    let first = app.lifecycle.ensure(compose(ws, env), &operator()).await.unwrap();
+    let first = app
+        .lifecycle
+        .ensure(compose(ws, env), &operator())
+        .await
+        .unwrap();
     assert!(matches!(first, Ensured::Queued(_)));
-    let again = app.lifecycle.ensure(compose(ws, env), &operator()).await.unwrap();
+    let again = app
+        .lifecycle
+        .ensure(compose(ws, env), &operator())
+        .await
+        .unwrap();
     assert_eq!(again, Ensured::Existing(first.run_id()));
 
-    app.lifecycle.start(first.run_id(), &worker()).await.unwrap();
-    let while_running = app.lifecycle.ensure(compose(ws, env), &operator()).await.unwrap();
+    app.lifecycle
+        .start(first.run_id(), &worker())
+        .await
+        .unwrap();
+    let while_running = app
+        .lifecycle
+        .ensure(compose(ws, env), &operator())
+        .await
+        .unwrap();
     assert_eq!(while_running, Ensured::Existing(first.run_id()));
 
     app.lifecycle
-        .complete(first.run_id(), TerminalOutcome::Succeeded, Default::default(), vec![], &worker())
+        .complete(
+            first.run_id(),
+            TerminalOutcome::Succeeded,
+            Default::default(),
+            vec![],
+            &worker(),
+        )
         .await
         .unwrap();
-    let after = app.lifecycle.ensure(compose(ws, env), &operator()).await.unwrap();
-    let Ensured::Queued(next) = after else { panic!("a completed run is not reused: {after:?}") };
+    let after = app
+        .lifecycle
+        .ensure(compose(ws, env), &operator())
+        .await
+        .unwrap();
+    let Ensured::Queued(next) = after else {
+        panic!("a completed run is not reused: {after:?}")
+    };
     assert_ne!(next, first.run_id());
 }
 
@@ -112,12 +161,31 @@ async fn a_different_scope_or_input_is_a_different_identity() {
     let db = TestDb::new().await;
     let (app, _) = app(&db);
     let (ws, env) = (Uuid::new_v4(), Uuid::new_v4());
-    let base = app.lifecycle.ensure(compose(ws, env), &operator()).await.unwrap().run_id();
-    let other_ws = app.lifecycle.ensure(compose(Uuid::new_v4(), env), &operator()).await.unwrap();
-    let other_env = app.lifecycle.ensure(compose(ws, Uuid::new_v4()), &operator()).await.unwrap();
+    let base = app
+        .lifecycle
+        .ensure(compose(ws, env), &operator())
+        .await
+        .unwrap()
+        .run_id();
+    let other_ws = app
+        .lifecycle
+        .ensure(compose(Uuid::new_v4(), env), &operator())
+        .await
+        .unwrap();
+    let other_env = app
+        .lifecycle
+        .ensure(compose(ws, Uuid::new_v4()), &operator())
+        .await
+        .unwrap();
     let other_input = app
         .lifecycle
-        .ensure(EnsureRun { identity_inputs: json!({"fingerprint": "sha256:def"}), ..compose(ws, env) }, &operator())
+        .ensure(
+            EnsureRun {
+                identity_inputs: json!({"fingerprint": "sha256:def"}),
+                ..compose(ws, env)
+            },
+            &operator(),
+        )
         .await
         .unwrap();
     for r in [other_ws, other_env, other_input] {
@@ -129,8 +197,14 @@ async fn a_different_scope_or_input_is_a_different_identity() {
 async fn an_invalid_context_records_neither_slot_nor_run() {
     let db = TestDb::new().await;
     let (app, _) = app(&db);
-    let bad = EnsureRun { context: json!("not an object"), ..compose(Uuid::new_v4(), Uuid::new_v4()) };
+    let bad = EnsureRun {
+        context: json!("not an object"),
+        ..compose(Uuid::new_v4(), Uuid::new_v4())
+    };
     assert!(app.lifecycle.ensure(bad, &operator()).await.is_err());
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM events").fetch_one(&db.pool).await.unwrap();
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
     assert_eq!(count, 0);
 }

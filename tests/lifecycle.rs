@@ -1,5 +1,6 @@
 //! The run lifecycle against PostgreSQL: transitions, idempotence, "an outcome never
 //! flips" (invariant 7), the version check of reconcile writes, and the event metadata.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
@@ -11,7 +12,9 @@ use runproof::clock::Clock;
 use runproof::lifecycle::{EnsureRun, Ensured, LifecycleError, RUN_AGGREGATE};
 use runproof_domain::metadata::EventMetadata;
 use runproof_domain::operation_run::{OperationRunError, RunOutcome, RunStatus, TerminalOutcome};
-use runproof_domain::reconciliation::{DecisionKind, Evidence, Reconciliation, ReconciliationSource};
+use runproof_domain::reconciliation::{
+    DecisionKind, Evidence, Reconciliation, ReconciliationSource,
+};
 use runproof_domain::ReasonCode;
 use runproof_projections::log;
 use runproof_projections::operation_runs;
@@ -44,12 +47,21 @@ async fn a_run_goes_from_queued_to_running_to_completed_and_the_projection_follo
     let db = TestDb::new().await;
     let (app, clock) = app(&db);
     let ws = Uuid::new_v4();
-    let run = app.lifecycle.ensure(export(ws, "monthly"), &operator()).await.unwrap();
-    let Ensured::Queued(id) = run else { panic!("expected a new run, got {run:?}") };
+    let run = app
+        .lifecycle
+        .ensure(export(ws, "monthly"), &operator())
+        .await
+        .unwrap();
+    let Ensured::Queued(id) = run else {
+        panic!("expected a new run, got {run:?}")
+    };
 
     let mut conn = db.pool.acquire().await.unwrap();
     let row = operation_runs::get(&mut conn, id).await.unwrap().unwrap();
-    assert_eq!((row.state.status, row.state.outcome), (RunStatus::Queued, RunOutcome::Pending));
+    assert_eq!(
+        (row.state.status, row.state.outcome),
+        (RunStatus::Queued, RunOutcome::Pending)
+    );
     assert_eq!(row.version, 1);
 
     clock.advance(Duration::seconds(3));
@@ -57,17 +69,32 @@ async fn a_run_goes_from_queued_to_running_to_completed_and_the_projection_follo
     clock.advance(Duration::seconds(60));
     let receipt = app
         .lifecycle
-        .complete(id, TerminalOutcome::Succeeded, BTreeMap::from([("rows".into(), 7)]), vec![], &worker())
+        .complete(
+            id,
+            TerminalOutcome::Succeeded,
+            BTreeMap::from([("rows".into(), 7)]),
+            vec![],
+            &worker(),
+        )
         .await
         .unwrap();
     assert!(receipt.changed);
     assert_eq!(receipt.version, 3);
 
     let row = operation_runs::get(&mut conn, id).await.unwrap().unwrap();
-    assert_eq!((row.state.status, row.state.outcome), (RunStatus::Completed, RunOutcome::Succeeded));
+    assert_eq!(
+        (row.state.status, row.state.outcome),
+        (RunStatus::Completed, RunOutcome::Succeeded)
+    );
     assert_eq!(row.state.created_at, common::t0());
-    assert_eq!(row.state.started_at, Some(common::t0() + Duration::seconds(3)));
-    assert_eq!(row.state.completed_at, Some(common::t0() + Duration::seconds(63)));
+    assert_eq!(
+        row.state.started_at,
+        Some(common::t0() + Duration::seconds(3))
+    );
+    assert_eq!(
+        row.state.completed_at,
+        Some(common::t0() + Duration::seconds(63))
+    );
     assert_eq!(row.state.summary.get("rows"), Some(&7));
     assert_eq!(row.version, 3);
 }
@@ -76,18 +103,40 @@ async fn a_run_goes_from_queued_to_running_to_completed_and_the_projection_follo
 async fn completing_a_completed_run_with_the_same_outcome_records_nothing() {
     let db = TestDb::new().await;
     let (app, _) = app(&db);
-    let id = app.lifecycle.ensure(export(Uuid::new_v4(), "a"), &operator()).await.unwrap().run_id();
+    let id = app
+        .lifecycle
+        .ensure(export(Uuid::new_v4(), "a"), &operator())
+        .await
+        .unwrap()
+        .run_id();
     app.lifecycle.start(id, &worker()).await.unwrap();
-    app.lifecycle.complete(id, TerminalOutcome::Failed, BTreeMap::new(), vec![], &worker()).await.unwrap();
+    app.lifecycle
+        .complete(
+            id,
+            TerminalOutcome::Failed,
+            BTreeMap::new(),
+            vec![],
+            &worker(),
+        )
+        .await
+        .unwrap();
 
     let again = app
         .lifecycle
-        .complete(id, TerminalOutcome::Failed, BTreeMap::new(), vec![], &worker())
+        .complete(
+            id,
+            TerminalOutcome::Failed,
+            BTreeMap::new(),
+            vec![],
+            &worker(),
+        )
         .await
         .unwrap();
     assert!(!again.changed);
     let mut conn = db.pool.acquire().await.unwrap();
-    let events = log::read_stream(&mut conn, RUN_AGGREGATE, &id.to_string()).await.unwrap();
+    let events = log::read_stream(&mut conn, RUN_AGGREGATE, &id.to_string())
+        .await
+        .unwrap();
     assert_eq!(events.len(), 3);
 }
 
@@ -95,13 +144,33 @@ async fn completing_a_completed_run_with_the_same_outcome_records_nothing() {
 async fn an_outcome_never_flips() {
     let db = TestDb::new().await;
     let (app, _) = app(&db);
-    let id = app.lifecycle.ensure(export(Uuid::new_v4(), "a"), &operator()).await.unwrap().run_id();
+    let id = app
+        .lifecycle
+        .ensure(export(Uuid::new_v4(), "a"), &operator())
+        .await
+        .unwrap()
+        .run_id();
     app.lifecycle.start(id, &worker()).await.unwrap();
-    app.lifecycle.complete(id, TerminalOutcome::Failed, BTreeMap::new(), vec![], &worker()).await.unwrap();
+    app.lifecycle
+        .complete(
+            id,
+            TerminalOutcome::Failed,
+            BTreeMap::new(),
+            vec![],
+            &worker(),
+        )
+        .await
+        .unwrap();
 
     let err = app
         .lifecycle
-        .complete(id, TerminalOutcome::Succeeded, BTreeMap::new(), vec![], &worker())
+        .complete(
+            id,
+            TerminalOutcome::Succeeded,
+            BTreeMap::new(),
+            vec![],
+            &worker(),
+        )
         .await
         .unwrap_err();
     assert_eq!(err.reason(), ReasonCode::RunOutcomeConflict);
@@ -114,21 +183,42 @@ async fn an_outcome_never_flips() {
 async fn invalid_transitions_are_rejected_with_reason_codes_and_record_nothing() {
     let db = TestDb::new().await;
     let (app, _) = app(&db);
-    let id = app.lifecycle.ensure(export(Uuid::new_v4(), "a"), &operator()).await.unwrap().run_id();
+    let id = app
+        .lifecycle
+        .ensure(export(Uuid::new_v4(), "a"), &operator())
+        .await
+        .unwrap()
+        .run_id();
 
     let not_started = app
         .lifecycle
-        .complete(id, TerminalOutcome::Succeeded, BTreeMap::new(), vec![], &worker())
+        .complete(
+            id,
+            TerminalOutcome::Succeeded,
+            BTreeMap::new(),
+            vec![],
+            &worker(),
+        )
         .await
         .unwrap_err();
     assert_eq!(not_started.reason(), ReasonCode::RunNotStarted);
 
-    let missing = app.lifecycle.start(Uuid::new_v4(), &worker()).await.unwrap_err();
+    let missing = app
+        .lifecycle
+        .start(Uuid::new_v4(), &worker())
+        .await
+        .unwrap_err();
     assert_eq!(missing.reason(), ReasonCode::RunNotFound);
 
     let unknown = app
         .lifecycle
-        .ensure(EnsureRun { run_type: "backup.nightly".into(), ..export(Uuid::new_v4(), "x") }, &operator())
+        .ensure(
+            EnsureRun {
+                run_type: "backup.nightly".into(),
+                ..export(Uuid::new_v4(), "x")
+            },
+            &operator(),
+        )
         .await
         .unwrap_err();
     assert!(matches!(
@@ -137,15 +227,25 @@ async fn invalid_transitions_are_rejected_with_reason_codes_and_record_nothing()
     ));
 
     app.lifecycle.start(id, &worker()).await.unwrap();
-    app.lifecycle.complete(id, TerminalOutcome::Succeeded, BTreeMap::new(), vec![], &worker()).await.unwrap();
+    app.lifecycle
+        .complete(
+            id,
+            TerminalOutcome::Succeeded,
+            BTreeMap::new(),
+            vec![],
+            &worker(),
+        )
+        .await
+        .unwrap();
     let restart = app.lifecycle.start(id, &worker()).await.unwrap_err();
     assert_eq!(restart.reason(), ReasonCode::RunAlreadyCompleted);
 
     let mut conn = db.pool.acquire().await.unwrap();
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE aggregate_type = 'operation_run'")
-        .fetch_one(&mut *conn)
-        .await
-        .unwrap();
+    let count: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM events WHERE aggregate_type = 'operation_run'")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
     assert_eq!(count, 3, "only queue, start and complete were recorded");
 }
 
@@ -153,33 +253,66 @@ async fn invalid_transitions_are_rejected_with_reason_codes_and_record_nothing()
 async fn a_reconcile_decided_on_an_old_version_loses_cleanly_when_the_job_completed_meanwhile() {
     let db = TestDb::new().await;
     let (app, clock) = app(&db);
-    let id = app.lifecycle.ensure(export(Uuid::new_v4(), "a"), &operator()).await.unwrap().run_id();
+    let id = app
+        .lifecycle
+        .ensure(export(Uuid::new_v4(), "a"), &operator())
+        .await
+        .unwrap()
+        .run_id();
     app.lifecycle.start(id, &worker()).await.unwrap();
     // The reconciler reads the run at version 2 ...
     let seen = app.lifecycle.load(id).await.unwrap().version();
     assert_eq!(seen, 2);
     // ... the job completes it ...
-    app.lifecycle.complete(id, TerminalOutcome::Succeeded, BTreeMap::new(), vec![], &worker()).await.unwrap();
+    app.lifecycle
+        .complete(
+            id,
+            TerminalOutcome::Succeeded,
+            BTreeMap::new(),
+            vec![],
+            &worker(),
+        )
+        .await
+        .unwrap();
     // ... and the reconciler's write, made on version 2, records nothing.
     clock.advance(Duration::hours(2));
-    let err = app.lifecycle.reconcile(id, seen, stale(clock.now()), &operator()).await.unwrap_err();
+    let err = app
+        .lifecycle
+        .reconcile(id, seen, stale(clock.now()), &operator())
+        .await
+        .unwrap_err();
     assert_eq!(err.reason(), ReasonCode::RunAlreadyCompleted);
 
     let mut conn = db.pool.acquire().await.unwrap();
     let row = operation_runs::get(&mut conn, id).await.unwrap().unwrap();
     assert_eq!(row.state.outcome, RunOutcome::Succeeded);
     assert!(row.state.reconciliation.is_none());
-    assert_eq!(log::read_stream(&mut conn, RUN_AGGREGATE, &id.to_string()).await.unwrap().len(), 3);
+    assert_eq!(
+        log::read_stream(&mut conn, RUN_AGGREGATE, &id.to_string())
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
 }
 
 #[tokio::test]
 async fn a_reconcile_decided_on_an_older_version_of_an_active_run_is_refused() {
     let db = TestDb::new().await;
     let (app, clock) = app(&db);
-    let id = app.lifecycle.ensure(export(Uuid::new_v4(), "a"), &operator()).await.unwrap().run_id();
+    let id = app
+        .lifecycle
+        .ensure(export(Uuid::new_v4(), "a"), &operator())
+        .await
+        .unwrap()
+        .run_id();
     let seen = app.lifecycle.load(id).await.unwrap().version();
     app.lifecycle.start(id, &worker()).await.unwrap();
-    let err = app.lifecycle.reconcile(id, seen, stale(clock.now()), &operator()).await.unwrap_err();
+    let err = app
+        .lifecycle
+        .reconcile(id, seen, stale(clock.now()), &operator())
+        .await
+        .unwrap_err();
     assert_eq!(err.reason(), ReasonCode::RunVersionMismatch);
 }
 
@@ -187,14 +320,25 @@ async fn a_reconcile_decided_on_an_older_version_of_an_active_run_is_refused() {
 async fn a_reconciliation_lands_in_the_run_context() {
     let db = TestDb::new().await;
     let (app, clock) = app(&db);
-    let id = app.lifecycle.ensure(export(Uuid::new_v4(), "a"), &operator()).await.unwrap().run_id();
+    let id = app
+        .lifecycle
+        .ensure(export(Uuid::new_v4(), "a"), &operator())
+        .await
+        .unwrap()
+        .run_id();
     clock.advance(Duration::hours(1));
     let decision = stale(clock.now());
-    app.lifecycle.reconcile(id, 1, decision.clone(), &operator()).await.unwrap();
+    app.lifecycle
+        .reconcile(id, 1, decision.clone(), &operator())
+        .await
+        .unwrap();
 
     let mut conn = db.pool.acquire().await.unwrap();
     let row = operation_runs::get(&mut conn, id).await.unwrap().unwrap();
-    assert_eq!((row.state.status, row.state.outcome), (RunStatus::Completed, RunOutcome::Failed));
+    assert_eq!(
+        (row.state.status, row.state.outcome),
+        (RunStatus::Completed, RunOutcome::Failed)
+    );
     assert_eq!(row.state.reconciliation, Some(decision));
     let context = row.context_column();
     assert_eq!(context["reconciliation"]["source"], "stale");
@@ -207,12 +351,19 @@ async fn every_event_carries_actor_correlation_causation_time_and_schema_version
     let db = TestDb::new().await;
     let (app, _) = app(&db);
     let op = operator();
-    let id = app.lifecycle.ensure(export(Uuid::new_v4(), "a"), &op).await.unwrap().run_id();
+    let id = app
+        .lifecycle
+        .ensure(export(Uuid::new_v4(), "a"), &op)
+        .await
+        .unwrap()
+        .run_id();
     let w = worker();
     app.lifecycle.start(id, &w).await.unwrap();
 
     let mut conn = db.pool.acquire().await.unwrap();
-    let events = log::read_stream(&mut conn, RUN_AGGREGATE, &id.to_string()).await.unwrap();
+    let events = log::read_stream(&mut conn, RUN_AGGREGATE, &id.to_string())
+        .await
+        .unwrap();
     let metas: Vec<EventMetadata> = events
         .iter()
         .map(|e| runproof::event_store::metadata_of(e).expect("typed metadata"))
@@ -231,14 +382,22 @@ async fn every_event_carries_actor_correlation_causation_time_and_schema_version
 async fn the_event_log_refuses_updates_and_deletes() {
     let db = TestDb::new().await;
     let (app, _) = app(&db);
-    app.lifecycle.ensure(export(Uuid::new_v4(), "a"), &operator()).await.unwrap();
-    let update = sqlx::query("UPDATE events SET event_type = 'Tampered'").execute(&db.pool).await;
+    app.lifecycle
+        .ensure(export(Uuid::new_v4(), "a"), &operator())
+        .await
+        .unwrap();
+    let update = sqlx::query("UPDATE events SET event_type = 'Tampered'")
+        .execute(&db.pool)
+        .await;
     assert!(update.is_err());
     let delete = sqlx::query("DELETE FROM events").execute(&db.pool).await;
     assert!(delete.is_err());
     let truncate = sqlx::query("TRUNCATE events").execute(&db.pool).await;
     assert!(truncate.is_err());
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM events").fetch_one(&db.pool).await.unwrap();
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
     assert_eq!(count, 2, "slot claim and run queued are still there");
 }
 
@@ -246,8 +405,18 @@ async fn the_event_log_refuses_updates_and_deletes() {
 async fn the_projection_refuses_a_status_outside_its_family() {
     let db = TestDb::new().await;
     let (app, _) = app(&db);
-    let id = app.lifecycle.ensure(export(Uuid::new_v4(), "a"), &operator()).await.unwrap().run_id();
-    for (status, outcome) in [("cancelled", "pending"), ("queued", "stale"), ("completed", "pending"), ("running", "failed")] {
+    let id = app
+        .lifecycle
+        .ensure(export(Uuid::new_v4(), "a"), &operator())
+        .await
+        .unwrap()
+        .run_id();
+    for (status, outcome) in [
+        ("cancelled", "pending"),
+        ("queued", "stale"),
+        ("completed", "pending"),
+        ("running", "failed"),
+    ] {
         let r = sqlx::query("UPDATE operation_runs SET status = $2, outcome = $3 WHERE id = $1")
             .bind(id)
             .bind(status)

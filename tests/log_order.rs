@@ -1,5 +1,6 @@
 //! The log is read in commit order: a reader never skips an event whose transaction
 //! commits late, and never sees events out of order.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
@@ -75,7 +76,10 @@ async fn an_event_whose_transaction_commits_late_is_not_skipped() {
 
     // The commit-order reader reads nothing yet: a's open transaction holds the horizon.
     let seen = read_all(&db.pool, LogPosition::START, 100).await;
-    assert!(seen.is_empty(), "nothing may be read while an earlier writer is open");
+    assert!(
+        seen.is_empty(),
+        "nothing may be read while an earlier writer is open"
+    );
 
     a.commit().await.unwrap();
     let seen = read_until(&db.pool, 2).await;
@@ -147,7 +151,9 @@ async fn a_reader_racing_concurrent_writers_never_skips_or_reorders() {
     }
     // Let the reader drain what is readable once every writer committed.
     let deadline = Instant::now() + Duration::from_secs(20);
-    while read_all(&db.pool, LogPosition::START, 1000).await.len() < total && Instant::now() < deadline {
+    while read_all(&db.pool, LogPosition::START, 1000).await.len() < total
+        && Instant::now() < deadline
+    {
         tokio::task::yield_now().await;
     }
     done.store(true, Ordering::SeqCst);
@@ -156,7 +162,10 @@ async fn a_reader_racing_concurrent_writers_never_skips_or_reorders() {
     assert_eq!(seen.len(), total, "the reader saw every event");
     let positions: HashSet<i64> = seen.iter().map(|e| e.at.position).collect();
     assert_eq!(positions.len(), total, "and none twice");
-    assert!(seen.windows(2).all(|w| w[0].at < w[1].at), "in strictly increasing log order");
+    assert!(
+        seen.windows(2).all(|w| w[0].at < w[1].at),
+        "in strictly increasing log order"
+    );
     let mut next: HashMap<&str, i64> = HashMap::new();
     for e in &seen {
         let expected = next.entry(e.aggregate_id.as_str()).or_insert(1);

@@ -1,5 +1,6 @@
 //! The projector: exactly-once application, crash recovery, catch-up on start,
 //! read-your-writes, several processes, dropped connections.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
@@ -15,7 +16,9 @@ use runproof::lifecycle::EnsureRun;
 use runproof_domain::operation_run::{RunOutcome, RunStatus, TerminalOutcome};
 use runproof_projections::log::StoredEvent;
 use runproof_projections::operation_runs::{self, OperationRunsProjection, RunFilter};
-use runproof_projections::{checkpoint, LogPosition, Projection, ProjectionError, Projector, TableSet, TableSpec};
+use runproof_projections::{
+    checkpoint, LogPosition, Projection, ProjectionError, Projector, TableSet, TableSpec,
+};
 use serde_json::json;
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -42,13 +45,25 @@ async fn record_runs(app: &App, n: u32) -> Vec<Uuid> {
 async fn record_runs_in(app: &App, workspace: u128, n: u32) -> Vec<Uuid> {
     let mut ids = Vec::new();
     for i in 0..n {
-        let id = app.lifecycle.ensure(export_in(workspace, i), &operator()).await.unwrap().run_id();
+        let id = app
+            .lifecycle
+            .ensure(export_in(workspace, i), &operator())
+            .await
+            .unwrap()
+            .run_id();
         if i % 3 != 0 {
             app.lifecycle.start(id, &worker()).await.unwrap();
         }
         if i % 3 == 2 {
-            let outcome = if i % 2 == 0 { TerminalOutcome::Succeeded } else { TerminalOutcome::Failed };
-            app.lifecycle.complete(id, outcome, BTreeMap::new(), vec![], &worker()).await.unwrap();
+            let outcome = if i % 2 == 0 {
+                TerminalOutcome::Succeeded
+            } else {
+                TerminalOutcome::Failed
+            };
+            app.lifecycle
+                .complete(id, outcome, BTreeMap::new(), vec![], &worker())
+                .await
+                .unwrap();
         }
         ids.push(id);
     }
@@ -62,7 +77,10 @@ async fn last_position(db: &TestDb) -> LogPosition {
     .fetch_one(&db.pool)
     .await
     .unwrap();
-    LogPosition { transaction_id: row.0, position: row.1 }
+    LogPosition {
+        transaction_id: row.0,
+        position: row.1,
+    }
 }
 
 /// Waits until `target` is below the read horizon (open transactions of other tests on
@@ -71,7 +89,10 @@ async fn wait_readable(db: &TestDb, target: LogPosition) {
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     let mut conn = db.pool.acquire().await.unwrap();
     loop {
-        let readable = runproof_projections::log::horizon(&mut conn).await.unwrap().last_readable;
+        let readable = runproof_projections::log::horizon(&mut conn)
+            .await
+            .unwrap()
+            .last_readable;
         if readable >= Some(target) || std::time::Instant::now() > deadline {
             return;
         }
@@ -79,15 +100,32 @@ async fn wait_readable(db: &TestDb, target: LogPosition) {
     }
 }
 
+/// The live projection's checkpoint (the start of the log when it has none yet).
+async fn live_checkpoint(db: &TestDb) -> checkpoint::Checkpoint {
+    let mut conn = db.pool.acquire().await.unwrap();
+    checkpoint::read(&mut conn, "operation_runs").await.unwrap().unwrap_or_default()
+}
+
 async fn all_rows(db: &TestDb) -> Vec<operation_runs::RunRow> {
     let mut conn = db.pool.acquire().await.unwrap();
-    let mut rows = operation_runs::list(&mut conn, &RunFilter { limit: 100_000, ..RunFilter::default() }).await.unwrap();
+    let mut rows = operation_runs::list(
+        &mut conn,
+        &RunFilter {
+            limit: 100_000,
+            ..RunFilter::default()
+        },
+    )
+    .await
+    .unwrap();
     rows.sort_by_key(|r| r.state.id);
     rows
 }
 
 async fn event_count(db: &TestDb) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM events").fetch_one(&db.pool).await.unwrap()
+    sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -100,17 +138,28 @@ async fn events_committed_without_a_projection_update_are_applied_by_the_next_pr
 
     // A new projector (a restarted process) catches up from its checkpoint.
     let fresh = Projector::new(db.second_pool().await, runproof_projections::all());
-    fresh.wait_for(last_position(&db).await, Duration::from_secs(20)).await.unwrap();
+    fresh
+        .wait_for(last_position(&db).await, Duration::from_secs(20))
+        .await
+        .unwrap();
 
     let rows = all_rows(&db).await;
     assert_eq!(rows.len(), ids.len());
     for row in &rows {
         let truth = writer.lifecycle.load(row.state.id).await.unwrap();
-        assert_eq!(Some(&row.state), truth.state(), "the row equals the state folded from the log");
+        assert_eq!(
+            Some(&row.state),
+            truth.state(),
+            "the row equals the state folded from the log"
+        );
         assert_eq!(row.version as u64, truth.version());
     }
-    let cp = checkpoint::read(&mut *db.pool.acquire().await.unwrap(), "operation_runs").await.unwrap().unwrap();
-    assert_eq!(cp.events_applied, event_count(&db).await, "every event applied exactly once");
+    let cp = live_checkpoint(&db).await;
+    assert_eq!(
+        cp.events_applied,
+        event_count(&db).await,
+        "every event applied exactly once"
+    );
 }
 
 /// A projection that applies the batch and then fails, like a process dying mid-way.
@@ -124,7 +173,12 @@ impl Projection for CrashAfterApply {
     fn tables(&self) -> &'static [TableSpec] {
         OperationRunsProjection.tables()
     }
-    async fn apply(&self, conn: &mut PgConnection, set: TableSet, events: &[StoredEvent]) -> Result<(), ProjectionError> {
+    async fn apply(
+        &self,
+        conn: &mut PgConnection,
+        set: TableSet,
+        events: &[StoredEvent],
+    ) -> Result<(), ProjectionError> {
         OperationRunsProjection.apply(conn, set, events).await?;
         Err(ProjectionError::Invariant {
             at: events[0].at,
@@ -144,17 +198,20 @@ async fn a_crash_while_projecting_leaves_rows_and_checkpoint_unchanged() {
     wait_readable(&db, target).await;
     let crashing = Projector::new(db.pool.clone(), vec![Arc::new(CrashAfterApply)]);
     assert!(crashing.catch_up().await.is_err());
-    assert!(all_rows(&db).await.is_empty(), "the rows rolled back with the checkpoint");
-    let cp = checkpoint::read(&mut *db.pool.acquire().await.unwrap(), "operation_runs")
-        .await
-        .unwrap()
-        .unwrap_or_default();
+    assert!(
+        all_rows(&db).await.is_empty(),
+        "the rows rolled back with the checkpoint"
+    );
+    let cp = live_checkpoint(&db).await;
     assert_eq!(cp.at, LogPosition::START);
 
     let healthy = Projector::new(db.pool.clone(), runproof_projections::all());
-    healthy.wait_for(target, Duration::from_secs(20)).await.unwrap();
+    healthy
+        .wait_for(target, Duration::from_secs(20))
+        .await
+        .unwrap();
     assert_eq!(all_rows(&db).await.len(), 5);
-    let cp = checkpoint::read(&mut *db.pool.acquire().await.unwrap(), "operation_runs").await.unwrap().unwrap();
+    let cp = live_checkpoint(&db).await;
     assert_eq!(cp.events_applied, event_count(&db).await);
 }
 
@@ -163,9 +220,17 @@ async fn a_write_with_read_your_writes_is_visible_when_the_call_returns() {
     let db = TestDb::new().await;
     let (app, _) = app(&db);
     for i in 0..5 {
-        let id = app.lifecycle.ensure(export(i), &operator()).await.unwrap().run_id();
+        let id = app
+            .lifecycle
+            .ensure(export(i), &operator())
+            .await
+            .unwrap()
+            .run_id();
         let mut conn = db.pool.acquire().await.unwrap();
-        let row = operation_runs::get(&mut conn, id).await.unwrap().expect("visible right away");
+        let row = operation_runs::get(&mut conn, id)
+            .await
+            .unwrap()
+            .expect("visible right away");
         assert_eq!(row.state.status, RunStatus::Queued);
         app.lifecycle.start(id, &worker()).await.unwrap();
         let row = operation_runs::get(&mut conn, id).await.unwrap().unwrap();
@@ -179,17 +244,38 @@ async fn a_wait_reports_lag_when_an_open_transaction_holds_the_horizon_back() {
     let writer = App::from_pool(db.pool.clone(), Arc::new(SystemClock)).without_read_your_writes();
     // An open transaction with a transaction id, started before the write.
     let mut blocker = db.pool.begin().await.unwrap();
-    sqlx::query("SELECT pg_current_xact_id()").execute(&mut *blocker).await.unwrap();
-    writer.lifecycle.ensure(export(1), &operator()).await.unwrap();
+    sqlx::query("SELECT pg_current_xact_id()")
+        .execute(&mut *blocker)
+        .await
+        .unwrap();
+    writer
+        .lifecycle
+        .ensure(export(1), &operator())
+        .await
+        .unwrap();
     let target = last_position(&db).await;
 
-    let err = writer.projector.wait_for(target, Duration::from_millis(200)).await.unwrap_err();
-    assert!(matches!(err, runproof_projections::ProjectorError::Lagging { .. }));
+    let err = writer
+        .projector
+        .wait_for(target, Duration::from_millis(200))
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        runproof_projections::ProjectorError::Lagging { .. }
+    ));
     let (_, horizon) = writer.projector.status().await.unwrap();
-    assert!(horizon.events_above_horizon > 0, "the held-back events are reported");
+    assert!(
+        horizon.events_above_horizon > 0,
+        "the held-back events are reported"
+    );
 
     blocker.rollback().await.unwrap();
-    writer.projector.wait_for(target, Duration::from_secs(20)).await.unwrap();
+    writer
+        .projector
+        .wait_for(target, Duration::from_secs(20))
+        .await
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -220,13 +306,19 @@ async fn two_projector_processes_apply_every_event_exactly_once() {
     let ids = write.await.unwrap();
     a.await.unwrap();
     b.await.unwrap();
-    first.wait_for(last_position(&db).await, Duration::from_secs(20)).await.unwrap();
+    first
+        .wait_for(last_position(&db).await, Duration::from_secs(20))
+        .await
+        .unwrap();
 
-    let cp = checkpoint::read(&mut *db.pool.acquire().await.unwrap(), "operation_runs").await.unwrap().unwrap();
+    let cp = live_checkpoint(&db).await;
     assert_eq!(cp.events_applied, event_count(&db).await);
     let rows = all_rows(&db).await;
     assert_eq!(rows.len(), ids.len());
-    let completed = rows.iter().filter(|r| r.state.outcome != RunOutcome::Pending).count();
+    let completed = rows
+        .iter()
+        .filter(|r| r.state.outcome != RunOutcome::Pending)
+        .count();
     assert_eq!(completed, 10);
 }
 
@@ -246,11 +338,15 @@ async fn the_projector_survives_dropped_connections() {
     .execute(&db.pool)
     .await
     .unwrap();
-    let other = App::from_pool(db.second_pool().await, Arc::new(SystemClock)).without_read_your_writes();
+    let other =
+        App::from_pool(db.second_pool().await, Arc::new(SystemClock)).without_read_your_writes();
     record_runs_in(&other, 8, 2).await;
     let target = last_position(&db).await;
-    projector.wait_for(target, Duration::from_secs(20)).await.unwrap();
-    let cp = checkpoint::read(&mut *db.pool.acquire().await.unwrap(), "operation_runs").await.unwrap().unwrap();
+    projector
+        .wait_for(target, Duration::from_secs(20))
+        .await
+        .unwrap();
+    let cp = live_checkpoint(&db).await;
     assert_eq!(cp.events_applied, event_count(&db).await);
 }
 
@@ -267,9 +363,15 @@ async fn an_event_that_cannot_be_decoded_stops_the_projection_instead_of_being_s
     .execute(&db.pool)
     .await
     .unwrap();
-    let before = checkpoint::read(&mut *db.pool.acquire().await.unwrap(), "operation_runs").await.unwrap().unwrap();
+    let before = live_checkpoint(&db).await;
     let err = app.projector.catch_up().await.unwrap_err();
-    assert!(matches!(err, runproof_projections::ProjectorError::Stopped { .. }), "{err:?}");
-    let after = checkpoint::read(&mut *db.pool.acquire().await.unwrap(), "operation_runs").await.unwrap().unwrap();
-    assert_eq!(before, after, "the checkpoint did not move past the bad event");
+    assert!(
+        matches!(err, runproof_projections::ProjectorError::Stopped { .. }),
+        "{err:?}"
+    );
+    let after = live_checkpoint(&db).await;
+    assert_eq!(
+        before, after,
+        "the checkpoint did not move past the bad event"
+    );
 }

@@ -1,5 +1,6 @@
 //! Rebuild and verify: `operation_runs` is a projection of the log, and rebuilding it
 //! yields identical rows (invariant 1).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
@@ -14,7 +15,9 @@ use runproof::app::App;
 use runproof::clock::{Clock, ManualClock, SystemClock};
 use runproof::lifecycle::EnsureRun;
 use runproof_domain::operation_run::{Failure, TerminalOutcome};
-use runproof_domain::reconciliation::{AdapterRef, DecisionKind, Evidence, Reconciliation, ReconciliationSource};
+use runproof_domain::reconciliation::{
+    AdapterRef, DecisionKind, Evidence, Reconciliation, ReconciliationSource,
+};
 use runproof_domain::ReasonCode;
 use runproof_projections::rebuild::{self, Difference};
 use runproof_projections::{NoProgress, Projector};
@@ -25,7 +28,12 @@ fn export(workspace: Uuid, key: u32) -> EnsureRun {
     EnsureRun {
         workspace_id: workspace,
         environment_id: Some(Uuid::from_u128(99)),
-        run_type: if key % 2 == 0 { "report.export" } else { "restore.execute" }.into(),
+        run_type: if key % 2 == 0 {
+            "report.export"
+        } else {
+            "restore.execute"
+        }
+        .into(),
         identity_inputs: json!({ "n": key }),
         context: json!({ "n": key, "label": format!("run {key}") }),
     }
@@ -41,7 +49,12 @@ async fn snapshot(db: &TestDb) -> Vec<Value> {
 
 async fn varied_history(app: &App, clock: &ManualClock, workspace: Uuid) {
     for i in 0..9u32 {
-        let id = app.lifecycle.ensure(export(workspace, i), &operator()).await.unwrap().run_id();
+        let id = app
+            .lifecycle
+            .ensure(export(workspace, i), &operator())
+            .await
+            .unwrap()
+            .run_id();
         clock.advance(Span::seconds(1));
         match i % 4 {
             0 => {}
@@ -55,7 +68,10 @@ async fn varied_history(app: &App, clock: &ManualClock, workspace: Uuid) {
                         id,
                         TerminalOutcome::PartiallySucceeded,
                         BTreeMap::from([("total".into(), 10), ("failed".into(), 1)]),
-                        vec![Failure { reason_code: ReasonCode::JobItemsFailed, message: Some("1 of 10".into()) }],
+                        vec![Failure {
+                            reason_code: ReasonCode::JobItemsFailed,
+                            message: Some("1 of 10".into()),
+                        }],
                         &worker(),
                     )
                     .await
@@ -67,10 +83,16 @@ async fn varied_history(app: &App, clock: &ManualClock, workspace: Uuid) {
                     adapter: Some(AdapterRef::new("restore", "1.0.0").unwrap()),
                     decision: DecisionKind::ProvenSucceeded,
                     reason_code: ReasonCode::JobFailed,
-                    evidence: Evidence { workspace_id: Some(workspace), ..Evidence::default() },
+                    evidence: Evidence {
+                        workspace_id: Some(workspace),
+                        ..Evidence::default()
+                    },
                     decided_at: clock.now(),
                 };
-                app.lifecycle.reconcile(id, 1, r, &operator()).await.unwrap();
+                app.lifecycle
+                    .reconcile(id, 1, r, &operator())
+                    .await
+                    .unwrap();
             }
         }
     }
@@ -110,10 +132,21 @@ async fn a_rebuild_yields_identical_rows_and_a_verify_finds_no_difference() {
         ]
     );
     // And the projector carries on from the swapped-in checkpoint.
-    let id = app.lifecycle.ensure(export(Uuid::new_v4(), 100), &operator()).await.unwrap().run_id();
+    let id = app
+        .lifecycle
+        .ensure(export(Uuid::new_v4(), 100), &operator())
+        .await
+        .unwrap()
+        .run_id();
     let mut conn = db.pool.acquire().await.unwrap();
-    assert!(runproof_projections::operation_runs::get(&mut conn, id).await.unwrap().is_some());
-    assert!(rebuild::verify(&app.projector, &NoProgress).await.unwrap().is_clean());
+    assert!(runproof_projections::operation_runs::get(&mut conn, id)
+        .await
+        .unwrap()
+        .is_some());
+    assert!(rebuild::verify(&app.projector, &NoProgress)
+        .await
+        .unwrap()
+        .is_clean());
 }
 
 #[tokio::test]
@@ -121,7 +154,10 @@ async fn a_verify_reports_every_row_that_differs_from_the_log() {
     let db = TestDb::new().await;
     let (app, clock) = app(&db);
     varied_history(&app, &clock, Uuid::new_v4()).await;
-    let ids: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM operation_runs ORDER BY id").fetch_all(&db.pool).await.unwrap();
+    let ids: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM operation_runs ORDER BY id")
+        .fetch_all(&db.pool)
+        .await
+        .unwrap();
 
     // Someone edits the projection behind the projector's back.
     sqlx::query("UPDATE operation_runs SET initiator = 'system:tampered' WHERE id = $1")
@@ -129,7 +165,11 @@ async fn a_verify_reports_every_row_that_differs_from_the_log() {
         .execute(&db.pool)
         .await
         .unwrap();
-    sqlx::query("DELETE FROM operation_runs WHERE id = $1").bind(ids[1]).execute(&db.pool).await.unwrap();
+    sqlx::query("DELETE FROM operation_runs WHERE id = $1")
+        .bind(ids[1])
+        .execute(&db.pool)
+        .await
+        .unwrap();
     let phantom = Uuid::new_v4();
     sqlx::query(
         "INSERT INTO operation_runs SELECT $1, workspace_id, managed_environment_id, run_type, status, outcome, \
@@ -165,7 +205,10 @@ async fn a_verify_reports_every_row_that_differs_from_the_log() {
 
     // A rebuild repairs all three.
     rebuild::rebuild(&app.projector, &NoProgress).await.unwrap();
-    assert!(rebuild::verify(&app.projector, &NoProgress).await.unwrap().is_clean());
+    assert!(rebuild::verify(&app.projector, &NoProgress)
+        .await
+        .unwrap()
+        .is_clean());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -179,7 +222,12 @@ async fn a_rebuild_while_runs_are_being_written_loses_nothing() {
         tokio::spawn(async move {
             let ws = Uuid::new_v4();
             for i in 0..40 {
-                let id = writer.lifecycle.ensure(export(ws, i), &operator()).await.unwrap().run_id();
+                let id = writer
+                    .lifecycle
+                    .ensure(export(ws, i), &operator())
+                    .await
+                    .unwrap()
+                    .run_id();
                 writer.lifecycle.start(id, &worker()).await.unwrap();
             }
         })

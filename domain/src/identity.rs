@@ -125,8 +125,18 @@ mod tests {
     #[test]
     fn key_order_does_not_change_the_hash() {
         let ws = Uuid::nil();
-        let a = IdentityHash::of(ws, None, RunType::ReportExport, &json!({"a": 1, "b": [1, {"y": 2, "x": 1}]}));
-        let b = IdentityHash::of(ws, None, RunType::ReportExport, &json!({"b": [1, {"x": 1, "y": 2}], "a": 1}));
+        let a = IdentityHash::of(
+            ws,
+            None,
+            RunType::ReportExport,
+            &json!({"a": 1, "b": [1, {"y": 2, "x": 1}]}),
+        );
+        let b = IdentityHash::of(
+            ws,
+            None,
+            RunType::ReportExport,
+            &json!({"b": [1, {"x": 1, "y": 2}], "a": 1}),
+        );
         assert_eq!(a, b);
     }
 
@@ -135,10 +145,27 @@ mod tests {
         let ws = Uuid::nil();
         let env = Some(Uuid::from_u128(7));
         let base = IdentityHash::of(ws, env, RunType::ReportExport, &json!({"k": 1}));
-        assert_ne!(base, IdentityHash::of(Uuid::from_u128(1), env, RunType::ReportExport, &json!({"k": 1})));
-        assert_ne!(base, IdentityHash::of(ws, None, RunType::ReportExport, &json!({"k": 1})));
-        assert_ne!(base, IdentityHash::of(ws, env, RunType::InventorySync, &json!({"k": 1})));
-        assert_ne!(base, IdentityHash::of(ws, env, RunType::ReportExport, &json!({"k": 2})));
+        assert_ne!(
+            base,
+            IdentityHash::of(
+                Uuid::from_u128(1),
+                env,
+                RunType::ReportExport,
+                &json!({"k": 1})
+            )
+        );
+        assert_ne!(
+            base,
+            IdentityHash::of(ws, None, RunType::ReportExport, &json!({"k": 1}))
+        );
+        assert_ne!(
+            base,
+            IdentityHash::of(ws, env, RunType::InventorySync, &json!({"k": 1}))
+        );
+        assert_ne!(
+            base,
+            IdentityHash::of(ws, env, RunType::ReportExport, &json!({"k": 2}))
+        );
     }
 
     #[test]

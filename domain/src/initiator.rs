@@ -105,7 +105,13 @@ mod tests {
 
     #[test]
     fn malformed_initiators_are_rejected() {
-        for bad in ["actor:not-a-uuid", "system:", "system:Has Space", "root", ""] {
+        for bad in [
+            "actor:not-a-uuid",
+            "system:",
+            "system:Has Space",
+            "root",
+            "",
+        ] {
             assert!(bad.parse::<Initiator>().is_err(), "{bad}");
         }
     }

@@ -264,10 +264,14 @@ pub fn catalogue_problems<'a>(
             problems.push(format!("{code}: no German text"));
         }
         if en == de {
-            problems.push(format!("{code}: the German text is a copy of the English one"));
+            problems.push(format!(
+                "{code}: the German text is a copy of the English one"
+            ));
         }
         if placeholders(en) != placeholders(de) {
-            problems.push(format!("{code}: placeholders differ between English and German"));
+            problems.push(format!(
+                "{code}: placeholders differ between English and German"
+            ));
         }
     }
     problems
@@ -348,7 +352,16 @@ mod tests {
         for code in ReasonCode::ALL {
             for lang in Lang::ALL {
                 let text = code.template(lang).to_lowercase();
-                for word in [" sql", "sqlstate", "select ", "insert ", "constraint", "unique", "duplicate key", "violat"] {
+                for word in [
+                    " sql",
+                    "sqlstate",
+                    "select ",
+                    "insert ",
+                    "constraint",
+                    "unique",
+                    "duplicate key",
+                    "violat",
+                ] {
                     assert!(!text.contains(word), "{code} ({lang}) mentions {word}");
                 }
             }

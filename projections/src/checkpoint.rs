@@ -13,17 +13,22 @@ pub struct Checkpoint {
 
 /// Creates the checkpoint row if it does not exist yet.
 pub async fn ensure(conn: &mut PgConnection, name: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO projection_checkpoints (projection) VALUES ($1) ON CONFLICT DO NOTHING")
-        .bind(name)
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "INSERT INTO projection_checkpoints (projection) VALUES ($1) ON CONFLICT DO NOTHING",
+    )
+    .bind(name)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
 /// Locks the checkpoint row for the rest of the transaction. `None` when another
 /// process holds it (it is applying; this one should not wait in line) or when the row
 /// does not exist.
-pub async fn try_lock(conn: &mut PgConnection, name: &str) -> Result<Option<Checkpoint>, sqlx::Error> {
+pub async fn try_lock(
+    conn: &mut PgConnection,
+    name: &str,
+) -> Result<Option<Checkpoint>, sqlx::Error> {
     let row = sqlx::query(
         "SELECT transaction_id::text::bigint AS transaction_id, position, events_applied \
          FROM projection_checkpoints WHERE projection = $1 FOR UPDATE SKIP LOCKED",
@@ -59,7 +64,11 @@ pub async fn read(conn: &mut PgConnection, name: &str) -> Result<Option<Checkpoi
 }
 
 /// Moves the checkpoint (call inside the transaction that applied the events).
-pub async fn save(conn: &mut PgConnection, name: &str, checkpoint: Checkpoint) -> Result<(), sqlx::Error> {
+pub async fn save(
+    conn: &mut PgConnection,
+    name: &str,
+    checkpoint: Checkpoint,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE projection_checkpoints \
          SET transaction_id = $2::text::xid8, position = $3, events_applied = $4, updated_at = now() \

@@ -24,7 +24,9 @@ pub enum ProjectorError {
         reached: LogPosition,
     },
     /// A rebuild ended with a different number of applied events than the log holds.
-    #[error("rebuild of {projection} applied {applied} events but the log holds {expected} up to {at}")]
+    #[error(
+        "rebuild of {projection} applied {applied} events but the log holds {expected} up to {at}"
+    )]
     Incomplete {
         projection: &'static str,
         expected: i64,
@@ -62,7 +64,10 @@ pub fn is_transient(e: &sqlx::Error) -> bool {
         sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::Protocol(_) => true,
         sqlx::Error::Database(db) => db.code().is_some_and(|code| {
             code.starts_with("08")
-                || matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "40001" | "40P01")
+                || matches!(
+                    code.as_ref(),
+                    "57P01" | "57P02" | "57P03" | "40001" | "40P01"
+                )
         }),
         _ => false,
     }

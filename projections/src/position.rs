@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 /// Events are read in this order and only below the oldest transaction still running,
 /// so once a reader has passed a position no event can appear before it later. The
 /// derived `Ord` compares the transaction id first, then the position.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 pub struct LogPosition {
     /// The writing transaction (`xid8`, as a signed integer; real ids stay far below 2^63).
     pub transaction_id: i64,

@@ -198,7 +198,11 @@ impl Projector {
     /// `target`, catching up in this process meanwhile. A transaction that stays open
     /// (anywhere in the cluster) holds the read horizon back; after `timeout` this
     /// reports [`ProjectorError::Lagging`] instead of waiting forever.
-    pub async fn wait_for(&self, target: LogPosition, timeout: Duration) -> Result<(), ProjectorError> {
+    pub async fn wait_for(
+        &self,
+        target: LogPosition,
+        timeout: Duration,
+    ) -> Result<(), ProjectorError> {
         let started = Instant::now();
         let mut pause = Duration::from_millis(1);
         loop {
@@ -238,7 +242,9 @@ impl Projector {
         let mut conn = self.pool.acquire().await?;
         let mut out = Vec::new();
         for p in &self.projections {
-            let cp = checkpoint::read(&mut conn, p.name()).await?.unwrap_or_default();
+            let cp = checkpoint::read(&mut conn, p.name())
+                .await?
+                .unwrap_or_default();
             let behind: i64 = sqlx::query_scalar(
                 "SELECT count(*) FROM events WHERE (transaction_id, position) > ($1::text::xid8, $2)",
             )

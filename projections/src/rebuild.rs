@@ -72,7 +72,10 @@ impl VerifyReport {
 }
 
 /// Rebuilds every projection from position zero and swaps the result in.
-pub async fn rebuild(projector: &Projector, progress: &dyn Progress) -> Result<RebuildReport, ProjectorError> {
+pub async fn rebuild(
+    projector: &Projector,
+    progress: &dyn Progress,
+) -> Result<RebuildReport, ProjectorError> {
     let mut lock_conn = projector.pool().acquire().await?;
     take_rebuild_lock(&mut lock_conn).await?;
     let result = rebuild_locked(projector, progress).await;
@@ -80,7 +83,10 @@ pub async fn rebuild(projector: &Projector, progress: &dyn Progress) -> Result<R
     result
 }
 
-async fn rebuild_locked(projector: &Projector, progress: &dyn Progress) -> Result<RebuildReport, ProjectorError> {
+async fn rebuild_locked(
+    projector: &Projector,
+    progress: &dyn Progress,
+) -> Result<RebuildReport, ProjectorError> {
     let set = TableSet::Rebuild;
     prepare_copies(projector, set).await?;
     project_copies(projector, set, progress).await?;
@@ -127,7 +133,9 @@ async fn rebuild_locked(projector: &Projector, progress: &dyn Progress) -> Resul
         checkpoint::save(&mut tx, p.name(), cp).await?;
         checkpoint::remove(&mut tx, &set.checkpoint(p.name())).await?;
         info!(projection = p.name(), at = %cp.at, events = cp.events_applied, "rebuilt");
-        report.projections.push((p.name(), cp.at, cp.events_applied));
+        report
+            .projections
+            .push((p.name(), cp.at, cp.events_applied));
     }
     tx.commit().await?;
     Ok(report)
@@ -136,7 +144,10 @@ async fn rebuild_locked(projector: &Projector, progress: &dyn Progress) -> Resul
 /// Rebuilds every projection into verify copies and reports each row that differs
 /// from the live tables at one common log position. The live tables are not changed
 /// except that they may be caught up to that position, as any projector would.
-pub async fn verify(projector: &Projector, progress: &dyn Progress) -> Result<VerifyReport, ProjectorError> {
+pub async fn verify(
+    projector: &Projector,
+    progress: &dyn Progress,
+) -> Result<VerifyReport, ProjectorError> {
     let mut lock_conn = projector.pool().acquire().await?;
     take_rebuild_lock(&mut lock_conn).await?;
     let result = verify_locked(projector, progress).await;
@@ -144,7 +155,10 @@ pub async fn verify(projector: &Projector, progress: &dyn Progress) -> Result<Ve
     result
 }
 
-async fn verify_locked(projector: &Projector, progress: &dyn Progress) -> Result<VerifyReport, ProjectorError> {
+async fn verify_locked(
+    projector: &Projector,
+    progress: &dyn Progress,
+) -> Result<VerifyReport, ProjectorError> {
     let set = TableSet::Verify;
     prepare_copies(projector, set).await?;
     project_copies(projector, set, progress).await?;
@@ -158,19 +172,35 @@ async fn verify_locked(projector: &Projector, progress: &dyn Progress) -> Result
     };
     for p in projector.projections() {
         checkpoint::ensure(&mut tx, p.name()).await?;
-        let mut live = checkpoint::lock(&mut tx, p.name()).await?.unwrap_or_default();
+        let mut live = checkpoint::lock(&mut tx, p.name())
+            .await?
+            .unwrap_or_default();
         let mut copy = checkpoint::lock(&mut tx, &set.checkpoint(p.name()))
             .await?
             .unwrap_or_default();
         // Bring both sides to the later of the two positions, and no further.
         let target = live.at.max(copy.at);
-        while let Some((next, _)) =
-            apply_batch(&mut tx, p.as_ref(), TableSet::Live, live, Some(target), projector.batch()).await?
+        while let Some((next, _)) = apply_batch(
+            &mut tx,
+            p.as_ref(),
+            TableSet::Live,
+            live,
+            Some(target),
+            projector.batch(),
+        )
+        .await?
         {
             live = next;
         }
-        while let Some((next, _)) =
-            apply_batch(&mut tx, p.as_ref(), set, copy, Some(target), projector.batch()).await?
+        while let Some((next, _)) = apply_batch(
+            &mut tx,
+            p.as_ref(),
+            set,
+            copy,
+            Some(target),
+            projector.batch(),
+        )
+        .await?
         {
             copy = next;
         }
@@ -239,7 +269,11 @@ async fn prepare_copies(projector: &Projector, set: TableSet) -> Result<(), Proj
     Ok(())
 }
 
-async fn project_copies(projector: &Projector, set: TableSet, progress: &dyn Progress) -> Result<(), ProjectorError> {
+async fn project_copies(
+    projector: &Projector,
+    set: TableSet,
+    progress: &dyn Progress,
+) -> Result<(), ProjectorError> {
     let total = {
         let mut conn = projector.pool().acquire().await?;
         log::count_all(&mut conn).await?
@@ -271,7 +305,11 @@ async fn drop_copies(projector: &Projector, set: TableSet) -> Result<(), Project
 /// Creates on the copy every secondary index the live table has, under the live
 /// index's name plus the set's suffix. The migrations stay the only place that
 /// defines them.
-async fn copy_indexes(conn: &mut PgConnection, spec: &TableSpec, set: TableSet) -> Result<(), ProjectorError> {
+async fn copy_indexes(
+    conn: &mut PgConnection,
+    spec: &TableSpec,
+    set: TableSet,
+) -> Result<(), ProjectorError> {
     let rows = sqlx::query(
         "SELECT c.relname AS name, pg_get_indexdef(i.indexrelid) AS def, n.nspname AS schema \
          FROM pg_index i \
@@ -305,10 +343,16 @@ async fn copy_indexes(conn: &mut PgConnection, spec: &TableSpec, set: TableSet) 
 }
 
 /// Replaces the live table with its copy and gives indexes and key their live names.
-async fn swap_in(conn: &mut PgConnection, spec: &TableSpec, set: TableSet) -> Result<(), ProjectorError> {
+async fn swap_in(
+    conn: &mut PgConnection,
+    spec: &TableSpec,
+    set: TableSet,
+) -> Result<(), ProjectorError> {
     let live = spec.name;
     let copy = set.table(live);
-    sqlx::query(&format!("DROP TABLE {live}")).execute(&mut *conn).await?;
+    sqlx::query(&format!("DROP TABLE {live}"))
+        .execute(&mut *conn)
+        .await?;
     sqlx::query(&format!("ALTER TABLE {copy} RENAME TO {live}"))
         .execute(&mut *conn)
         .await?;

@@ -67,7 +67,9 @@ impl CliError {
                 vec![("projection", projection.to_string())],
                 e,
             ),
-            ProjectorError::Lagging { .. } => CliError::environment(ReasonCode::ProjectionLagging, vec![], e),
+            ProjectorError::Lagging { .. } => {
+                CliError::environment(ReasonCode::ProjectionLagging, vec![], e)
+            }
             _ => CliError::internal(e),
         }
     }
@@ -93,7 +95,11 @@ impl CliError {
     /// The one line an operator reads.
     pub fn message(&self, lang: Lang) -> String {
         let args: Vec<(&str, &str)> = self.args.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        format!("error: {} [{}]", self.reason.render(lang, &args), self.reason)
+        format!(
+            "error: {} [{}]",
+            self.reason.render(lang, &args),
+            self.reason
+        )
     }
 
     pub fn exit_code(&self) -> ExitCode {

@@ -30,12 +30,19 @@ pub struct HistoryEntry {
 }
 
 pub async fn history(app: &App, run_id: Uuid, out: &Out) -> Result<(), CliError> {
-    let mut conn = app.pool.acquire().await.map_err(|e| CliError::internal(&e))?;
+    let mut conn = app
+        .pool
+        .acquire()
+        .await
+        .map_err(|e| CliError::internal(&e))?;
     let events = log::read_stream(&mut conn, RUN_AGGREGATE, &run_id.to_string())
         .await
         .map_err(|e| CliError::internal(&e))?;
     if events.is_empty() {
-        return Err(CliError::input(ReasonCode::RunNotFound, vec![("run", run_id.to_string())]));
+        return Err(CliError::input(
+            ReasonCode::RunNotFound,
+            vec![("run", run_id.to_string())],
+        ));
     }
     let entries: Vec<HistoryEntry> = events.iter().map(|e| entry(e, out.lang)).collect();
     if out.json {
@@ -57,8 +64,11 @@ pub async fn history(app: &App, run_id: Uuid, out: &Out) -> Result<(), CliError>
             actor
         ));
         out.line(format!("        {}: {}", e.event_type, e.summary));
-        if let Ok(OperationRunEvent::RunReconciled(r)) = serde_json::from_value::<OperationRunEvent>(e.payload.clone()) {
-            let evidence = serde_json::to_string_pretty(&r.reconciliation.evidence).unwrap_or_default();
+        if let Ok(OperationRunEvent::RunReconciled(r)) =
+            serde_json::from_value::<OperationRunEvent>(e.payload.clone())
+        {
+            let evidence =
+                serde_json::to_string_pretty(&r.reconciliation.evidence).unwrap_or_default();
             out.line(format!("        {}:", out.t(UiText::HeadingEvidence)));
             for line in evidence.lines() {
                 out.line(format!("          {line}"));
@@ -103,7 +113,11 @@ pub fn summarise(event: &OperationRunEvent, lang: Lang) -> String {
                 runproof_domain::operation_run::RunOutcome::from(e.outcome).label(lang)
             );
             for f in &e.failures {
-                s.push_str(&format!("; {} ({})", f.reason_code.text(lang), f.reason_code));
+                s.push_str(&format!(
+                    "; {} ({})",
+                    f.reason_code.text(lang),
+                    f.reason_code
+                ));
             }
             s
         }

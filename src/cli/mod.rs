@@ -103,7 +103,8 @@ pub enum RunsCommand {
 }
 
 fn parse_lang(s: &str) -> Result<Lang, String> {
-    s.parse().map_err(|e: runproof_domain::lang::UnknownLang| e.to_string())
+    s.parse()
+        .map_err(|e: runproof_domain::lang::UnknownLang| e.to_string())
 }
 
 /// Runs the parsed command.
@@ -117,16 +118,25 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
     match cli.command {
         Command::Migrate => migrate(&target, &out).await,
         Command::Demo => demo::run(&target, &out).await.map(|_| ExitCode::SUCCESS),
-        Command::Bench(args) => bench::run(&target, args, &out).await.map(|_| ExitCode::SUCCESS),
+        Command::Bench(args) => bench::run(&target, args, &out)
+            .await
+            .map(|_| ExitCode::SUCCESS),
         Command::Runs(RunsCommand::List {
             workspace,
             status,
             run_type,
             limit,
         }) => {
-            let filter = runs::parse_filter(workspace.as_deref(), status.as_deref(), run_type.as_deref(), limit)?;
+            let filter = runs::parse_filter(
+                workspace.as_deref(),
+                status.as_deref(),
+                run_type.as_deref(),
+                limit,
+            )?;
             let app = open(&target).await?;
-            runs::list(&app, filter, &out).await.map(|_| ExitCode::SUCCESS)
+            runs::list(&app, filter, &out)
+                .await
+                .map(|_| ExitCode::SUCCESS)
         }
         Command::Runs(RunsCommand::Show { run_id }) => {
             let id = runs::parse_id(&run_id)?;
@@ -136,7 +146,9 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::History { run_id } => {
             let id = runs::parse_id(&run_id)?;
             let app = open(&target).await?;
-            history::history(&app, id, &out).await.map(|_| ExitCode::SUCCESS)
+            history::history(&app, id, &out)
+                .await
+                .map(|_| ExitCode::SUCCESS)
         }
         Command::Replay { verify } => {
             let app = open(&target).await?;
@@ -144,7 +156,9 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         }
         Command::Project { once, interval } => {
             let app = open(&target).await?;
-            project(&app, once, interval, &out).await.map(|_| ExitCode::SUCCESS)
+            project(&app, once, interval, &out)
+                .await
+                .map(|_| ExitCode::SUCCESS)
         }
     }
 }
@@ -164,7 +178,12 @@ async fn migrate(target: &DatabaseTarget, out: &Out) -> Result<ExitCode, CliErro
     let applied = database::migrate(&pool)
         .await
         .map_err(|e| CliError::from_database(&e, target))?;
-    let version = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0).to_string();
+    let version = MIGRATOR
+        .iter()
+        .map(|m| m.version)
+        .max()
+        .unwrap_or(0)
+        .to_string();
     if out.json {
         out.json(&serde_json::json!({ "applied": applied, "version": version }));
     } else if applied.is_empty() {
@@ -180,24 +199,36 @@ async fn migrate(target: &DatabaseTarget, out: &Out) -> Result<ExitCode, CliErro
 
 async fn project(app: &App, once: bool, interval: u64, out: &Out) -> Result<(), CliError> {
     if !once {
-        out.say(UiText::ProjectorStarted, &[("interval", &interval.to_string())]);
+        out.say(
+            UiText::ProjectorStarted,
+            &[("interval", &interval.to_string())],
+        );
         app.projector
             .run(Duration::from_secs(interval.max(1)), shutdown_signal())
             .await;
         return Ok(());
     }
-    app.projector.catch_up().await.map_err(|e| CliError::from_projector(&e))?;
-    let (statuses, horizon) = app.projector.status().await.map_err(|e| CliError::from_projector(&e))?;
+    app.projector
+        .catch_up()
+        .await
+        .map_err(|e| CliError::from_projector(&e))?;
+    let (statuses, horizon) = app
+        .projector
+        .status()
+        .await
+        .map_err(|e| CliError::from_projector(&e))?;
     if out.json {
         let items: Vec<_> = statuses
             .iter()
-            .map(|s| serde_json::json!({
-                "projection": s.projection,
-                "position": s.checkpoint.at.position,
-                "transaction_id": s.checkpoint.at.transaction_id,
-                "events_applied": s.checkpoint.events_applied,
-                "events_behind": s.events_behind,
-            }))
+            .map(|s| {
+                serde_json::json!({
+                    "projection": s.projection,
+                    "position": s.checkpoint.at.position,
+                    "transaction_id": s.checkpoint.at.transaction_id,
+                    "events_applied": s.checkpoint.events_applied,
+                    "events_behind": s.events_behind,
+                })
+            })
             .collect();
         out.json(&serde_json::json!({
             "projections": items,
@@ -215,8 +246,14 @@ async fn project(app: &App, once: bool, interval: u64, out: &Out) -> Result<(), 
             ],
         );
     }
-    if let (Some(since), true) = (horizon.oldest_open_transaction_since, horizon.events_above_horizon > 0) {
-        out.say(UiText::ProjectorHeldBack, &[("since", &crate::explain::when(since))]);
+    if let (Some(since), true) = (
+        horizon.oldest_open_transaction_since,
+        horizon.events_above_horizon > 0,
+    ) {
+        out.say(
+            UiText::ProjectorHeldBack,
+            &[("since", &crate::explain::when(since))],
+        );
     }
     Ok(())
 }
@@ -248,13 +285,18 @@ pub async fn shutdown_signal() {
 pub fn usage_error(e: clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
     match e.kind() {
-        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
             let _ = e.print();
             ExitCode::SUCCESS
         }
         _ => {
             let rendered = e.render().to_string();
-            let first = rendered.lines().next().unwrap_or("error: invalid arguments");
+            let first = rendered
+                .lines()
+                .next()
+                .unwrap_or("error: invalid arguments");
             eprintln!("{first} (see runproof --help)");
             ExitCode::from(error::EXIT_INPUT)
         }

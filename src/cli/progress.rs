@@ -41,7 +41,7 @@ impl CliProgress {
 
     fn plain_line(&self, p: &Plain) {
         let total = p.total.unwrap_or(p.done).max(p.done);
-        let percent = if total == 0 { 100 } else { p.done * 100 / total };
+        let percent = (p.done * 100).checked_div(total).unwrap_or(100);
         eprintln!(
             "{}",
             UiText::ProgressLine.render(

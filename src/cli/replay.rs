@@ -2,8 +2,8 @@
 
 use std::process::ExitCode;
 
-use runproof_projections::rebuild::{self, Difference};
 use runproof_domain::ReasonCode;
+use runproof_projections::rebuild::{self, Difference};
 use serde_json::json;
 
 use super::error::{CliError, EXIT_DIFFERENCES};
@@ -61,10 +61,14 @@ pub async fn replay(app: &App, verify: bool, out: &Out) -> Result<ExitCode, CliE
         for d in &report.differences {
             let key = d.key.as_str();
             match &d.difference {
-                Difference::MissingInLive => out.say(UiText::VerifyMissingInLive, &[("table", d.table), ("key", key)]),
-                Difference::MissingInRebuild => {
-                    out.say(UiText::VerifyMissingInRebuild, &[("table", d.table), ("key", key)])
-                }
+                Difference::MissingInLive => out.say(
+                    UiText::VerifyMissingInLive,
+                    &[("table", d.table), ("key", key)],
+                ),
+                Difference::MissingInRebuild => out.say(
+                    UiText::VerifyMissingInRebuild,
+                    &[("table", d.table), ("key", key)],
+                ),
                 Difference::Columns(cols) => {
                     for (column, live, rebuilt) in cols {
                         out.say(
@@ -85,7 +89,11 @@ pub async fn replay(app: &App, verify: bool, out: &Out) -> Result<ExitCode, CliE
             for ((name, at), (_, rows)) in report.compared_at.iter().zip(report.tables.iter()) {
                 out.say(
                     UiText::VerifyClean,
-                    &[("projection", name), ("rows", &rows.to_string()), ("position", &at.position.to_string())],
+                    &[
+                        ("projection", name),
+                        ("rows", &rows.to_string()),
+                        ("position", &at.position.to_string()),
+                    ],
                 );
             }
         }

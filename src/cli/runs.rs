@@ -67,8 +67,12 @@ impl RunView {
 
 /// Parses an id argument, with the operator's error on failure.
 pub fn parse_id(value: &str) -> Result<Uuid, CliError> {
-    Uuid::parse_str(value.trim())
-        .map_err(|_| CliError::input(ReasonCode::CliInvalidUuid, vec![("value", value.to_string())]))
+    Uuid::parse_str(value.trim()).map_err(|_| {
+        CliError::input(
+            ReasonCode::CliInvalidUuid,
+            vec![("value", value.to_string())],
+        )
+    })
 }
 
 /// Parses the list filters.
@@ -82,14 +86,16 @@ pub fn parse_filter(
         workspace_id: workspace.map(parse_id).transpose()?,
         status: status
             .map(|s| {
-                s.parse::<RunStatus>()
-                    .map_err(|_| CliError::input(ReasonCode::CliUnknownStatus, vec![("value", s.to_string())]))
+                s.parse::<RunStatus>().map_err(|_| {
+                    CliError::input(ReasonCode::CliUnknownStatus, vec![("value", s.to_string())])
+                })
             })
             .transpose()?,
         run_type: run_type
             .map(|t| {
-                t.parse::<RunType>()
-                    .map_err(|_| CliError::input(ReasonCode::RunUnknownType, vec![("type", t.to_string())]))
+                t.parse::<RunType>().map_err(|_| {
+                    CliError::input(ReasonCode::RunUnknownType, vec![("type", t.to_string())])
+                })
             })
             .transpose()?,
         limit,
@@ -97,8 +103,15 @@ pub fn parse_filter(
 }
 
 pub async fn list(app: &App, filter: RunFilter, out: &Out) -> Result<(), CliError> {
-    app.projector.catch_up().await.map_err(|e| CliError::from_projector(&e))?;
-    let mut conn = app.pool.acquire().await.map_err(|e| CliError::internal(&e))?;
+    app.projector
+        .catch_up()
+        .await
+        .map_err(|e| CliError::from_projector(&e))?;
+    let mut conn = app
+        .pool
+        .acquire()
+        .await
+        .map_err(|e| CliError::internal(&e))?;
     let rows = operation_runs::list(&mut conn, &filter)
         .await
         .map_err(|e| CliError::internal(&e))?;
@@ -142,8 +155,15 @@ pub async fn list(app: &App, filter: RunFilter, out: &Out) -> Result<(), CliErro
 }
 
 pub async fn show(app: &App, id: Uuid, out: &Out) -> Result<(), CliError> {
-    app.projector.catch_up().await.map_err(|e| CliError::from_projector(&e))?;
-    let mut conn = app.pool.acquire().await.map_err(|e| CliError::internal(&e))?;
+    app.projector
+        .catch_up()
+        .await
+        .map_err(|e| CliError::from_projector(&e))?;
+    let mut conn = app
+        .pool
+        .acquire()
+        .await
+        .map_err(|e| CliError::internal(&e))?;
     let row = operation_runs::get(&mut conn, id)
         .await
         .map_err(|e| CliError::internal(&e))?
@@ -180,18 +200,29 @@ pub async fn show(app: &App, id: Uuid, out: &Out) -> Result<(), CliError> {
     let s = &row.state;
     let lang = out.lang;
     let field = |label: UiText, value: String| format!("  {:<18} {value}", label.text(lang));
-    out.line(format!("{} {} — {}", out.t(UiText::LabelRun), s.id, s.run_type.label(lang)));
+    out.line(format!(
+        "{} {} — {}",
+        out.t(UiText::LabelRun),
+        s.id,
+        s.run_type.label(lang)
+    ));
     out.line("");
     out.line(out.t(UiText::HeadingDecision));
     out.line(field(UiText::LabelStatus, s.status.label(lang).to_string()));
-    out.line(field(UiText::LabelOutcome, s.outcome.label(lang).to_string()));
+    out.line(field(
+        UiText::LabelOutcome,
+        s.outcome.label(lang).to_string(),
+    ));
     out.line(field(UiText::LabelWhy, view.why.text.clone()));
     if let Some(r) = &s.reconciliation {
         let by = match &r.adapter {
             Some(a) => UiText::ByAdapter.render(lang, &[("adapter", &a.to_string())]),
             None => UiText::ByStale.text(lang),
         };
-        out.line(field(UiText::LabelDecidedBy, format!("{by}, {}", when(r.decided_at))));
+        out.line(field(
+            UiText::LabelDecidedBy,
+            format!("{by}, {}", when(r.decided_at)),
+        ));
         out.line(field(
             UiText::HeadingEvidence,
             serde_json::to_string(&r.evidence).unwrap_or_default(),
@@ -203,7 +234,9 @@ pub async fn show(app: &App, id: Uuid, out: &Out) -> Result<(), CliError> {
     out.line(field(UiText::LabelWorkspace, s.workspace_id.to_string()));
     out.line(field(
         UiText::LabelEnvironment,
-        s.environment_id.map(|e| e.to_string()).unwrap_or_else(|| out.t(UiText::LabelNone)),
+        s.environment_id
+            .map(|e| e.to_string())
+            .unwrap_or_else(|| out.t(UiText::LabelNone)),
     ));
     out.line(field(UiText::LabelInitiator, s.initiator.to_string()));
     out.line(field(UiText::LabelIdentity, s.identity_hash.to_string()));

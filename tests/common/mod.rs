@@ -2,7 +2,7 @@
 //!
 //! The server comes from `DATABASE_URL` (set by `.cargo/config.toml`, overridable); each
 //! test gets `runproof_test_<uuid>` on it, migrated with the embedded migrator.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -24,14 +24,18 @@ pub struct TestDb {
 }
 
 fn base_url() -> String {
-    std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/runproof".into())
+    std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/runproof".into())
 }
 
 impl TestDb {
     /// A new, migrated database.
     pub async fn new() -> TestDb {
         let db = TestDb::unmigrated().await;
-        runproof::MIGRATOR.run(&db.pool).await.expect("migrate test database");
+        runproof::MIGRATOR
+            .run(&db.pool)
+            .await
+            .expect("migrate test database");
         db
     }
 
@@ -39,9 +43,14 @@ impl TestDb {
     pub async fn unmigrated() -> TestDb {
         let base = base_url();
         let options = PgConnectOptions::from_str(&base).expect("DATABASE_URL parses");
-        let admin = options.clone().database("postgres").disable_statement_logging();
+        let admin = options
+            .clone()
+            .database("postgres")
+            .disable_statement_logging();
         let name = format!("runproof_test_{}", uuid::Uuid::new_v4().simple());
-        let mut conn = PgConnection::connect_with(&admin).await.expect("connect to the postgres database");
+        let mut conn = PgConnection::connect_with(&admin)
+            .await
+            .expect("connect to the postgres database");
         sqlx::query(&format!("CREATE DATABASE {name}"))
             .execute(&mut conn)
             .await
@@ -62,7 +71,10 @@ impl TestDb {
 
     /// The connection string of this database (for the binary).
     pub fn url(&self) -> String {
-        let (head, _) = self.base_url.rsplit_once('/').expect("DATABASE_URL has a database");
+        let (head, _) = self
+            .base_url
+            .rsplit_once('/')
+            .expect("DATABASE_URL has a database");
         format!("{head}/{}", self.name)
     }
 
@@ -82,13 +94,16 @@ impl Drop for TestDb {
         let name = self.name.clone();
         // Drop runs in async tests too; do the blocking cleanup on its own thread.
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
             if let Ok(rt) = rt {
                 rt.block_on(async move {
                     if let Ok(mut conn) = PgConnection::connect_with(&admin).await {
-                        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                            .execute(&mut conn)
-                            .await;
+                        let _ =
+                            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                                .execute(&mut conn)
+                                .await;
                     }
                 });
             }

@@ -69,15 +69,22 @@ impl OperationRun {
             .parse()
             .map_err(|_| OperationRunError::UnknownRunType(cmd.run_type.clone()))?;
         let Value::Object(context) = cmd.context else {
-            return Err(OperationRunError::InvalidInput("context must be a JSON object"));
+            return Err(OperationRunError::InvalidInput(
+                "context must be a JSON object",
+            ));
         };
-        if RESERVED_CONTEXT_KEYS.iter().any(|k| context.contains_key(*k)) {
+        if RESERVED_CONTEXT_KEYS
+            .iter()
+            .any(|k| context.contains_key(*k))
+        {
             return Err(OperationRunError::InvalidInput(
                 "context uses a reserved key (reconciliation)",
             ));
         }
         if Value::Object(context.clone()).to_string().len() > limits::CONTEXT_BYTES {
-            return Err(OperationRunError::InvalidInput("context is larger than 16 KiB"));
+            return Err(OperationRunError::InvalidInput(
+                "context is larger than 16 KiB",
+            ));
         }
         Ok(vec![OperationRunEvent::RunQueued(RunQueued {
             run_id: cmd.run_id,

@@ -185,7 +185,10 @@ mod tests {
             assert_eq!(o.as_str().parse::<RunOutcome>(), Ok(o));
         }
         for t in TerminalOutcome::ALL {
-            assert_eq!(serde_json::to_value(t).unwrap(), RunOutcome::from(t).as_str());
+            assert_eq!(
+                serde_json::to_value(t).unwrap(),
+                RunOutcome::from(t).as_str()
+            );
         }
     }
 

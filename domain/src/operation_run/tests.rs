@@ -31,7 +31,12 @@ fn workspace() -> Uuid {
 }
 
 fn hash() -> IdentityHash {
-    IdentityHash::of(workspace(), None, RunType::ReportExport, &json!({"report": "monthly"}))
+    IdentityHash::of(
+        workspace(),
+        None,
+        RunType::ReportExport,
+        &json!({"report": "monthly"}),
+    )
 }
 
 fn queue_cmd() -> OperationRunCommand {
@@ -73,7 +78,10 @@ fn start_cmd() -> OperationRunCommand {
 }
 
 fn complete_cmd(outcome: TerminalOutcome) -> OperationRunCommand {
-    OperationRunCommand::Complete(CompleteRun::with_outcome(outcome, t0() + Duration::seconds(60)))
+    OperationRunCommand::Complete(CompleteRun::with_outcome(
+        outcome,
+        t0() + Duration::seconds(60),
+    ))
 }
 
 fn completed(outcome: TerminalOutcome) -> OperationRunEvent {
@@ -118,7 +126,9 @@ fn it_should_queue_a_new_run() {
 
 #[test]
 fn it_should_not_queue_an_unknown_run_type() {
-    let OperationRunCommand::Queue(mut cmd) = queue_cmd() else { unreachable!() };
+    let OperationRunCommand::Queue(mut cmd) = queue_cmd() else {
+        unreachable!()
+    };
     cmd.run_type = "backup.nightly".into();
     RunTest::with(())
         .given_no_previous_events()
@@ -136,17 +146,23 @@ fn it_should_not_queue_a_run_twice() {
 
 #[test]
 fn it_should_not_queue_a_context_that_is_not_an_object() {
-    let OperationRunCommand::Queue(mut cmd) = queue_cmd() else { unreachable!() };
+    let OperationRunCommand::Queue(mut cmd) = queue_cmd() else {
+        unreachable!()
+    };
     cmd.context = json!(["not", "an", "object"]);
     RunTest::with(())
         .given_no_previous_events()
         .when(OperationRunCommand::Queue(cmd))
-        .then_expect_error(OperationRunError::InvalidInput("context must be a JSON object"));
+        .then_expect_error(OperationRunError::InvalidInput(
+            "context must be a JSON object",
+        ));
 }
 
 #[test]
 fn it_should_not_queue_a_context_using_the_reserved_reconciliation_key() {
-    let OperationRunCommand::Queue(mut cmd) = queue_cmd() else { unreachable!() };
+    let OperationRunCommand::Queue(mut cmd) = queue_cmd() else {
+        unreachable!()
+    };
     cmd.context = json!({"reconciliation": {"source": "adapter"}});
     let err = RunTest::with(())
         .given_no_previous_events()
@@ -158,12 +174,16 @@ fn it_should_not_queue_a_context_using_the_reserved_reconciliation_key() {
 
 #[test]
 fn it_should_not_queue_an_oversized_context() {
-    let OperationRunCommand::Queue(mut cmd) = queue_cmd() else { unreachable!() };
+    let OperationRunCommand::Queue(mut cmd) = queue_cmd() else {
+        unreachable!()
+    };
     cmd.context = json!({"blob": "x".repeat(limits::CONTEXT_BYTES)});
     RunTest::with(())
         .given_no_previous_events()
         .when(OperationRunCommand::Queue(cmd))
-        .then_expect_error(OperationRunError::InvalidInput("context is larger than 16 KiB"));
+        .then_expect_error(OperationRunError::InvalidInput(
+            "context is larger than 16 KiB",
+        ));
 }
 
 // --- start ---
@@ -195,7 +215,11 @@ fn it_should_not_start_a_running_run_twice() {
 #[test]
 fn it_should_not_start_a_completed_run() {
     RunTest::with(())
-        .given(vec![queued(), started(), completed(TerminalOutcome::Succeeded)])
+        .given(vec![
+            queued(),
+            started(),
+            completed(TerminalOutcome::Succeeded),
+        ])
         .when(start_cmd())
         .then_expect_error(OperationRunError::AlreadyCompleted);
 }
@@ -258,7 +282,11 @@ fn it_should_not_complete_a_run_that_does_not_exist() {
 #[test]
 fn it_should_treat_a_repeated_completion_with_the_same_outcome_as_a_no_op() {
     RunTest::with(())
-        .given(vec![queued(), started(), completed(TerminalOutcome::Failed)])
+        .given(vec![
+            queued(),
+            started(),
+            completed(TerminalOutcome::Failed),
+        ])
         .when(complete_cmd(TerminalOutcome::Failed))
         .then_expect_events(vec![]);
 }
@@ -266,7 +294,11 @@ fn it_should_treat_a_repeated_completion_with_the_same_outcome_as_a_no_op() {
 #[test]
 fn it_should_never_flip_an_outcome() {
     RunTest::with(())
-        .given(vec![queued(), started(), completed(TerminalOutcome::Failed)])
+        .given(vec![
+            queued(),
+            started(),
+            completed(TerminalOutcome::Failed),
+        ])
         .when(complete_cmd(TerminalOutcome::Succeeded))
         .then_expect_error(OperationRunError::OutcomeConflict {
             current: TerminalOutcome::Failed,
@@ -306,14 +338,19 @@ fn it_should_not_accept_unsafe_failure_messages_or_summary_keys() {
         .when(OperationRunCommand::Complete(cmd))
         .inspect_result()
         .unwrap_err();
-    assert_eq!(err, OperationRunError::InvalidInput("failure messages must be one short line"));
+    assert_eq!(
+        err,
+        OperationRunError::InvalidInput("failure messages must be one short line")
+    );
 
     let mut cmd = CompleteRun::with_outcome(TerminalOutcome::Succeeded, t0());
     cmd.summary = BTreeMap::from([("Robert'); DROP TABLE".into(), 1)]);
     RunTest::with(())
         .given(vec![queued(), started()])
         .when(OperationRunCommand::Complete(cmd))
-        .then_expect_error(OperationRunError::InvalidInput("summary keys must be lowercase words"));
+        .then_expect_error(OperationRunError::InvalidInput(
+            "summary keys must be lowercase words",
+        ));
 }
 
 // --- reconcile ---
@@ -362,7 +399,11 @@ fn it_should_not_reconcile_on_a_decision_made_at_an_older_version() {
 #[test]
 fn it_should_not_reconcile_a_completed_run() {
     RunTest::with(())
-        .given(vec![queued(), started(), completed(TerminalOutcome::Succeeded)])
+        .given(vec![
+            queued(),
+            started(),
+            completed(TerminalOutcome::Succeeded),
+        ])
         .when(reconcile_cmd(3, stale_reconciliation()))
         .then_expect_error(OperationRunError::AlreadyCompleted);
 }
@@ -395,7 +436,9 @@ fn it_should_require_an_adapter_for_adapter_decisions_and_none_for_stale_ones() 
     RunTest::with(())
         .given(vec![queued()])
         .when(reconcile_cmd(1, stale_with_adapter))
-        .then_expect_error(OperationRunError::InvalidInput("a stale decision has no adapter"));
+        .then_expect_error(OperationRunError::InvalidInput(
+            "a stale decision has no adapter",
+        ));
 }
 
 // --- the fold ---
@@ -410,7 +453,10 @@ fn the_fold_tracks_status_outcome_version_and_reconciliation() {
     assert_eq!(run.version(), 2);
     assert!(run.is_active());
     let s = run.state().unwrap();
-    assert_eq!((s.status, s.outcome), (RunStatus::Running, RunOutcome::Pending));
+    assert_eq!(
+        (s.status, s.outcome),
+        (RunStatus::Running, RunOutcome::Pending)
+    );
     cqrs_es::Aggregate::apply(
         &mut run,
         OperationRunEvent::RunReconciled(RunReconciled {
@@ -420,7 +466,10 @@ fn the_fold_tracks_status_outcome_version_and_reconciliation() {
         }),
     );
     let s = run.state().unwrap();
-    assert_eq!((s.status, s.outcome), (RunStatus::Completed, RunOutcome::Failed));
+    assert_eq!(
+        (s.status, s.outcome),
+        (RunStatus::Completed, RunOutcome::Failed)
+    );
     assert_eq!(s.reconciliation, Some(stale_reconciliation()));
     assert!(!run.is_active());
 }
@@ -438,7 +487,10 @@ fn every_rejection_has_a_catalogued_reason() {
             current: TerminalOutcome::Failed,
             requested: TerminalOutcome::Succeeded,
         },
-        OperationRunError::VersionMismatch { expected: 1, actual: 2 },
+        OperationRunError::VersionMismatch {
+            expected: 1,
+            actual: 2,
+        },
         OperationRunError::InvalidInput("x"),
     ];
     for e in errors {

@@ -62,10 +62,13 @@ impl DecisionKind {
 
     pub fn label(self, lang: Lang) -> &'static str {
         match self {
-            DecisionKind::ProvenSucceeded => lang.pick("proven succeeded", "als erfolgreich belegt"),
-            DecisionKind::ProvenPartiallySucceeded => {
-                lang.pick("proven partially succeeded", "als teilweise erfolgreich belegt")
+            DecisionKind::ProvenSucceeded => {
+                lang.pick("proven succeeded", "als erfolgreich belegt")
             }
+            DecisionKind::ProvenPartiallySucceeded => lang.pick(
+                "proven partially succeeded",
+                "als teilweise erfolgreich belegt",
+            ),
             DecisionKind::ProvenFailed => lang.pick("proven failed", "als fehlgeschlagen belegt"),
             DecisionKind::Blocked => lang.pick("blocked", "blockiert"),
         }
@@ -96,9 +99,9 @@ impl AdapterRef {
     pub fn new(name: &str, version: &str) -> Result<Self, InvalidAdapterRef> {
         let name_ok = !name.is_empty()
             && name.len() <= 64
-            && name
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.'));
+            && name.chars().all(|c| {
+                c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.')
+            });
         let version_ok = !version.is_empty()
             && version.len() <= 64
             && version

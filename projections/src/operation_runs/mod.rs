@@ -9,8 +9,8 @@ pub use row::{RunRow, RECONCILIATION_KEY};
 use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
-use cqrs_es::Aggregate;
 use chrono::{DateTime, Utc};
+use cqrs_es::Aggregate;
 use runproof_domain::operation_run::{OperationRun, OperationRunEvent, RunState};
 use sqlx::PgConnection;
 use uuid::Uuid;

@@ -64,14 +64,22 @@ pub async fn find_active_by_identity(
 }
 
 /// Rows of `table` with these ids.
-pub(crate) async fn load(conn: &mut PgConnection, table: &str, ids: &[Uuid]) -> Result<Vec<RunRow>, sqlx::Error> {
+pub(crate) async fn load(
+    conn: &mut PgConnection,
+    table: &str,
+    ids: &[Uuid],
+) -> Result<Vec<RunRow>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM {table} WHERE id = ANY($1)");
     let rows = sqlx::query(&sql).bind(ids).fetch_all(conn).await?;
     rows.iter().map(RunRow::decode).collect()
 }
 
 /// Inserts or updates rows in one statement; a row only moves forward in version.
-pub(crate) async fn upsert(conn: &mut PgConnection, table: &str, rows: &[RunRow]) -> Result<(), sqlx::Error> {
+pub(crate) async fn upsert(
+    conn: &mut PgConnection,
+    table: &str,
+    rows: &[RunRow],
+) -> Result<(), sqlx::Error> {
     if rows.is_empty() {
         return Ok(());
     }
@@ -105,7 +113,8 @@ pub(crate) async fn upsert(conn: &mut PgConnection, table: &str, rows: &[RunRow]
         identity.push(s.identity_hash.as_str().to_string());
         context.push(r.context_column().to_string());
         summary.push(serde_json::to_string(&s.summary).map_err(|e| sqlx::Error::Encode(e.into()))?);
-        failures.push(serde_json::to_string(&s.failures).map_err(|e| sqlx::Error::Encode(e.into()))?);
+        failures
+            .push(serde_json::to_string(&s.failures).map_err(|e| sqlx::Error::Encode(e.into()))?);
         created.push(s.created_at);
         started.push(s.started_at);
         completed.push(s.completed_at);

@@ -25,7 +25,8 @@ pub struct RunRow {
 }
 
 /// The row's column list, in the order used by reads and writes.
-pub(crate) const COLUMNS: &str = "id, workspace_id, managed_environment_id, run_type, status, outcome, \
+pub(crate) const COLUMNS: &str =
+    "id, workspace_id, managed_environment_id, run_type, status, outcome, \
      initiator, identity_hash, context, summary_counts, failure_summary, created_at, started_at, \
      completed_at, updated_at, version, last_position";
 
@@ -59,10 +60,10 @@ impl RunRow {
             .map(serde_json::from_value)
             .transpose()
             .map_err(|e| bad("context.reconciliation", e))?;
-        let summary: BTreeMap<String, u64> =
-            serde_json::from_value(row.try_get("summary_counts")?).map_err(|e| bad("summary_counts", e))?;
-        let failures: Vec<Failure> =
-            serde_json::from_value(row.try_get("failure_summary")?).map_err(|e| bad("failure_summary", e))?;
+        let summary: BTreeMap<String, u64> = serde_json::from_value(row.try_get("summary_counts")?)
+            .map_err(|e| bad("summary_counts", e))?;
+        let failures: Vec<Failure> = serde_json::from_value(row.try_get("failure_summary")?)
+            .map_err(|e| bad("failure_summary", e))?;
         Ok(RunRow {
             state: RunState {
                 id: row.try_get::<Uuid, _>("id")?,
