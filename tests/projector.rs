@@ -103,7 +103,10 @@ async fn wait_readable(db: &TestDb, target: LogPosition) {
 /// The live projection's checkpoint (the start of the log when it has none yet).
 async fn live_checkpoint(db: &TestDb) -> checkpoint::Checkpoint {
     let mut conn = db.pool.acquire().await.unwrap();
-    checkpoint::read(&mut conn, "operation_runs").await.unwrap().unwrap_or_default()
+    checkpoint::read(&mut conn, "operation_runs")
+        .await
+        .unwrap()
+        .unwrap_or_default()
 }
 
 async fn all_rows(db: &TestDb) -> Vec<operation_runs::RunRow> {

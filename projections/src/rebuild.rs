@@ -27,7 +27,7 @@ use crate::projector::{apply_batch, Projector};
 const REBUILD_LOCK: i64 = 0x7275_6e70_726f_6f66; // "runproof"
 
 /// Events applied per transaction while rebuilding.
-const REBUILD_BATCH: i64 = 5_000;
+const REBUILD_BATCH: i64 = 20_000;
 
 /// What a rebuild did.
 #[derive(Debug, Clone, PartialEq, Eq)]

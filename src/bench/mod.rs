@@ -1,13 +1,141 @@
-//! `runproof bench`: placeholder until the benchmark lands in this session.
+//! `runproof bench`: runproof against raw-SQL baselines, side by side, in one run on one
+//! scratch database (`<database>_bench`, dropped and created anew).
+//!
+//! Each measurement reports runproof's rate, the baseline's rate on the same data, and
+//! their ratio. Results print as Markdown, ready for `docs/benchmarks.md`.
+
+mod lifecycle;
+mod replay;
+mod seed;
+
+use std::time::Duration;
+
 use clap::Args;
+use runproof_domain::ReasonCode;
+use sqlx::PgPool;
 
 use crate::cli::error::CliError;
 use crate::cli::out::Out;
-use crate::database::DatabaseTarget;
+use crate::database::{self, DatabaseTarget};
 
+/// Options of `runproof bench`.
 #[derive(Debug, Args)]
-pub struct BenchArgs {}
+pub struct BenchArgs {
+    /// Run lifecycles (queue+start+complete) per round in the lifecycle benchmark.
+    #[arg(long, default_value_t = 2_000)]
+    pub lifecycles: usize,
+    /// Concurrent clients in the lifecycle benchmark.
+    #[arg(long, default_value_t = 8)]
+    pub clients: usize,
+    /// Events in the log for the replay benchmark.
+    #[arg(long, default_value_t = 200_000)]
+    pub events: usize,
+    /// Rounds per measurement (the median is reported).
+    #[arg(long, default_value_t = 3)]
+    pub rounds: usize,
+}
 
-pub async fn run(_target: &DatabaseTarget, _args: BenchArgs, _out: &Out) -> Result<(), CliError> {
+/// One side-by-side measurement.
+#[derive(Debug, Clone)]
+pub struct Comparison {
+    pub name: String,
+    pub unit: &'static str,
+    pub ours: f64,
+    pub baseline: f64,
+    pub target: f64,
+}
+
+impl Comparison {
+    pub fn ratio(&self) -> f64 {
+        if self.baseline > 0.0 {
+            self.ours / self.baseline
+        } else {
+            0.0
+        }
+    }
+}
+
+/// The median of a few rates.
+pub(crate) fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs.get(xs.len() / 2).copied().unwrap_or(0.0)
+}
+
+pub(crate) fn per_second(count: usize, elapsed: Duration) -> f64 {
+    count as f64 / elapsed.as_secs_f64().max(1e-9)
+}
+
+/// Failure of a benchmark step: an internal error for the operator, details logged.
+pub(crate) fn failed(e: impl std::error::Error + 'static) -> CliError {
+    CliError::internal(&e)
+}
+
+pub async fn run(target: &DatabaseTarget, args: BenchArgs, out: &Out) -> Result<(), CliError> {
+    let bench = target.with_database(&format!("{}_bench", target.database()));
+    let pool = fresh_database(&bench).await?;
+    eprintln!("bench: database {bench} (recreated)");
+
+    let lifecycle = lifecycle::compare(&pool, &args).await?;
+    let replay = replay::compare(&pool, &args).await?;
+
+    let rows = [lifecycle.comparison.clone(), replay];
+    out.line("| benchmark | runproof | raw-SQL baseline | ratio | target |");
+    out.line("|---|---:|---:|---:|---:|");
+    for c in &rows {
+        out.line(format!(
+            "| {} | {:.0} {unit} | {:.0} {unit} | {:.2} | ≥ {:.2} |",
+            c.name,
+            c.ours,
+            c.baseline,
+            c.ratio(),
+            c.target,
+            unit = c.unit
+        ));
+    }
+    out.line("");
+    out.line(format!(
+        "Profile: the same rows, raw, with one transaction per transition (as a real lifecycle \
+         must commit them): {:.0} lifecycles/s; runproof reaches {:.2} of that.",
+        lifecycle.raw_per_transition,
+        lifecycle.comparison.ours / lifecycle.raw_per_transition.max(1e-9)
+    ));
     Ok(())
+}
+
+/// Drops and creates the scratch database, migrated.
+async fn fresh_database(bench: &DatabaseTarget) -> Result<PgPool, CliError> {
+    let admin = bench.with_database("postgres");
+    let admin_pool = admin
+        .connect(1)
+        .await
+        .map_err(|e| CliError::from_database(&e, &admin))?;
+    sqlx::query(&format!(
+        "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+        bench.database()
+    ))
+    .execute(&admin_pool)
+    .await
+    .map_err(failed)?;
+    admin_pool.close().await;
+    bench
+        .create_if_missing()
+        .await
+        .map_err(|e| CliError::from_database(&e, bench))?;
+    let pool = bench
+        .connect(24)
+        .await
+        .map_err(|e| CliError::from_database(&e, bench))?;
+    database::migrate(&pool)
+        .await
+        .map_err(|e| CliError::from_database(&e, bench))?;
+    Ok(pool)
+}
+
+/// A bench step found the two sides disagreeing: report it rather than a rate.
+pub(crate) fn mismatch() -> CliError {
+    CliError::environment(
+        ReasonCode::ReplayDifferences,
+        vec![("count", "the baseline and runproof".into())],
+        &std::io::Error::other("benchmark sides produced different tables"),
+    )
 }

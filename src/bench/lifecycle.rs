@@ -1,0 +1,177 @@
+//! Run lifecycles per second through the aggregate (ensure → start → complete) with
+//! concurrent clients, against inserting the same rows into an events-shaped table,
+//! one transaction per lifecycle.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use runproof_domain::initiator::Initiator;
+use runproof_domain::metadata::CommandContext;
+use runproof_domain::operation_run::TerminalOutcome;
+use sqlx::PgPool;
+
+use super::{failed, median, per_second, seed, BenchArgs, Comparison};
+use crate::app::App;
+use crate::cli::error::CliError;
+use crate::clock::SystemClock;
+use crate::lifecycle::EnsureRun;
+
+pub async fn compare(pool: &PgPool, args: &BenchArgs) -> Result<Lifecycles, CliError> {
+    sqlx::query("CREATE TABLE bench_raw_events (LIKE events INCLUDING ALL)")
+        .execute(pool)
+        .await
+        .map_err(failed)?;
+    let app = App::from_pool(pool.clone(), Arc::new(SystemClock)).without_read_your_writes();
+    let mut ours = Vec::new();
+    let mut raw = Vec::new();
+    let mut per_transition = Vec::new();
+    let mut offset = 0;
+    for round in 0..args.rounds.max(1) {
+        raw.push(raw_round(pool, args, offset, Commits::PerLifecycle).await?);
+        offset += args.lifecycles;
+        per_transition.push(raw_round(pool, args, offset, Commits::PerTransition).await?);
+        offset += args.lifecycles;
+        ours.push(ours_round(&app, args, offset).await?);
+        offset += args.lifecycles;
+        eprintln!(
+            "bench: lifecycle round {}: runproof {:.0}/s, raw {:.0}/s (one transaction per transition: {:.0}/s)",
+            round + 1,
+            ours[round],
+            raw[round],
+            per_transition[round]
+        );
+    }
+    Ok(Lifecycles {
+        comparison: Comparison {
+            name: format!(
+                "run lifecycles (queue+start+complete), {} clients",
+                args.clients
+            ),
+            unit: "lifecycles/s",
+            ours: median(ours),
+            baseline: median(raw),
+            target: 0.7,
+        },
+        raw_per_transition: median(per_transition),
+    })
+}
+
+/// The lifecycle measurement, with the explanatory baseline that commits each transition.
+pub struct Lifecycles {
+    pub comparison: Comparison,
+    /// The same rows, raw, but one transaction per transition (slot+queued, started,
+    /// completed) — the durability a real lifecycle needs.
+    pub raw_per_transition: f64,
+}
+
+/// How the raw baseline groups its inserts into transactions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Commits {
+    /// All four rows of a lifecycle in one transaction (the issue's baseline).
+    PerLifecycle,
+    /// One transaction per transition, as the lifecycle really happens.
+    PerTransition,
+}
+
+async fn ours_round(app: &App, args: &BenchArgs, offset: usize) -> Result<f64, CliError> {
+    let started = Instant::now();
+    let mut clients = Vec::new();
+    for c in 0..args.clients {
+        let app = app.clone();
+        let (clients_n, total) = (args.clients, args.lifecycles);
+        clients.push(tokio::spawn(async move {
+            let ctx = CommandContext::new(Initiator::system("bench"));
+            let mut n = c;
+            while n < total {
+                let k = offset + n;
+                let run = app
+                    .lifecycle
+                    .ensure(
+                        EnsureRun {
+                            workspace_id: seed::workspace(k),
+                            environment_id: None,
+                            run_type: "report.export".into(),
+                            identity_inputs: seed::inputs(k),
+                            context: seed::inputs(k),
+                        },
+                        &ctx,
+                    )
+                    .await?
+                    .run_id();
+                app.lifecycle.start(run, &ctx).await?;
+                app.lifecycle
+                    .complete(
+                        run,
+                        TerminalOutcome::Succeeded,
+                        BTreeMap::from([("items".to_string(), (k % 50) as u64)]),
+                        vec![],
+                        &ctx,
+                    )
+                    .await?;
+                n += clients_n;
+            }
+            Ok::<_, crate::lifecycle::LifecycleError>(())
+        }));
+    }
+    for c in clients {
+        c.await
+            .map_err(failed)?
+            .map_err(|e| CliError::from_lifecycle(&e))?;
+    }
+    Ok(per_second(args.lifecycles, started.elapsed()))
+}
+
+async fn raw_round(
+    pool: &PgPool,
+    args: &BenchArgs,
+    offset: usize,
+    commits: Commits,
+) -> Result<f64, CliError> {
+    // Payloads are built before the clock starts: the baseline measures the database.
+    let lifecycles: Vec<Vec<seed::Row>> = (0..args.lifecycles)
+        .map(|n| seed::lifecycle_rows(offset + n))
+        .collect();
+    let lifecycles = Arc::new(lifecycles);
+    let started = Instant::now();
+    let mut clients = Vec::new();
+    for c in 0..args.clients {
+        let pool = pool.clone();
+        let lifecycles = lifecycles.clone();
+        let step = args.clients;
+        clients.push(tokio::spawn(async move {
+            let mut n = c;
+            while let Some(rows) = lifecycles.get(n) {
+                let groups: Vec<&[seed::Row]> = match commits {
+                    Commits::PerLifecycle => vec![rows.as_slice()],
+                    // slot claim + queued together, then started, then completed
+                    Commits::PerTransition => vec![&rows[..2.min(rows.len())], &rows[2.min(rows.len())..3.min(rows.len())], &rows[3.min(rows.len())..]],
+                };
+                for group in groups {
+                let mut tx = pool.begin().await?;
+                for r in group {
+                    sqlx::query(
+                        "INSERT INTO bench_raw_events (aggregate_type, aggregate_id, sequence, event_type, \
+                         event_version, payload, metadata) VALUES ($1, $2, $3, $4, '1.0', $5::json, $6::json)",
+                    )
+                    .bind(r.aggregate_type)
+                    .bind(&r.aggregate_id)
+                    .bind(r.sequence)
+                    .bind(&r.event_type)
+                    .bind(&r.payload)
+                    .bind(&r.metadata)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                }
+                n += step;
+            }
+            Ok::<_, sqlx::Error>(())
+        }));
+    }
+    for c in clients {
+        c.await.map_err(failed)?.map_err(failed)?;
+    }
+    Ok(per_second(args.lifecycles, started.elapsed()))
+}
