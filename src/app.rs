@@ -9,6 +9,8 @@ use crate::clock::Clock;
 use crate::database::{self, DatabaseError, DatabaseTarget};
 use crate::event_store::EventStore;
 use crate::lifecycle::RunLifecycle;
+use crate::restore::RestoreService;
+use crate::writer::Writer;
 use runproof_projections::Projector;
 
 /// Connections per process by default.
@@ -24,6 +26,8 @@ pub struct App {
     pub store: EventStore,
     pub projector: Projector,
     pub lifecycle: RunLifecycle,
+    pub restores: RestoreService,
+    pub clock: Arc<dyn Clock>,
 }
 
 impl App {
@@ -40,25 +44,25 @@ impl App {
     /// Wires the services over an existing, migrated pool. Writes wait until the
     /// projections show them (read-your-writes).
     pub fn from_pool(pool: PgPool, clock: Arc<dyn Clock>) -> App {
+        App::wire(pool, clock, Some(READ_YOUR_WRITES_TIMEOUT))
+    }
+
+    fn wire(pool: PgPool, clock: Arc<dyn Clock>, read_your_writes: Option<Duration>) -> App {
         let store = EventStore::new(pool.clone());
         let projector = Projector::new(pool.clone(), runproof_projections::all());
-        let lifecycle = RunLifecycle::new(store.clone(), projector.clone(), clock)
-            .with_read_your_writes(READ_YOUR_WRITES_TIMEOUT);
+        let writer = Writer::new(store.clone(), projector.clone()).with_read_your_writes(read_your_writes);
         App {
+            lifecycle: RunLifecycle::new(writer.clone(), clock.clone()),
+            restores: RestoreService::new(writer, clock.clone()),
+            clock,
             pool,
             store,
             projector,
-            lifecycle,
         }
     }
 
     /// The same services without read-your-writes waits (writers that do not read back).
-    pub fn without_read_your_writes(mut self) -> App {
-        self.lifecycle = RunLifecycle::new(
-            self.store.clone(),
-            self.projector.clone(),
-            self.lifecycle.clock().clone(),
-        );
-        self
+    pub fn without_read_your_writes(self) -> App {
+        App::wire(self.pool, self.clock, None)
     }
 }

@@ -15,7 +15,14 @@ use uuid::Uuid;
 use crate::app::App;
 use crate::cli::error::CliError;
 use crate::cli::out::Out;
-use crate::clock::SystemClock;
+use crate::clock::{Clock, ManualClock, SystemClock};
+use crate::explain;
+use crate::reconciliation;
+use crate::restore::RestoreScope;
+use crate::writer::WriteError;
+use chrono::Duration;
+use runproof_domain::reconciliation::DecisionKind;
+use runproof_domain::restore::RestoreError;
 use crate::database::{self, DatabaseTarget};
 use crate::lifecycle::{EnsureRun, Ensured, LifecycleError};
 
@@ -229,6 +236,42 @@ pub async fn run(target: &DatabaseTarget, out: &Out) -> Result<(), CliError> {
         },
     });
 
+    // Runs that got stuck a while ago: recorded with a clock set to the past.
+    let past = Arc::new(ManualClock::new(SystemClock.now() - Duration::hours(3)));
+    let history = App::from_pool(app.pool.clone(), past.clone());
+
+    // Contoso: a restore whose worker died after the restore itself completed.
+    let restore_id = Uuid::new_v4();
+    let stuck = ensure(&history, &ctx, contoso, Some(contoso_prod), RunType::RestoreExecute, json!({"restore_id": restore_id})).await?;
+    history.lifecycle.start(stuck.run_id(), &worker).await.map_err(fail)?;
+    let scope = RestoreScope {
+        restore_id,
+        run_id: stuck.run_id(),
+        workspace_id: contoso,
+        environment_id: contoso_prod,
+    };
+    let restore_fail = |e: WriteError<RestoreError>| CliError::internal(&e);
+    history.restores.request(scope, &worker).await.map_err(restore_fail)?;
+    history.restores.start(restore_id, &worker).await.map_err(restore_fail)?;
+    past.advance(Duration::minutes(12));
+    history.restores.finish(restore_id, false, 27, 0, &worker).await.map_err(restore_fail)?;
+    recorded.push(Recorded {
+        workspace: "contoso",
+        run_id: stuck.run_id(),
+        run_type: RunType::RestoreExecute,
+        what: DemoText::StuckRestore.text(lang),
+    });
+
+    // Fabrikam: an inventory sync that started three hours ago and was never heard of again.
+    let silent = ensure(&history, &ctx, fabrikam, Some(fabrikam_eu), RunType::InventorySync, json!({"requested": Uuid::new_v4()})).await?;
+    history.lifecycle.start(silent.run_id(), &worker).await.map_err(fail)?;
+    recorded.push(Recorded {
+        workspace: "fabrikam",
+        run_id: silent.run_id(),
+        run_type: RunType::InventorySync,
+        what: DemoText::SilentRun.text(lang),
+    });
+
     out.line("");
     for r in &recorded {
         out.line(format!(
@@ -239,15 +282,37 @@ pub async fn run(target: &DatabaseTarget, out: &Out) -> Result<(), CliError> {
             r.what
         ));
     }
+    // The reconciler proves the restore from its record and ends the silent sync.
+    out.line("");
+    out.say(DemoText::Reconciling, &[]);
+    let report = reconciliation::reconciler(&app)
+        .map_err(|e| CliError::internal(&e))?
+        .pass(SystemClock.now())
+        .await
+        .map_err(|e| CliError::internal(&e))?;
+    for e in report.decided() {
+        let kind = e.decision.kind().unwrap_or(DecisionKind::Blocked);
+        out.line(format!(
+            "  {}  {:<27} {} — {} [{}]",
+            e.run_id,
+            e.run_type.key(),
+            explain::decision_label(e.source, kind, lang),
+            e.decision.reason().text(lang),
+            e.decision.reason()
+        ));
+    }
+
     out.line("");
     out.say(DemoText::LookAtIt, &[]);
     let show = recorded.get(1).map(|r| r.run_id).unwrap_or_default();
+    let compose = first.run_id();
     out.line("  runproof runs list");
-    out.line(format!(
-        "  runproof runs list --workspace {fabrikam} --json"
-    ));
+    out.line(format!("  runproof runs list --workspace {fabrikam} --json"));
     out.line(format!("  runproof runs show {show}"));
-    out.line(format!("  runproof history {show}"));
+    out.line(format!("  runproof history {}   # {}", stuck.run_id(), DemoText::HistoryAdapter.text(lang)));
+    out.line(format!("  runproof history {}   # {}", silent.run_id(), DemoText::HistoryStale.text(lang)));
+    out.line(format!("  runproof reconcile --explain {compose}"));
+    out.line("  runproof reconcile --once");
     out.line("  runproof replay --verify");
     out.say(DemoText::FromCheckout, &[]);
     Ok(())
@@ -324,6 +389,26 @@ runproof_domain::text_catalogue! {
         LookAtIt = "demo.look" {
             en: "Look at it:",
             de: "Ansehen:"
+        }
+        StuckRestore = "demo.stuck_restore" {
+            en: "running since 3 hours; its restore record completed, but the worker died before completing the run",
+            de: "läuft seit 3 Stunden; sein Wiederherstellungsdatensatz ist abgeschlossen, aber der Worker starb vor dem Abschluss des Laufs"
+        }
+        SilentRun = "demo.silent_run" {
+            en: "running since 3 hours, never heard of again (no adapter for this type)",
+            de: "läuft seit 3 Stunden, danach nie wieder gemeldet (kein Adapter für diesen Typ)"
+        }
+        Reconciling = "demo.reconciling" {
+            en: "Reconciler pass:",
+            de: "Abgleichsdurchlauf:"
+        }
+        HistoryAdapter = "demo.history_adapter" {
+            en: "proven from its restore record",
+            de: "aus dem Wiederherstellungsdatensatz belegt"
+        }
+        HistoryStale = "demo.history_stale" {
+            en: "ended by the generic stale path",
+            de: "vom allgemeinen Hängend-Pfad beendet"
         }
         FromCheckout = "demo.from_checkout" {
             en: "(From a checkout, run each as: cargo run -q -- <command>.)",

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use runproof_domain::operation_run::{RunState, RunStatus};
-use runproof_domain::reconciliation::ReconciliationSource;
+use runproof_domain::reconciliation::{DecisionKind, ReconciliationSource};
 use runproof_domain::{Lang, ReasonCode};
 use serde::Serialize;
 
@@ -14,6 +14,15 @@ pub struct Why {
     /// The reason code behind it, when there is one.
     pub code: Option<ReasonCode>,
     pub text: String,
+}
+
+/// How a recorded decision reads: an adapter's proof by its kind, a stale end as such
+/// (it is not a proof).
+pub fn decision_label(source: ReconciliationSource, kind: DecisionKind, lang: Lang) -> String {
+    match source {
+        ReconciliationSource::Stale => UiText::DecisionStale.text(lang),
+        ReconciliationSource::Adapter => kind.label(lang).to_string(),
+    }
 }
 
 /// Formats a timestamp for people: UTC, to the second.
@@ -35,7 +44,7 @@ pub fn why(run: &RunState, lang: Lang) -> Why {
             text: UiText::WhyReconciled.render(
                 lang,
                 &[
-                    ("decision", capitalised(r.decision.label(lang)).as_str()),
+                    ("decision", capitalised(&decision_label(r.source, r.decision, lang)).as_str()),
                     ("by", &by),
                     ("reason", &r.reason_code.text(lang)),
                 ],

@@ -8,7 +8,9 @@
 //! - [`database`]: connecting, creating, migrating, and refusing unknown schemas.
 //! - [`event_store`]: cqrs-es aggregates persisted by postgres-es, plus atomic
 //!   multi-stream appends.
+//! - [`writer`]: executing commands, with optional read-your-writes waits.
 //! - [`lifecycle`]: the run lifecycle service — the one writer of run transitions.
+//! - [`restore`]: the restore records that `restore.execute` runs follow.
 //! - [`app`]: wiring of pool, store, projector and services.
 //! - [`explain`]: the decision-first explanation of a run.
 //! - [`cli`]: argument parsing and one module per command; [`demo`], [`bench`].
@@ -24,6 +26,9 @@ pub mod demo;
 pub mod event_store;
 pub mod explain;
 pub mod lifecycle;
+pub mod reconciliation;
+pub mod restore;
 pub mod telemetry;
+pub mod writer;
 
 pub use database::MIGRATOR;

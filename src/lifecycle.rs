@@ -7,26 +7,27 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use cqrs_es::Aggregate;
 use runproof_domain::identity::IdentityHash;
 use runproof_domain::metadata::CommandContext;
+use runproof_adapters::{LoadedRun, RecordError, RunLedger};
 use runproof_domain::operation_run::{
-    CompleteRun, Failure, OperationRun, OperationRunCommand, OperationRunError, QueueRun,
-    ReconcileRun, StartRun, TerminalOutcome,
+    CompleteRun, Failure, OperationRun, OperationRunCommand, OperationRunError, OperationRunEvent,
+    QueueRun, ReconcileRun, RunState, StartRun, TerminalOutcome,
 };
 use runproof_domain::reconciliation::Reconciliation;
 use runproof_domain::run_slot::{ClaimRunSlot, RunSlot, RunSlotError};
 use runproof_domain::run_type::RunType;
 use runproof_domain::ReasonCode;
-use runproof_projections::{Projector, ProjectorError};
+use runproof_projections::{log, ProjectorError};
 use serde_json::Value;
 use tracing::{debug, info_span, Instrument};
 use uuid::Uuid;
 
 use crate::clock::Clock;
-use crate::event_store::{Committed, EventStore, ExecuteError, NewEvent, StoreError};
+use crate::event_store::{NewEvent, StoreError};
+use crate::writer::{WriteError, Writer};
 
 /// How many times an ensure call re-reads the slot after losing a race.
 const ENSURE_ATTEMPTS: usize = 16;
@@ -108,34 +109,21 @@ pub struct Receipt {
 /// The run lifecycle service.
 #[derive(Clone)]
 pub struct RunLifecycle {
-    store: EventStore,
-    projector: Projector,
+    writer: Writer,
     clock: Arc<dyn Clock>,
-    read_your_writes: Option<Duration>,
 }
 
 impl RunLifecycle {
-    pub fn new(store: EventStore, projector: Projector, clock: Arc<dyn Clock>) -> Self {
-        RunLifecycle {
-            store,
-            projector,
-            clock,
-            read_your_writes: None,
-        }
-    }
-
-    /// Makes every write wait (up to `timeout`) until the projections show it.
-    pub fn with_read_your_writes(mut self, timeout: Duration) -> Self {
-        self.read_your_writes = Some(timeout);
-        self
+    pub fn new(writer: Writer, clock: Arc<dyn Clock>) -> Self {
+        RunLifecycle { writer, clock }
     }
 
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.clock
     }
 
-    pub fn store(&self) -> &EventStore {
-        &self.store
+    pub fn writer(&self) -> &Writer {
+        &self.writer
     }
 
     /// Returns the active run for this identity, or queues one. Holds under any
@@ -180,7 +168,8 @@ impl RunLifecycle {
         ctx: &CommandContext,
     ) -> Result<Option<Ensured>, LifecycleError> {
         let slot = self
-            .store
+            .writer
+            .store()
             .load::<RunSlot>(identity.as_str())
             .await
             .map_err(LifecycleError::Store)?;
@@ -230,9 +219,12 @@ impl RunLifecycle {
             NewEvent::for_stream::<OperationRun>(&run_id.to_string(), 0, &run_events, ctx, now)
                 .map_err(LifecycleError::Store)?,
         );
-        match self.store.append_atomically(&writes).await {
+        match self.writer.append_atomically(&writes).await {
             Ok(()) => {
-                self.wait_visible(run_id, run_events.len() as u64).await?;
+                self.writer
+                    .wait_visible::<OperationRun>(&run_id.to_string(), run_events.len() as u64)
+                    .await
+                    .map_err(LifecycleError::Lagging)?;
                 Ok(Some(Ensured::Queued(run_id)))
             }
             Err(StoreError::Conflict) => Ok(None),
@@ -303,7 +295,8 @@ impl RunLifecycle {
 
     /// The run as recorded in its stream (the authoritative state, not a projection).
     pub async fn load(&self, run_id: Uuid) -> Result<OperationRun, LifecycleError> {
-        self.store
+        self.writer
+            .store()
             .load::<OperationRun>(&run_id.to_string())
             .await
             .map(|loaded| loaded.aggregate)
@@ -320,23 +313,19 @@ impl RunLifecycle {
             info_span!("lifecycle.command", run_id = %run_id, command = command_name(&command));
         async {
             let now = self.clock.now();
-            let committed: Committed = self
-                .store
-                .execute::<OperationRun>(&run_id.to_string(), command, &(), ctx, now)
+            let committed = self
+                .writer
+                .execute::<OperationRun>(&run_id.to_string(), command, ctx, now)
                 .await
                 .map_err(|e| match e {
-                    ExecuteError::Rejected(source) => LifecycleError::Rejected {
+                    WriteError::Rejected(source) => LifecycleError::Rejected {
                         run_id: Some(run_id),
                         source,
                     },
-                    ExecuteError::Store(StoreError::Conflict) => {
-                        LifecycleError::Conflict(Some(run_id))
-                    }
-                    ExecuteError::Store(e) => LifecycleError::Store(e),
+                    WriteError::Conflict => LifecycleError::Conflict(Some(run_id)),
+                    WriteError::Store(e) => LifecycleError::Store(e),
+                    WriteError::Lagging(e) => LifecycleError::Lagging(e),
                 })?;
-            if committed.events > 0 {
-                self.wait_visible(run_id, committed.version).await?;
-            }
             Ok(Receipt {
                 run_id,
                 version: committed.version,
@@ -345,26 +334,6 @@ impl RunLifecycle {
         }
         .instrument(span)
         .await
-    }
-
-    /// With read-your-writes on: waits until the projections show the run at `version`.
-    async fn wait_visible(&self, run_id: Uuid, version: u64) -> Result<(), LifecycleError> {
-        let Some(timeout) = self.read_your_writes else {
-            return Ok(());
-        };
-        let target = self
-            .store
-            .position_of::<OperationRun>(&run_id.to_string(), version)
-            .await
-            .map_err(LifecycleError::Store)?;
-        match target {
-            Some(target) => self
-                .projector
-                .wait_for(target, timeout)
-                .await
-                .map_err(LifecycleError::Lagging),
-            None => Ok(()),
-        }
     }
 }
 
@@ -380,3 +349,56 @@ fn command_name(command: &OperationRunCommand) -> &'static str {
 // The aggregate type names, re-exported for callers that read streams directly.
 pub const RUN_AGGREGATE: &str = <OperationRun as Aggregate>::TYPE;
 pub const SLOT_AGGREGATE: &str = <RunSlot as Aggregate>::TYPE;
+
+/// The reconciler reads runs and records its decisions through the lifecycle service.
+#[async_trait::async_trait]
+impl RunLedger for RunLifecycle {
+    async fn load(&self, run_id: Uuid) -> Result<Option<LoadedRun>, RecordError> {
+        let mut conn = self
+            .writer
+            .store()
+            .pool()
+            .acquire()
+            .await
+            .map_err(|e| RecordError::Failed(Box::new(e)))?;
+        let events = log::read_stream(&mut conn, RUN_AGGREGATE, &run_id.to_string())
+            .await
+            .map_err(|e| RecordError::Failed(Box::new(e)))?;
+        let Some(last) = events.last() else {
+            return Ok(None);
+        };
+        let (version, last_event) = (last.sequence, last.at);
+        let mut state = None;
+        for e in &events {
+            let event: OperationRunEvent =
+                serde_json::from_str(&e.payload).map_err(|err| RecordError::Failed(Box::new(err)))?;
+            state = RunState::fold(state, event);
+        }
+        Ok(state.map(|state| LoadedRun {
+            state,
+            version: u64::try_from(version).unwrap_or(0),
+            last_event,
+        }))
+    }
+
+    async fn record(
+        &self,
+        run_id: Uuid,
+        expected_version: u64,
+        reconciliation: Reconciliation,
+        ctx: &CommandContext,
+    ) -> Result<(), RecordError> {
+        match self.reconcile(run_id, expected_version, reconciliation, ctx).await {
+            Ok(_) => Ok(()),
+            Err(LifecycleError::Conflict(_))
+            | Err(LifecycleError::Rejected {
+                source: OperationRunError::VersionMismatch { .. } | OperationRunError::AlreadyCompleted,
+                ..
+            }) => Err(RecordError::Lost),
+            Err(LifecycleError::Rejected { source, .. }) => Err(RecordError::Refused(source.reason())),
+            // Recorded; the projections will show it.
+            Err(LifecycleError::Lagging(_)) => Ok(()),
+            Err(e) => Err(RecordError::Failed(Box::new(e))),
+        }
+    }
+}

@@ -12,7 +12,9 @@ fn main() -> ExitCode {
         Err(e) => return cli::usage_error(e),
     };
     match &cli.command {
-        Command::Project { once: false, .. } => telemetry::init_for_service(),
+        Command::Project { once: false, .. } | Command::Reconcile { watch: true, .. } => {
+            telemetry::init_for_service()
+        }
         _ => telemetry::init(),
     }
     let lang = cli.lang;

@@ -1,6 +1,22 @@
-//! Reconciliation adapters: typed proofs of a stuck run's real outcome.
+//! Reconciliation adapters: typed proofs of a stuck run's real outcome, and the
+//! reconciler that applies them.
 //!
-//! This crate holds the `ReconciliationAdapter` contract, its registry, the restore and
-//! review-compose adapters and the stale reconciler. It is filled by the reconciliation
-//! capability; the foundation only reserves its place in the workspace.
+//! # Layout
+//! - [`contract`]: the `ReconciliationAdapter` trait — scoped evidence, pure decision.
+//! - [`registry`]: which run types have an adapter (one each); redeciding recorded
+//!   decisions from their evidence.
+//! - [`restore`]: the restore adapter (`restore.execute` follows its restore record).
+//! - [`ledger`]: the port through which runs are read and decisions recorded.
+//! - [`reconciler`]: the stale-run reconciler — passes, leader election, explain, watch.
 #![forbid(unsafe_code)]
+
+pub mod contract;
+pub mod ledger;
+pub mod reconciler;
+pub mod registry;
+pub mod restore;
+
+pub use contract::{AdapterError, ReconciliationAdapter};
+pub use ledger::{LoadedRun, RecordError, RunLedger};
+pub use reconciler::{Evaluation, Handled, PassReport, Reconciler};
+pub use registry::{AdapterRegistry, RegistryError};

@@ -10,6 +10,7 @@
 //!   when events are written.
 //! - [`reconciliation`]: the context recorded when something other than a run's job
 //!   decided it, with its bounded [`reconciliation::Evidence`].
+//! - [`restore`]: the restore record a `restore.execute` run follows.
 //! - [`run_type`]: the catalogue of run types, labels and stale thresholds.
 //! - [`reason`]: every reason code with EN and DE text.
 //! - [`identity`], [`fingerprint`]: deterministic `sha256:` hashes.
@@ -25,6 +26,7 @@ pub mod operation_run;
 pub mod reason;
 pub mod reconciliation;
 pub mod run_slot;
+pub mod restore;
 pub mod run_type;
 
 pub use lang::Lang;

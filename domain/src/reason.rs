@@ -142,6 +142,48 @@ text_catalogue! {
         en: "Someone else changed the run at the same moment; try again.",
         de: "Jemand anderes hat den Lauf im selben Moment geändert; bitte erneut versuchen."
     }
+    // --- reconciliation: the generic stale path ---
+    /// A run stayed queued past its type's threshold; ended by the stale reconciler.
+    RunStaleQueued = "run.stale_queued" {
+        en: "The run stayed queued past its type's threshold and no domain record proves its outcome.",
+        de: "Der Lauf blieb länger als für seinen Typ vorgesehen in der Warteschlange, und kein Fachdatensatz belegt sein Ergebnis."
+    }
+    /// A run stayed running past its type's threshold; ended by the stale reconciler.
+    RunStaleRunning = "run.stale_running" {
+        en: "The run kept running past its type's threshold and no domain record proves its outcome.",
+        de: "Der Lauf lief länger als für seinen Typ vorgesehen, und kein Fachdatensatz belegt sein Ergebnis."
+    }
+    /// The run is within its thresholds; nothing is decided.
+    RunNotStale = "run.not_stale" {
+        en: "The run is still within its time limits; nothing to decide yet.",
+        de: "Der Lauf liegt noch in seinen Zeitgrenzen; noch nichts zu entscheiden."
+    }
+    // --- reconciliation: the restore adapter ---
+    /// The run's restore record completed.
+    RestoreCompleted = "restore.completed" {
+        en: "The run's restore record shows the restore completed.",
+        de: "Der Wiederherstellungsdatensatz des Laufs zeigt, dass die Wiederherstellung abgeschlossen ist."
+    }
+    /// The run's restore record completed with errors.
+    RestoreCompletedWithErrors = "restore.completed_with_errors" {
+        en: "The run's restore record shows the restore completed with errors.",
+        de: "Der Wiederherstellungsdatensatz des Laufs zeigt, dass die Wiederherstellung mit Fehlern abgeschlossen ist."
+    }
+    /// The run's restore record failed.
+    RestoreFailed = "restore.failed" {
+        en: "The run's restore record shows the restore failed.",
+        de: "Der Wiederherstellungsdatensatz des Laufs zeigt, dass die Wiederherstellung fehlgeschlagen ist."
+    }
+    /// The restore record is still queued or running.
+    RestoreNotFinished = "restore.not_finished" {
+        en: "The run's restore record has not finished yet.",
+        de: "Der Wiederherstellungsdatensatz des Laufs ist noch nicht beendet."
+    }
+    /// No restore record of this run exists in its workspace and environment.
+    RestoreRecordMissing = "restore.record_missing" {
+        en: "No restore record of this run exists in its workspace and environment.",
+        de: "Für diesen Lauf gibt es in seinem Arbeitsbereich und seiner Umgebung keinen Wiederherstellungsdatensatz."
+    }
     // --- run failures recorded by jobs ---
     /// The job failed for a reason it did not classify further.
     JobFailed = "job.failed" {

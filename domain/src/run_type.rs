@@ -27,6 +27,7 @@ pub enum RunType {
 
 /// How long a run of a type may stay queued or running before it is stale.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct StaleThresholds {
     pub queued_after_secs: u32,
     pub running_after_secs: u32,

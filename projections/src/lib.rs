@@ -12,6 +12,7 @@
 //! - [`projector`]: catch-up, read-your-writes waits, the polling loop, status.
 //! - [`rebuild`]: rebuild from position zero with a swap, and verify against live tables.
 //! - [`operation_runs`]: the run projection and its queries.
+//! - [`restore_runs`]: the restore records the restore adapter reads.
 #![forbid(unsafe_code)]
 
 pub mod checkpoint;
@@ -23,6 +24,10 @@ pub mod progress;
 pub mod projection;
 pub mod projector;
 pub mod rebuild;
+pub mod restore_runs;
+mod stream_table;
+
+pub use stream_table::Row;
 
 pub use error::ProjectorError;
 pub use position::LogPosition;
@@ -34,5 +39,8 @@ use std::sync::Arc;
 
 /// Every projection runproof maintains, in the order they are applied.
 pub fn all() -> Vec<Arc<dyn Projection>> {
-    vec![Arc::new(operation_runs::OperationRunsProjection)]
+    vec![
+        Arc::new(operation_runs::OperationRunsProjection),
+        Arc::new(restore_runs::RestoreRunsProjection),
+    ]
 }

@@ -130,7 +130,7 @@ pub fn summarise(event: &OperationRunEvent, lang: Lang) -> String {
             format!(
                 "{}: {} — {} [{}] ({by})",
                 UiText::EventReconciled.text(lang),
-                r.decision.label(lang),
+                crate::explain::decision_label(r.source, r.decision, lang),
                 r.reason_code.text(lang),
                 r.reason_code
             )

@@ -4,6 +4,7 @@ pub mod error;
 pub mod history;
 pub mod out;
 pub mod progress;
+pub mod reconcile;
 pub mod replay;
 pub mod runs;
 pub mod text;
@@ -71,6 +72,24 @@ pub enum Command {
         /// Seconds between polls of the log.
         #[arg(long, default_value_t = 1)]
         interval: u64,
+    },
+    /// Reconcile stuck runs: adapters prove outcomes from domain truth; stale runs nobody
+    /// can prove are ended with a reason.
+    #[command(group(clap::ArgGroup::new("mode").required(true).args(["once", "watch", "explain"])))]
+    Reconcile {
+        /// One pass, then exit (exit 0 also when nothing was stale).
+        #[arg(long)]
+        once: bool,
+        /// Pass after pass until Ctrl-C or SIGTERM (stops after the current pass).
+        #[arg(long)]
+        watch: bool,
+        /// Seconds between passes with --watch.
+        #[arg(long, default_value_t = 60, requires = "watch")]
+        interval: u64,
+        /// What the adapter or the stale path would decide about this run now, and on
+        /// which evidence; writes nothing.
+        #[arg(long, value_name = "RUN_ID")]
+        explain: Option<String>,
     },
     /// Create the database if needed, migrate it, and record a small realistic set of runs.
     Demo,
@@ -153,6 +172,21 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Replay { verify } => {
             let app = open(&target).await?;
             replay::replay(&app, verify, &out).await
+        }
+        Command::Reconcile {
+            once: _,
+            watch,
+            interval,
+            explain,
+        } => {
+            let run_id = explain.as_deref().map(runs::parse_id).transpose()?;
+            let app = open(&target).await?;
+            match (run_id, watch) {
+                (Some(id), _) => reconcile::explain(&app, id, &out).await,
+                (None, true) => reconcile::watch(&app, interval, &out).await,
+                (None, false) => reconcile::once(&app, &out).await,
+            }
+            .map(|_| ExitCode::SUCCESS)
         }
         Command::Project { once, interval } => {
             let app = open(&target).await?;

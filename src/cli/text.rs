@@ -101,6 +101,35 @@ runproof_domain::text_catalogue! {
             en: "{projection}: at position {position}, {behind} event(s) behind",
             de: "{projection}: bei Position {position}, {behind} Ereignis(se) zurück"
         }
+        DecisionStale = "ui.decision.stale" { en: "ended as stale", de: "als hängend beendet" }
+        ReconcileSummary = "ui.reconcile.summary" {
+            en: "Pass at {at}: {decided} run(s) decided ({adapter} proven by adapters, {stale} ended as stale), {waiting} not provable yet, {lost} lost a race, {behind} skipped (views behind), {failed} failed.",
+            de: "Durchlauf um {at}: {decided} Lauf/Läufe entschieden ({adapter} durch Adapter belegt, {stale} als hängend beendet), {waiting} noch nicht belegbar, {lost} Wettlauf verloren, {behind} übersprungen (Ansichten im Rückstand), {failed} fehlgeschlagen."
+        }
+        ReconcileNotLeader = "ui.reconcile.not_leader" {
+            en: "Another process is reconciling right now; this pass did nothing.",
+            de: "Ein anderer Prozess gleicht gerade ab; dieser Durchlauf hat nichts getan."
+        }
+        ReconcileWatching = "ui.reconcile.watching" {
+            en: "Reconciling every {interval}s; Ctrl-C or SIGTERM stops after the current pass.",
+            de: "Abgleich alle {interval} s; Strg-C oder SIGTERM beendet nach dem laufenden Durchlauf."
+        }
+        ReconcileStopped = "ui.reconcile.stopped" {
+            en: "Stopped.",
+            de: "Beendet."
+        }
+        ExplainCompleted = "ui.explain.completed" {
+            en: "The run is already completed; there is nothing to decide.",
+            de: "Der Lauf ist bereits abgeschlossen; es gibt nichts zu entscheiden."
+        }
+        ExplainWouldDecide = "ui.explain.would_decide" {
+            en: "Would decide now: {decision} by {by}, outcome {outcome} — {reason}",
+            de: "Würde jetzt entscheiden: {decision} durch {by}, Ergebnis {outcome} — {reason}"
+        }
+        ExplainWaiting = "ui.explain.waiting" {
+            en: "Nothing to decide now ({by}): {reason}",
+            de: "Jetzt nichts zu entscheiden ({by}): {reason}"
+        }
         ProjectorHeldBack = "ui.projector.held_back" {
             en: "A transaction open since {since} holds the read horizon back.",
             de: "Eine seit {since} offene Transaktion hält den Lesehorizont auf."

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::fingerprint::Fingerprint;
+use crate::operation_run::RunStatus;
 use crate::run_type::StaleThresholds;
 
 /// The kind of domain record that was looked at.
@@ -66,6 +67,9 @@ pub struct Evidence {
     pub workspace_id: Option<Uuid>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub environment_id: Option<Uuid>,
+    /// The run's status when it was evaluated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_status: Option<RunStatus>,
     /// The record whose state decided the run (its own review or restore record).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub record: Option<RecordRef>,

@@ -1,8 +1,12 @@
 //! Reconciliation: the context recorded on a run when something other than its own job
 //! decided its terminal state. It is context, never a status.
 
+mod decision;
 mod evidence;
+pub mod restore;
+pub mod stale;
 
+pub use decision::Decision;
 pub use evidence::{Evidence, RecordKind, RecordRef, RecordStatus, TimeLabel};
 
 use std::fmt;

@@ -6,8 +6,6 @@ mod row;
 pub use queries::{find_active_by_identity, get, list, RunFilter};
 pub use row::{RunRow, RECONCILIATION_KEY};
 
-use std::collections::{HashMap, HashSet};
-
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use cqrs_es::Aggregate;
@@ -17,9 +15,7 @@ use uuid::Uuid;
 
 use crate::log::StoredEvent;
 use crate::projection::{Projection, ProjectionError, TableSet, TableSpec};
-
-/// The aggregate type whose events this projection folds.
-const AGGREGATE_TYPE: &str = <OperationRun as Aggregate>::TYPE;
+use crate::stream_table::{self, Row, StreamTable};
 
 /// The projection's name and checkpoint row.
 pub const NAME: &str = "operation_runs";
@@ -49,84 +45,36 @@ impl Projection for OperationRunsProjection {
         set: TableSet,
         events: &[StoredEvent],
     ) -> Result<(), ProjectionError> {
-        let mut decoded = Vec::new();
-        for e in events.iter().filter(|e| e.aggregate_type == AGGREGATE_TYPE) {
-            let id = Uuid::parse_str(&e.aggregate_id).map_err(|err| decode_error(e, err))?;
-            let event: OperationRunEvent =
-                serde_json::from_str(&e.payload).map_err(|err| decode_error(e, err))?;
-            decoded.push((id, e, event));
-        }
-        if decoded.is_empty() {
-            return Ok(());
-        }
-        let table = set.table(NAME);
-        let mut ids: Vec<Uuid> = decoded.iter().map(|(id, _, _)| *id).collect();
-        ids.sort_unstable();
-        ids.dedup();
-        let mut rows: HashMap<Uuid, Fold> = queries::load(conn, &table, &ids)
+        stream_table::apply(self, conn, &set.table(NAME), events).await
+    }
+}
+
+#[async_trait]
+impl StreamTable for OperationRunsProjection {
+    type Event = OperationRunEvent;
+    type State = RunState;
+
+    fn aggregate_type(&self) -> &'static str {
+        OperationRun::TYPE
+    }
+
+    fn fold(state: Option<RunState>, event: OperationRunEvent) -> Option<RunState> {
+        RunState::fold(state, event)
+    }
+
+    fn occurred_at(event: &OperationRunEvent) -> DateTime<Utc> {
+        event.occurred_at()
+    }
+
+    async fn load(&self, conn: &mut PgConnection, table: &str, ids: &[Uuid]) -> Result<Vec<(Uuid, Row<RunState>)>, sqlx::Error> {
+        Ok(queries::load(conn, table, ids)
             .await?
             .into_iter()
-            .map(|r| (r.state.id, Fold::from_row(r)))
-            .collect();
-
-        let mut touched: Vec<Uuid> = Vec::new();
-        let mut seen: HashSet<Uuid> = HashSet::new();
-        for (id, stored, event) in decoded {
-            let fold = rows.entry(id).or_default();
-            if stored.sequence <= fold.version {
-                continue; // already applied (idempotent re-application)
-            }
-            let at = event.occurred_at();
-            fold.state = RunState::fold(fold.state.take(), event);
-            fold.version = stored.sequence;
-            fold.last_position = stored.at.position;
-            fold.updated_at = Some(at);
-            if seen.insert(id) {
-                touched.push(id);
-            }
-        }
-        let changed: Vec<RunRow> = touched
-            .into_iter()
-            .filter_map(|id| rows.remove(&id).and_then(Fold::into_row))
-            .collect();
-        queries::upsert(conn, &table, &changed).await?;
-        Ok(())
-    }
-}
-
-fn decode_error(e: &StoredEvent, err: impl std::fmt::Display) -> ProjectionError {
-    ProjectionError::Decode {
-        at: e.at,
-        event_type: e.event_type.clone(),
-        reason: err.to_string(),
-    }
-}
-
-/// A run being folded in memory during one batch.
-#[derive(Default)]
-struct Fold {
-    state: Option<RunState>,
-    version: i64,
-    last_position: i64,
-    updated_at: Option<DateTime<Utc>>,
-}
-
-impl Fold {
-    fn from_row(r: RunRow) -> Self {
-        Fold {
-            state: Some(r.state),
-            version: r.version,
-            last_position: r.last_position,
-            updated_at: Some(r.updated_at),
-        }
+            .map(|r| (r.state.id, r))
+            .collect())
     }
 
-    fn into_row(self) -> Option<RunRow> {
-        Some(RunRow {
-            state: self.state?,
-            updated_at: self.updated_at?,
-            version: self.version,
-            last_position: self.last_position,
-        })
+    async fn upsert(&self, conn: &mut PgConnection, table: &str, rows: &[Row<RunState>]) -> Result<(), sqlx::Error> {
+        queries::upsert(conn, table, rows).await
     }
 }

@@ -1,28 +1,20 @@
 //! A row of `operation_runs`: the run's folded state plus where it stands in the log.
 
-use chrono::{DateTime, Utc};
 use runproof_domain::operation_run::{Failure, RunState};
 use runproof_domain::reconciliation::Reconciliation;
 use serde_json::Value;
 use sqlx::postgres::PgRow;
-use sqlx::Row;
+use sqlx::Row as _;
 use std::collections::BTreeMap;
 use uuid::Uuid;
+
+use crate::stream_table::Row;
 
 /// The key under which the reconciliation context appears in `operation_runs.context`.
 pub const RECONCILIATION_KEY: &str = "reconciliation";
 
 /// One projected run.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RunRow {
-    pub state: RunState,
-    /// When the run's last event happened.
-    pub updated_at: DateTime<Utc>,
-    /// The run stream's last sequence number.
-    pub version: i64,
-    /// The log position of the run's last event.
-    pub last_position: i64,
-}
+pub type RunRow = Row<RunState>;
 
 /// The row's column list, in the order used by reads and writes.
 pub(crate) const COLUMNS: &str =
@@ -34,7 +26,7 @@ fn bad(column: &str, e: impl std::fmt::Display) -> sqlx::Error {
     sqlx::Error::Decode(format!("operation_runs.{column}: {e}").into())
 }
 
-impl RunRow {
+impl Row<RunState> {
     /// The `context` column: the run's context with the reconciliation merged in.
     pub fn context_column(&self) -> Value {
         let mut context = self.state.context.clone();

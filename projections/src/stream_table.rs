@@ -1,0 +1,133 @@
+//! The shape most projection tables share: one row per stream, folded from that stream's
+//! events. A batch is applied by loading the rows it touches, folding the events in
+//! memory with the domain's own fold, and writing every touched row back in one
+//! statement. Rows carry their stream version and only move forward, so re-applying an
+//! event changes nothing.
+
+use std::collections::{HashMap, HashSet};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::log::StoredEvent;
+use crate::projection::ProjectionError;
+
+/// A projected stream: its folded state and where it stands in the log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row<S> {
+    pub state: S,
+    /// When the stream's last event happened.
+    pub updated_at: DateTime<Utc>,
+    /// The stream's last sequence number.
+    pub version: i64,
+    /// The log position of the stream's last event.
+    pub last_position: i64,
+}
+
+/// A table with one row per stream of one aggregate type.
+#[async_trait]
+pub(crate) trait StreamTable: Send + Sync {
+    type Event: DeserializeOwned + Send;
+    type State: Send + Sync;
+
+    /// The aggregate type whose events are folded.
+    fn aggregate_type(&self) -> &'static str;
+    /// The domain's fold.
+    fn fold(state: Option<Self::State>, event: Self::Event) -> Option<Self::State>;
+    /// When an event happened (recorded in the event itself).
+    fn occurred_at(event: &Self::Event) -> DateTime<Utc>;
+    /// The rows of `table` for these stream ids.
+    async fn load(&self, conn: &mut PgConnection, table: &str, ids: &[Uuid]) -> Result<Vec<(Uuid, Row<Self::State>)>, sqlx::Error>;
+    /// Inserts or updates these rows (only moving a row's version forward).
+    async fn upsert(&self, conn: &mut PgConnection, table: &str, rows: &[Row<Self::State>]) -> Result<(), sqlx::Error>;
+}
+
+struct Fold<S> {
+    state: Option<S>,
+    version: i64,
+    last_position: i64,
+    updated_at: Option<DateTime<Utc>>,
+}
+
+/// Applies the batch's events of `T`'s aggregate type to `table`.
+pub(crate) async fn apply<T: StreamTable>(
+    t: &T,
+    conn: &mut PgConnection,
+    table: &str,
+    events: &[StoredEvent],
+) -> Result<(), ProjectionError> {
+    let mut decoded = Vec::new();
+    for e in events.iter().filter(|e| e.aggregate_type == t.aggregate_type()) {
+        let id = Uuid::parse_str(&e.aggregate_id).map_err(|err| decode_error(e, err))?;
+        let event: T::Event = serde_json::from_str(&e.payload).map_err(|err| decode_error(e, err))?;
+        decoded.push((id, e, event));
+    }
+    if decoded.is_empty() {
+        return Ok(());
+    }
+    let mut ids: Vec<Uuid> = decoded.iter().map(|(id, _, _)| *id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut folds: HashMap<Uuid, Fold<T::State>> = t
+        .load(conn, table, &ids)
+        .await?
+        .into_iter()
+        .map(|(id, r)| {
+            (
+                id,
+                Fold {
+                    state: Some(r.state),
+                    version: r.version,
+                    last_position: r.last_position,
+                    updated_at: Some(r.updated_at),
+                },
+            )
+        })
+        .collect();
+
+    let mut touched = Vec::new();
+    let mut seen = HashSet::new();
+    for (id, stored, event) in decoded {
+        let fold = folds.entry(id).or_insert(Fold {
+            state: None,
+            version: 0,
+            last_position: 0,
+            updated_at: None,
+        });
+        if stored.sequence <= fold.version {
+            continue; // already applied
+        }
+        fold.updated_at = Some(T::occurred_at(&event));
+        fold.state = T::fold(fold.state.take(), event);
+        fold.version = stored.sequence;
+        fold.last_position = stored.at.position;
+        if seen.insert(id) {
+            touched.push(id);
+        }
+    }
+    let rows: Vec<Row<T::State>> = touched
+        .into_iter()
+        .filter_map(|id| {
+            let f = folds.remove(&id)?;
+            Some(Row {
+                state: f.state?,
+                updated_at: f.updated_at?,
+                version: f.version,
+                last_position: f.last_position,
+            })
+        })
+        .collect();
+    t.upsert(conn, table, &rows).await?;
+    Ok(())
+}
+
+fn decode_error(e: &StoredEvent, err: impl std::fmt::Display) -> ProjectionError {
+    ProjectionError::Decode {
+        at: e.at,
+        event_type: e.event_type.clone(),
+        reason: err.to_string(),
+    }
+}
