@@ -50,7 +50,8 @@ impl App {
     fn wire(pool: PgPool, clock: Arc<dyn Clock>, read_your_writes: Option<Duration>) -> App {
         let store = EventStore::new(pool.clone());
         let projector = Projector::new(pool.clone(), runproof_projections::all());
-        let writer = Writer::new(store.clone(), projector.clone()).with_read_your_writes(read_your_writes);
+        let writer =
+            Writer::new(store.clone(), projector.clone()).with_read_your_writes(read_your_writes);
         App {
             lifecycle: RunLifecycle::new(writer.clone(), clock.clone()),
             restores: RestoreService::new(writer, clock.clone()),

@@ -111,8 +111,13 @@ impl DatabaseTarget {
         &self.options
     }
 
-    /// Opens a pool of at most `max_connections`.
+    /// Opens a pool of at most `max_connections`. An unreachable server is reported at
+    /// once (the pool itself would keep retrying until its acquire timeout).
     pub async fn connect(&self, max_connections: u32) -> Result<PgPool, DatabaseError> {
+        let probe = PgConnection::connect_with(&self.options)
+            .await
+            .map_err(classify)?;
+        probe.close().await.ok();
         PgPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(10))

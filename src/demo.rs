@@ -16,15 +16,15 @@ use crate::app::App;
 use crate::cli::error::CliError;
 use crate::cli::out::Out;
 use crate::clock::{Clock, ManualClock, SystemClock};
+use crate::database::{self, DatabaseTarget};
 use crate::explain;
+use crate::lifecycle::{EnsureRun, Ensured, LifecycleError};
 use crate::reconciliation;
 use crate::restore::RestoreScope;
 use crate::writer::WriteError;
 use chrono::Duration;
 use runproof_domain::reconciliation::DecisionKind;
 use runproof_domain::restore::RestoreError;
-use crate::database::{self, DatabaseTarget};
-use crate::lifecycle::{EnsureRun, Ensured, LifecycleError};
 
 /// Stable ids so repeated demos land in the same workspaces.
 fn demo_id(name: &str) -> Uuid {
@@ -242,8 +242,20 @@ pub async fn run(target: &DatabaseTarget, out: &Out) -> Result<(), CliError> {
 
     // Contoso: a restore whose worker died after the restore itself completed.
     let restore_id = Uuid::new_v4();
-    let stuck = ensure(&history, &ctx, contoso, Some(contoso_prod), RunType::RestoreExecute, json!({"restore_id": restore_id})).await?;
-    history.lifecycle.start(stuck.run_id(), &worker).await.map_err(fail)?;
+    let stuck = ensure(
+        &history,
+        &ctx,
+        contoso,
+        Some(contoso_prod),
+        RunType::RestoreExecute,
+        json!({"restore_id": restore_id}),
+    )
+    .await?;
+    history
+        .lifecycle
+        .start(stuck.run_id(), &worker)
+        .await
+        .map_err(fail)?;
     let scope = RestoreScope {
         restore_id,
         run_id: stuck.run_id(),
@@ -251,10 +263,22 @@ pub async fn run(target: &DatabaseTarget, out: &Out) -> Result<(), CliError> {
         environment_id: contoso_prod,
     };
     let restore_fail = |e: WriteError<RestoreError>| CliError::internal(&e);
-    history.restores.request(scope, &worker).await.map_err(restore_fail)?;
-    history.restores.start(restore_id, &worker).await.map_err(restore_fail)?;
+    history
+        .restores
+        .request(scope, &worker)
+        .await
+        .map_err(restore_fail)?;
+    history
+        .restores
+        .start(restore_id, &worker)
+        .await
+        .map_err(restore_fail)?;
     past.advance(Duration::minutes(12));
-    history.restores.finish(restore_id, false, 27, 0, &worker).await.map_err(restore_fail)?;
+    history
+        .restores
+        .finish(restore_id, false, 27, 0, &worker)
+        .await
+        .map_err(restore_fail)?;
     recorded.push(Recorded {
         workspace: "contoso",
         run_id: stuck.run_id(),
@@ -263,8 +287,20 @@ pub async fn run(target: &DatabaseTarget, out: &Out) -> Result<(), CliError> {
     });
 
     // Fabrikam: an inventory sync that started three hours ago and was never heard of again.
-    let silent = ensure(&history, &ctx, fabrikam, Some(fabrikam_eu), RunType::InventorySync, json!({"requested": Uuid::new_v4()})).await?;
-    history.lifecycle.start(silent.run_id(), &worker).await.map_err(fail)?;
+    let silent = ensure(
+        &history,
+        &ctx,
+        fabrikam,
+        Some(fabrikam_eu),
+        RunType::InventorySync,
+        json!({"requested": Uuid::new_v4()}),
+    )
+    .await?;
+    history
+        .lifecycle
+        .start(silent.run_id(), &worker)
+        .await
+        .map_err(fail)?;
     recorded.push(Recorded {
         workspace: "fabrikam",
         run_id: silent.run_id(),
@@ -307,10 +343,20 @@ pub async fn run(target: &DatabaseTarget, out: &Out) -> Result<(), CliError> {
     let show = recorded.get(1).map(|r| r.run_id).unwrap_or_default();
     let compose = first.run_id();
     out.line("  runproof runs list");
-    out.line(format!("  runproof runs list --workspace {fabrikam} --json"));
+    out.line(format!(
+        "  runproof runs list --workspace {fabrikam} --json"
+    ));
     out.line(format!("  runproof runs show {show}"));
-    out.line(format!("  runproof history {}   # {}", stuck.run_id(), DemoText::HistoryAdapter.text(lang)));
-    out.line(format!("  runproof history {}   # {}", silent.run_id(), DemoText::HistoryStale.text(lang)));
+    out.line(format!(
+        "  runproof history {}   # {}",
+        stuck.run_id(),
+        DemoText::HistoryAdapter.text(lang)
+    ));
+    out.line(format!(
+        "  runproof history {}   # {}",
+        silent.run_id(),
+        DemoText::HistoryStale.text(lang)
+    ));
     out.line(format!("  runproof reconcile --explain {compose}"));
     out.line("  runproof reconcile --once");
     out.line("  runproof replay --verify");

@@ -44,7 +44,10 @@ pub fn why(run: &RunState, lang: Lang) -> Why {
             text: UiText::WhyReconciled.render(
                 lang,
                 &[
-                    ("decision", capitalised(&decision_label(r.source, r.decision, lang)).as_str()),
+                    (
+                        "decision",
+                        capitalised(&decision_label(r.source, r.decision, lang)).as_str(),
+                    ),
                     ("by", &by),
                     ("reason", &r.reason_code.text(lang)),
                 ],

@@ -9,9 +9,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use cqrs_es::Aggregate;
+use runproof_adapters::{LoadedRun, RecordError, RunLedger};
 use runproof_domain::identity::IdentityHash;
 use runproof_domain::metadata::CommandContext;
-use runproof_adapters::{LoadedRun, RecordError, RunLedger};
 use runproof_domain::operation_run::{
     CompleteRun, Failure, OperationRun, OperationRunCommand, OperationRunError, OperationRunEvent,
     QueueRun, ReconcileRun, RunState, StartRun, TerminalOutcome,
@@ -354,6 +354,44 @@ pub const SLOT_AGGREGATE: &str = <RunSlot as Aggregate>::TYPE;
 #[async_trait::async_trait]
 impl RunLedger for RunLifecycle {
     async fn load(&self, run_id: Uuid) -> Result<Option<LoadedRun>, RecordError> {
+        self.load_for_reconciliation(run_id).await
+    }
+
+    async fn record(
+        &self,
+        run_id: Uuid,
+        expected_version: u64,
+        reconciliation: Reconciliation,
+        ctx: &CommandContext,
+    ) -> Result<(), RecordError> {
+        match self
+            .reconcile(run_id, expected_version, reconciliation, ctx)
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(LifecycleError::Conflict(_))
+            | Err(LifecycleError::Rejected {
+                source:
+                    OperationRunError::VersionMismatch { .. } | OperationRunError::AlreadyCompleted,
+                ..
+            }) => Err(RecordError::Lost),
+            Err(LifecycleError::Rejected { source, .. }) => {
+                Err(RecordError::Refused(source.reason()))
+            }
+            // Recorded; the projections will show it.
+            Err(LifecycleError::Lagging(_)) => Ok(()),
+            Err(e) => Err(RecordError::Failed(Box::new(e))),
+        }
+    }
+}
+
+impl RunLifecycle {
+    /// The run folded from its own stream, with its version and the log position of its
+    /// last event (what the reconciler decides on).
+    pub async fn load_for_reconciliation(
+        &self,
+        run_id: Uuid,
+    ) -> Result<Option<LoadedRun>, RecordError> {
         let mut conn = self
             .writer
             .store()
@@ -370,8 +408,8 @@ impl RunLedger for RunLifecycle {
         let (version, last_event) = (last.sequence, last.at);
         let mut state = None;
         for e in &events {
-            let event: OperationRunEvent =
-                serde_json::from_str(&e.payload).map_err(|err| RecordError::Failed(Box::new(err)))?;
+            let event: OperationRunEvent = serde_json::from_str(&e.payload)
+                .map_err(|err| RecordError::Failed(Box::new(err)))?;
             state = RunState::fold(state, event);
         }
         Ok(state.map(|state| LoadedRun {
@@ -379,26 +417,5 @@ impl RunLedger for RunLifecycle {
             version: u64::try_from(version).unwrap_or(0),
             last_event,
         }))
-    }
-
-    async fn record(
-        &self,
-        run_id: Uuid,
-        expected_version: u64,
-        reconciliation: Reconciliation,
-        ctx: &CommandContext,
-    ) -> Result<(), RecordError> {
-        match self.reconcile(run_id, expected_version, reconciliation, ctx).await {
-            Ok(_) => Ok(()),
-            Err(LifecycleError::Conflict(_))
-            | Err(LifecycleError::Rejected {
-                source: OperationRunError::VersionMismatch { .. } | OperationRunError::AlreadyCompleted,
-                ..
-            }) => Err(RecordError::Lost),
-            Err(LifecycleError::Rejected { source, .. }) => Err(RecordError::Refused(source.reason())),
-            // Recorded; the projections will show it.
-            Err(LifecycleError::Lagging(_)) => Ok(()),
-            Err(e) => Err(RecordError::Failed(Box::new(e))),
-        }
     }
 }

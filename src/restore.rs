@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use runproof_domain::metadata::CommandContext;
-use runproof_domain::restore::{FinishRestore, RequestRestore, Restore, RestoreCommand, RestoreError};
+use runproof_domain::restore::{
+    FinishRestore, RequestRestore, Restore, RestoreCommand, RestoreError,
+};
 use tracing::{info_span, Instrument};
 use uuid::Uuid;
 
@@ -33,7 +35,11 @@ impl RestoreService {
     }
 
     /// Records a new restore for a run (status `queued`).
-    pub async fn request(&self, scope: RestoreScope, ctx: &CommandContext) -> Result<(), WriteError<RestoreError>> {
+    pub async fn request(
+        &self,
+        scope: RestoreScope,
+        ctx: &CommandContext,
+    ) -> Result<(), WriteError<RestoreError>> {
         let now = self.clock.now();
         self.execute(
             scope.restore_id,
@@ -50,9 +56,14 @@ impl RestoreService {
     }
 
     /// The restore began (status `running`).
-    pub async fn start(&self, restore_id: Uuid, ctx: &CommandContext) -> Result<(), WriteError<RestoreError>> {
+    pub async fn start(
+        &self,
+        restore_id: Uuid,
+        ctx: &CommandContext,
+    ) -> Result<(), WriteError<RestoreError>> {
         let now = self.clock.now();
-        self.execute(restore_id, RestoreCommand::Start { started_at: now }, ctx).await
+        self.execute(restore_id, RestoreCommand::Start { started_at: now }, ctx)
+            .await
     }
 
     /// The restore ended: `failed`, or `completed` / `completed_with_errors` by its counts.

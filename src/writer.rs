@@ -94,7 +94,11 @@ impl Writer {
     }
 
     /// With read-your-writes on: waits until the projections show stream `id` at `version`.
-    pub async fn wait_visible<A: Aggregate>(&self, id: &str, version: u64) -> Result<(), ProjectorError> {
+    pub async fn wait_visible<A: Aggregate>(
+        &self,
+        id: &str,
+        version: u64,
+    ) -> Result<(), ProjectorError> {
         let Some(timeout) = self.read_your_writes else {
             return Ok(());
         };

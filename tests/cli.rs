@@ -114,7 +114,7 @@ async fn migrate_is_idempotent_and_every_other_command_refuses_an_unmigrated_dat
     let first = runproof(&db.url(), &["migrate"]);
     assert_eq!(first.code, 0, "{}", first.stderr);
     assert!(
-        first.stdout.contains("Applied 2 migration(s)"),
+        first.stdout.contains("Applied 3 migration(s)"),
         "{}",
         first.stdout
     );
@@ -342,9 +342,29 @@ async fn the_demo_creates_its_database_and_can_run_again() {
     let runs: Value =
         serde_json::from_str(&runproof(&url, &["--json", "runs", "list"]).stdout).unwrap();
     let runs = runs.as_array().unwrap();
-    // Five runs the first time; the second demo adds three: the queued export and the
+    // Seven runs the first time; the second demo adds five: the queued export and the
     // running compose are still active, so their requests reuse them.
-    assert_eq!(runs.len(), 8);
+    assert_eq!(runs.len(), 12);
+    // The reconciler proved each stuck restore from its record and ended each silent sync.
+    let reconciled: Vec<&Value> = runs
+        .iter()
+        .filter(|r| !r["context"]["reconciliation"].is_null())
+        .collect();
+    assert_eq!(reconciled.len(), 4);
+    assert_eq!(
+        reconciled
+            .iter()
+            .filter(|r| r["context"]["reconciliation"]["reason_code"] == "restore.completed")
+            .count(),
+        2
+    );
+    assert_eq!(
+        reconciled
+            .iter()
+            .filter(|r| r["context"]["reconciliation"]["reason_code"] == "run.stale_running")
+            .count(),
+        2
+    );
     for status in ["queued", "running", "completed"] {
         assert!(runs.iter().any(|r| r["status"] == status), "a {status} run");
     }
@@ -359,4 +379,89 @@ async fn the_demo_creates_its_database_and_can_run_again() {
         .execute(&db.pool)
         .await
         .ok();
+}
+
+#[tokio::test]
+async fn reconcile_once_reports_a_pass_and_exits_0_even_when_nothing_is_stale() {
+    let (db, _, id) = seeded().await;
+    let once = runproof(&db.url(), &["reconcile", "--once"]);
+    assert_eq!(once.code, 0, "{}", once.stderr);
+    assert!(once.stdout.contains("0 run(s) decided"), "{}", once.stdout);
+    let json: Value =
+        serde_json::from_str(&runproof(&db.url(), &["--json", "reconcile", "--once"]).stdout)
+            .unwrap();
+    assert_eq!(json["leader"], true);
+    assert_eq!(json["counts"]["decided_stale"], 0);
+    let de = runproof(&db.url(), &["--lang", "de", "reconcile", "--once"]);
+    assert!(de.stdout.contains("Durchlauf"), "{}", de.stdout);
+
+    let explain = runproof(&db.url(), &["reconcile", "--explain", &id.to_string()]);
+    assert_eq!(explain.code, 0);
+    assert!(
+        explain.stdout.contains("already completed"),
+        "{}",
+        explain.stdout
+    );
+    one_line_error(
+        &runproof(&db.url(), &["reconcile", "--explain", "nope"]),
+        2,
+        "cli.invalid_uuid",
+    );
+    one_line_error(
+        &runproof(
+            &db.url(),
+            &["reconcile", "--explain", &Uuid::new_v4().to_string()],
+        ),
+        2,
+        "run.not_found",
+    );
+    let no_mode = runproof(&db.url(), &["reconcile"]);
+    assert_eq!(no_mode.code, 2);
+    assert_eq!(
+        no_mode.stderr.trim_end().lines().count(),
+        1,
+        "{}",
+        no_mode.stderr
+    );
+}
+
+#[tokio::test]
+async fn reconcile_explain_shows_the_decision_and_its_evidence_for_an_active_run() {
+    let db = TestDb::new().await;
+    let app = App::from_pool(db.pool.clone(), Arc::new(SystemClock));
+    let id = app
+        .lifecycle
+        .ensure(
+            EnsureRun {
+                workspace_id: Uuid::new_v4(),
+                environment_id: None,
+                run_type: "report.export".into(),
+                identity_inputs: json!({}),
+                context: json!({}),
+            },
+            &operator(),
+        )
+        .await
+        .unwrap()
+        .run_id();
+    let explain = runproof(&db.url(), &["reconcile", "--explain", &id.to_string()]);
+    assert_eq!(explain.code, 0);
+    assert!(
+        explain.stdout.contains("[run.not_stale]") && explain.stdout.contains("Evidence"),
+        "{}",
+        explain.stdout
+    );
+    let json: Value = serde_json::from_str(
+        &runproof(
+            &db.url(),
+            &["--json", "reconcile", "--explain", &id.to_string()],
+        )
+        .stdout,
+    )
+    .unwrap();
+    assert_eq!(
+        json["evaluation"]["decision"]["verdict"],
+        "not_provable_yet"
+    );
+    assert_eq!(json["evaluation"]["source"], "stale");
 }

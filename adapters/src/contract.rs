@@ -37,7 +37,11 @@ pub trait ReconciliationAdapter: Send + Sync {
     fn decide(&self, evidence: &Evidence) -> Decision;
 
     /// Gathers, then decides.
-    async fn reconcile(&self, run: &RunState, now: DateTime<Utc>) -> Result<Decision, AdapterError> {
+    async fn reconcile(
+        &self,
+        run: &RunState,
+        now: DateTime<Utc>,
+    ) -> Result<Decision, AdapterError> {
         let evidence = self.gather(run, now).await?;
         Ok(self.decide(&evidence))
     }

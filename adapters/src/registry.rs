@@ -33,7 +33,10 @@ impl AdapterRegistry {
     }
 
     /// Registers an adapter; a second adapter for the same run type is an error.
-    pub fn register(mut self, adapter: Arc<dyn ReconciliationAdapter>) -> Result<Self, RegistryError> {
+    pub fn register(
+        mut self,
+        adapter: Arc<dyn ReconciliationAdapter>,
+    ) -> Result<Self, RegistryError> {
         let run_type = adapter.run_type();
         if let Some(existing) = self.adapters.get(&run_type) {
             return Err(RegistryError::DuplicateAdapter {
@@ -69,5 +72,68 @@ impl AdapterRegistry {
                 .map(|a| a.decide(&recorded.evidence)),
             (ReconciliationSource::Adapter, None) => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::restore::RestoreAdapter;
+    use runproof_domain::reconciliation::{AdapterRef, DecisionKind, Evidence};
+    use runproof_domain::ReasonCode;
+
+    fn adapter() -> Arc<dyn ReconciliationAdapter> {
+        // A lazy pool never connects: the registry does no I/O.
+        let pool = sqlx::PgPool::connect_lazy("postgres://localhost/unused").unwrap();
+        Arc::new(RestoreAdapter::new(pool))
+    }
+
+    #[tokio::test]
+    async fn registering_two_adapters_for_one_type_is_an_error() {
+        let err = AdapterRegistry::new()
+            .register(adapter())
+            .unwrap()
+            .register(adapter())
+            .err()
+            .unwrap();
+        assert_eq!(
+            err,
+            RegistryError::DuplicateAdapter {
+                run_type: RunType::RestoreExecute,
+                first: "restore@1.0.0".into(),
+                second: "restore@1.0.0".into(),
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn types_without_an_adapter_are_not_supported() {
+        let registry = AdapterRegistry::new().register(adapter()).unwrap();
+        assert!(registry.for_type(RunType::RestoreExecute).is_some());
+        for t in [
+            RunType::InventorySync,
+            RunType::ReportExport,
+            RunType::EnvironmentReviewCompose,
+        ] {
+            assert!(registry.for_type(t).is_none());
+        }
+        assert_eq!(
+            registry.supported_types().collect::<Vec<_>>(),
+            vec![RunType::RestoreExecute]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_decision_of_an_unregistered_adapter_version_cannot_be_redecided() {
+        let registry = AdapterRegistry::new().register(adapter()).unwrap();
+        let recorded = Reconciliation {
+            source: ReconciliationSource::Adapter,
+            adapter: Some(AdapterRef::new("restore", "0.9.0").unwrap()),
+            decision: DecisionKind::ProvenSucceeded,
+            reason_code: ReasonCode::RestoreCompleted,
+            evidence: Evidence::default(),
+            decided_at: chrono::DateTime::from_timestamp(0, 0).unwrap(),
+        };
+        assert!(registry.redecide(&recorded).is_none());
     }
 }

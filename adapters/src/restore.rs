@@ -58,14 +58,23 @@ impl ReconciliationAdapter for RestoreAdapter {
             return Ok(evidence);
         };
         let mut conn = self.pool.acquire().await?;
-        let record = restore_runs::find_for_run(&mut conn, restore_id, run.id, run.workspace_id, environment_id).await?;
+        let record = restore_runs::find_for_run(
+            &mut conn,
+            restore_id,
+            run.id,
+            run.workspace_id,
+            environment_id,
+        )
+        .await?;
         if let Some(row) = record {
             evidence.record = Some(RecordRef {
                 kind: RecordKind::Restore,
                 id: row.state.restore_id,
                 status: row.state.status.record_status(),
             });
-            evidence.timestamps.insert(TimeLabel::RecordUpdatedAt, row.updated_at);
+            evidence
+                .timestamps
+                .insert(TimeLabel::RecordUpdatedAt, row.updated_at);
         }
         Ok(evidence)
     }

@@ -25,8 +25,8 @@ pub mod metadata;
 pub mod operation_run;
 pub mod reason;
 pub mod reconciliation;
-pub mod run_slot;
 pub mod restore;
+pub mod run_slot;
 pub mod run_type;
 
 pub use lang::Lang;

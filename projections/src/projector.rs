@@ -111,6 +111,7 @@ impl Projector {
     ) -> Result<Step, ProjectorError> {
         let name = set.checkpoint(projection.name());
         let mut tx = self.pool.begin().await?;
+        custom_plans(&mut tx).await?;
         let cp = match checkpoint::try_lock(&mut tx, &name).await? {
             Some(cp) => cp,
             None if checkpoint::read(&mut tx, &name).await?.is_some() => {
@@ -263,6 +264,19 @@ impl Projector {
     }
 }
 
+/// Makes the rest of the transaction plan every statement for its parameters.
+///
+/// Projection tables grow from empty. A connection that cached a generic plan while a
+/// table was tiny (a sequential scan for `id = ANY($1)`) would keep using it when the
+/// table is large — a rebuild measured 4× slower from its second run on. Custom plans
+/// cost a little planning per batch and never go stale.
+pub(crate) async fn custom_plans(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+    sqlx::query("SET LOCAL plan_cache_mode = force_custom_plan")
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Inside an open transaction whose caller holds the checkpoint lock: reads and applies
 /// the next batch and saves the checkpoint. `None` when there was nothing to read.
 pub(crate) async fn apply_batch(
@@ -290,4 +304,41 @@ pub(crate) async fn apply_batch(
         })?;
     checkpoint::save(conn, &set.checkpoint(projection.name()), next).await?;
     Ok(Some((next, events.len())))
+}
+
+/// Inside an open transaction whose caller holds every projection's checkpoint lock:
+/// reads the next batch once (from the lowest checkpoint) and applies to each projection
+/// the events after its own checkpoint. Used by rebuilds, where reading the log once for
+/// all projections halves the work. `None` when there was nothing to read.
+pub(crate) async fn apply_batch_all(
+    conn: &mut PgConnection,
+    projections: &[Arc<dyn Projection>],
+    set: TableSet,
+    checkpoints: &mut [Checkpoint],
+    batch: i64,
+) -> Result<Option<usize>, ProjectorError> {
+    let Some(from) = checkpoints.iter().map(|c| c.at).min() else {
+        return Ok(None);
+    };
+    let events = log::read_after(conn, from, None, batch).await?;
+    if events.is_empty() {
+        return Ok(None);
+    }
+    for (p, cp) in projections.iter().zip(checkpoints.iter_mut()) {
+        let first_new = events.partition_point(|e| e.at <= cp.at);
+        let slice = &events[first_new..];
+        let Some(last) = slice.last() else { continue };
+        p.apply(conn, set, slice)
+            .await
+            .map_err(|source| ProjectorError::Stopped {
+                projection: p.name(),
+                source,
+            })?;
+        *cp = Checkpoint {
+            at: last.at,
+            events_applied: cp.events_applied + slice.len() as i64,
+        };
+        checkpoint::save(conn, &set.checkpoint(p.name()), *cp).await?;
+    }
+    Ok(Some(events.len()))
 }

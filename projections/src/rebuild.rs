@@ -21,7 +21,7 @@ use crate::log;
 use crate::position::LogPosition;
 use crate::progress::Progress;
 use crate::projection::{TableSet, TableSpec};
-use crate::projector::{apply_batch, Projector};
+use crate::projector::{apply_batch, apply_batch_all, custom_plans, Projector};
 
 /// Session advisory lock key held for the duration of a rebuild or verify.
 const REBUILD_LOCK: i64 = 0x7275_6e70_726f_6f66; // "runproof"
@@ -103,6 +103,7 @@ async fn rebuild_locked(
 
     let mut conn = projector.pool().acquire().await?;
     let mut tx = conn.begin().await?;
+    custom_plans(&mut tx).await?;
     let mut report = RebuildReport {
         projections: Vec::new(),
     };
@@ -165,6 +166,7 @@ async fn verify_locked(
 
     let mut conn = projector.pool().acquire().await?;
     let mut tx = conn.begin().await?;
+    custom_plans(&mut tx).await?;
     let mut report = VerifyReport {
         compared_at: Vec::new(),
         tables: Vec::new(),
@@ -243,6 +245,7 @@ async fn release_rebuild_lock(conn: &mut PgConnection) {
 async fn prepare_copies(projector: &Projector, set: TableSet) -> Result<(), ProjectorError> {
     let mut conn = projector.pool().acquire().await?;
     let mut tx = conn.begin().await?;
+    custom_plans(&mut tx).await?;
     for p in projector.projections() {
         for spec in p.tables() {
             let copy = set.table(spec.name);
@@ -274,22 +277,39 @@ async fn project_copies(
     set: TableSet,
     progress: &dyn Progress,
 ) -> Result<(), ProjectorError> {
-    let total = {
-        let mut conn = projector.pool().acquire().await?;
-        log::count_all(&mut conn).await?
-    };
-    let bulk = projector.clone().with_batch(REBUILD_BATCH);
-    for p in projector.projections() {
-        progress.begin(p.name(), Some(total.max(0) as u64));
-        bulk.drain(p.as_ref(), set, None, Some(progress)).await?;
-        progress.finish();
+    let mut conn = projector.pool().acquire().await?;
+    let total = log::count_all(&mut conn).await?;
+    progress.begin("replay", Some(total.max(0) as u64));
+    let projections = projector.projections();
+    loop {
+        let mut tx = conn.begin().await?;
+        let mut checkpoints = Vec::with_capacity(projections.len());
+        for p in projections {
+            let cp = checkpoint::lock(&mut tx, &set.checkpoint(p.name()))
+                .await?
+                .unwrap_or_default();
+            checkpoints.push(cp);
+        }
+        custom_plans(&mut tx).await?;
+        match apply_batch_all(&mut tx, projections, set, &mut checkpoints, REBUILD_BATCH).await? {
+            Some(n) => {
+                tx.commit().await?;
+                progress.advance(n as u64);
+            }
+            None => {
+                tx.commit().await?;
+                break;
+            }
+        }
     }
+    progress.finish();
     Ok(())
 }
 
 async fn drop_copies(projector: &Projector, set: TableSet) -> Result<(), ProjectorError> {
     let mut conn = projector.pool().acquire().await?;
     let mut tx = conn.begin().await?;
+    custom_plans(&mut tx).await?;
     for p in projector.projections() {
         for spec in p.tables() {
             sqlx::query(&format!("DROP TABLE IF EXISTS {}", set.table(spec.name)))

@@ -65,7 +65,9 @@ fn decode(row: &PgRow) -> Result<RestoreRow, sqlx::Error> {
             run_id: row.try_get("run_id")?,
             workspace_id: row.try_get("workspace_id")?,
             environment_id: row.try_get("environment_id")?,
-            status: status.parse().map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+            status: status
+                .parse()
+                .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
             requested_at: row.try_get("requested_at")?,
             started_at: row.try_get("started_at")?,
             finished_at: row.try_get("finished_at")?,
@@ -88,7 +90,12 @@ impl Projection for RestoreRunsProjection {
         TABLES
     }
 
-    async fn apply(&self, conn: &mut PgConnection, set: TableSet, events: &[StoredEvent]) -> Result<(), ProjectionError> {
+    async fn apply(
+        &self,
+        conn: &mut PgConnection,
+        set: TableSet,
+        events: &[StoredEvent],
+    ) -> Result<(), ProjectionError> {
         stream_table::apply(self, conn, &set.table(NAME), events).await
     }
 }
@@ -110,7 +117,12 @@ impl StreamTable for RestoreRunsProjection {
         event.occurred_at()
     }
 
-    async fn load(&self, conn: &mut PgConnection, table: &str, ids: &[Uuid]) -> Result<Vec<(Uuid, RestoreRow)>, sqlx::Error> {
+    async fn load(
+        &self,
+        conn: &mut PgConnection,
+        table: &str,
+        ids: &[Uuid],
+    ) -> Result<Vec<(Uuid, RestoreRow)>, sqlx::Error> {
         let sql = format!("SELECT {COLUMNS} FROM {table} WHERE restore_id = ANY($1)");
         let rows = sqlx::query(&sql).bind(ids).fetch_all(conn).await?;
         rows.iter()
@@ -118,7 +130,12 @@ impl StreamTable for RestoreRunsProjection {
             .collect()
     }
 
-    async fn upsert(&self, conn: &mut PgConnection, table: &str, rows: &[RestoreRow]) -> Result<(), sqlx::Error> {
+    async fn upsert(
+        &self,
+        conn: &mut PgConnection,
+        table: &str,
+        rows: &[RestoreRow],
+    ) -> Result<(), sqlx::Error> {
         if rows.is_empty() {
             return Ok(());
         }

@@ -40,9 +40,19 @@ pub(crate) trait StreamTable: Send + Sync {
     /// When an event happened (recorded in the event itself).
     fn occurred_at(event: &Self::Event) -> DateTime<Utc>;
     /// The rows of `table` for these stream ids.
-    async fn load(&self, conn: &mut PgConnection, table: &str, ids: &[Uuid]) -> Result<Vec<(Uuid, Row<Self::State>)>, sqlx::Error>;
+    async fn load(
+        &self,
+        conn: &mut PgConnection,
+        table: &str,
+        ids: &[Uuid],
+    ) -> Result<Vec<(Uuid, Row<Self::State>)>, sqlx::Error>;
     /// Inserts or updates these rows (only moving a row's version forward).
-    async fn upsert(&self, conn: &mut PgConnection, table: &str, rows: &[Row<Self::State>]) -> Result<(), sqlx::Error>;
+    async fn upsert(
+        &self,
+        conn: &mut PgConnection,
+        table: &str,
+        rows: &[Row<Self::State>],
+    ) -> Result<(), sqlx::Error>;
 }
 
 struct Fold<S> {
@@ -60,9 +70,13 @@ pub(crate) async fn apply<T: StreamTable>(
     events: &[StoredEvent],
 ) -> Result<(), ProjectionError> {
     let mut decoded = Vec::new();
-    for e in events.iter().filter(|e| e.aggregate_type == t.aggregate_type()) {
+    for e in events
+        .iter()
+        .filter(|e| e.aggregate_type == t.aggregate_type())
+    {
         let id = Uuid::parse_str(&e.aggregate_id).map_err(|err| decode_error(e, err))?;
-        let event: T::Event = serde_json::from_str(&e.payload).map_err(|err| decode_error(e, err))?;
+        let event: T::Event =
+            serde_json::from_str(&e.payload).map_err(|err| decode_error(e, err))?;
         decoded.push((id, e, event));
     }
     if decoded.is_empty() {

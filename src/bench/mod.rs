@@ -5,6 +5,7 @@
 //! their ratio. Results print as Markdown, ready for `docs/benchmarks.md`.
 
 mod lifecycle;
+mod reconcile;
 mod replay;
 mod seed;
 
@@ -33,6 +34,24 @@ pub struct BenchArgs {
     /// Rounds per measurement (the median is reported).
     #[arg(long, default_value_t = 3)]
     pub rounds: usize,
+    /// Stale runs per reconciliation pass.
+    #[arg(long, default_value_t = 10_000)]
+    pub reconcile_stale: usize,
+    /// Rows of `operation_runs` in the small reconciliation table.
+    #[arg(long, default_value_t = 100_000)]
+    pub reconcile_small: usize,
+    /// Rows of `operation_runs` in the large reconciliation table.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub reconcile_large: usize,
+    /// Run only these benchmarks (comma-separated: lifecycle, replay, reconcile).
+    #[arg(long, value_delimiter = ',')]
+    pub only: Vec<String>,
+}
+
+impl BenchArgs {
+    fn wants(&self, name: &str) -> bool {
+        self.only.is_empty() || self.only.iter().any(|o| o == name)
+    }
 }
 
 /// One side-by-side measurement.
@@ -72,33 +91,61 @@ pub(crate) fn failed(e: impl std::error::Error + 'static) -> CliError {
 
 pub async fn run(target: &DatabaseTarget, args: BenchArgs, out: &Out) -> Result<(), CliError> {
     let bench = target.with_database(&format!("{}_bench", target.database()));
-    let pool = fresh_database(&bench).await?;
-    eprintln!("bench: database {bench} (recreated)");
+    let mut table = Vec::new();
+    let mut notes = Vec::new();
 
-    let lifecycle = lifecycle::compare(&pool, &args).await?;
-    let replay = replay::compare(&pool, &args).await?;
-
-    let rows = [lifecycle.comparison.clone(), replay];
-    out.line("| benchmark | runproof | raw-SQL baseline | ratio | target |");
-    out.line("|---|---:|---:|---:|---:|");
-    for c in &rows {
-        out.line(format!(
-            "| {} | {:.0} {unit} | {:.0} {unit} | {:.2} | ≥ {:.2} |",
-            c.name,
-            c.ours,
-            c.baseline,
-            c.ratio(),
-            c.target,
-            unit = c.unit
+    if args.wants("lifecycle") {
+        let pool = fresh_database(&bench).await?;
+        let lifecycle = lifecycle::compare(&pool, &args).await?;
+        notes.push(format!(
+            "Profile: the same rows, raw, with one transaction per transition (as a real lifecycle \
+             must commit them): {:.0} lifecycles/s; runproof reaches {:.2} of that.",
+            lifecycle.raw_per_transition,
+            lifecycle.comparison.ours / lifecycle.raw_per_transition.max(1e-9)
+        ));
+        table.push(lifecycle.comparison);
+    }
+    if args.wants("replay") {
+        let pool = fresh_database(&bench).await?;
+        table.push(replay::compare(&pool, &args).await?);
+    }
+    if !table.is_empty() {
+        out.line("| benchmark | runproof | raw-SQL baseline | ratio | target |");
+        out.line("|---|---:|---:|---:|---:|");
+        for c in &table {
+            out.line(format!(
+                "| {} | {:.0} {unit} | {:.0} {unit} | {:.2} | ≥ {:.2} |",
+                c.name,
+                c.ours,
+                c.baseline,
+                c.ratio(),
+                c.target,
+                unit = c.unit
+            ));
+        }
+    }
+    if args.wants("reconcile") {
+        let pool = fresh_database(&bench).await?;
+        let passes = reconcile::compare(&pool, &args).await?;
+        out.line("");
+        out.line("| reconciliation pass | table rows | stale runs | runs decided/s |");
+        out.line("|---|---:|---:|---:|");
+        for (label, (rows, rate)) in [("small table", passes.small), ("large table", passes.large)]
+        {
+            out.line(format!(
+                "| {label} | {rows} | {} | {rate:.0} |",
+                passes.stale
+            ));
+        }
+        notes.push(format!(
+            "Reconciliation: the pass over the large table cost {:.2}× the pass over the small one (target ≤ 1.20).",
+            passes.cost_ratio()
         ));
     }
-    out.line("");
-    out.line(format!(
-        "Profile: the same rows, raw, with one transaction per transition (as a real lifecycle \
-         must commit them): {:.0} lifecycles/s; runproof reaches {:.2} of that.",
-        lifecycle.raw_per_transition,
-        lifecycle.comparison.ours / lifecycle.raw_per_transition.max(1e-9)
-    ));
+    for note in notes {
+        out.line("");
+        out.line(note);
+    }
     Ok(())
 }
 
@@ -109,6 +156,7 @@ async fn fresh_database(bench: &DatabaseTarget) -> Result<PgPool, CliError> {
         .connect(1)
         .await
         .map_err(|e| CliError::from_database(&e, &admin))?;
+    eprintln!("bench: database {bench} (recreated)");
     sqlx::query(&format!(
         "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
         bench.database()

@@ -28,7 +28,7 @@ pub struct Row {
     pub metadata: String,
 }
 
-fn row<A: Aggregate>(
+pub fn row<A: Aggregate>(
     id: &str,
     sequence: i64,
     event: &A::Event,

@@ -23,7 +23,9 @@ fn reconciler(app: &App) -> Result<Reconciler, CliError> {
 
 fn by(evaluation: &Evaluation, out: &Out) -> String {
     match (&evaluation.source, &evaluation.adapter) {
-        (ReconciliationSource::Adapter, Some(a)) => UiText::ByAdapter.render(out.lang, &[("adapter", &a.to_string())]),
+        (ReconciliationSource::Adapter, Some(a)) => {
+            UiText::ByAdapter.render(out.lang, &[("adapter", &a.to_string())])
+        }
         _ => UiText::ByStale.text(out.lang),
     }
 }
@@ -84,7 +86,10 @@ fn print_pass(report: &PassReport, out: &Out) {
         UiText::ReconcileSummary,
         &[
             ("at", &report.evaluated_at.map(when).unwrap_or_default()),
-            ("decided", &(c.decided_by_adapter + c.decided_stale).to_string()),
+            (
+                "decided",
+                &(c.decided_by_adapter + c.decided_stale).to_string(),
+            ),
             ("adapter", &c.decided_by_adapter.to_string()),
             ("stale", &c.decided_stale.to_string()),
             ("waiting", &c.not_provable.to_string()),
@@ -97,7 +102,10 @@ fn print_pass(report: &PassReport, out: &Out) {
 
 pub async fn watch(app: &App, interval: u64, out: &Out) -> Result<(), CliError> {
     let reconciler = reconciler(app)?;
-    out.say(UiText::ReconcileWatching, &[("interval", &interval.to_string())]);
+    out.say(
+        UiText::ReconcileWatching,
+        &[("interval", &interval.to_string())],
+    );
     let clock = app.clock.clone();
     reconciler
         .watch(
@@ -123,7 +131,10 @@ pub async fn explain(app: &App, run_id: Uuid, out: &Out) -> Result<(), CliError>
         .await
         .map_err(|e| CliError::internal(&e))?
     else {
-        return Err(CliError::input(ReasonCode::RunNotFound, vec![("run", run_id.to_string())]));
+        return Err(CliError::input(
+            ReasonCode::RunNotFound,
+            vec![("run", run_id.to_string())],
+        ));
     };
     if out.json {
         out.json(&json!({
@@ -146,7 +157,11 @@ pub async fn explain(app: &App, run_id: Uuid, out: &Out) -> Result<(), CliError>
         out.say(UiText::ExplainCompleted, &[]);
         return Ok(());
     };
-    let reason = format!("{} [{}]", e.decision.reason().text(out.lang), e.decision.reason());
+    let reason = format!(
+        "{} [{}]",
+        e.decision.reason().text(out.lang),
+        e.decision.reason()
+    );
     match e.outcome() {
         Some(outcome) => out.say(
             UiText::ExplainWouldDecide,
@@ -157,7 +172,10 @@ pub async fn explain(app: &App, run_id: Uuid, out: &Out) -> Result<(), CliError>
                 ("reason", &reason),
             ],
         ),
-        None => out.say(UiText::ExplainWaiting, &[("by", &by(&e, out)), ("reason", &reason)]),
+        None => out.say(
+            UiText::ExplainWaiting,
+            &[("by", &by(&e, out)), ("reason", &reason)],
+        ),
     }
     out.line(format!("{}:", out.t(UiText::HeadingEvidence)));
     let evidence = serde_json::to_string_pretty(e.decision.evidence()).unwrap_or_default();

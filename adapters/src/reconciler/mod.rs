@@ -108,7 +108,9 @@ impl PassReport {
         let mut c = PassCounts::default();
         for h in &self.runs {
             match h {
-                Handled::Decided(e) if e.source == ReconciliationSource::Adapter => c.decided_by_adapter += 1,
+                Handled::Decided(e) if e.source == ReconciliationSource::Adapter => {
+                    c.decided_by_adapter += 1
+                }
                 Handled::Decided(_) => c.decided_stale += 1,
                 Handled::NotProvable(_) => c.not_provable += 1,
                 Handled::AlreadyEnded { .. } => c.already_ended += 1,
@@ -275,7 +277,12 @@ impl Reconciler {
                     return Handled::Failed { run_id };
                 }
             };
-            let Decision::Decided { kind, reason, evidence } = &evaluation.decision else {
+            let Decision::Decided {
+                kind,
+                reason,
+                evidence,
+            } = &evaluation.decision
+            else {
                 return Handled::NotProvable(evaluation);
             };
             let reconciliation = Reconciliation {
@@ -286,7 +293,11 @@ impl Reconciler {
                 evidence: evidence.clone(),
                 decided_at: now,
             };
-            match self.ledger.record(run_id, loaded.version, reconciliation, ctx).await {
+            match self
+                .ledger
+                .record(run_id, loaded.version, reconciliation, ctx)
+                .await
+            {
                 Ok(()) => Handled::Decided(evaluation),
                 Err(RecordError::Lost) => Handled::Lost(evaluation),
                 Err(e) => {
@@ -301,7 +312,11 @@ impl Reconciler {
 
     /// What would be decided about `run` as of `now`: its adapter first; when the
     /// adapter proves nothing and the run is stale, the generic stale path.
-    pub async fn evaluate(&self, run: &LoadedRun, now: DateTime<Utc>) -> Result<Evaluation, AdapterError> {
+    pub async fn evaluate(
+        &self,
+        run: &LoadedRun,
+        now: DateTime<Utc>,
+    ) -> Result<Evaluation, AdapterError> {
         let state = &run.state;
         let evaluation = |source, adapter, decision| Evaluation {
             run_id: state.id,
@@ -317,7 +332,11 @@ impl Reconciler {
         };
         let proof = adapter.reconcile(state, now).await?;
         if proof.kind().is_some() {
-            return Ok(evaluation(ReconciliationSource::Adapter, Some(adapter.identity()), proof));
+            return Ok(evaluation(
+                ReconciliationSource::Adapter,
+                Some(adapter.identity()),
+                proof,
+            ));
         }
         // The adapter could not prove anything: a stale run ends through the generic
         // path, keeping what the adapter saw as evidence.
@@ -325,11 +344,19 @@ impl Reconciler {
         if fallback.kind().is_some() {
             return Ok(evaluation(ReconciliationSource::Stale, None, fallback));
         }
-        Ok(evaluation(ReconciliationSource::Adapter, Some(adapter.identity()), proof))
+        Ok(evaluation(
+            ReconciliationSource::Adapter,
+            Some(adapter.identity()),
+            proof,
+        ))
     }
 
     /// Explains what a pass would decide about `run_id` now, writing nothing.
-    pub async fn explain(&self, run_id: Uuid, now: DateTime<Utc>) -> Result<Option<(LoadedRun, Option<Evaluation>)>, ReconcileError> {
+    pub async fn explain(
+        &self,
+        run_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(LoadedRun, Option<Evaluation>)>, ReconcileError> {
         self.projector.catch_up().await?;
         let Some(run) = self.ledger.load(run_id).await? else {
             return Ok(None);

@@ -18,8 +18,16 @@ pub async fn candidates(
         let thresholds = run_type.thresholds();
         let all_active = adapter_types.contains(&run_type);
         // With an adapter, every active run is a candidate; otherwise only stale ones.
-        let queued_cut = if all_active { None } else { Some(now - thresholds.queued_after()) };
-        let running_cut = if all_active { None } else { Some(now - thresholds.running_after()) };
+        let queued_cut = if all_active {
+            None
+        } else {
+            Some(now - thresholds.queued_after())
+        };
+        let running_cut = if all_active {
+            None
+        } else {
+            Some(now - thresholds.running_after())
+        };
         let queued: Vec<Uuid> = sqlx::query_scalar(
             "SELECT id FROM operation_runs WHERE status = 'queued' AND run_type = $1 \
              AND ($2::timestamptz IS NULL OR created_at <= $2) ORDER BY created_at",

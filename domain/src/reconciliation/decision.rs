@@ -18,7 +18,10 @@ pub enum Decision {
         evidence: Evidence,
     },
     /// Nothing can be proven now; leave the run as it is.
-    NotProvableYet { reason: ReasonCode, evidence: Evidence },
+    NotProvableYet {
+        reason: ReasonCode,
+        evidence: Evidence,
+    },
 }
 
 impl Decision {
@@ -45,7 +48,9 @@ impl Decision {
 
     pub fn evidence(&self) -> &Evidence {
         match self {
-            Decision::Decided { evidence, .. } | Decision::NotProvableYet { evidence, .. } => evidence,
+            Decision::Decided { evidence, .. } | Decision::NotProvableYet { evidence, .. } => {
+                evidence
+            }
         }
     }
 

@@ -84,3 +84,125 @@ pub struct Evidence {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thresholds: Option<StaleThresholds>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::run_type::RunType;
+    use serde_json::{json, Value};
+
+    fn full() -> Evidence {
+        let mut e = Evidence {
+            workspace_id: Some(Uuid::from_u128(1)),
+            environment_id: Some(Uuid::from_u128(2)),
+            run_status: Some(RunStatus::Running),
+            record: Some(RecordRef {
+                kind: RecordKind::EnvironmentReview,
+                id: Uuid::from_u128(3),
+                status: RecordStatus::Ready,
+            }),
+            fingerprint: Some(Fingerprint::try_from(format!("sha256:{}", "a".repeat(64))).unwrap()),
+            considered: vec![RecordRef {
+                kind: RecordKind::EnvironmentReview,
+                id: Uuid::from_u128(4),
+                status: RecordStatus::Published,
+            }],
+            thresholds: Some(RunType::RestoreExecute.thresholds()),
+            ..Evidence::default()
+        };
+        e.timestamps.insert(
+            TimeLabel::EvaluatedAt,
+            DateTime::from_timestamp(0, 0).unwrap(),
+        );
+        e
+    }
+
+    /// Every leaf of the JSON, with its path.
+    fn leaves(path: &str, v: &Value, out: &mut Vec<(String, Value)>) {
+        match v {
+            Value::Object(m) => m
+                .iter()
+                .for_each(|(k, v)| leaves(&format!("{path}.{k}"), v, out)),
+            Value::Array(a) => a.iter().for_each(|v| leaves(&format!("{path}[]"), v, out)),
+            other => out.push((path.to_string(), other.clone())),
+        }
+    }
+
+    #[test]
+    fn evidence_has_only_the_allowed_fields() {
+        let json = serde_json::to_value(full()).unwrap();
+        let keys: Vec<&str> = json
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let allowed = [
+            "workspace_id",
+            "environment_id",
+            "run_status",
+            "record",
+            "fingerprint",
+            "considered",
+            "timestamps",
+            "thresholds",
+        ];
+        assert!(keys.iter().all(|k| allowed.contains(k)), "{keys:?}");
+    }
+
+    #[test]
+    fn every_value_in_evidence_is_an_id_an_enumeration_a_hash_a_time_or_a_number() {
+        let mut out = Vec::new();
+        leaves("", &serde_json::to_value(full()).unwrap(), &mut out);
+        for (path, value) in out {
+            match value {
+                Value::Number(_) => {}
+                Value::String(s) => {
+                    let ok = Uuid::parse_str(&s).is_ok()
+                        || crate::identity::is_sha256(&s)
+                        || chrono::DateTime::parse_from_rfc3339(&s).is_ok()
+                        || s.chars().all(|c| c.is_ascii_lowercase() || c == '_');
+                    assert!(ok, "{path} holds free text: {s}");
+                }
+                other => panic!("{path} holds {other}"),
+            }
+        }
+    }
+
+    #[test]
+    fn forbidden_fields_cannot_be_smuggled_in() {
+        for field in [
+            "payload", "sql", "error", "token", "url", "snapshot", "message",
+        ] {
+            let mut v = serde_json::to_value(full()).unwrap();
+            v[field] = json!("SELECT * FROM secrets; https://x/?sig=abc");
+            assert!(
+                serde_json::from_value::<Evidence>(v).is_err(),
+                "{field} was accepted"
+            );
+        }
+        let mut nested = serde_json::to_value(full()).unwrap();
+        nested["record"]["note"] = json!("duplicate key value violates unique constraint");
+        assert!(serde_json::from_value::<Evidence>(nested).is_err());
+    }
+
+    #[test]
+    fn a_fingerprint_must_be_a_hash_and_a_status_must_be_known() {
+        let mut v = serde_json::to_value(full()).unwrap();
+        v["fingerprint"] = json!("DROP TABLE environment_reviews");
+        assert!(serde_json::from_value::<Evidence>(v).is_err());
+        let mut v = serde_json::to_value(full()).unwrap();
+        v["record"]["status"] = json!("ERROR: connection reset");
+        assert!(serde_json::from_value::<Evidence>(v).is_err());
+        let mut v = serde_json::to_value(full()).unwrap();
+        v["timestamps"]["raw_sql"] = json!("2026-01-01T00:00:00Z");
+        assert!(serde_json::from_value::<Evidence>(v).is_err());
+    }
+
+    #[test]
+    fn evidence_round_trips() {
+        let e = full();
+        let back: Evidence = serde_json::from_value(serde_json::to_value(&e).unwrap()).unwrap();
+        assert_eq!(back, e);
+    }
+}

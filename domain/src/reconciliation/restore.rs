@@ -16,17 +16,21 @@ use crate::reconciliation::{Decision, DecisionKind, Evidence, RecordKind, Record
 pub fn decide(evidence: &Evidence) -> Decision {
     let record = evidence.record.filter(|r| r.kind == RecordKind::Restore);
     match record.map(|r| r.status) {
-        Some(RecordStatus::Completed) => {
-            Decision::decided(DecisionKind::ProvenSucceeded, ReasonCode::RestoreCompleted, evidence)
-        }
+        Some(RecordStatus::Completed) => Decision::decided(
+            DecisionKind::ProvenSucceeded,
+            ReasonCode::RestoreCompleted,
+            evidence,
+        ),
         Some(RecordStatus::CompletedWithErrors) => Decision::decided(
             DecisionKind::ProvenPartiallySucceeded,
             ReasonCode::RestoreCompletedWithErrors,
             evidence,
         ),
-        Some(RecordStatus::Failed) => {
-            Decision::decided(DecisionKind::ProvenFailed, ReasonCode::RestoreFailed, evidence)
-        }
+        Some(RecordStatus::Failed) => Decision::decided(
+            DecisionKind::ProvenFailed,
+            ReasonCode::RestoreFailed,
+            evidence,
+        ),
         Some(_) => Decision::not_provable_yet(ReasonCode::RestoreNotFinished, evidence),
         None => Decision::not_provable_yet(ReasonCode::RestoreRecordMissing, evidence),
     }
@@ -52,7 +56,13 @@ mod tests {
     #[test]
     fn a_completed_restore_proves_the_run_succeeded() {
         let d = decide(&with(RecordStatus::Completed));
-        assert_eq!((d.kind(), d.reason()), (Some(DecisionKind::ProvenSucceeded), ReasonCode::RestoreCompleted));
+        assert_eq!(
+            (d.kind(), d.reason()),
+            (
+                Some(DecisionKind::ProvenSucceeded),
+                ReasonCode::RestoreCompleted
+            )
+        );
     }
 
     #[test]
@@ -60,34 +70,49 @@ mod tests {
         let d = decide(&with(RecordStatus::CompletedWithErrors));
         assert_eq!(
             (d.kind(), d.reason()),
-            (Some(DecisionKind::ProvenPartiallySucceeded), ReasonCode::RestoreCompletedWithErrors)
+            (
+                Some(DecisionKind::ProvenPartiallySucceeded),
+                ReasonCode::RestoreCompletedWithErrors
+            )
         );
     }
 
     #[test]
     fn a_failed_restore_proves_the_run_failed() {
         let d = decide(&with(RecordStatus::Failed));
-        assert_eq!((d.kind(), d.reason()), (Some(DecisionKind::ProvenFailed), ReasonCode::RestoreFailed));
+        assert_eq!(
+            (d.kind(), d.reason()),
+            (Some(DecisionKind::ProvenFailed), ReasonCode::RestoreFailed)
+        );
     }
 
     #[test]
     fn an_unfinished_restore_proves_nothing_yet() {
         for status in [RecordStatus::Queued, RecordStatus::Running] {
             let d = decide(&with(status));
-            assert_eq!((d.kind(), d.reason()), (None, ReasonCode::RestoreNotFinished));
+            assert_eq!(
+                (d.kind(), d.reason()),
+                (None, ReasonCode::RestoreNotFinished)
+            );
         }
     }
 
     #[test]
     fn no_restore_record_proves_nothing() {
         let d = decide(&Evidence::default());
-        assert_eq!((d.kind(), d.reason()), (None, ReasonCode::RestoreRecordMissing));
+        assert_eq!(
+            (d.kind(), d.reason()),
+            (None, ReasonCode::RestoreRecordMissing)
+        );
     }
 
     #[test]
     fn a_record_of_another_kind_is_not_a_restore_record() {
         let mut e = with(RecordStatus::Completed);
-        e.record = e.record.map(|r| RecordRef { kind: RecordKind::EnvironmentReview, ..r });
+        e.record = e.record.map(|r| RecordRef {
+            kind: RecordKind::EnvironmentReview,
+            ..r
+        });
         assert_eq!(decide(&e).kind(), None);
     }
 }

@@ -18,7 +18,9 @@ pub fn base_evidence(run: &RunState, now: DateTime<Utc>) -> Evidence {
         thresholds: Some(run.run_type.thresholds()),
         ..Evidence::default()
     };
-    evidence.timestamps.insert(TimeLabel::RunQueuedAt, run.created_at);
+    evidence
+        .timestamps
+        .insert(TimeLabel::RunQueuedAt, run.created_at);
     if let Some(started) = run.started_at {
         evidence.timestamps.insert(TimeLabel::RunStartedAt, started);
     }
@@ -34,7 +36,9 @@ pub fn base_evidence(run: &RunState, now: DateTime<Utc>) -> Evidence {
 pub fn stale_since(evidence: &Evidence) -> Option<DateTime<Utc>> {
     let thresholds = evidence.thresholds?;
     match evidence.run_status? {
-        RunStatus::Queued => Some(*evidence.timestamps.get(&TimeLabel::RunQueuedAt)? + thresholds.queued_after()),
+        RunStatus::Queued => {
+            Some(*evidence.timestamps.get(&TimeLabel::RunQueuedAt)? + thresholds.queued_after())
+        }
         RunStatus::Running => {
             let started = evidence
                 .timestamps
@@ -48,7 +52,10 @@ pub fn stale_since(evidence: &Evidence) -> Option<DateTime<Utc>> {
 
 /// Whether the evidence shows the run past its threshold at evaluation time.
 pub fn is_stale(evidence: &Evidence) -> bool {
-    match (stale_since(evidence), evidence.timestamps.get(&TimeLabel::EvaluatedAt)) {
+    match (
+        stale_since(evidence),
+        evidence.timestamps.get(&TimeLabel::EvaluatedAt),
+    ) {
         (Some(since), Some(now)) => *now >= since,
         _ => false,
     }
@@ -104,7 +111,10 @@ mod tests {
 
     #[test]
     fn a_queued_run_before_its_threshold_is_not_provable_yet() {
-        let d = decide(&base_evidence(&run(RunStatus::Queued, None), t0() + Duration::minutes(14)));
+        let d = decide(&base_evidence(
+            &run(RunStatus::Queued, None),
+            t0() + Duration::minutes(14),
+        ));
         assert_eq!(d.kind(), None);
         assert_eq!(d.reason(), ReasonCode::RunNotStale);
     }
@@ -115,15 +125,24 @@ mod tests {
         let d = decide(&e);
         assert_eq!(d.kind(), Some(DecisionKind::ProvenFailed));
         assert_eq!(d.reason(), ReasonCode::RunStaleQueued);
-        assert_eq!(e.timestamps.get(&TimeLabel::StaleSince), Some(&(t0() + Duration::minutes(15))));
+        assert_eq!(
+            e.timestamps.get(&TimeLabel::StaleSince),
+            Some(&(t0() + Duration::minutes(15)))
+        );
     }
 
     #[test]
     fn a_running_run_is_measured_from_its_start() {
         // Started 10 minutes after queueing; the running threshold is 60 minutes.
-        let early = base_evidence(&run(RunStatus::Running, Some(10)), t0() + Duration::minutes(69));
+        let early = base_evidence(
+            &run(RunStatus::Running, Some(10)),
+            t0() + Duration::minutes(69),
+        );
         assert_eq!(decide(&early).kind(), None);
-        let late = base_evidence(&run(RunStatus::Running, Some(10)), t0() + Duration::minutes(70));
+        let late = base_evidence(
+            &run(RunStatus::Running, Some(10)),
+            t0() + Duration::minutes(70),
+        );
         let d = decide(&late);
         assert_eq!(d.kind(), Some(DecisionKind::ProvenFailed));
         assert_eq!(d.reason(), ReasonCode::RunStaleRunning);
@@ -131,7 +150,10 @@ mod tests {
 
     #[test]
     fn a_completed_run_is_never_stale() {
-        let e = base_evidence(&run(RunStatus::Completed, Some(1)), t0() + Duration::days(30));
+        let e = base_evidence(
+            &run(RunStatus::Completed, Some(1)),
+            t0() + Duration::days(30),
+        );
         assert!(!is_stale(&e));
         assert_eq!(decide(&e).kind(), None);
     }

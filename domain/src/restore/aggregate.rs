@@ -223,17 +223,21 @@ impl Restore {
     /// Pure decision.
     pub fn decide(&self, command: RestoreCommand) -> Result<Vec<RestoreEvent>, RestoreError> {
         match (command, &self.state) {
-            (RestoreCommand::Request(c), None) => Ok(vec![RestoreEvent::RestoreRequested(RestoreRequested {
-                restore_id: c.restore_id,
-                run_id: c.run_id,
-                workspace_id: c.workspace_id,
-                environment_id: c.environment_id,
-                requested_at: c.requested_at,
-            })]),
+            (RestoreCommand::Request(c), None) => {
+                Ok(vec![RestoreEvent::RestoreRequested(RestoreRequested {
+                    restore_id: c.restore_id,
+                    run_id: c.run_id,
+                    workspace_id: c.workspace_id,
+                    environment_id: c.environment_id,
+                    requested_at: c.requested_at,
+                })])
+            }
             (RestoreCommand::Request(_), Some(_)) => Err(RestoreError::AlreadyExists),
             (_, None) => Err(RestoreError::NotFound),
             (RestoreCommand::Start { started_at }, Some(s)) => match s.status {
-                RestoreStatus::Queued => Ok(vec![RestoreEvent::RestoreStarted(RestoreStarted { started_at })]),
+                RestoreStatus::Queued => Ok(vec![RestoreEvent::RestoreStarted(RestoreStarted {
+                    started_at,
+                })]),
                 RestoreStatus::Running => Err(RestoreError::AlreadyStarted),
                 _ => Err(RestoreError::AlreadyFinished),
             },
@@ -368,9 +372,18 @@ mod tests {
     #[test]
     fn it_should_classify_how_a_restore_ended() {
         for (cmd, event) in [
-            (finish(false, 10, 0), finished(RestoreStatus::Completed, 10, 0)),
-            (finish(false, 10, 2), finished(RestoreStatus::CompletedWithErrors, 10, 2)),
-            (finish(true, 10, 10), finished(RestoreStatus::Failed, 10, 10)),
+            (
+                finish(false, 10, 0),
+                finished(RestoreStatus::Completed, 10, 0),
+            ),
+            (
+                finish(false, 10, 2),
+                finished(RestoreStatus::CompletedWithErrors, 10, 2),
+            ),
+            (
+                finish(true, 10, 10),
+                finished(RestoreStatus::Failed, 10, 10),
+            ),
         ] {
             RestoreTest::with(())
                 .given(vec![requested(), started()])
@@ -386,7 +399,11 @@ mod tests {
             .when(finish(false, 1, 0))
             .then_expect_error(RestoreError::NotStarted);
         RestoreTest::with(())
-            .given(vec![requested(), started(), finished(RestoreStatus::Completed, 1, 0)])
+            .given(vec![
+                requested(),
+                started(),
+                finished(RestoreStatus::Completed, 1, 0),
+            ])
             .when(finish(true, 1, 1))
             .then_expect_error(RestoreError::AlreadyFinished);
         RestoreTest::with(())

@@ -66,7 +66,12 @@ impl StreamTable for OperationRunsProjection {
         event.occurred_at()
     }
 
-    async fn load(&self, conn: &mut PgConnection, table: &str, ids: &[Uuid]) -> Result<Vec<(Uuid, Row<RunState>)>, sqlx::Error> {
+    async fn load(
+        &self,
+        conn: &mut PgConnection,
+        table: &str,
+        ids: &[Uuid],
+    ) -> Result<Vec<(Uuid, Row<RunState>)>, sqlx::Error> {
         Ok(queries::load(conn, table, ids)
             .await?
             .into_iter()
@@ -74,7 +79,12 @@ impl StreamTable for OperationRunsProjection {
             .collect())
     }
 
-    async fn upsert(&self, conn: &mut PgConnection, table: &str, rows: &[Row<RunState>]) -> Result<(), sqlx::Error> {
+    async fn upsert(
+        &self,
+        conn: &mut PgConnection,
+        table: &str,
+        rows: &[Row<RunState>],
+    ) -> Result<(), sqlx::Error> {
         queries::upsert(conn, table, rows).await
     }
 }
