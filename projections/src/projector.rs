@@ -18,7 +18,6 @@ use crate::checkpoint::{self, Checkpoint};
 use crate::error::ProjectorError;
 use crate::log::{self, Horizon};
 use crate::position::LogPosition;
-use crate::progress::Progress;
 use crate::projection::{Projection, TableSet};
 
 /// Default number of events applied per transaction.
@@ -79,15 +78,44 @@ impl Projector {
         self.batch
     }
 
-    /// Applies one batch to `projection`'s tables in `set`, up to `upto` if given.
-    /// Transient database failures are retried a few times before they are returned.
-    pub async fn step(
-        &self,
-        projection: &dyn Projection,
-        set: TableSet,
-        upto: Option<LogPosition>,
-    ) -> Result<Step, ProjectorError> {
-        let attempt = || self.step_once(projection, set, upto);
+    /// Brings every live projection up to the read horizon. Each batch is read once and
+    /// applied to every projection in one transaction. A projection that stops (an event
+    /// it cannot apply) is set aside so the others still catch up; its error is returned
+    /// at the end. Returns the number of events read by this call.
+    pub async fn catch_up(&self) -> Result<usize, ProjectorError> {
+        let mut active: Vec<Arc<dyn Projection>> = self.projections.clone();
+        let mut stopped: Option<ProjectorError> = None;
+        let mut applied = 0;
+        let span = info_span!("projector.catch_up");
+        async {
+            while !active.is_empty() {
+                match self.step_all(&active).await {
+                    Ok(Step::Applied { events, to }) => {
+                        debug!(events, %to, "applied");
+                        applied += events;
+                    }
+                    Ok(Step::UpToDate | Step::Busy) => break,
+                    Err(ProjectorError::Stopped { projection, source }) => {
+                        warn!(projection, error = %source, "projection stopped at an event it cannot apply");
+                        active.retain(|p| p.name() != projection);
+                        stopped.get_or_insert(ProjectorError::Stopped { projection, source });
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(())
+        }
+        .instrument(span)
+        .await?;
+        match stopped {
+            Some(e) => Err(e),
+            None => Ok(applied),
+        }
+    }
+
+    /// One batch for several live projections, read once; retried on transient failures.
+    async fn step_all(&self, projections: &[Arc<dyn Projection>]) -> Result<Step, ProjectorError> {
+        let attempt = || self.step_all_once(projections);
         attempt
             .retry(
                 ExponentialBuilder::default()
@@ -97,87 +125,38 @@ impl Projector {
             )
             .when(ProjectorError::is_transient)
             .notify(|e, after| {
-                warn!(projection = projection.name(), error = %e, cause = ?e, retry_in = ?after,
-                      "projector step failed; retrying");
+                warn!(error = %e, cause = ?e, retry_in = ?after, "projector step failed; retrying");
             })
             .await
     }
 
-    async fn step_once(
-        &self,
-        projection: &dyn Projection,
-        set: TableSet,
-        upto: Option<LogPosition>,
-    ) -> Result<Step, ProjectorError> {
-        let name = set.checkpoint(projection.name());
+    async fn step_all_once(&self, projections: &[Arc<dyn Projection>]) -> Result<Step, ProjectorError> {
         let mut tx = self.pool.begin().await?;
         custom_plans(&mut tx).await?;
-        let cp = match checkpoint::try_lock(&mut tx, &name).await? {
-            Some(cp) => cp,
-            None if checkpoint::read(&mut tx, &name).await?.is_some() => {
-                // Another process is applying this projection right now.
-                return Ok(Step::Busy);
-            }
-            None => {
-                // First step ever: create the row, then lock it like any other.
-                checkpoint::ensure(&mut tx, &name).await?;
-                match checkpoint::try_lock(&mut tx, &name).await? {
-                    Some(cp) => cp,
-                    None => return Ok(Step::Busy),
-                }
-            }
-        };
-        let applied = apply_batch(&mut tx, projection, set, cp, upto, self.batch).await?;
-        match applied {
-            Some((next, events)) => {
-                tx.commit().await?;
-                Ok(Step::Applied {
-                    events,
-                    to: next.at,
-                })
-            }
-            None => {
-                // Keep a freshly created checkpoint row; otherwise nothing changed.
-                tx.commit().await?;
-                Ok(Step::UpToDate)
-            }
-        }
-    }
-
-    /// Brings every live projection up to the read horizon. Returns the number of
-    /// events applied by this call (another process may have applied more).
-    pub async fn catch_up(&self) -> Result<usize, ProjectorError> {
-        let mut applied = 0;
-        for p in &self.projections {
-            let span = info_span!("projector.catch_up", projection = p.name());
-            applied += self
-                .drain(p.as_ref(), TableSet::Live, None, None)
-                .instrument(span)
-                .await?;
-        }
-        Ok(applied)
-    }
-
-    /// Steps `projection` until it is up to date (or busy elsewhere).
-    pub(crate) async fn drain(
-        &self,
-        projection: &dyn Projection,
-        set: TableSet,
-        upto: Option<LogPosition>,
-        progress: Option<&dyn Progress>,
-    ) -> Result<usize, ProjectorError> {
-        let mut total = 0;
-        loop {
-            match self.step(projection, set, upto).await? {
-                Step::Applied { events, to } => {
-                    debug!(projection = projection.name(), events, %to, "applied");
-                    total += events;
-                    if let Some(p) = progress {
-                        p.advance(events as u64);
+        let mut checkpoints = Vec::with_capacity(projections.len());
+        for p in projections {
+            let name = TableSet::Live.checkpoint(p.name());
+            let cp = match checkpoint::try_lock(&mut tx, &name).await? {
+                Some(cp) => cp,
+                None if checkpoint::read(&mut tx, &name).await?.is_some() => return Ok(Step::Busy),
+                None => {
+                    checkpoint::ensure(&mut tx, &name).await?;
+                    match checkpoint::try_lock(&mut tx, &name).await? {
+                        Some(cp) => cp,
+                        None => return Ok(Step::Busy),
                     }
                 }
-                Step::UpToDate | Step::Busy => return Ok(total),
-            }
+            };
+            checkpoints.push(cp);
+        }
+        let read = apply_batch_all(&mut tx, projections, TableSet::Live, &mut checkpoints, self.batch).await?;
+        tx.commit().await?;
+        match read {
+            Some(events) => Ok(Step::Applied {
+                events,
+                to: checkpoints.iter().map(|c| c.at).max().unwrap_or_default(),
+            }),
+            None => Ok(Step::UpToDate),
         }
     }
 

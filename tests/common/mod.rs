@@ -132,3 +132,24 @@ pub fn operator() -> CommandContext {
 pub fn worker() -> CommandContext {
     CommandContext::new(Initiator::system("worker"))
 }
+
+/// Waits until every projection has applied every event written so far (other tests'
+/// open transactions on the same server can hold the read horizon back for a moment).
+pub async fn wait_projected(db: &TestDb, projector: &runproof_projections::Projector) {
+    let last: Option<(i64, i64)> = sqlx::query_as(
+        "SELECT transaction_id::text::bigint, position FROM events \
+         ORDER BY transaction_id DESC, position DESC LIMIT 1",
+    )
+    .fetch_optional(&db.pool)
+    .await
+    .expect("read the last position");
+    if let Some((transaction_id, position)) = last {
+        projector
+            .wait_for(
+                runproof_projections::LogPosition { transaction_id, position },
+                std::time::Duration::from_secs(30),
+            )
+            .await
+            .expect("projections catch up");
+    }
+}
