@@ -13,8 +13,8 @@ use runproof_adapters::{LoadedRun, RecordError, RunLedger};
 use runproof_domain::identity::IdentityHash;
 use runproof_domain::metadata::CommandContext;
 use runproof_domain::operation_run::{
-    CompleteRun, Failure, OperationRun, OperationRunCommand, OperationRunError, OperationRunEvent,
-    QueueRun, ReconcileRun, RunState, StartRun, TerminalOutcome,
+    CompleteRun, CompletionNote, Failure, OperationRun, OperationRunCommand, OperationRunError,
+    OperationRunEvent, QueueRun, ReconcileRun, RunState, StartRun, TerminalOutcome,
 };
 use runproof_domain::reconciliation::Reconciliation;
 use runproof_domain::run_slot::{ClaimRunSlot, RunSlot, RunSlotError};
@@ -266,6 +266,32 @@ impl RunLifecycle {
                 summary,
                 failures,
                 completed_at: now,
+                note: None,
+            }),
+            ctx,
+        )
+        .await
+    }
+
+    /// Like [`RunLifecycle::complete`], with the job's note on why it ended this way and
+    /// which record it produced or found.
+    pub async fn complete_with_note(
+        &self,
+        run_id: Uuid,
+        outcome: TerminalOutcome,
+        failures: Vec<Failure>,
+        note: CompletionNote,
+        ctx: &CommandContext,
+    ) -> Result<Receipt, LifecycleError> {
+        let now = self.clock.now();
+        self.execute(
+            run_id,
+            OperationRunCommand::Complete(CompleteRun {
+                outcome,
+                summary: BTreeMap::new(),
+                failures,
+                completed_at: now,
+                note: Some(note),
             }),
             ctx,
         )

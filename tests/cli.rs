@@ -113,11 +113,8 @@ async fn migrate_is_idempotent_and_every_other_command_refuses_an_unmigrated_dat
 
     let first = runproof(&db.url(), &["migrate"]);
     assert_eq!(first.code, 0, "{}", first.stderr);
-    assert!(
-        first.stdout.contains("Applied 3 migration(s)"),
-        "{}",
-        first.stdout
-    );
+    let applied = format!("Applied {} migration(s)", runproof::MIGRATOR.iter().count());
+    assert!(first.stdout.contains(&applied), "{}", first.stdout);
     let second = runproof(&db.url(), &["migrate"]);
     assert_eq!(second.code, 0);
     assert!(second.stdout.contains("up to date"), "{}", second.stdout);

@@ -11,12 +11,19 @@
 //! - [`reconciliation`]: the context recorded when something other than a run's job
 //!   decided it, with its bounded [`reconciliation::Evidence`].
 //! - [`restore`]: the restore record a `restore.execute` run follows.
+//! - [`workspace`], [`environment`], [`actor`]: tenants, their environments (with
+//!   evidence snapshots) and the people acting in them.
+//! - [`review`]: environment reviews, their fingerprint slot, and the composer;
+//!   [`findings`]: the documents reviews are composed from.
 //! - [`run_type`]: the catalogue of run types, labels and stale thresholds.
 //! - [`reason`]: every reason code with EN and DE text.
 //! - [`identity`], [`fingerprint`]: deterministic `sha256:` hashes.
 //! - [`metadata`], [`initiator`], [`lang`]: what every event carries and who reads it.
 #![forbid(unsafe_code)]
 
+pub mod actor;
+pub mod environment;
+pub mod findings;
 pub mod fingerprint;
 pub mod identity;
 pub mod initiator;
@@ -26,8 +33,11 @@ pub mod operation_run;
 pub mod reason;
 pub mod reconciliation;
 pub mod restore;
+pub mod review;
 pub mod run_slot;
 pub mod run_type;
+mod text_input;
+pub mod workspace;
 
 pub use lang::Lang;
 pub use reason::ReasonCode;

@@ -184,6 +184,113 @@ text_catalogue! {
         en: "No restore record of this run exists in its workspace and environment.",
         de: "Für diesen Lauf gibt es in seinem Arbeitsbereich und seiner Umgebung keinen Wiederherstellungsdatensatz."
     }
+    // --- reconciliation: the review-compose adapter ---
+    /// The run's own review is ready or published.
+    ReviewReady = "review.ready" {
+        en: "The run's own review is ready (or already published).",
+        de: "Das eigene Review des Laufs ist bereit (oder bereits veröffentlicht)."
+    }
+    /// The run's own review is archived or superseded: it was finished.
+    ReviewHistorical = "review.historical" {
+        en: "The run's own review was finished and has since been archived or superseded.",
+        de: "Das eigene Review des Laufs wurde fertiggestellt und ist inzwischen archiviert oder abgelöst."
+    }
+    /// The run's own review failed to compose.
+    ReviewFailed = "review.failed" {
+        en: "The run's own review could not be composed.",
+        de: "Das eigene Review des Laufs konnte nicht erstellt werden."
+    }
+    /// The run's own review is still a draft and the run is not stale.
+    ReviewDraftInProgress = "review.draft_in_progress" {
+        en: "The run's review is still being composed.",
+        de: "Das Review des Laufs wird noch erstellt."
+    }
+    /// The run's own review is still a draft although the run is stale.
+    ReviewDraftStale = "review.draft_stale" {
+        en: "The run's review draft was never finished; an operator has to look at it.",
+        de: "Der Review-Entwurf des Laufs wurde nie fertiggestellt; jemand muss ihn prüfen."
+    }
+    /// Another run already produced a review with the same fingerprint.
+    ReviewDuplicateRecovered = "review.duplicate_recovered" {
+        en: "An identical review already exists for this environment; the run is recovered as a duplicate.",
+        de: "Für diese Umgebung existiert bereits ein identisches Review; der Lauf wird als Duplikat aufgelöst."
+    }
+    /// Several ready or published reviews match; the engine does not guess.
+    ReviewAmbiguous = "review.ambiguous" {
+        en: "Several matching reviews exist; the run is blocked until an operator decides.",
+        de: "Es gibt mehrere passende Reviews; der Lauf ist blockiert, bis jemand entscheidet."
+    }
+    /// Another active run is drafting the review for this fingerprint.
+    ReviewDraftHeldElsewhere = "review.draft_held_elsewhere" {
+        en: "Another run is composing the review for the same evidence.",
+        de: "Ein anderer Lauf erstellt gerade das Review für dieselben Belege."
+    }
+    /// No review of this environment and fingerprint exists.
+    ReviewNoneFound = "review.none_found" {
+        en: "No review for this environment and evidence exists.",
+        de: "Für diese Umgebung und diese Belege existiert kein Review."
+    }
+    // --- environment reviews: operations ---
+    /// Composing the review from the snapshot failed.
+    ReviewComposeFailed = "review.compose_failed" {
+        en: "The review could not be composed from the evidence snapshot.",
+        de: "Das Review konnte nicht aus dem Belegstand erstellt werden."
+    }
+    /// The review named does not exist (or is not visible to the caller).
+    ReviewNotFound = "review.not_found" {
+        en: "Review {review} was not found.",
+        de: "Review {review} wurde nicht gefunden."
+    }
+    /// The review is not in a status that allows the action.
+    ReviewInvalidTransition = "review.invalid_transition" {
+        en: "The review is {status} and cannot be {action}.",
+        de: "Das Review ist {status} und kann nicht {action} werden."
+    }
+    /// Another compose holds the review for this fingerprint.
+    ReviewHeldElsewhere = "review.held_elsewhere" {
+        en: "Another compose run holds the review for this evidence.",
+        de: "Ein anderer Erstellungslauf hält das Review für diese Belege."
+    }
+    /// The environment has no evidence snapshot to compose from.
+    EvidenceMissing = "evidence.missing" {
+        en: "The environment has no captured evidence yet: run `runproof evidence capture` first.",
+        de: "Für die Umgebung wurden noch keine Belege erfasst: zuerst `runproof evidence capture` ausführen."
+    }
+    /// The evidence document is not valid.
+    EvidenceInvalid = "evidence.invalid" {
+        en: "The evidence file is not valid: {detail}.",
+        de: "Die Belegdatei ist ungültig: {detail}."
+    }
+    /// The workspace does not exist or the caller is not a member.
+    WorkspaceNotFound = "workspace.not_found" {
+        en: "Workspace {workspace} was not found.",
+        de: "Arbeitsbereich {workspace} wurde nicht gefunden."
+    }
+    /// The environment does not exist in the workspace (or is not visible to the caller).
+    EnvironmentNotFound = "environment.not_found" {
+        en: "Environment {environment} was not found.",
+        de: "Umgebung {environment} wurde nicht gefunden."
+    }
+    /// The actor does not exist.
+    ActorNotFound = "actor.not_found" {
+        en: "Actor {actor} was not found.",
+        de: "Akteur {actor} wurde nicht gefunden."
+    }
+    /// The actor already belongs to the workspace.
+    ActorAlreadyMember = "actor.already_member" {
+        en: "The actor is already a member of this workspace.",
+        de: "Der Akteur ist bereits Mitglied dieses Arbeitsbereichs."
+    }
+    /// A name was empty, too long or not a single line.
+    NameInvalid = "name.invalid" {
+        en: "The name must be one line of 1 to 100 characters.",
+        de: "Der Name muss eine Zeile mit 1 bis 100 Zeichen sein."
+    }
+    /// The file could not be read.
+    FileUnreadable = "file.unreadable" {
+        en: "The file {path} cannot be read.",
+        de: "Die Datei {path} kann nicht gelesen werden."
+    }
     // --- run failures recorded by jobs ---
     /// The job failed for a reason it did not classify further.
     JobFailed = "job.failed" {

@@ -13,10 +13,16 @@
 //! - [`rebuild`]: rebuild from position zero with a swap, and verify against live tables.
 //! - [`operation_runs`]: the run projection and its queries.
 //! - [`restore_runs`]: the restore records the restore adapter reads.
+//! - [`directory`]: workspaces (members), actors, managed environments.
+//! - [`evidence_snapshots`], [`environment_reviews`]: what reviews are composed from, and
+//!   the reviews (with invariant 4's partial unique index).
 #![forbid(unsafe_code)]
 
 pub mod checkpoint;
+pub mod directory;
+pub mod environment_reviews;
 pub mod error;
+pub mod evidence_snapshots;
 pub mod log;
 pub mod operation_runs;
 pub mod position;
@@ -42,5 +48,10 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
     vec![
         Arc::new(operation_runs::OperationRunsProjection),
         Arc::new(restore_runs::RestoreRunsProjection),
+        Arc::new(directory::WorkspacesProjection),
+        Arc::new(directory::ActorsProjection),
+        Arc::new(directory::EnvironmentsProjection),
+        Arc::new(evidence_snapshots::EvidenceSnapshotsProjection),
+        Arc::new(environment_reviews::EnvironmentReviewsProjection),
     ]
 }

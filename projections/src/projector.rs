@@ -130,7 +130,10 @@ impl Projector {
             .await
     }
 
-    async fn step_all_once(&self, projections: &[Arc<dyn Projection>]) -> Result<Step, ProjectorError> {
+    async fn step_all_once(
+        &self,
+        projections: &[Arc<dyn Projection>],
+    ) -> Result<Step, ProjectorError> {
         let mut tx = self.pool.begin().await?;
         custom_plans(&mut tx).await?;
         let mut checkpoints = Vec::with_capacity(projections.len());
@@ -149,7 +152,14 @@ impl Projector {
             };
             checkpoints.push(cp);
         }
-        let read = apply_batch_all(&mut tx, projections, TableSet::Live, &mut checkpoints, self.batch).await?;
+        let read = apply_batch_all(
+            &mut tx,
+            projections,
+            TableSet::Live,
+            &mut checkpoints,
+            self.batch,
+        )
+        .await?;
         tx.commit().await?;
         match read {
             Some(events) => Ok(Step::Applied {

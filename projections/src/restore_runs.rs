@@ -105,6 +105,10 @@ impl StreamTable for RestoreRunsProjection {
     type Event = RestoreEvent;
     type State = RestoreState;
 
+    fn table(&self) -> &'static str {
+        NAME
+    }
+
     fn aggregate_type(&self) -> &'static str {
         Restore::TYPE
     }

@@ -35,6 +35,8 @@ pub(crate) trait StreamTable: Send + Sync {
 
     /// The aggregate type whose events are folded.
     fn aggregate_type(&self) -> &'static str;
+    /// The live table's name (for reports).
+    fn table(&self) -> &'static str;
     /// The domain's fold.
     fn fold(state: Option<Self::State>, event: Self::Event) -> Option<Self::State>;
     /// When an event happened (recorded in the event itself).
@@ -134,7 +136,10 @@ pub(crate) async fn apply<T: StreamTable>(
             })
         })
         .collect();
-    t.upsert(conn, table, &rows).await?;
+    let at = events.last().map(|e| e.at).unwrap_or_default();
+    t.upsert(conn, table, &rows)
+        .await
+        .map_err(|e| invariant_or_database(e, t.table(), at))?;
     Ok(())
 }
 
@@ -143,5 +148,66 @@ fn decode_error(e: &StoredEvent, err: impl std::fmt::Display) -> ProjectionError
         at: e.at,
         event_type: e.event_type.clone(),
         reason: err.to_string(),
+    }
+}
+
+/// Reads rows of `table` with these keys, each as a JSON object of its columns.
+pub(crate) async fn load_json(
+    conn: &mut PgConnection,
+    table: &str,
+    key: &str,
+    ids: &[Uuid],
+) -> Result<Vec<serde_json::Value>, sqlx::Error> {
+    sqlx::query_scalar(&format!(
+        "SELECT to_jsonb(t) FROM {table} t WHERE {key} = ANY($1)"
+    ))
+    .bind(ids)
+    .fetch_all(conn)
+    .await
+}
+
+/// Inserts or updates rows given as JSON objects of their columns, in one statement and
+/// in the given order; a row only moves forward in `version`.
+pub(crate) async fn upsert_json(
+    conn: &mut PgConnection,
+    table: &str,
+    key: &str,
+    columns: &[&str],
+    rows: Vec<serde_json::Value>,
+) -> Result<(), sqlx::Error> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let set: Vec<&str> = columns.iter().copied().filter(|c| *c != key).collect();
+    let excluded: Vec<String> = set.iter().map(|c| format!("EXCLUDED.{c}")).collect();
+    let sql = format!(
+        "INSERT INTO {table} SELECT * FROM jsonb_populate_recordset(NULL::{table}, $1) \
+         ON CONFLICT ({key}) DO UPDATE SET ({cols}) = ROW({excluded}) \
+         WHERE {table}.version < EXCLUDED.version",
+        cols = set.join(", "),
+        excluded = excluded.join(", "),
+    );
+    sqlx::query(&sql)
+        .bind(serde_json::Value::Array(rows))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Turns a unique violation while writing `table` into a loud invariant failure.
+pub(crate) fn invariant_or_database(
+    e: sqlx::Error,
+    table: &'static str,
+    at: crate::position::LogPosition,
+) -> ProjectionError {
+    match &e {
+        sqlx::Error::Database(db) if db.code().as_deref() == Some("23505") => {
+            ProjectionError::Invariant {
+                at,
+                table,
+                reason: db.constraint().unwrap_or("a unique index").to_string(),
+            }
+        }
+        _ => ProjectionError::Database(e),
     }
 }

@@ -87,6 +87,7 @@ pub fn lifecycle(n: usize, run_id: Uuid) -> [(OperationRunEvent, DateTime<Utc>);
         summary: BTreeMap::from([("items".to_string(), (n % 50) as u64)]),
         failures: vec![],
         completed_at: t + Duration::seconds(30),
+        note: None,
     });
     [
         (queued, t),

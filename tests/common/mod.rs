@@ -146,7 +146,10 @@ pub async fn wait_projected(db: &TestDb, projector: &runproof_projections::Proje
     if let Some((transaction_id, position)) = last {
         projector
             .wait_for(
-                runproof_projections::LogPosition { transaction_id, position },
+                runproof_projections::LogPosition {
+                    transaction_id,
+                    position,
+                },
                 std::time::Duration::from_secs(30),
             )
             .await

@@ -78,7 +78,7 @@ impl OperationRun {
             .any(|k| context.contains_key(*k))
         {
             return Err(OperationRunError::InvalidInput(
-                "context uses a reserved key (reconciliation)",
+                "context uses a reserved key (reconciliation, completion)",
             ));
         }
         if Value::Object(context.clone()).to_string().len() > limits::CONTEXT_BYTES {
@@ -130,6 +130,7 @@ impl OperationRun {
                     summary: cmd.summary,
                     failures: cmd.failures,
                     completed_at: cmd.completed_at,
+                    note: cmd.note,
                 })])
             }
         }

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::identity::IdentityHash;
 use crate::initiator::Initiator;
-use crate::operation_run::events::Failure;
+use crate::operation_run::events::{CompletionNote, Failure};
 use crate::operation_run::status::TerminalOutcome;
 use crate::reconciliation::Reconciliation;
 
@@ -50,6 +50,7 @@ pub struct CompleteRun {
     pub summary: BTreeMap<String, u64>,
     pub failures: Vec<Failure>,
     pub completed_at: DateTime<Utc>,
+    pub note: Option<CompletionNote>,
 }
 
 /// A reconciler ends the run on a decision made at `expected_version`.
@@ -68,12 +69,13 @@ impl CompleteRun {
             summary: BTreeMap::new(),
             failures: Vec::new(),
             completed_at,
+            note: None,
         }
     }
 }
 
 /// Keys the run context may not use: they are filled by the projection.
-pub const RESERVED_CONTEXT_KEYS: &[&str] = &["reconciliation"];
+pub const RESERVED_CONTEXT_KEYS: &[&str] = &["reconciliation", "completion"];
 
 /// Bounds on what a run may carry, so a run row stays small and safe to show.
 pub mod limits {

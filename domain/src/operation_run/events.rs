@@ -13,7 +13,7 @@ use crate::identity::IdentityHash;
 use crate::initiator::Initiator;
 use crate::operation_run::status::TerminalOutcome;
 use crate::reason::ReasonCode;
-use crate::reconciliation::Reconciliation;
+use crate::reconciliation::{Reconciliation, RecordRef};
 use crate::run_type::RunType;
 
 /// The schema version of every run event at this release.
@@ -58,6 +58,20 @@ pub struct RunCompleted {
     pub summary: BTreeMap<String, u64>,
     pub failures: Vec<Failure>,
     pub completed_at: DateTime<Utc>,
+    /// Why the job ended this way and which record it produced, when it says so
+    /// (optional field added in 1.0; absent in older events).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<CompletionNote>,
+}
+
+/// What a job says about how it ended: a catalogued reason and the record it produced
+/// or found (e.g. the review a compose run recovered as a duplicate).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompletionNote {
+    pub reason_code: ReasonCode,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<RecordRef>,
 }
 
 /// Something other than the run's job decided its terminal state.

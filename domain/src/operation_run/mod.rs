@@ -14,7 +14,7 @@ pub use commands::{
 };
 pub use error::OperationRunError;
 pub use events::{
-    Failure, OperationRunEvent, RunCompleted, RunQueued, RunReconciled, RunStarted,
+    CompletionNote, Failure, OperationRunEvent, RunCompleted, RunQueued, RunReconciled, RunStarted,
     RUN_EVENT_VERSION,
 };
 pub use state::RunState;

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::identity::IdentityHash;
 use crate::initiator::Initiator;
-use crate::operation_run::events::{Failure, OperationRunEvent, RunQueued};
+use crate::operation_run::events::{CompletionNote, Failure, OperationRunEvent, RunQueued};
 use crate::operation_run::status::{RunOutcome, RunStatus};
 use crate::reconciliation::Reconciliation;
 use crate::run_type::RunType;
@@ -33,6 +33,8 @@ pub struct RunState {
     pub started_at: Option<DateTime<Utc>>,
     pub completed_at: Option<DateTime<Utc>>,
     pub reconciliation: Option<Reconciliation>,
+    /// What the run's own job said when it completed it.
+    pub completion: Option<CompletionNote>,
 }
 
 impl RunState {
@@ -54,6 +56,7 @@ impl RunState {
             started_at: None,
             completed_at: None,
             reconciliation: None,
+            completion: None,
         }
     }
 
@@ -72,6 +75,7 @@ impl RunState {
                 self.summary = e.summary;
                 self.failures = e.failures;
                 self.completed_at = Some(e.completed_at);
+                self.completion = e.note;
             }
             OperationRunEvent::RunReconciled(e) => {
                 self.status = RunStatus::Completed;

@@ -90,6 +90,7 @@ fn completed(outcome: TerminalOutcome) -> OperationRunEvent {
         summary: BTreeMap::new(),
         failures: vec![],
         completed_at: t0() + Duration::seconds(60),
+        note: None,
     })
 }
 
@@ -246,6 +247,7 @@ fn it_should_record_summary_counts_and_failures() {
             message: Some("2 of 10 policies could not be restored".into()),
         }],
         completed_at: t0() + Duration::seconds(60),
+        note: None,
     };
     let events = RunTest::with(())
         .given(vec![queued(), started()])
@@ -259,6 +261,7 @@ fn it_should_record_summary_counts_and_failures() {
             summary: cmd.summary,
             failures: cmd.failures,
             completed_at: cmd.completed_at,
+            note: None,
         })]
     );
 }

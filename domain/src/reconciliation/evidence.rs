@@ -21,6 +21,8 @@ use crate::run_type::StaleThresholds;
 pub enum RecordKind {
     EnvironmentReview,
     Restore,
+    /// Another run (for example the one holding a draft).
+    OperationRun,
 }
 
 /// The state a considered record was in.

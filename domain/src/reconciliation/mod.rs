@@ -4,6 +4,7 @@
 mod decision;
 mod evidence;
 pub mod restore;
+pub mod review_compose;
 pub mod stale;
 
 pub use decision::Decision;

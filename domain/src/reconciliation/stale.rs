@@ -106,6 +106,7 @@ mod tests {
             started_at: started.map(|m| t0() + Duration::minutes(m)),
             completed_at: None,
             reconciliation: None,
+            completion: None,
         }
     }
 

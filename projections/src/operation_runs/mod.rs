@@ -4,7 +4,7 @@ mod queries;
 mod row;
 
 pub use queries::{find_active_by_identity, get, list, RunFilter};
-pub use row::{RunRow, RECONCILIATION_KEY};
+pub use row::{RunRow, COMPLETION_KEY, RECONCILIATION_KEY};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -53,6 +53,10 @@ impl Projection for OperationRunsProjection {
 impl StreamTable for OperationRunsProjection {
     type Event = OperationRunEvent;
     type State = RunState;
+
+    fn table(&self) -> &'static str {
+        NAME
+    }
 
     fn aggregate_type(&self) -> &'static str {
         OperationRun::TYPE

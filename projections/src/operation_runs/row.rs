@@ -1,6 +1,6 @@
 //! A row of `operation_runs`: the run's folded state plus where it stands in the log.
 
-use runproof_domain::operation_run::{Failure, RunState};
+use runproof_domain::operation_run::{CompletionNote, Failure, RunState};
 use runproof_domain::reconciliation::Reconciliation;
 use serde_json::Value;
 use sqlx::postgres::PgRow;
@@ -12,6 +12,8 @@ use crate::stream_table::Row;
 
 /// The key under which the reconciliation context appears in `operation_runs.context`.
 pub const RECONCILIATION_KEY: &str = "reconciliation";
+/// The key under which the job's completion note appears in `operation_runs.context`.
+pub const COMPLETION_KEY: &str = "completion";
 
 /// One projected run.
 pub type RunRow = Row<RunState>;
@@ -35,6 +37,11 @@ impl Row<RunState> {
                 context.insert(RECONCILIATION_KEY.into(), v);
             }
         }
+        if let Some(n) = &self.state.completion {
+            if let Ok(v) = serde_json::to_value(n) {
+                context.insert(COMPLETION_KEY.into(), v);
+            }
+        }
         Value::Object(context)
     }
 
@@ -52,6 +59,11 @@ impl Row<RunState> {
             .map(serde_json::from_value)
             .transpose()
             .map_err(|e| bad("context.reconciliation", e))?;
+        let completion: Option<CompletionNote> = context
+            .remove(COMPLETION_KEY)
+            .map(serde_json::from_value)
+            .transpose()
+            .map_err(|e| bad("context.completion", e))?;
         let summary: BTreeMap<String, u64> = serde_json::from_value(row.try_get("summary_counts")?)
             .map_err(|e| bad("summary_counts", e))?;
         let failures: Vec<Failure> = serde_json::from_value(row.try_get("failure_summary")?)
@@ -73,6 +85,7 @@ impl Row<RunState> {
                 started_at: row.try_get("started_at")?,
                 completed_at: row.try_get("completed_at")?,
                 reconciliation,
+                completion,
             },
             updated_at: row.try_get("updated_at")?,
             version: row.try_get("version")?,

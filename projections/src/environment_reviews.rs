@@ -1,0 +1,241 @@
+//! The `environment_reviews` projection. Its partial unique index
+//! `environment_reviews_fingerprint_mutable_unique` is the second line of defence for
+//! invariant 4: if it ever fires, the projection stops loudly instead of dropping an event.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use cqrs_es::Aggregate;
+use runproof_domain::fingerprint::Fingerprint;
+use runproof_domain::review::{
+    EnvironmentReview, ReviewContent, ReviewEvent, ReviewState, ReviewStatus,
+};
+use runproof_domain::ReasonCode;
+use serde::{Deserialize, Serialize};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::log::StoredEvent;
+use crate::projection::{Projection, ProjectionError, TableSet, TableSpec};
+use crate::stream_table::{self, load_json, upsert_json, Row, StreamTable};
+
+/// The projection's name and table.
+pub const NAME: &str = "environment_reviews";
+
+/// One projected review.
+pub type ReviewRow = Row<ReviewState>;
+
+const COLUMNS: &[&str] = &[
+    "id",
+    "workspace_id",
+    "environment_id",
+    "fingerprint",
+    "snapshot_id",
+    "run_id",
+    "status",
+    "content",
+    "failure_reason",
+    "drafted_at",
+    "ready_at",
+    "published_at",
+    "archived_at",
+    "superseded_by",
+    "superseded_at",
+    "updated_at",
+    "version",
+    "last_position",
+];
+
+#[derive(Serialize, Deserialize)]
+struct Columns {
+    id: Uuid,
+    workspace_id: Uuid,
+    environment_id: Uuid,
+    fingerprint: Fingerprint,
+    snapshot_id: Uuid,
+    run_id: Uuid,
+    status: ReviewStatus,
+    content: Option<ReviewContent>,
+    failure_reason: Option<ReasonCode>,
+    drafted_at: DateTime<Utc>,
+    ready_at: Option<DateTime<Utc>>,
+    published_at: Option<DateTime<Utc>>,
+    archived_at: Option<DateTime<Utc>>,
+    superseded_by: Option<Uuid>,
+    superseded_at: Option<DateTime<Utc>>,
+    updated_at: DateTime<Utc>,
+    version: i64,
+    last_position: i64,
+}
+
+impl Columns {
+    fn of(r: &ReviewRow) -> Self {
+        let s = &r.state;
+        Columns {
+            id: s.id,
+            workspace_id: s.workspace_id,
+            environment_id: s.environment_id,
+            fingerprint: s.fingerprint.clone(),
+            snapshot_id: s.snapshot_id,
+            run_id: s.run_id,
+            status: s.status,
+            content: s.content.clone(),
+            failure_reason: s.failure,
+            drafted_at: s.drafted_at,
+            ready_at: s.ready_at,
+            published_at: s.published_at,
+            archived_at: s.archived_at,
+            superseded_by: s.superseded_by,
+            superseded_at: s.superseded_at,
+            updated_at: r.updated_at,
+            version: r.version,
+            last_position: r.last_position,
+        }
+    }
+
+    fn row(self) -> ReviewRow {
+        Row {
+            state: ReviewState {
+                id: self.id,
+                workspace_id: self.workspace_id,
+                environment_id: self.environment_id,
+                fingerprint: self.fingerprint,
+                snapshot_id: self.snapshot_id,
+                run_id: self.run_id,
+                status: self.status,
+                content: self.content,
+                failure: self.failure_reason,
+                drafted_at: self.drafted_at,
+                ready_at: self.ready_at,
+                published_at: self.published_at,
+                archived_at: self.archived_at,
+                superseded_by: self.superseded_by,
+                superseded_at: self.superseded_at,
+            },
+            updated_at: self.updated_at,
+            version: self.version,
+            last_position: self.last_position,
+        }
+    }
+}
+
+fn decode(v: serde_json::Value) -> Result<ReviewRow, sqlx::Error> {
+    serde_json::from_value::<Columns>(v)
+        .map(Columns::row)
+        .map_err(|e| sqlx::Error::Decode(Box::new(e)))
+}
+
+/// The projection.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EnvironmentReviewsProjection;
+
+#[async_trait]
+impl Projection for EnvironmentReviewsProjection {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+    fn tables(&self) -> &'static [TableSpec] {
+        &[TableSpec {
+            name: NAME,
+            key: "id",
+        }]
+    }
+    async fn apply(
+        &self,
+        conn: &mut PgConnection,
+        set: TableSet,
+        events: &[StoredEvent],
+    ) -> Result<(), ProjectionError> {
+        stream_table::apply(self, conn, &set.table(NAME), events).await
+    }
+}
+
+#[async_trait]
+impl StreamTable for EnvironmentReviewsProjection {
+    type Event = ReviewEvent;
+    type State = ReviewState;
+    fn table(&self) -> &'static str {
+        NAME
+    }
+    fn aggregate_type(&self) -> &'static str {
+        EnvironmentReview::TYPE
+    }
+    fn fold(state: Option<ReviewState>, event: ReviewEvent) -> Option<ReviewState> {
+        ReviewState::fold(state, event)
+    }
+    fn occurred_at(event: &ReviewEvent) -> DateTime<Utc> {
+        event.occurred_at()
+    }
+    async fn load(
+        &self,
+        conn: &mut PgConnection,
+        table: &str,
+        ids: &[Uuid],
+    ) -> Result<Vec<(Uuid, ReviewRow)>, sqlx::Error> {
+        load_json(conn, table, "id", ids)
+            .await?
+            .into_iter()
+            .map(|v| decode(v).map(|r| (r.state.id, r)))
+            .collect()
+    }
+    async fn upsert(
+        &self,
+        conn: &mut PgConnection,
+        table: &str,
+        rows: &[ReviewRow],
+    ) -> Result<(), sqlx::Error> {
+        let rows = rows
+            .iter()
+            .map(|r| {
+                serde_json::to_value(Columns::of(r)).map_err(|e| sqlx::Error::Encode(Box::new(e)))
+            })
+            .collect::<Result<_, _>>()?;
+        upsert_json(conn, table, "id", COLUMNS, rows).await
+    }
+}
+
+/// Every review of exactly this workspace, environment and fingerprint, oldest first.
+/// Nothing outside that scope is ever returned.
+pub async fn candidates(
+    conn: &mut PgConnection,
+    workspace_id: Uuid,
+    environment_id: Uuid,
+    fingerprint: &Fingerprint,
+) -> Result<Vec<ReviewRow>, sqlx::Error> {
+    let rows: Vec<serde_json::Value> = sqlx::query_scalar(
+        "SELECT to_jsonb(t) FROM environment_reviews t \
+         WHERE workspace_id = $1 AND environment_id = $2 AND fingerprint = $3 ORDER BY drafted_at, id",
+    )
+    .bind(workspace_id)
+    .bind(environment_id)
+    .bind(fingerprint.as_str())
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter().map(decode).collect()
+}
+
+/// One review by id.
+pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<Option<ReviewRow>, sqlx::Error> {
+    load_json(conn, NAME, "id", &[id])
+        .await?
+        .into_iter()
+        .next()
+        .map(decode)
+        .transpose()
+}
+
+/// Reviews of one workspace, or of all, newest first.
+pub async fn list(
+    conn: &mut PgConnection,
+    workspace_id: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<ReviewRow>, sqlx::Error> {
+    let rows: Vec<serde_json::Value> = sqlx::query_scalar(
+        "SELECT to_jsonb(t) FROM environment_reviews t WHERE ($1::uuid IS NULL OR workspace_id = $1) \
+         ORDER BY drafted_at DESC, id LIMIT $2",
+    )
+    .bind(workspace_id)
+    .bind(limit.max(1))
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter().map(decode).collect()
+}
