@@ -7,9 +7,12 @@ use sqlx::PgPool;
 
 use crate::clock::Clock;
 use crate::database::{self, DatabaseError, DatabaseTarget};
+use crate::directory::DirectoryService;
 use crate::event_store::EventStore;
 use crate::lifecycle::RunLifecycle;
 use crate::restore::RestoreService;
+use crate::reviews::worker::ComposeWorker;
+use crate::reviews::ReviewService;
 use crate::writer::Writer;
 use runproof_projections::Projector;
 
@@ -27,6 +30,8 @@ pub struct App {
     pub projector: Projector,
     pub lifecycle: RunLifecycle,
     pub restores: RestoreService,
+    pub directory: DirectoryService,
+    pub reviews: ReviewService,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -52,14 +57,27 @@ impl App {
         let projector = Projector::new(pool.clone(), runproof_projections::all());
         let writer =
             Writer::new(store.clone(), projector.clone()).with_read_your_writes(read_your_writes);
+        let lifecycle = RunLifecycle::new(writer.clone(), clock.clone());
         App {
-            lifecycle: RunLifecycle::new(writer.clone(), clock.clone()),
+            reviews: ReviewService::new(writer.clone(), lifecycle.clone(), clock.clone()),
+            directory: DirectoryService::new(writer.clone(), clock.clone()),
+            lifecycle,
             restores: RestoreService::new(writer, clock.clone()),
             clock,
             pool,
             store,
             projector,
         }
+    }
+
+    /// The compose worker of this process.
+    pub fn worker(&self) -> ComposeWorker {
+        ComposeWorker::new(
+            self.pool.clone(),
+            self.reviews.clone(),
+            self.lifecycle.clone(),
+            self.clock.clone(),
+        )
     }
 
     /// The same services without read-your-writes waits (writers that do not read back).

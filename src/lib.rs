@@ -11,6 +11,9 @@
 //! - [`writer`]: executing commands, with optional read-your-writes waits.
 //! - [`lifecycle`]: the run lifecycle service — the one writer of run transitions.
 //! - [`restore`]: the restore records that `restore.execute` runs follow.
+//! - [`directory`]: workspaces, members, actors, environments, evidence capture.
+//! - [`reviews`]: compose requests and their feedback, the compose worker, publishing.
+//! - [`service_error`]: the error every domain service returns.
 //! - [`app`]: wiring of pool, store, projector and services.
 //! - [`explain`]: the decision-first explanation of a run.
 //! - [`cli`]: argument parsing and one module per command; [`demo`], [`bench`].
@@ -23,11 +26,14 @@ pub mod cli;
 pub mod clock;
 pub mod database;
 pub mod demo;
+pub mod directory;
 pub mod event_store;
 pub mod explain;
 pub mod lifecycle;
 pub mod reconciliation;
 pub mod restore;
+pub mod reviews;
+pub mod service_error;
 pub mod telemetry;
 pub mod writer;
 

@@ -12,11 +12,14 @@ fn main() -> ExitCode {
         Err(e) => return cli::usage_error(e),
     };
     match &cli.command {
-        Command::Project { once: false, .. } | Command::Reconcile { watch: true, .. } => {
-            telemetry::init_for_service()
-        }
+        Command::Project { once: false, .. }
+        | Command::Reconcile { watch: true, .. }
+        | Command::Worker { once: false, .. } => telemetry::init_for_service(),
         _ => telemetry::init(),
     }
+    // Named failpoints (FAILPOINTS=name=action) exist only in builds with the feature.
+    #[cfg(feature = "failpoints")]
+    let _failpoints = fail::FailScenario::setup();
     let lang = cli.lang;
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use runproof_adapters::restore::RestoreAdapter;
+use runproof_adapters::review_compose::ReviewComposeAdapter;
 use runproof_adapters::{AdapterRegistry, Reconciler, RegistryError};
 
 use crate::app::App;
@@ -11,7 +12,9 @@ use crate::app::App;
 /// Every adapter runproof ships, registered by run type. Registering two adapters for
 /// one type fails here, at start-up.
 pub fn registry(app: &App) -> Result<AdapterRegistry, RegistryError> {
-    AdapterRegistry::new().register(Arc::new(RestoreAdapter::new(app.pool.clone())))
+    AdapterRegistry::new()
+        .register(Arc::new(RestoreAdapter::new(app.pool.clone())))?
+        .register(Arc::new(ReviewComposeAdapter::new(app.pool.clone())))
 }
 
 /// The reconciler of this process.

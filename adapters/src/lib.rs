@@ -6,6 +6,7 @@
 //! - [`registry`]: which run types have an adapter (one each); redeciding recorded
 //!   decisions from their evidence.
 //! - [`restore`]: the restore adapter (`restore.execute` follows its restore record).
+//! - [`review_compose`]: the review-compose adapter (DESIGN.md's decision table).
 //! - [`ledger`]: the port through which runs are read and decisions recorded.
 //! - [`reconciler`]: the stale-run reconciler — passes, leader election, explain, watch.
 #![forbid(unsafe_code)]
@@ -15,6 +16,7 @@ pub mod ledger;
 pub mod reconciler;
 pub mod registry;
 pub mod restore;
+pub mod review_compose;
 
 pub use contract::{AdapterError, ReconciliationAdapter};
 pub use ledger::{LoadedRun, RecordError, RunLedger};

@@ -243,8 +243,8 @@ text_catalogue! {
     }
     /// The review is not in a status that allows the action.
     ReviewInvalidTransition = "review.invalid_transition" {
-        en: "The review is {status} and cannot be {action}.",
-        de: "Das Review ist {status} und kann nicht {action} werden."
+        en: "The review is {status}; it cannot take this step.",
+        de: "Das Review ist {status}; dieser Schritt ist nicht möglich."
     }
     /// Another compose holds the review for this fingerprint.
     ReviewHeldElsewhere = "review.held_elsewhere" {

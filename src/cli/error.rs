@@ -9,6 +9,7 @@ use tracing::debug;
 
 use crate::database::{DatabaseError, DatabaseTarget};
 use crate::lifecycle::LifecycleError;
+use crate::service_error::ServiceError;
 use runproof_projections::ProjectorError;
 
 /// Exit code: the verification found differences.
@@ -71,6 +72,20 @@ impl CliError {
                 CliError::environment(ReasonCode::ProjectionLagging, vec![], e)
             }
             _ => CliError::internal(e),
+        }
+    }
+
+    pub fn from_service(e: &ServiceError) -> Self {
+        match e {
+            ServiceError::Refused { reason, args } => {
+                debug!(cause = %chain(e), "request refused");
+                CliError::input(*reason, args.clone())
+            }
+            ServiceError::Conflict => CliError::input(ReasonCode::RunConcurrentChange, vec![]),
+            ServiceError::Lagging(_) => {
+                CliError::environment(ReasonCode::ProjectionLagging, vec![], e)
+            }
+            ServiceError::Store(_) => CliError::internal(e),
         }
     }
 

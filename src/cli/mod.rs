@@ -1,11 +1,13 @@
 //! The command line: argument parsing (clap) and one module per command.
 
+pub mod directory;
 pub mod error;
 pub mod history;
 pub mod out;
 pub mod progress;
 pub mod reconcile;
 pub mod replay;
+pub mod reviews;
 pub mod runs;
 pub mod text;
 
@@ -91,6 +93,30 @@ pub enum Command {
         #[arg(long, value_name = "RUN_ID")]
         explain: Option<String>,
     },
+    /// Workspaces: the tenants everything belongs to.
+    #[command(subcommand)]
+    Workspaces(WorkspacesCommand),
+    /// Managed environments inside a workspace.
+    #[command(subcommand)]
+    Environments(EnvironmentsCommand),
+    /// Actors and their workspace memberships.
+    #[command(subcommand)]
+    Actors(ActorsCommand),
+    /// Evidence snapshots: what reviews are composed from.
+    #[command(subcommand)]
+    Evidence(EvidenceCommand),
+    /// Environment reviews: compose, look at, publish, archive.
+    #[command(subcommand)]
+    Reviews(ReviewsCommand),
+    /// Execute queued compose runs (any number of workers may run; each run executes once).
+    Worker {
+        /// Execute until the queue is empty, then exit.
+        #[arg(long)]
+        once: bool,
+        /// Seconds between polls of the queue.
+        #[arg(long, default_value_t = 2)]
+        interval: u64,
+    },
     /// Create the database if needed, migrate it, and record a small realistic set of runs.
     Demo,
     /// Measure runproof against raw-SQL baselines on a scratch database.
@@ -118,6 +144,96 @@ pub enum RunsCommand {
     Show {
         /// The run's id.
         run_id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WorkspacesCommand {
+    /// Create a workspace; prints its id.
+    Create {
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EnvironmentsCommand {
+    /// Create a managed environment in a workspace; prints its id.
+    Create {
+        #[arg(long)]
+        workspace: String,
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ActorsCommand {
+    /// Create an actor; prints its id.
+    Create {
+        #[arg(long)]
+        name: String,
+    },
+    /// Make an actor a member of a workspace.
+    AddMember {
+        #[arg(long)]
+        workspace: String,
+        #[arg(long)]
+        actor: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EvidenceCommand {
+    /// Capture a findings document (JSON) as the environment's newest evidence snapshot.
+    /// Invalid JSON or an unknown environment records nothing.
+    Capture {
+        #[arg(long)]
+        environment: String,
+        #[arg(long)]
+        file: std::path::PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReviewsCommand {
+    /// Create or refresh an environment's review for an actor: prints "queued", "already
+    /// running" or "already available" with the id to open.
+    Compose {
+        #[arg(long)]
+        workspace: String,
+        #[arg(long)]
+        environment: String,
+        #[arg(long)]
+        actor: String,
+    },
+    /// Reviews, newest first.
+    List {
+        #[arg(long)]
+        workspace: Option<String>,
+        /// Only what this actor may see.
+        #[arg(long)]
+        actor: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
+    /// One review with its composed content.
+    Show {
+        review_id: String,
+        #[arg(long)]
+        actor: Option<String>,
+    },
+    /// Publish a ready review; the environment's previously published review is superseded.
+    Publish {
+        review_id: String,
+        #[arg(long)]
+        actor: Option<String>,
+    },
+    /// Archive a published review.
+    Archive {
+        review_id: String,
+        #[arg(long)]
+        actor: Option<String>,
     },
 }
 
@@ -187,6 +303,90 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 (None, false) => reconcile::once(&app, &out).await,
             }
             .map(|_| ExitCode::SUCCESS)
+        }
+        Command::Workspaces(WorkspacesCommand::Create { name }) => {
+            let app = open(&target).await?;
+            directory::create_workspace(&app, &name, &out)
+                .await
+                .map(|_| ExitCode::SUCCESS)
+        }
+        Command::Environments(EnvironmentsCommand::Create { workspace, name }) => {
+            let workspace = runs::parse_id(&workspace)?;
+            let app = open(&target).await?;
+            directory::create_environment(&app, workspace, &name, &out)
+                .await
+                .map(|_| ExitCode::SUCCESS)
+        }
+        Command::Actors(ActorsCommand::Create { name }) => {
+            let app = open(&target).await?;
+            directory::create_actor(&app, &name, &out)
+                .await
+                .map(|_| ExitCode::SUCCESS)
+        }
+        Command::Actors(ActorsCommand::AddMember { workspace, actor }) => {
+            let (workspace, actor) = (runs::parse_id(&workspace)?, runs::parse_id(&actor)?);
+            let app = open(&target).await?;
+            directory::add_member(&app, workspace, actor, &out)
+                .await
+                .map(|_| ExitCode::SUCCESS)
+        }
+        Command::Evidence(EvidenceCommand::Capture { environment, file }) => {
+            let environment = runs::parse_id(&environment)?;
+            // Read and parse the file before touching the database.
+            directory::read_document(&file, &out)?;
+            let app = open(&target).await?;
+            directory::capture_evidence(&app, environment, &file, &out)
+                .await
+                .map(|_| ExitCode::SUCCESS)
+        }
+        Command::Reviews(cmd) => {
+            let optional = |v: Option<String>| v.as_deref().map(runs::parse_id).transpose();
+            match cmd {
+                ReviewsCommand::Compose {
+                    workspace,
+                    environment,
+                    actor,
+                } => {
+                    let (w, e, a) = (
+                        runs::parse_id(&workspace)?,
+                        runs::parse_id(&environment)?,
+                        runs::parse_id(&actor)?,
+                    );
+                    let app = open(&target).await?;
+                    reviews::compose(&app, w, e, a, &out).await
+                }
+                ReviewsCommand::List {
+                    workspace,
+                    actor,
+                    limit,
+                } => {
+                    let (w, a) = (optional(workspace)?, optional(actor)?);
+                    let app = open(&target).await?;
+                    reviews::list(&app, w, a, limit, &out).await
+                }
+                ReviewsCommand::Show { review_id, actor } => {
+                    let (id, a) = (runs::parse_id(&review_id)?, optional(actor)?);
+                    let app = open(&target).await?;
+                    reviews::show(&app, id, a, &out).await
+                }
+                ReviewsCommand::Publish { review_id, actor } => {
+                    let (id, a) = (runs::parse_id(&review_id)?, optional(actor)?);
+                    let app = open(&target).await?;
+                    reviews::publish(&app, id, a, &out).await
+                }
+                ReviewsCommand::Archive { review_id, actor } => {
+                    let (id, a) = (runs::parse_id(&review_id)?, optional(actor)?);
+                    let app = open(&target).await?;
+                    reviews::archive(&app, id, a, &out).await
+                }
+            }
+            .map(|_| ExitCode::SUCCESS)
+        }
+        Command::Worker { once, interval } => {
+            let app = open(&target).await?;
+            reviews::worker(&app, once, interval, &out)
+                .await
+                .map(|_| ExitCode::SUCCESS)
         }
         Command::Project { once, interval } => {
             let app = open(&target).await?;

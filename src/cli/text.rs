@@ -130,6 +130,93 @@ runproof_domain::text_catalogue! {
             en: "Nothing to decide now ({by}): {reason}",
             de: "Jetzt nichts zu entscheiden ({by}): {reason}"
         }
+        FeedbackQueued = "ui.feedback.queued" {
+            en: "Queued compose run {run}; open it with `runproof runs show {run}`.",
+            de: "Erstellungslauf {run} eingereiht; öffnen mit `runproof runs show {run}`."
+        }
+        FeedbackAlreadyRunning = "ui.feedback.already_running" {
+            en: "A compose run for the same evidence is already under way: {run}; open it with `runproof runs show {run}`.",
+            de: "Ein Erstellungslauf für dieselben Belege läuft bereits: {run}; öffnen mit `runproof runs show {run}`."
+        }
+        FeedbackAlreadyAvailable = "ui.feedback.already_available" {
+            en: "The review of the current evidence is already available: {review}; open it with `runproof reviews show {review}`.",
+            de: "Das Review zu den aktuellen Belegen liegt bereits vor: {review}; öffnen mit `runproof reviews show {review}`."
+        }
+        CreatedWorkspace = "ui.created.workspace" {
+            en: "Created workspace {id} ({name}).",
+            de: "Arbeitsbereich {id} ({name}) angelegt."
+        }
+        CreatedEnvironment = "ui.created.environment" {
+            en: "Created environment {id} ({name}) in workspace {workspace}.",
+            de: "Umgebung {id} ({name}) im Arbeitsbereich {workspace} angelegt."
+        }
+        CreatedActor = "ui.created.actor" {
+            en: "Created actor {id} ({name}).",
+            de: "Akteur {id} ({name}) angelegt."
+        }
+        AddedMember = "ui.created.member" {
+            en: "Actor {actor} is now a member of workspace {workspace}.",
+            de: "Akteur {actor} ist jetzt Mitglied des Arbeitsbereichs {workspace}."
+        }
+        CapturedEvidence = "ui.evidence.captured" {
+            en: "Captured evidence snapshot {id}: {count} finding(s), content {hash}.",
+            de: "Belegstand {id} erfasst: {count} Befund(e), Inhalt {hash}."
+        }
+        EvidenceNotJson = "ui.evidence.not_json" {
+            en: "not valid JSON (line {line}, column {column})",
+            de: "kein gültiges JSON (Zeile {line}, Spalte {column})"
+        }
+        NoReviews = "ui.reviews.none" { en: "No reviews match.", de: "Keine passenden Reviews." }
+        LabelReview = "ui.label.review" { en: "Review", de: "Prüfbericht (Review)" }
+        LabelFingerprint = "ui.label.fingerprint" { en: "Fingerprint", de: "Fingerabdruck" }
+        LabelSnapshot = "ui.label.snapshot" { en: "Evidence snapshot", de: "Belegstand" }
+        LabelComposedBy = "ui.label.composed_by" { en: "Composed by run", de: "Erstellt von Lauf" }
+        LabelDrafted = "ui.label.drafted" { en: "Drafted at", de: "Entworfen am" }
+        LabelReady = "ui.label.ready" { en: "Ready at", de: "Bereit am" }
+        LabelPublished = "ui.label.published" { en: "Published at", de: "Veröffentlicht am" }
+        LabelSupersededBy = "ui.label.superseded_by" { en: "Superseded by", de: "Abgelöst durch" }
+        LabelFindings = "ui.label.findings" { en: "Findings", de: "Befunde" }
+        HeadingSections = "ui.heading.sections" { en: "Sections", de: "Abschnitte" }
+        PublishedReview = "ui.reviews.published" {
+            en: "Published review {review}.",
+            de: "Review {review} veröffentlicht."
+        }
+        PublishedSuperseding = "ui.reviews.published_superseding" {
+            en: "Published review {review}; it supersedes review {previous}.",
+            de: "Review {review} veröffentlicht; es löst Review {previous} ab."
+        }
+        ArchivedReview = "ui.reviews.archived" {
+            en: "Archived review {review}.",
+            de: "Review {review} archiviert."
+        }
+        WorkerComposed = "ui.worker.composed" {
+            en: "run {run}: composed review {review}",
+            de: "Lauf {run}: Review {review} erstellt"
+        }
+        WorkerDuplicate = "ui.worker.duplicate" {
+            en: "run {run}: review {review} already existed (duplicate recovered)",
+            de: "Lauf {run}: Review {review} existierte bereits (Duplikat aufgelöst)"
+        }
+        WorkerFailed = "ui.worker.failed" {
+            en: "run {run}: composing review {review} failed",
+            de: "Lauf {run}: Erstellen von Review {review} fehlgeschlagen"
+        }
+        WorkerLostRace = "ui.worker.lost_race" {
+            en: "run {run}: another run composes the same evidence; {outcome}",
+            de: "Lauf {run}: ein anderer Lauf erstellt dieselben Belege; {outcome}"
+        }
+        WorkerLeftForReconciler = "ui.worker.left" {
+            en: "left for the reconciler",
+            de: "dem Abgleich überlassen"
+        }
+        WorkerSummary = "ui.worker.summary" {
+            en: "Executed {count} compose run(s); none left in the queue.",
+            de: "{count} Erstellungslauf/-läufe ausgeführt; keiner mehr in der Warteschlange."
+        }
+        WorkerWatching = "ui.worker.watching" {
+            en: "Worker polling the queue every {interval}s; Ctrl-C or SIGTERM stops it after the current run.",
+            de: "Worker prüft die Warteschlange alle {interval} s; Strg-C oder SIGTERM beendet ihn nach dem laufenden Lauf."
+        }
         ProjectorHeldBack = "ui.projector.held_back" {
             en: "A transaction open since {since} holds the read horizon back.",
             de: "Eine seit {since} offene Transaktion hält den Lesehorizont auf."

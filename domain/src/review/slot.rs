@@ -81,7 +81,7 @@ pub enum SlotChoice {
     RetryFailed(Uuid),
     /// This run already drafted the holder (a restarted worker): carry on with it.
     ResumeOwnDraft(Uuid),
-    /// A ready or published review with this fingerprint exists: nothing to compose.
+    /// A ready review with this fingerprint exists: nothing to compose.
     Available(Uuid),
     /// Another run is drafting the holder: this run lost the race.
     HeldByOtherDraft(Uuid),
@@ -95,9 +95,12 @@ pub fn choose(holder: Option<&ReviewState>, run_id: Uuid) -> SlotChoice {
     match h.status {
         ReviewStatus::Draft if h.run_id == run_id => SlotChoice::ResumeOwnDraft(h.id),
         ReviewStatus::Draft => SlotChoice::HeldByOtherDraft(h.id),
-        ReviewStatus::Ready | ReviewStatus::Published => SlotChoice::Available(h.id),
+        ReviewStatus::Ready => SlotChoice::Available(h.id),
         ReviewStatus::Failed => SlotChoice::RetryFailed(h.id),
-        ReviewStatus::Archived | ReviewStatus::Superseded => SlotChoice::ClaimNew,
+        // Historical lineage is not mutable: a new review may be composed beside it.
+        ReviewStatus::Published | ReviewStatus::Archived | ReviewStatus::Superseded => {
+            SlotChoice::ClaimNew
+        }
     }
 }
 

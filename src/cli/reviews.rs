@@ -1,0 +1,339 @@
+//! `runproof reviews …` and `runproof worker`.
+
+use std::time::Duration;
+
+use comfy_table::presets::UTF8_BORDERS_ONLY;
+use comfy_table::{ContentArrangement, Table};
+use runproof_domain::ReasonCode;
+use runproof_projections::environment_reviews::{self, ReviewRow};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::directory::context;
+use super::error::CliError;
+use super::out::Out;
+use super::text::UiText;
+use crate::app::App;
+use crate::explain::when;
+use crate::reviews::worker::Executed;
+use crate::reviews::Feedback;
+
+pub async fn compose(
+    app: &App,
+    workspace: Uuid,
+    environment: Uuid,
+    actor: Uuid,
+    out: &Out,
+) -> Result<(), CliError> {
+    let feedback = app
+        .reviews
+        .create_or_refresh(actor, workspace, environment, &context(Some(actor)))
+        .await
+        .map_err(|e| CliError::from_service(&e))?;
+    if out.json {
+        out.json(&json!({ "result": feedback, "message": feedback_text(&feedback, out) }));
+    } else {
+        out.line(feedback_text(&feedback, out));
+    }
+    Ok(())
+}
+
+/// The operator's sentence for a compose request's answer.
+pub fn feedback_text(feedback: &Feedback, out: &Out) -> String {
+    match feedback {
+        Feedback::Queued { run_id } => {
+            UiText::FeedbackQueued.render(out.lang, &[("run", &run_id.to_string())])
+        }
+        Feedback::AlreadyRunning { run_id } => {
+            UiText::FeedbackAlreadyRunning.render(out.lang, &[("run", &run_id.to_string())])
+        }
+        Feedback::AlreadyAvailable { review_id } => {
+            UiText::FeedbackAlreadyAvailable.render(out.lang, &[("review", &review_id.to_string())])
+        }
+    }
+}
+
+fn view(r: &ReviewRow) -> serde_json::Value {
+    let s = &r.state;
+    json!({
+        "id": s.id,
+        "status": s.status,
+        "workspace_id": s.workspace_id,
+        "environment_id": s.environment_id,
+        "fingerprint": s.fingerprint,
+        "snapshot_id": s.snapshot_id,
+        "run_id": s.run_id,
+        "drafted_at": s.drafted_at,
+        "ready_at": s.ready_at,
+        "published_at": s.published_at,
+        "archived_at": s.archived_at,
+        "superseded_by": s.superseded_by,
+        "superseded_at": s.superseded_at,
+        "failure_reason": s.failure,
+        "content": s.content,
+        "version": r.version,
+    })
+}
+
+/// Keeps only the reviews of workspaces `actor` belongs to (all, without an actor).
+async fn visible(
+    app: &App,
+    rows: Vec<ReviewRow>,
+    actor: Option<Uuid>,
+) -> Result<Vec<ReviewRow>, CliError> {
+    let Some(actor) = actor else { return Ok(rows) };
+    let mut conn = app
+        .pool
+        .acquire()
+        .await
+        .map_err(|e| CliError::internal(&e))?;
+    let mut out = Vec::new();
+    for r in rows {
+        if runproof_projections::directory::is_member(&mut conn, r.state.workspace_id, actor)
+            .await
+            .map_err(|e| CliError::internal(&e))?
+        {
+            out.push(r);
+        }
+    }
+    Ok(out)
+}
+
+pub async fn list(
+    app: &App,
+    workspace: Option<Uuid>,
+    actor: Option<Uuid>,
+    limit: i64,
+    out: &Out,
+) -> Result<(), CliError> {
+    app.projector
+        .catch_up()
+        .await
+        .map_err(|e| CliError::from_projector(&e))?;
+    let mut conn = app
+        .pool
+        .acquire()
+        .await
+        .map_err(|e| CliError::internal(&e))?;
+    let rows = environment_reviews::list(&mut conn, workspace, limit)
+        .await
+        .map_err(|e| CliError::internal(&e))?;
+    drop(conn);
+    let rows = visible(app, rows, actor).await?;
+    if out.json {
+        out.json(&rows.iter().map(view).collect::<Vec<_>>());
+        return Ok(());
+    }
+    if rows.is_empty() {
+        out.say(UiText::NoReviews, &[]);
+        return Ok(());
+    }
+    let mut table = Table::new();
+    table
+        .load_preset(UTF8_BORDERS_ONLY)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_header(vec![
+            out.t(UiText::LabelReview),
+            out.t(UiText::LabelStatus),
+            out.t(UiText::LabelEnvironment),
+            out.t(UiText::LabelFingerprint),
+            out.t(UiText::LabelComposedBy),
+            out.t(UiText::LabelDrafted),
+        ]);
+    for r in &rows {
+        let s = &r.state;
+        let fingerprint: String = s.fingerprint.as_str().chars().take(19).collect();
+        table.add_row(vec![
+            s.id.to_string(),
+            s.status.label(out.lang).to_string(),
+            s.environment_id.to_string(),
+            format!("{fingerprint}…"),
+            s.run_id.to_string(),
+            when(s.drafted_at),
+        ]);
+    }
+    out.line(table);
+    Ok(())
+}
+
+pub async fn show(app: &App, id: Uuid, actor: Option<Uuid>, out: &Out) -> Result<(), CliError> {
+    app.projector
+        .catch_up()
+        .await
+        .map_err(|e| CliError::from_projector(&e))?;
+    let mut conn = app
+        .pool
+        .acquire()
+        .await
+        .map_err(|e| CliError::internal(&e))?;
+    let row = environment_reviews::get(&mut conn, id)
+        .await
+        .map_err(|e| CliError::internal(&e))?;
+    drop(conn);
+    let not_found =
+        || CliError::input(ReasonCode::ReviewNotFound, vec![("review", id.to_string())]);
+    let row = row.ok_or_else(not_found)?;
+    let row = visible(app, vec![row], actor)
+        .await?
+        .pop()
+        .ok_or_else(not_found)?;
+    if out.json {
+        out.json(&view(&row));
+        return Ok(());
+    }
+    let s = &row.state;
+    let lang = out.lang;
+    let field = |label: UiText, value: String| format!("  {:<20} {value}", label.text(lang));
+    out.line(format!("{} {}", out.t(UiText::LabelReview), s.id));
+    out.line(field(UiText::LabelStatus, s.status.label(lang).to_string()));
+    out.line(field(UiText::LabelWorkspace, s.workspace_id.to_string()));
+    out.line(field(
+        UiText::LabelEnvironment,
+        s.environment_id.to_string(),
+    ));
+    out.line(field(UiText::LabelFingerprint, s.fingerprint.to_string()));
+    out.line(field(UiText::LabelSnapshot, s.snapshot_id.to_string()));
+    out.line(field(UiText::LabelComposedBy, s.run_id.to_string()));
+    out.line(field(UiText::LabelDrafted, when(s.drafted_at)));
+    if let Some(t) = s.ready_at {
+        out.line(field(UiText::LabelReady, when(t)));
+    }
+    if let Some(t) = s.published_at {
+        out.line(field(UiText::LabelPublished, when(t)));
+    }
+    if let Some(by) = s.superseded_by {
+        out.line(field(UiText::LabelSupersededBy, by.to_string()));
+    }
+    if let Some(reason) = s.failure {
+        out.line(field(
+            UiText::LabelWhy,
+            format!("{} [{reason}]", reason.text(lang)),
+        ));
+    }
+    if let Some(c) = &s.content {
+        let totals: Vec<String> = c
+            .by_severity
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        out.line(field(
+            UiText::LabelFindings,
+            format!("{} ({})", c.total_findings, totals.join(", ")),
+        ));
+        out.line("");
+        out.line(out.t(UiText::HeadingSections));
+        for section in &c.sections {
+            let counts: Vec<String> = section
+                .by_severity
+                .iter()
+                .filter(|(_, v)| **v > 0)
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            out.line(format!(
+                "  {:<24} {:>5}  {}",
+                section.category,
+                section.total,
+                counts.join(", ")
+            ));
+        }
+    }
+    Ok(())
+}
+
+pub async fn publish(app: &App, id: Uuid, actor: Option<Uuid>, out: &Out) -> Result<(), CliError> {
+    let published = app
+        .reviews
+        .publish(id, actor, &context(actor))
+        .await
+        .map_err(|e| CliError::from_service(&e))?;
+    if out.json {
+        out.json(&published);
+    } else {
+        match published.superseded {
+            Some(previous) => out.say(
+                UiText::PublishedSuperseding,
+                &[
+                    ("review", &id.to_string()),
+                    ("previous", &previous.to_string()),
+                ],
+            ),
+            None => out.say(UiText::PublishedReview, &[("review", &id.to_string())]),
+        }
+    }
+    Ok(())
+}
+
+pub async fn archive(app: &App, id: Uuid, actor: Option<Uuid>, out: &Out) -> Result<(), CliError> {
+    app.reviews
+        .archive(id, actor, &context(actor))
+        .await
+        .map_err(|e| CliError::from_service(&e))?;
+    if out.json {
+        out.json(&json!({ "review_id": id, "status": "archived" }));
+    } else {
+        out.say(UiText::ArchivedReview, &[("review", &id.to_string())]);
+    }
+    Ok(())
+}
+
+fn executed_line(run: Uuid, e: &Executed, out: &Out) -> String {
+    let run_s = run.to_string();
+    match e {
+        Executed::Composed { review_id } => UiText::WorkerComposed.render(
+            out.lang,
+            &[("run", &run_s), ("review", &review_id.to_string())],
+        ),
+        Executed::DuplicateRecovered { review_id } => UiText::WorkerDuplicate.render(
+            out.lang,
+            &[("run", &run_s), ("review", &review_id.to_string())],
+        ),
+        Executed::Failed { review_id } => UiText::WorkerFailed.render(
+            out.lang,
+            &[("run", &run_s), ("review", &review_id.to_string())],
+        ),
+        Executed::LostRace { decided } => {
+            let outcome = match decided {
+                Some(reason) => format!("{} [{reason}]", reason.text(out.lang)),
+                None => UiText::WorkerLeftForReconciler.text(out.lang),
+            };
+            UiText::WorkerLostRace.render(out.lang, &[("run", &run_s), ("outcome", &outcome)])
+        }
+    }
+}
+
+pub async fn worker(app: &App, once: bool, interval: u64, out: &Out) -> Result<(), CliError> {
+    let worker = app.worker();
+    if once {
+        let done = worker
+            .run_until_idle()
+            .await
+            .map_err(|e| CliError::internal(&e))?;
+        if out.json {
+            out.json(
+                &done
+                    .iter()
+                    .map(|(run, e)| json!({ "run_id": run, "executed": e }))
+                    .collect::<Vec<_>>(),
+            );
+            return Ok(());
+        }
+        for (run, e) in &done {
+            out.line(executed_line(*run, e, out));
+        }
+        out.say(UiText::WorkerSummary, &[("count", &done.len().to_string())]);
+        return Ok(());
+    }
+    out.say(
+        UiText::WorkerWatching,
+        &[("interval", &interval.to_string())],
+    );
+    worker
+        .watch(
+            Duration::from_secs(interval.max(1)),
+            super::shutdown_signal(),
+            |run, e| out.line(executed_line(run, e, out)),
+        )
+        .await;
+    out.say(UiText::ReconcileStopped, &[]);
+    Ok(())
+}
