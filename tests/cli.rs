@@ -462,3 +462,331 @@ async fn reconcile_explain_shows_the_decision_and_its_evidence_for_an_active_run
     );
     assert_eq!(json["evaluation"]["source"], "stale");
 }
+
+fn id_of(o: &Output, key: &str) -> String {
+    let v: Value = serde_json::from_str(&o.stdout)
+        .unwrap_or_else(|_| panic!("json: {} / {}", o.stdout, o.stderr));
+    v[key].as_str().unwrap().to_string()
+}
+
+/// A workspace with an actor, an environment and captured evidence, made through the CLI.
+fn cli_scene(url: &str) -> (String, String, String) {
+    let ws = id_of(
+        &runproof(
+            url,
+            &["--json", "workspaces", "create", "--name", "Contoso"],
+        ),
+        "workspace_id",
+    );
+    let actor = id_of(
+        &runproof(url, &["--json", "actors", "create", "--name", "Ada"]),
+        "actor_id",
+    );
+    assert_eq!(
+        runproof(
+            url,
+            &[
+                "actors",
+                "add-member",
+                "--workspace",
+                &ws,
+                "--actor",
+                &actor
+            ]
+        )
+        .code,
+        0
+    );
+    let env = id_of(
+        &runproof(
+            url,
+            &[
+                "--json",
+                "environments",
+                "create",
+                "--workspace",
+                &ws,
+                "--name",
+                "prod",
+            ],
+        ),
+        "environment_id",
+    );
+    let file = std::env::temp_dir().join(format!("runproof-evidence-{}.json", Uuid::new_v4()));
+    std::fs::write(&file, r#"{"findings": [{"severity": "high", "category": "identity"}, {"severity": "low", "category": "backup"}]}"#).unwrap();
+    let captured = runproof(
+        url,
+        &[
+            "evidence",
+            "capture",
+            "--environment",
+            &env,
+            "--file",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(captured.code, 0, "{}", captured.stderr);
+    assert!(captured.stdout.contains("2 finding(s)"));
+    std::fs::remove_file(file).ok();
+    (ws, env, actor)
+}
+
+#[tokio::test]
+async fn the_review_commands_tell_the_story_and_refuse_bad_input_in_one_line() {
+    let db = TestDb::new().await;
+    let url = db.url();
+    let (ws, env, actor) = cli_scene(&url);
+    let events = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM events")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap()
+    };
+
+    // Bad evidence records nothing.
+    let before = events().await;
+    let bad = std::env::temp_dir().join(format!("runproof-bad-{}.json", Uuid::new_v4()));
+    std::fs::write(&bad, "{ not json").unwrap();
+    one_line_error(
+        &runproof(
+            &url,
+            &[
+                "evidence",
+                "capture",
+                "--environment",
+                &env,
+                "--file",
+                bad.to_str().unwrap(),
+            ],
+        ),
+        2,
+        "evidence.invalid",
+    );
+    std::fs::write(
+        &bad,
+        r#"{"findings": [{"severity": "cosmic", "category": "x"}]}"#,
+    )
+    .unwrap();
+    one_line_error(
+        &runproof(
+            &url,
+            &[
+                "evidence",
+                "capture",
+                "--environment",
+                &env,
+                "--file",
+                bad.to_str().unwrap(),
+            ],
+        ),
+        2,
+        "evidence.invalid",
+    );
+    std::fs::write(&bad, r#"{"findings": []}"#).unwrap();
+    one_line_error(
+        &runproof(
+            &url,
+            &[
+                "evidence",
+                "capture",
+                "--environment",
+                &Uuid::new_v4().to_string(),
+                "--file",
+                bad.to_str().unwrap(),
+            ],
+        ),
+        2,
+        "environment.not_found",
+    );
+    one_line_error(
+        &runproof(
+            &url,
+            &[
+                "evidence",
+                "capture",
+                "--environment",
+                &env,
+                "--file",
+                "/nonexistent/x.json",
+            ],
+        ),
+        2,
+        "file.unreadable",
+    );
+    std::fs::remove_file(bad).ok();
+    assert_eq!(events().await, before, "nothing recorded");
+
+    // Two triggers, one run; the worker; then already available.
+    let compose = [
+        "reviews",
+        "compose",
+        "--workspace",
+        &ws,
+        "--environment",
+        &env,
+        "--actor",
+        &actor,
+    ];
+    let first = runproof(&url, &compose);
+    assert!(
+        first.stdout.starts_with("Queued compose run"),
+        "{}",
+        first.stdout
+    );
+    let second = runproof(&url, &compose);
+    assert!(
+        second.stdout.contains("already under way"),
+        "{}",
+        second.stdout
+    );
+    let de = runproof(&url, &[&["--lang", "de"][..], &compose[..]].concat());
+    assert!(de.stdout.contains("läuft bereits"), "{}", de.stdout);
+    let worker = runproof(&url, &["worker", "--once"]);
+    assert_eq!(worker.code, 0, "{}", worker.stderr);
+    assert!(
+        worker.stdout.contains("composed review"),
+        "{}",
+        worker.stdout
+    );
+    let available = runproof(&url, &[&["--json"][..], &compose[..]].concat());
+    let feedback: Value = serde_json::from_str(&available.stdout).unwrap();
+    assert_eq!(feedback["result"]["feedback"], "already_available");
+    let review = feedback["result"]["review_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let list: Value = serde_json::from_str(
+        &runproof(&url, &["--json", "reviews", "list", "--workspace", &ws]).stdout,
+    )
+    .unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    let shown = runproof(&url, &["reviews", "show", &review]);
+    assert!(
+        shown.stdout.contains("identity") && shown.stdout.contains("ready"),
+        "{}",
+        shown.stdout
+    );
+    one_line_error(
+        &runproof(
+            &url,
+            &[
+                "reviews",
+                "show",
+                &review,
+                "--actor",
+                &Uuid::new_v4().to_string(),
+            ],
+        ),
+        2,
+        "review.not_found",
+    );
+    assert!(runproof(&url, &["reviews", "publish", &review])
+        .stdout
+        .starts_with("Published review"));
+    assert!(runproof(&url, &["reviews", "archive", &review])
+        .stdout
+        .starts_with("Archived review"));
+    one_line_error(
+        &runproof(&url, &["reviews", "archive", &review]),
+        2,
+        "review.invalid_transition",
+    );
+
+    // Outsiders get "not found".
+    let stranger = id_of(
+        &runproof(&url, &["--json", "actors", "create", "--name", "Eve"]),
+        "actor_id",
+    );
+    one_line_error(
+        &runproof(
+            &url,
+            &[
+                "reviews",
+                "compose",
+                "--workspace",
+                &ws,
+                "--environment",
+                &env,
+                "--actor",
+                &stranger,
+            ],
+        ),
+        2,
+        "workspace.not_found",
+    );
+    one_line_error(
+        &runproof(
+            &url,
+            &[
+                "actors",
+                "add-member",
+                "--workspace",
+                &ws,
+                "--actor",
+                &actor,
+            ],
+        ),
+        2,
+        "actor.already_member",
+    );
+    one_line_error(
+        &runproof(&url, &["workspaces", "create", "--name", " "]),
+        2,
+        "name.invalid",
+    );
+}
+
+#[tokio::test]
+async fn concurrent_compose_requests_from_many_processes_collide_silently_into_one_run() {
+    let db = TestDb::new().await;
+    let url = db.url();
+    let (ws, env, actor) = cli_scene(&url);
+    let handles: Vec<_> = (0..8)
+        .map(|_| {
+            let (url, ws, env, actor) = (url.clone(), ws.clone(), env.clone(), actor.clone());
+            std::thread::spawn(move || {
+                runproof(
+                    &url,
+                    &[
+                        "reviews",
+                        "compose",
+                        "--workspace",
+                        &ws,
+                        "--environment",
+                        &env,
+                        "--actor",
+                        &actor,
+                    ],
+                )
+            })
+        })
+        .collect();
+    for h in handles {
+        let o = h.join().unwrap();
+        assert_eq!(o.code, 0, "{}", o.stderr);
+        assert!(o.stdout.contains("compose run"), "{}", o.stdout);
+    }
+    let runs: i64 = sqlx::query_scalar("SELECT count(*) FROM operation_runs")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(runs, 1);
+}
+
+#[tokio::test]
+async fn a_tripped_unique_index_is_reported_without_sql_or_constraint_wording() {
+    let db = TestDb::new().await;
+    let url = db.url();
+    let (ws, env, _) = cli_scene(&url);
+    let app = App::from_pool(db.pool.clone(), Arc::new(SystemClock)).without_read_your_writes();
+    let (ws, env) = (ws.parse::<Uuid>().unwrap(), env.parse::<Uuid>().unwrap());
+    let f = runproof_domain::fingerprint::Fingerprint::compute(ws, env, "sha256:0", "x");
+    common::plant_review_draft(&app, ws, env, f.clone()).await;
+    common::plant_review_draft(&app, ws, env, f).await;
+    let listed = runproof(&url, &["reviews", "list"]);
+    one_line_error(&listed, 3, "projection.stopped");
+    assert!(listed.stderr.contains("environment_reviews"));
+    let de = runproof(&url, &["--lang", "de", "runs", "list"]);
+    one_line_error(&de, 3, "projection.stopped");
+}

@@ -19,13 +19,15 @@ use runproof::reviews::worker::Executed;
 use runproof::reviews::{Claim, Feedback};
 use runproof::service_error::ServiceError;
 use runproof_adapters::reconciler::Handled;
+use runproof_domain::findings::FindingsDocument;
 use runproof_domain::fingerprint::Fingerprint;
 use runproof_domain::initiator::Initiator;
 use runproof_domain::metadata::CommandContext;
 use runproof_domain::operation_run::{RunOutcome, RunStatus};
-use runproof_domain::reconciliation::{DecisionKind, RecordKind, ReconciliationSource};
-use runproof_domain::review::{compose, DraftReview, EnvironmentReview, ReviewCommand, ReviewStatus, COMPOSER_VERSION};
-use runproof_domain::findings::FindingsDocument;
+use runproof_domain::reconciliation::{DecisionKind, ReconciliationSource, RecordKind};
+use runproof_domain::review::{
+    compose, DraftReview, EnvironmentReview, ReviewCommand, ReviewStatus, COMPOSER_VERSION,
+};
 use runproof_domain::ReasonCode;
 use runproof_projections::{environment_reviews, operation_runs};
 use serde_json::{json, Value};
@@ -56,12 +58,37 @@ async fn scene() -> Scene {
     let db = TestDb::new().await;
     let (app, clock) = app(&db);
     let ctx = operator();
-    let workspace = app.directory.create_workspace(Uuid::new_v4(), "Contoso", &ctx).await.unwrap();
-    let actor = app.directory.create_actor(Uuid::new_v4(), "Ada", &ctx).await.unwrap();
-    app.directory.add_member(workspace, actor, &ctx).await.unwrap();
-    let environment = app.directory.create_environment(workspace, Uuid::new_v4(), "prod", &ctx).await.unwrap();
-    app.directory.capture_evidence(environment, findings(7), &ctx).await.unwrap();
-    Scene { db, app, clock, workspace, environment, actor }
+    let workspace = app
+        .directory
+        .create_workspace(Uuid::new_v4(), "Contoso", &ctx)
+        .await
+        .unwrap();
+    let actor = app
+        .directory
+        .create_actor(Uuid::new_v4(), "Ada", &ctx)
+        .await
+        .unwrap();
+    app.directory
+        .add_member(workspace, actor, &ctx)
+        .await
+        .unwrap();
+    let environment = app
+        .directory
+        .create_environment(workspace, Uuid::new_v4(), "prod", &ctx)
+        .await
+        .unwrap();
+    app.directory
+        .capture_evidence(environment, findings(7), &ctx)
+        .await
+        .unwrap();
+    Scene {
+        db,
+        app,
+        clock,
+        workspace,
+        environment,
+        actor,
+    }
 }
 
 impl Scene {
@@ -81,7 +108,12 @@ impl Scene {
     }
 
     fn fingerprint(&self, content_hash: &str) -> Fingerprint {
-        Fingerprint::compute(self.workspace, self.environment, content_hash, COMPOSER_VERSION)
+        Fingerprint::compute(
+            self.workspace,
+            self.environment,
+            content_hash,
+            COMPOSER_VERSION,
+        )
     }
 
     async fn run(&self, id: Uuid) -> operation_runs::RunRow {
@@ -91,11 +123,17 @@ impl Scene {
 
     async fn review(&self, id: Uuid) -> environment_reviews::ReviewRow {
         let mut conn = self.db.pool.acquire().await.unwrap();
-        environment_reviews::get(&mut conn, id).await.unwrap().unwrap()
+        environment_reviews::get(&mut conn, id)
+            .await
+            .unwrap()
+            .unwrap()
     }
 
     async fn count(&self, sql: &str) -> i64 {
-        sqlx::query_scalar(sql).fetch_one(&self.db.pool).await.unwrap()
+        sqlx::query_scalar(sql)
+            .fetch_one(&self.db.pool)
+            .await
+            .unwrap()
     }
 
     /// Starts the run and composes its review up to `ready`, without completing the
@@ -106,7 +144,11 @@ impl Scene {
         let review = self.draft(run).await;
         let job = self.app.reviews.job_of(run).await.unwrap();
         let content = self.app.reviews.compose_content(&job).await.unwrap();
-        self.app.reviews.mark_ready(review, &job, content, &w).await.unwrap();
+        self.app
+            .reviews
+            .mark_ready(review, &job, content, &w)
+            .await
+            .unwrap();
         review
     }
 
@@ -114,18 +156,34 @@ impl Scene {
     async fn draft(&self, run: Uuid) -> Uuid {
         let w = CommandContext::new(Initiator::system("worker"));
         let job = self.app.reviews.job_of(run).await.unwrap();
-        let Claim::Drafted { review_id, version } = self.app.reviews.claim(&job, &w).await.unwrap() else {
+        let Claim::Drafted { review_id, version } = self.app.reviews.claim(&job, &w).await.unwrap()
+        else {
             panic!("expected a draft")
         };
-        self.app.reviews.wait_visible(review_id, version).await.unwrap();
+        self.app
+            .reviews
+            .wait_visible(review_id, version)
+            .await
+            .unwrap();
         review_id
     }
 
     /// A compose run for the current evidence queued directly (bypassing the
     /// availability check, like a second integration would).
     async fn stray_run(&self) -> Uuid {
-        let env = self.app.store.load::<runproof_domain::environment::ManagedEnvironment>(&self.environment.to_string()).await.unwrap();
-        let snapshot = env.aggregate.state().unwrap().latest_snapshot.clone().unwrap();
+        let env = self
+            .app
+            .store
+            .load::<runproof_domain::environment::ManagedEnvironment>(&self.environment.to_string())
+            .await
+            .unwrap();
+        let snapshot = env
+            .aggregate
+            .state()
+            .unwrap()
+            .latest_snapshot
+            .clone()
+            .unwrap();
         let f = self.fingerprint(&snapshot.content_hash);
         self.app
             .lifecycle
@@ -145,7 +203,11 @@ impl Scene {
     }
 
     async fn pass(&self) -> runproof_adapters::PassReport {
-        reconciliation::reconciler(&self.app).unwrap().pass(self.clock.now()).await.unwrap()
+        reconciliation::reconciler(&self.app)
+            .unwrap()
+            .pass(self.clock.now())
+            .await
+            .unwrap()
     }
 
     fn handled(report: &runproof_adapters::PassReport, run: Uuid) -> Handled {
@@ -154,7 +216,9 @@ impl Scene {
             .iter()
             .find(|h| match h {
                 Handled::Decided(e) | Handled::NotProvable(e) | Handled::Lost(e) => e.run_id == run,
-                Handled::AlreadyEnded { run_id } | Handled::ProjectionBehind { run_id } | Handled::Failed { run_id } => *run_id == run,
+                Handled::AlreadyEnded { run_id }
+                | Handled::ProjectionBehind { run_id }
+                | Handled::Failed { run_id } => *run_id == run,
             })
             .cloned()
             .unwrap_or_else(|| panic!("run {run} was not a candidate"))
@@ -180,26 +244,53 @@ fn waiting(h: &Handled) -> ReasonCode {
 #[tokio::test]
 async fn two_triggers_give_one_run_and_one_review_then_already_available() {
     let s = scene().await;
-    let Feedback::Queued { run_id } = s.request().await else { panic!() };
+    let Feedback::Queued { run_id } = s.request().await else {
+        panic!()
+    };
     assert_eq!(s.request().await, Feedback::AlreadyRunning { run_id });
 
     let done = s.app.worker().run_until_idle().await.unwrap();
-    let [(ran, Executed::Composed { review_id })] = &done[..] else { panic!("{done:?}") };
+    let [(ran, Executed::Composed { review_id })] = &done[..] else {
+        panic!("{done:?}")
+    };
     assert_eq!(*ran, run_id);
 
     let run = s.run(run_id).await;
-    assert_eq!((run.state.status, run.state.outcome), (RunStatus::Completed, RunOutcome::Succeeded));
+    assert_eq!(
+        (run.state.status, run.state.outcome),
+        (RunStatus::Completed, RunOutcome::Succeeded)
+    );
     let note = run.state.completion.unwrap();
-    assert_eq!((note.reason_code, note.record.unwrap().id), (ReasonCode::ReviewReady, *review_id));
+    assert_eq!(
+        (note.reason_code, note.record.unwrap().id),
+        (ReasonCode::ReviewReady, *review_id)
+    );
     let review = s.review(*review_id).await;
     assert_eq!(review.state.status, ReviewStatus::Ready);
     let content = review.state.content.unwrap();
     assert_eq!(content.total_findings, 7);
-    assert_eq!(content.sections.iter().map(|s| s.category.as_str()).collect::<Vec<_>>(), ["backup", "identity", "network"]);
+    assert_eq!(
+        content
+            .sections
+            .iter()
+            .map(|s| s.category.as_str())
+            .collect::<Vec<_>>(),
+        ["backup", "identity", "network"]
+    );
 
     // Repeated triggers after ready: already available, no new run.
-    assert_eq!(s.request().await, Feedback::AlreadyAvailable { review_id: *review_id });
-    assert_eq!(s.request().await, Feedback::AlreadyAvailable { review_id: *review_id });
+    assert_eq!(
+        s.request().await,
+        Feedback::AlreadyAvailable {
+            review_id: *review_id
+        }
+    );
+    assert_eq!(
+        s.request().await,
+        Feedback::AlreadyAvailable {
+            review_id: *review_id
+        }
+    );
     assert_eq!(s.count("SELECT count(*) FROM operation_runs").await, 1);
 }
 
@@ -213,28 +304,78 @@ async fn outsiders_and_foreign_environments_get_not_found_and_nothing_is_recorde
     };
     let stranger = Uuid::new_v4();
     assert_eq!(
-        refused(s.app.reviews.create_or_refresh(stranger, s.workspace, s.environment, &operator()).await),
+        refused(
+            s.app
+                .reviews
+                .create_or_refresh(stranger, s.workspace, s.environment, &operator())
+                .await
+        ),
         ReasonCode::WorkspaceNotFound
     );
     assert_eq!(
-        refused(s.app.reviews.create_or_refresh(s.actor, Uuid::new_v4(), s.environment, &operator()).await),
+        refused(
+            s.app
+                .reviews
+                .create_or_refresh(s.actor, Uuid::new_v4(), s.environment, &operator())
+                .await
+        ),
         ReasonCode::WorkspaceNotFound
     );
-    assert_eq!(s.count("SELECT count(*) FROM events").await, before, "nothing recorded");
+    assert_eq!(
+        s.count("SELECT count(*) FROM events").await,
+        before,
+        "nothing recorded"
+    );
     // An environment of another workspace, seen from this one.
-    let other_ws = s.app.directory.create_workspace(Uuid::new_v4(), "Fabrikam", &operator()).await.unwrap();
-    let other_env = s.app.directory.create_environment(other_ws, Uuid::new_v4(), "eu", &operator()).await.unwrap();
+    let other_ws = s
+        .app
+        .directory
+        .create_workspace(Uuid::new_v4(), "Fabrikam", &operator())
+        .await
+        .unwrap();
+    let other_env = s
+        .app
+        .directory
+        .create_environment(other_ws, Uuid::new_v4(), "eu", &operator())
+        .await
+        .unwrap();
     let before = s.count("SELECT count(*) FROM events").await;
     assert_eq!(
-        refused(s.app.reviews.create_or_refresh(s.actor, s.workspace, other_env, &operator()).await),
+        refused(
+            s.app
+                .reviews
+                .create_or_refresh(s.actor, s.workspace, other_env, &operator())
+                .await
+        ),
         ReasonCode::EnvironmentNotFound
     );
-    assert_eq!(s.count("SELECT count(*) FROM events").await, before, "nothing recorded");
+    assert_eq!(
+        s.count("SELECT count(*) FROM events").await,
+        before,
+        "nothing recorded"
+    );
     // An environment without evidence.
-    let bare = s.app.directory.create_environment(s.workspace, Uuid::new_v4(), "dev", &operator()).await.unwrap();
+    let bare = s
+        .app
+        .directory
+        .create_environment(s.workspace, Uuid::new_v4(), "dev", &operator())
+        .await
+        .unwrap();
     let before = s.count("SELECT count(*) FROM events").await;
-    assert_eq!(refused(s.app.reviews.create_or_refresh(s.actor, s.workspace, bare, &operator()).await), ReasonCode::EvidenceMissing);
-    assert_eq!(s.count("SELECT count(*) FROM events").await, before, "nothing recorded");
+    assert_eq!(
+        refused(
+            s.app
+                .reviews
+                .create_or_refresh(s.actor, s.workspace, bare, &operator())
+                .await
+        ),
+        ReasonCode::EvidenceMissing
+    );
+    assert_eq!(
+        s.count("SELECT count(*) FROM events").await,
+        before,
+        "nothing recorded"
+    );
     assert_eq!(s.count("SELECT count(*) FROM operation_runs").await, 0);
 }
 
@@ -242,12 +383,42 @@ async fn outsiders_and_foreign_environments_get_not_found_and_nothing_is_recorde
 async fn invalid_evidence_or_an_unknown_environment_records_nothing() {
     let s = scene().await;
     let before = s.count("SELECT count(*) FROM events").await;
-    for doc in [json!({"findings": "x"}), json!([1]), json!({"findings": [{"severity": "apocalyptic", "category": "x"}]})] {
-        let r = s.app.directory.capture_evidence(s.environment, doc, &operator()).await;
-        assert!(matches!(r, Err(ServiceError::Refused { reason: ReasonCode::EvidenceInvalid, .. })), "{r:?}");
+    for doc in [
+        json!({"findings": "x"}),
+        json!([1]),
+        json!({"findings": [{"severity": "apocalyptic", "category": "x"}]}),
+    ] {
+        let r = s
+            .app
+            .directory
+            .capture_evidence(s.environment, doc, &operator())
+            .await;
+        assert!(
+            matches!(
+                r,
+                Err(ServiceError::Refused {
+                    reason: ReasonCode::EvidenceInvalid,
+                    ..
+                })
+            ),
+            "{r:?}"
+        );
     }
-    let r = s.app.directory.capture_evidence(Uuid::new_v4(), findings(1), &operator()).await;
-    assert!(matches!(r, Err(ServiceError::Refused { reason: ReasonCode::EnvironmentNotFound, .. })), "{r:?}");
+    let r = s
+        .app
+        .directory
+        .capture_evidence(Uuid::new_v4(), findings(1), &operator())
+        .await;
+    assert!(
+        matches!(
+            r,
+            Err(ServiceError::Refused {
+                reason: ReasonCode::EnvironmentNotFound,
+                ..
+            })
+        ),
+        "{r:?}"
+    );
     assert_eq!(s.count("SELECT count(*) FROM events").await, before);
 }
 
@@ -261,7 +432,10 @@ async fn thirty_two_concurrent_requests_give_one_run_and_after_the_worker_one_re
         let (a, w, e) = (s.actor, s.workspace, s.environment);
         calls.push(tokio::spawn(async move {
             barrier.wait().await;
-            app.reviews.create_or_refresh(a, w, e, &operator()).await.unwrap()
+            app.reviews
+                .create_or_refresh(a, w, e, &operator())
+                .await
+                .unwrap()
         }));
     }
     let mut runs = HashSet::new();
@@ -292,9 +466,21 @@ async fn two_workers_racing_on_one_run_execute_it_once() {
     let (a, b) = (s.app.worker(), other.worker());
     let (ra, rb) = tokio::join!(a.claim_and_execute(run), b.claim_and_execute(run));
     let results = [ra.unwrap(), rb.unwrap()];
-    assert_eq!(results.iter().filter(|r| r.is_some()).count(), 1, "{results:?}");
-    assert_eq!(s.count("SELECT count(*) FROM events WHERE event_type = 'RunStarted'").await, 1);
-    assert_eq!(s.count("SELECT count(*) FROM events WHERE event_type = 'ReviewDrafted'").await, 1);
+    assert_eq!(
+        results.iter().filter(|r| r.is_some()).count(),
+        1,
+        "{results:?}"
+    );
+    assert_eq!(
+        s.count("SELECT count(*) FROM events WHERE event_type = 'RunStarted'")
+            .await,
+        1
+    );
+    assert_eq!(
+        s.count("SELECT count(*) FROM events WHERE event_type = 'ReviewDrafted'")
+            .await,
+        1
+    );
     assert_eq!(s.run(run).await.state.outcome, RunOutcome::Succeeded);
 }
 
@@ -306,13 +492,26 @@ async fn concurrent_slot_claims_for_one_fingerprint_write_one_draft_and_the_lose
     let w = CommandContext::new(Initiator::system("worker"));
     s.app.lifecycle.start(first, &w).await.unwrap();
     s.app.lifecycle.start(second, &w).await.unwrap();
-    let (ja, jb) = (s.app.reviews.job_of(first).await.unwrap(), s.app.reviews.job_of(second).await.unwrap());
+    let (ja, jb) = (
+        s.app.reviews.job_of(first).await.unwrap(),
+        s.app.reviews.job_of(second).await.unwrap(),
+    );
     let (ca, cb) = tokio::join!(s.app.reviews.claim(&ja, &w), s.app.reviews.claim(&jb, &w));
     let claims = [ca.unwrap(), cb.unwrap()];
-    let drafted = claims.iter().filter(|c| matches!(c, Claim::Drafted { .. })).count();
-    let held = claims.iter().filter(|c| matches!(c, Claim::HeldElsewhere(_))).count();
+    let drafted = claims
+        .iter()
+        .filter(|c| matches!(c, Claim::Drafted { .. }))
+        .count();
+    let held = claims
+        .iter()
+        .filter(|c| matches!(c, Claim::HeldElsewhere(_)))
+        .count();
     assert_eq!((drafted, held), (1, 1), "{claims:?}");
-    assert_eq!(s.count("SELECT count(*) FROM events WHERE event_type = 'ReviewDrafted'").await, 1);
+    assert_eq!(
+        s.count("SELECT count(*) FROM events WHERE event_type = 'ReviewDrafted'")
+            .await,
+        1
+    );
 }
 
 // --- the decision table, row by row ---
@@ -323,17 +522,30 @@ async fn own_ready_or_published_review_proves_the_run_succeeded() {
     let run = s.run_id().await;
     let review = s.compose_without_completing(run).await;
     let h = Scene::handled(&s.pass().await, run);
-    assert_eq!(decided(&h), (DecisionKind::ProvenSucceeded, ReasonCode::ReviewReady));
+    assert_eq!(
+        decided(&h),
+        (DecisionKind::ProvenSucceeded, ReasonCode::ReviewReady)
+    );
     let r = s.run(run).await.state.reconciliation.unwrap();
     assert_eq!(r.adapter.unwrap().to_string(), "review-compose@1.0.0");
     assert_eq!(r.evidence.record.unwrap().id, review);
-    assert_eq!(r.evidence.fingerprint.unwrap().as_str(), s.review(review).await.state.fingerprint.as_str());
+    assert_eq!(
+        r.evidence.fingerprint.unwrap().as_str(),
+        s.review(review).await.state.fingerprint.as_str()
+    );
 
     let s = scene().await;
     let run = s.run_id().await;
     let review = s.compose_without_completing(run).await;
-    s.app.reviews.publish(review, None, &operator()).await.unwrap();
-    assert_eq!(decided(&Scene::handled(&s.pass().await, run)), (DecisionKind::ProvenSucceeded, ReasonCode::ReviewReady));
+    s.app
+        .reviews
+        .publish(review, None, &operator())
+        .await
+        .unwrap();
+    assert_eq!(
+        decided(&Scene::handled(&s.pass().await, run)),
+        (DecisionKind::ProvenSucceeded, ReasonCode::ReviewReady)
+    );
 }
 
 #[tokio::test]
@@ -341,9 +553,20 @@ async fn own_archived_review_proves_success_from_the_lineage() {
     let s = scene().await;
     let run = s.run_id().await;
     let review = s.compose_without_completing(run).await;
-    s.app.reviews.publish(review, None, &operator()).await.unwrap();
-    s.app.reviews.archive(review, None, &operator()).await.unwrap();
-    assert_eq!(decided(&Scene::handled(&s.pass().await, run)), (DecisionKind::ProvenSucceeded, ReasonCode::ReviewHistorical));
+    s.app
+        .reviews
+        .publish(review, None, &operator())
+        .await
+        .unwrap();
+    s.app
+        .reviews
+        .archive(review, None, &operator())
+        .await
+        .unwrap();
+    assert_eq!(
+        decided(&Scene::handled(&s.pass().await, run)),
+        (DecisionKind::ProvenSucceeded, ReasonCode::ReviewHistorical)
+    );
 }
 
 #[tokio::test]
@@ -353,8 +576,15 @@ async fn own_failed_review_proves_the_run_failed() {
     s.app.lifecycle.start(run, &operator()).await.unwrap();
     let review = s.draft(run).await;
     let job = s.app.reviews.job_of(run).await.unwrap();
-    s.app.reviews.mark_failed(review, &job, &operator()).await.unwrap();
-    assert_eq!(decided(&Scene::handled(&s.pass().await, run)), (DecisionKind::ProvenFailed, ReasonCode::ReviewFailed));
+    s.app
+        .reviews
+        .mark_failed(review, &job, &operator())
+        .await
+        .unwrap();
+    assert_eq!(
+        decided(&Scene::handled(&s.pass().await, run)),
+        (DecisionKind::ProvenFailed, ReasonCode::ReviewFailed)
+    );
     assert_eq!(s.run(run).await.state.outcome, RunOutcome::Failed);
 }
 
@@ -364,9 +594,15 @@ async fn own_draft_waits_while_fresh_and_blocks_once_stale() {
     let run = s.run_id().await;
     s.app.lifecycle.start(run, &operator()).await.unwrap();
     s.draft(run).await;
-    assert_eq!(waiting(&Scene::handled(&s.pass().await, run)), ReasonCode::ReviewDraftInProgress);
+    assert_eq!(
+        waiting(&Scene::handled(&s.pass().await, run)),
+        ReasonCode::ReviewDraftInProgress
+    );
     s.clock.advance(Duration::minutes(31));
-    assert_eq!(decided(&Scene::handled(&s.pass().await, run)), (DecisionKind::Blocked, ReasonCode::ReviewDraftStale));
+    assert_eq!(
+        decided(&Scene::handled(&s.pass().await, run)),
+        (DecisionKind::Blocked, ReasonCode::ReviewDraftStale)
+    );
     assert_eq!(s.run(run).await.state.outcome, RunOutcome::Blocked);
 }
 
@@ -377,8 +613,18 @@ async fn exactly_one_ready_candidate_recovers_a_duplicate_run() {
     s.app.worker().run_until_idle().await.unwrap();
     let stray = s.stray_run().await;
     let h = Scene::handled(&s.pass().await, stray);
-    assert_eq!(decided(&h), (DecisionKind::ProvenSucceeded, ReasonCode::ReviewDuplicateRecovered));
-    assert_eq!(s.count("SELECT count(*) FROM environment_reviews").await, 1, "no second review");
+    assert_eq!(
+        decided(&h),
+        (
+            DecisionKind::ProvenSucceeded,
+            ReasonCode::ReviewDuplicateRecovered
+        )
+    );
+    assert_eq!(
+        s.count("SELECT count(*) FROM environment_reviews").await,
+        1,
+        "no second review"
+    );
 }
 
 #[tokio::test]
@@ -388,7 +634,10 @@ async fn the_worker_recovers_a_duplicate_before_composing() {
     s.app.worker().run_until_idle().await.unwrap();
     let stray = s.stray_run().await;
     let done = s.app.worker().run_until_idle().await.unwrap();
-    assert!(matches!(&done[..], [(r, Executed::DuplicateRecovered { .. })] if *r == stray), "{done:?}");
+    assert!(
+        matches!(&done[..], [(r, Executed::DuplicateRecovered { .. })] if *r == stray),
+        "{done:?}"
+    );
     let note = s.run(stray).await.state.completion.unwrap();
     assert_eq!(note.reason_code, ReasonCode::ReviewDuplicateRecovered);
     assert_eq!(s.count("SELECT count(*) FROM environment_reviews").await, 1);
@@ -403,15 +652,29 @@ async fn two_available_candidates_are_ambiguous_and_block_naming_both() {
     let a = s.count_reviews_with(ReviewStatus::Ready).await[0];
     s.app.reviews.publish(a, None, &operator()).await.unwrap();
     // Review B: the same evidence composed again beside the published one.
-    let Feedback::Queued { .. } = s.request().await else { panic!("published is not 'ready': a refresh composes") };
+    let Feedback::Queued { .. } = s.request().await else {
+        panic!("published is not 'ready': a refresh composes")
+    };
     s.app.worker().run_until_idle().await.unwrap();
     let b = s.count_reviews_with(ReviewStatus::Ready).await[0];
     // A stray run without its own review now sees two candidates.
     let stray = s.stray_run().await;
     let h = Scene::handled(&s.pass().await, stray);
-    assert_eq!(decided(&h), (DecisionKind::Blocked, ReasonCode::ReviewAmbiguous));
-    let Handled::Decided(e) = h else { unreachable!() };
-    let named: HashSet<Uuid> = e.decision.evidence().considered.iter().filter(|r| r.kind == RecordKind::EnvironmentReview).map(|r| r.id).collect();
+    assert_eq!(
+        decided(&h),
+        (DecisionKind::Blocked, ReasonCode::ReviewAmbiguous)
+    );
+    let Handled::Decided(e) = h else {
+        unreachable!()
+    };
+    let named: HashSet<Uuid> = e
+        .decision
+        .evidence()
+        .considered
+        .iter()
+        .filter(|r| r.kind == RecordKind::EnvironmentReview)
+        .map(|r| r.id)
+        .collect();
     assert_eq!(named, HashSet::from([a, b]), "the candidates are listed");
 }
 
@@ -422,17 +685,26 @@ async fn a_draft_held_by_another_active_run_proves_nothing_yet() {
     s.app.lifecycle.start(holder, &operator()).await.unwrap();
     s.draft(holder).await;
     let stray = s.stray_run().await;
-    assert_eq!(waiting(&Scene::handled(&s.pass().await, stray)), ReasonCode::ReviewDraftHeldElsewhere);
+    assert_eq!(
+        waiting(&Scene::handled(&s.pass().await, stray)),
+        ReasonCode::ReviewDraftHeldElsewhere
+    );
 }
 
 #[tokio::test]
 async fn nothing_found_leaves_a_stale_run_to_the_stale_path() {
     let s = scene().await;
     let run = s.run_id().await;
-    assert_eq!(waiting(&Scene::handled(&s.pass().await, run)), ReasonCode::ReviewNoneFound);
+    assert_eq!(
+        waiting(&Scene::handled(&s.pass().await, run)),
+        ReasonCode::ReviewNoneFound
+    );
     s.clock.advance(Duration::minutes(16));
     let h = Scene::handled(&s.pass().await, run);
-    assert_eq!(decided(&h), (DecisionKind::ProvenFailed, ReasonCode::RunStaleQueued));
+    assert_eq!(
+        decided(&h),
+        (DecisionKind::ProvenFailed, ReasonCode::RunStaleQueued)
+    );
     let r = s.run(run).await.state.reconciliation.unwrap();
     assert_eq!(r.source, ReconciliationSource::Stale);
 }
@@ -441,21 +713,44 @@ async fn nothing_found_leaves_a_stale_run_to_the_stale_path() {
 
 /// Writes a ready review straight into the log, for a scope the services would never
 /// produce (the same fingerprint string in another workspace or environment).
-async fn planted_ready_review(s: &Scene, workspace: Uuid, environment: Uuid, fingerprint: Fingerprint) -> Uuid {
+async fn planted_ready_review(
+    s: &Scene,
+    workspace: Uuid,
+    environment: Uuid,
+    fingerprint: Fingerprint,
+) -> Uuid {
     let review_id = Uuid::new_v4();
     let now = s.clock.now();
     let run_id = Uuid::new_v4();
     let ctx = operator();
     let mut review = EnvironmentReview::default();
     let mut events = review
-        .decide(ReviewCommand::Draft(DraftReview { review_id, workspace_id: workspace, environment_id: environment, fingerprint, snapshot_id: Uuid::new_v4(), run_id, drafted_at: now }))
+        .decide(ReviewCommand::Draft(DraftReview {
+            review_id,
+            workspace_id: workspace,
+            environment_id: environment,
+            fingerprint,
+            snapshot_id: Uuid::new_v4(),
+            run_id,
+            drafted_at: now,
+        }))
         .unwrap();
     for e in &events {
         cqrs_es::Aggregate::apply(&mut review, e.clone());
     }
     let content = compose(&FindingsDocument::parse(&findings(1)).unwrap(), "sha256:x");
-    events.extend(review.decide(ReviewCommand::Compose { run_id, content, composed_at: now }).unwrap());
-    let writes = NewEvent::for_stream::<EnvironmentReview>(&review_id.to_string(), 0, &events, &ctx, now).unwrap();
+    events.extend(
+        review
+            .decide(ReviewCommand::Compose {
+                run_id,
+                content,
+                composed_at: now,
+            })
+            .unwrap(),
+    );
+    let writes =
+        NewEvent::for_stream::<EnvironmentReview>(&review_id.to_string(), 0, &events, &ctx, now)
+            .unwrap();
     s.app.store.append_atomically(&writes).await.unwrap();
     common::wait_projected(&s.db, &s.app.projector).await;
     review_id
@@ -473,7 +768,10 @@ async fn a_ready_review_with_the_same_fingerprint_in_another_workspace_never_pro
     let f = current_fingerprint(&s).await;
     planted_ready_review(&s, Uuid::new_v4(), s.environment, f).await;
     let run = s.run_id().await;
-    assert_eq!(waiting(&Scene::handled(&s.pass().await, run)), ReasonCode::ReviewNoneFound);
+    assert_eq!(
+        waiting(&Scene::handled(&s.pass().await, run)),
+        ReasonCode::ReviewNoneFound
+    );
 }
 
 #[tokio::test]
@@ -482,7 +780,10 @@ async fn a_ready_review_with_the_same_fingerprint_in_another_environment_never_p
     let f = current_fingerprint(&s).await;
     planted_ready_review(&s, s.workspace, Uuid::new_v4(), f).await;
     let run = s.run_id().await;
-    assert_eq!(waiting(&Scene::handled(&s.pass().await, run)), ReasonCode::ReviewNoneFound);
+    assert_eq!(
+        waiting(&Scene::handled(&s.pass().await, run)),
+        ReasonCode::ReviewNoneFound
+    );
 }
 
 #[tokio::test]
@@ -490,9 +791,16 @@ async fn a_ready_review_of_other_evidence_in_the_same_environment_never_proves_a
     let s = scene().await;
     s.run_id().await;
     s.app.worker().run_until_idle().await.unwrap();
-    s.app.directory.capture_evidence(s.environment, findings(3), &operator()).await.unwrap();
+    s.app
+        .directory
+        .capture_evidence(s.environment, findings(3), &operator())
+        .await
+        .unwrap();
     let run = s.run_id().await;
-    assert_eq!(waiting(&Scene::handled(&s.pass().await, run)), ReasonCode::ReviewNoneFound);
+    assert_eq!(
+        waiting(&Scene::handled(&s.pass().await, run)),
+        ReasonCode::ReviewNoneFound
+    );
 }
 
 // --- supersession ---
@@ -506,15 +814,24 @@ async fn new_evidence_gives_a_new_review_whose_publication_supersedes_the_old_on
     let first = s.app.reviews.publish(old, None, &operator()).await.unwrap();
     assert_eq!(first.superseded, None);
 
-    s.app.directory.capture_evidence(s.environment, findings(11), &operator()).await.unwrap();
-    let Feedback::Queued { run_id: new_run } = s.request().await else { panic!("new evidence, new fingerprint") };
+    s.app
+        .directory
+        .capture_evidence(s.environment, findings(11), &operator())
+        .await
+        .unwrap();
+    let Feedback::Queued { run_id: new_run } = s.request().await else {
+        panic!("new evidence, new fingerprint")
+    };
     let done = s.app.worker().run_until_idle().await.unwrap();
     let new = done.iter().find_map(|(r, e)| match e {
         Executed::Composed { review_id } if *r == new_run => Some(*review_id),
         _ => None,
     });
     let new = new.unwrap();
-    assert_ne!(s.review(new).await.state.fingerprint, s.review(old).await.state.fingerprint);
+    assert_ne!(
+        s.review(new).await.state.fingerprint,
+        s.review(old).await.state.fingerprint
+    );
 
     let second = s.app.reviews.publish(new, None, &operator()).await.unwrap();
     assert_eq!(second.superseded, Some(old));
@@ -524,7 +841,10 @@ async fn new_evidence_gives_a_new_review_whose_publication_supersedes_the_old_on
 
     // The adapter still proves the old run from the superseded lineage.
     let h = Scene::handled(&s.pass().await, old_run);
-    assert_eq!(decided(&h), (DecisionKind::ProvenSucceeded, ReasonCode::ReviewHistorical));
+    assert_eq!(
+        decided(&h),
+        (DecisionKind::ProvenSucceeded, ReasonCode::ReviewHistorical)
+    );
 }
 
 #[tokio::test]
@@ -534,11 +854,46 @@ async fn publishing_is_refused_for_reviews_that_are_not_ready_and_for_outsiders(
     s.app.lifecycle.start(run, &operator()).await.unwrap();
     let draft = s.draft(run).await;
     let r = s.app.reviews.publish(draft, None, &operator()).await;
-    assert!(matches!(r, Err(ServiceError::Refused { reason: ReasonCode::ReviewInvalidTransition, .. })), "{r:?}");
-    let r = s.app.reviews.publish(draft, Some(Uuid::new_v4()), &operator()).await;
-    assert!(matches!(r, Err(ServiceError::Refused { reason: ReasonCode::ReviewNotFound, .. })), "{r:?}");
-    let r = s.app.reviews.publish(Uuid::new_v4(), None, &operator()).await;
-    assert!(matches!(r, Err(ServiceError::Refused { reason: ReasonCode::ReviewNotFound, .. })), "{r:?}");
+    assert!(
+        matches!(
+            r,
+            Err(ServiceError::Refused {
+                reason: ReasonCode::ReviewInvalidTransition,
+                ..
+            })
+        ),
+        "{r:?}"
+    );
+    let r = s
+        .app
+        .reviews
+        .publish(draft, Some(Uuid::new_v4()), &operator())
+        .await;
+    assert!(
+        matches!(
+            r,
+            Err(ServiceError::Refused {
+                reason: ReasonCode::ReviewNotFound,
+                ..
+            })
+        ),
+        "{r:?}"
+    );
+    let r = s
+        .app
+        .reviews
+        .publish(Uuid::new_v4(), None, &operator())
+        .await;
+    assert!(
+        matches!(
+            r,
+            Err(ServiceError::Refused {
+                reason: ReasonCode::ReviewNotFound,
+                ..
+            })
+        ),
+        "{r:?}"
+    );
 }
 
 // --- the projection's second line of defence ---
@@ -549,15 +904,16 @@ async fn a_second_mutable_review_for_one_fingerprint_stops_the_projection_loudly
     let f = current_fingerprint(&s).await;
     planted_ready_review(&s, s.workspace, s.environment, f.clone()).await;
     // A second mutable review for the same scope and fingerprint, bypassing the slot.
-    let review_id = Uuid::new_v4();
-    let now = s.clock.now();
-    let events = EnvironmentReview::default()
-        .decide(ReviewCommand::Draft(DraftReview { review_id, workspace_id: s.workspace, environment_id: s.environment, fingerprint: f, snapshot_id: Uuid::new_v4(), run_id: Uuid::new_v4(), drafted_at: now }))
-        .unwrap();
-    let writes = NewEvent::for_stream::<EnvironmentReview>(&review_id.to_string(), 0, &events, &operator(), now).unwrap();
-    s.app.store.append_atomically(&writes).await.unwrap();
+    common::plant_review_draft(&s.app, s.workspace, s.environment, f).await;
     // Another projection's event after it must still be applied.
-    let ws = s.app.clone().without_read_your_writes().directory.create_workspace(Uuid::new_v4(), "Later", &operator()).await.unwrap();
+    let ws = s
+        .app
+        .clone()
+        .without_read_your_writes()
+        .directory
+        .create_workspace(Uuid::new_v4(), "Later", &operator())
+        .await
+        .unwrap();
 
     let mut stopped = None;
     for _ in 0..200 {
@@ -570,20 +926,40 @@ async fn a_second_mutable_review_for_one_fingerprint_stops_the_projection_loudly
         }
     }
     let err = stopped.expect("the projection stops");
-    let runproof_projections::ProjectorError::Stopped { projection, source } = &err else { panic!("{err:?}") };
+    let runproof_projections::ProjectorError::Stopped { projection, source } = &err else {
+        panic!("{err:?}")
+    };
     assert_eq!(*projection, "environment_reviews");
-    assert!(matches!(source, runproof_projections::ProjectionError::Invariant { .. }), "{source:?}");
-    assert_eq!(s.count("SELECT count(*) FROM environment_reviews").await, 1, "the second draft was not written");
+    assert!(
+        matches!(
+            source,
+            runproof_projections::ProjectionError::Invariant { .. }
+        ),
+        "{source:?}"
+    );
+    assert_eq!(
+        s.count("SELECT count(*) FROM environment_reviews").await,
+        1,
+        "the second draft was not written"
+    );
     let mut conn = s.db.pool.acquire().await.unwrap();
-    assert!(runproof_projections::directory::workspace(&mut conn, ws).await.unwrap().is_some(), "the other projections carried on");
+    assert!(
+        runproof_projections::directory::workspace(&mut conn, ws)
+            .await
+            .unwrap()
+            .is_some(),
+        "the other projections carried on"
+    );
 }
 
 impl Scene {
     async fn count_reviews_with(&self, status: ReviewStatus) -> Vec<Uuid> {
-        sqlx::query_scalar("SELECT id FROM environment_reviews WHERE status = $1 ORDER BY drafted_at DESC")
-            .bind(status.as_str())
-            .fetch_all(&self.db.pool)
-            .await
-            .unwrap()
+        sqlx::query_scalar(
+            "SELECT id FROM environment_reviews WHERE status = $1 ORDER BY drafted_at DESC",
+        )
+        .bind(status.as_str())
+        .fetch_all(&self.db.pool)
+        .await
+        .unwrap()
     }
 }

@@ -156,3 +156,37 @@ pub async fn wait_projected(db: &TestDb, projector: &runproof_projections::Proje
             .expect("projections catch up");
     }
 }
+
+/// Appends a review draft straight to the log, bypassing the fingerprint slot — a write
+/// the services never make; used to drive the projection's second line of defence.
+pub async fn plant_review_draft(
+    app: &App,
+    workspace_id: uuid::Uuid,
+    environment_id: uuid::Uuid,
+    fingerprint: runproof_domain::fingerprint::Fingerprint,
+) -> uuid::Uuid {
+    use runproof_domain::review::{DraftReview, EnvironmentReview, ReviewCommand};
+    let review_id = uuid::Uuid::new_v4();
+    let now = runproof::clock::Clock::now(app.clock.as_ref());
+    let events = EnvironmentReview::default()
+        .decide(ReviewCommand::Draft(DraftReview {
+            review_id,
+            workspace_id,
+            environment_id,
+            fingerprint,
+            snapshot_id: uuid::Uuid::new_v4(),
+            run_id: uuid::Uuid::new_v4(),
+            drafted_at: now,
+        }))
+        .expect("a new draft");
+    let writes = runproof::event_store::NewEvent::for_stream::<EnvironmentReview>(
+        &review_id.to_string(),
+        0,
+        &events,
+        &operator(),
+        now,
+    )
+    .expect("serialise");
+    app.store.append_atomically(&writes).await.expect("append");
+    review_id
+}

@@ -1,0 +1,252 @@
+//! Fault injection: a real worker process aborted at each named failpoint, then the
+//! reconciler; and an in-process compose failure followed by a retry. Built only with the
+//! `failpoints` feature (`cargo test --all-features`).
+#![cfg(feature = "failpoints")]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::sync::Arc;
+
+use chrono::Duration;
+use common::{operator, TestDb};
+use runproof::app::App;
+use runproof::clock::{Clock, ManualClock, SystemClock};
+use runproof::lifecycle::RUN_AGGREGATE;
+use runproof::reconciliation;
+use runproof::reviews::worker::Executed;
+use runproof::reviews::Feedback;
+use runproof_domain::operation_run::{RunOutcome, RunStatus};
+use runproof_domain::reconciliation::{DecisionKind, ReconciliationSource};
+use runproof_domain::review::ReviewStatus;
+use runproof_domain::ReasonCode;
+use runproof_projections::{log, operation_runs};
+use serde_json::json;
+use uuid::Uuid;
+
+struct Setup {
+    db: TestDb,
+    app: App,
+    workspace: Uuid,
+    environment: Uuid,
+    actor: Uuid,
+}
+
+async fn setup() -> Setup {
+    let db = TestDb::new().await;
+    let app = App::from_pool(db.pool.clone(), Arc::new(SystemClock));
+    let ctx = operator();
+    let workspace = app
+        .directory
+        .create_workspace(Uuid::new_v4(), "Contoso", &ctx)
+        .await
+        .unwrap();
+    let actor = app
+        .directory
+        .create_actor(Uuid::new_v4(), "Ada", &ctx)
+        .await
+        .unwrap();
+    app.directory
+        .add_member(workspace, actor, &ctx)
+        .await
+        .unwrap();
+    let environment = app
+        .directory
+        .create_environment(workspace, Uuid::new_v4(), "prod", &ctx)
+        .await
+        .unwrap();
+    let doc = json!({"findings": [{"severity": "high", "category": "identity"}, {"severity": "low", "category": "network"}]});
+    app.directory
+        .capture_evidence(environment, doc, &ctx)
+        .await
+        .unwrap();
+    Setup {
+        db,
+        app,
+        workspace,
+        environment,
+        actor,
+    }
+}
+
+impl Setup {
+    async fn queue(&self) -> Uuid {
+        match self
+            .app
+            .reviews
+            .create_or_refresh(self.actor, self.workspace, self.environment, &operator())
+            .await
+            .unwrap()
+        {
+            Feedback::Queued { run_id } => run_id,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    async fn count(&self, sql: &str) -> i64 {
+        sqlx::query_scalar(sql)
+            .fetch_one(&self.db.pool)
+            .await
+            .unwrap()
+    }
+}
+
+/// Runs `runproof worker --once` with one failpoint armed and expects the process to die.
+fn crashed_worker(url: &str, failpoints: &str) {
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("runproof"))
+        .env("FAILPOINTS", failpoints)
+        .env_remove("RUST_LOG")
+        .args(["--database-url", url, "worker", "--once"])
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success(),
+        "the worker should have been aborted at {failpoints}"
+    );
+}
+
+/// Crashes the worker at `failpoints`, then reconciles past the thresholds and checks the
+/// decision-table outcome, that no run is left active, that at most one mutable review
+/// exists, and what the history shows.
+async fn crash_then_reconcile(
+    failpoints: &str,
+    expected: (DecisionKind, ReasonCode),
+    review_status: ReviewStatus,
+) {
+    let s = setup().await;
+    let run = s.queue().await;
+    crashed_worker(&s.db.url(), failpoints);
+
+    let later = App::from_pool(
+        s.db.pool.clone(),
+        Arc::new(ManualClock::new(SystemClock.now() + Duration::hours(1))),
+    );
+    let report = reconciliation::reconciler(&later)
+        .unwrap()
+        .pass(later.clock.now())
+        .await
+        .unwrap();
+    assert_eq!(report.decided().count(), 1, "{:?}", report.runs);
+
+    let mut conn = s.db.pool.acquire().await.unwrap();
+    let row = operation_runs::get(&mut conn, run).await.unwrap().unwrap();
+    assert_eq!(row.state.status, RunStatus::Completed);
+    let r = row.state.reconciliation.unwrap();
+    assert_eq!((r.decision, r.reason_code), expected);
+    assert_eq!(r.source, ReconciliationSource::Adapter);
+    assert_eq!(
+        s.count("SELECT count(*) FROM operation_runs WHERE status <> 'completed'")
+            .await,
+        0,
+        "no run left active"
+    );
+    assert_eq!(
+        s.count(
+            "SELECT count(*) FROM environment_reviews WHERE status IN ('draft', 'ready', 'failed')"
+        )
+        .await,
+        1,
+        "exactly one mutable review"
+    );
+    let status: String = sqlx::query_scalar("SELECT status FROM environment_reviews")
+        .fetch_one(&s.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(status, review_status.as_str());
+
+    // The history shows what happened: queued, started by the worker, decided by the reconciler.
+    let history = log::read_stream(&mut conn, RUN_AGGREGATE, &run.to_string())
+        .await
+        .unwrap();
+    let types: Vec<&str> = history.iter().map(|e| e.event_type.as_str()).collect();
+    assert_eq!(types, ["RunQueued", "RunStarted", "RunReconciled"]);
+    let actors: Vec<String> = history
+        .iter()
+        .map(|e| {
+            runproof::event_store::metadata_of(e)
+                .unwrap()
+                .actor
+                .to_string()
+        })
+        .collect();
+    assert_eq!(actors[1], "system:worker");
+    assert_eq!(actors[2], "system:reconciler");
+    assert_eq!(row.state.outcome, RunOutcome::from(expected.0.outcome()));
+}
+
+#[tokio::test]
+async fn a_worker_that_dies_after_the_slot_claim_leaves_a_draft_the_reconciler_blocks() {
+    crash_then_reconcile(
+        "compose.after_slot_claim=return",
+        (DecisionKind::Blocked, ReasonCode::ReviewDraftStale),
+        ReviewStatus::Draft,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_worker_that_dies_after_the_draft_is_created_leaves_a_draft_the_reconciler_blocks() {
+    crash_then_reconcile(
+        "compose.after_draft_created=return",
+        (DecisionKind::Blocked, ReasonCode::ReviewDraftStale),
+        ReviewStatus::Draft,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_worker_that_dies_inside_compose_leaves_a_draft_the_reconciler_blocks() {
+    crash_then_reconcile(
+        "compose.inside_compose=return(abort)",
+        (DecisionKind::Blocked, ReasonCode::ReviewDraftStale),
+        ReviewStatus::Draft,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_worker_that_dies_before_completing_the_run_is_proven_from_its_ready_review() {
+    crash_then_reconcile(
+        "compose.before_run_complete=return",
+        (DecisionKind::ProvenSucceeded, ReasonCode::ReviewReady),
+        ReviewStatus::Ready,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_compose_error_fails_review_and_run_and_a_retry_redrafts_the_same_review() {
+    let scenario = fail::FailScenario::setup();
+    let s = setup().await;
+    let run = s.queue().await;
+    fail::cfg("compose.inside_compose", "return").unwrap();
+    let done = s.app.worker().run_until_idle().await.unwrap();
+    fail::remove("compose.inside_compose");
+    let [(_, Executed::Failed { review_id })] = &done[..] else {
+        panic!("{done:?}")
+    };
+    let mut conn = s.db.pool.acquire().await.unwrap();
+    let row = operation_runs::get(&mut conn, run).await.unwrap().unwrap();
+    assert_eq!(row.state.outcome, RunOutcome::Failed);
+    assert_eq!(
+        row.state.failures[0].reason_code,
+        ReasonCode::ReviewComposeFailed
+    );
+
+    // A new request: the failed review is not available, so a new run composes — into the
+    // same review (failed → draft → ready), never a second mutable one.
+    let retry = s.queue().await;
+    assert_ne!(retry, run);
+    let done = s.app.worker().run_until_idle().await.unwrap();
+    assert!(
+        matches!(&done[..], [(r, Executed::Composed { review_id: again })] if *r == retry && again == review_id),
+        "{done:?}"
+    );
+    assert_eq!(s.count("SELECT count(*) FROM environment_reviews").await, 1);
+    assert_eq!(
+        s.count("SELECT count(*) FROM events WHERE event_type = 'ReviewRedrafted'")
+            .await,
+        1
+    );
+    scenario.teardown();
+}
