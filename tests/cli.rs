@@ -339,30 +339,36 @@ async fn the_demo_creates_its_database_and_can_run_again() {
     let runs: Value =
         serde_json::from_str(&runproof(&url, &["--json", "runs", "list"]).stdout).unwrap();
     let runs = runs.as_array().unwrap();
-    // Seven runs the first time; the second demo adds five: the queued export and the
-    // running compose are still active, so their requests reuse them.
-    assert_eq!(runs.len(), 12);
-    // The reconciler proved each stuck restore from its record and ended each silent sync.
-    let reconciled: Vec<&Value> = runs
+    // Eleven runs the first time; the second demo adds nine: the queued export is still
+    // active and its request reuses it, and prod's review is already available.
+    assert_eq!(runs.len(), 20);
+    // Each demo's stuck runs were decided by the reconciler: restore and compose proven by
+    // their adapters, the silent sync ended as stale, the stray compose blocked.
+    let reasons: Vec<&str> = runs
         .iter()
-        .filter(|r| !r["context"]["reconciliation"].is_null())
+        .filter_map(|r| r["context"]["reconciliation"]["reason_code"].as_str())
         .collect();
-    assert_eq!(reconciled.len(), 4);
-    assert_eq!(
-        reconciled
-            .iter()
-            .filter(|r| r["context"]["reconciliation"]["reason_code"] == "restore.completed")
-            .count(),
-        2
+    for reason in [
+        "restore.completed",
+        "run.stale_running",
+        "review.ready",
+        "review.ambiguous",
+    ] {
+        assert_eq!(
+            reasons.iter().filter(|r| **r == reason).count(),
+            2,
+            "{reason}: {reasons:?}"
+        );
+    }
+    assert!(
+        second.stdout.contains("already available"),
+        "{}",
+        second.stdout
     );
-    assert_eq!(
-        reconciled
-            .iter()
-            .filter(|r| r["context"]["reconciliation"]["reason_code"] == "run.stale_running")
-            .count(),
-        2
-    );
-    for status in ["queued", "running", "completed"] {
+    let reviews: Value =
+        serde_json::from_str(&runproof(&url, &["--json", "reviews", "list"]).stdout).unwrap();
+    assert_eq!(reviews.as_array().unwrap().len(), 7);
+    for status in ["queued", "completed"] {
         assert!(runs.iter().any(|r| r["status"] == status), "a {status} run");
     }
     for outcome in ["succeeded", "failed", "partially_succeeded"] {

@@ -291,6 +291,9 @@ fn executed_line(run: Uuid, e: &Executed, out: &Out) -> String {
             out.lang,
             &[("run", &run_s), ("review", &review_id.to_string())],
         ),
+        Executed::Unexecutable { reason } => {
+            format!("run {run_s}: {} [{reason}]", reason.text(out.lang))
+        }
         Executed::LostRace { decided } => {
             let outcome = match decided {
                 Some(reason) => format!("{} [{reason}]", reason.text(out.lang)),

@@ -56,6 +56,8 @@ pub enum Executed {
     Failed { review_id: Uuid },
     /// Another run held the draft; the adapter decided (or left it for later).
     LostRace { decided: Option<ReasonCode> },
+    /// The run's context names no fingerprint or snapshot: failed with that reason.
+    Unexecutable { reason: ReasonCode },
 }
 
 /// Why a run could not be executed.
@@ -174,7 +176,26 @@ impl ComposeWorker {
     }
 
     async fn execute(&self, run_id: Uuid, ctx: &CommandContext) -> Result<Executed, WorkerError> {
-        let job = self.reviews.job_of(run_id).await?;
+        let job = match self.reviews.job_of(run_id).await {
+            Ok(job) => job,
+            // A compose run that names no fingerprint or snapshot cannot be executed.
+            Err(ServiceError::Refused { reason, .. }) => {
+                self.lifecycle
+                    .complete(
+                        run_id,
+                        TerminalOutcome::Failed,
+                        Default::default(),
+                        vec![Failure {
+                            reason_code: reason,
+                            message: None,
+                        }],
+                        ctx,
+                    )
+                    .await?;
+                return Ok(Executed::Unexecutable { reason });
+            }
+            Err(e) => return Err(e.into()),
+        };
 
         // 1. Pre-compose check.
         if let Some(review_id) = self
