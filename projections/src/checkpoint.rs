@@ -114,3 +114,93 @@ fn decode(row: &sqlx::postgres::PgRow) -> Result<Checkpoint, sqlx::Error> {
         events_applied: row.try_get("events_applied")?,
     })
 }
+
+/// Locks several checkpoint rows at once, in the given order. `None` when any of them is
+/// held by another process or does not exist yet.
+pub async fn try_lock_many(
+    conn: &mut PgConnection,
+    names: &[String],
+) -> Result<Option<Vec<Checkpoint>>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT projection, transaction_id::text::bigint AS transaction_id, position, events_applied \
+         FROM projection_checkpoints WHERE projection = ANY($1) ORDER BY projection FOR UPDATE SKIP LOCKED",
+    )
+    .bind(names)
+    .fetch_all(&mut *conn)
+    .await?;
+    if rows.len() != names.len() {
+        return Ok(None);
+    }
+    let mut found = std::collections::HashMap::new();
+    for r in &rows {
+        let name: String = r.try_get("projection")?;
+        found.insert(name, decode(r)?);
+    }
+    Ok(names.iter().map(|n| found.get(n).copied()).collect())
+}
+
+/// Creates every missing checkpoint row.
+pub async fn ensure_many(conn: &mut PgConnection, names: &[String]) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO projection_checkpoints (projection) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING")
+        .bind(names)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Moves several checkpoints in one statement.
+pub async fn save_many(
+    conn: &mut PgConnection,
+    checkpoints: &[(String, Checkpoint)],
+) -> Result<(), sqlx::Error> {
+    if checkpoints.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<&str> = checkpoints.iter().map(|(n, _)| n.as_str()).collect();
+    let txs: Vec<String> = checkpoints
+        .iter()
+        .map(|(_, c)| c.at.transaction_id.to_string())
+        .collect();
+    let positions: Vec<i64> = checkpoints.iter().map(|(_, c)| c.at.position).collect();
+    let applied: Vec<i64> = checkpoints.iter().map(|(_, c)| c.events_applied).collect();
+    sqlx::query(
+        "UPDATE projection_checkpoints AS c \
+         SET transaction_id = u.tx::xid8, position = u.pos, events_applied = u.applied, updated_at = now() \
+         FROM UNNEST($1::text[], $2::text[], $3::int8[], $4::int8[]) AS u(name, tx, pos, applied) \
+         WHERE c.projection = u.name",
+    )
+    .bind(names)
+    .bind(txs)
+    .bind(positions)
+    .bind(applied)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The lowest checkpoint among `names` (the start of the log when one is missing).
+pub async fn lowest(conn: &mut PgConnection, names: &[String]) -> Result<LogPosition, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT transaction_id::text::bigint AS transaction_id, position, events_applied \
+         FROM projection_checkpoints WHERE projection = ANY($1) \
+         ORDER BY transaction_id, position LIMIT 1",
+    )
+    .bind(names)
+    .fetch_all(&mut *conn)
+    .await?;
+    let count: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM projection_checkpoints WHERE projection = ANY($1)",
+    )
+    .bind(names)
+    .fetch_one(conn)
+    .await?;
+    if count < names.len() as i64 {
+        return Ok(LogPosition::START);
+    }
+    Ok(rows
+        .first()
+        .map(decode)
+        .transpose()?
+        .map(|c| c.at)
+        .unwrap_or(LogPosition::START))
+}

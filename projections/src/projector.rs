@@ -134,24 +134,23 @@ impl Projector {
         &self,
         projections: &[Arc<dyn Projection>],
     ) -> Result<Step, ProjectorError> {
+        let names: Vec<String> = projections
+            .iter()
+            .map(|p| TableSet::Live.checkpoint(p.name()))
+            .collect();
         let mut tx = self.pool.begin().await?;
         custom_plans(&mut tx).await?;
-        let mut checkpoints = Vec::with_capacity(projections.len());
-        for p in projections {
-            let name = TableSet::Live.checkpoint(p.name());
-            let cp = match checkpoint::try_lock(&mut tx, &name).await? {
-                Some(cp) => cp,
-                None if checkpoint::read(&mut tx, &name).await?.is_some() => return Ok(Step::Busy),
-                None => {
-                    checkpoint::ensure(&mut tx, &name).await?;
-                    match checkpoint::try_lock(&mut tx, &name).await? {
-                        Some(cp) => cp,
-                        None => return Ok(Step::Busy),
-                    }
+        let mut checkpoints = match checkpoint::try_lock_many(&mut tx, &names).await? {
+            Some(cps) => cps,
+            None => {
+                // Missing rows are created once; held rows mean another process applies.
+                checkpoint::ensure_many(&mut tx, &names).await?;
+                match checkpoint::try_lock_many(&mut tx, &names).await? {
+                    Some(cps) => cps,
+                    None => return Ok(Step::Busy),
                 }
-            };
-            checkpoints.push(cp);
-        }
+            }
+        };
         let read = apply_batch_all(
             &mut tx,
             projections,
@@ -173,15 +172,12 @@ impl Projector {
     /// The lowest live checkpoint over all projections.
     pub async fn low_water_mark(&self) -> Result<LogPosition, ProjectorError> {
         let mut conn = self.pool.acquire().await?;
-        let mut low: Option<LogPosition> = None;
-        for p in &self.projections {
-            let at = checkpoint::read(&mut conn, p.name())
-                .await?
-                .map(|c| c.at)
-                .unwrap_or(LogPosition::START);
-            low = Some(low.map_or(at, |l| l.min(at)));
-        }
-        Ok(low.unwrap_or(LogPosition::START))
+        let names: Vec<String> = self
+            .projections
+            .iter()
+            .map(|p| p.name().to_string())
+            .collect();
+        Ok(checkpoint::lowest(&mut conn, &names).await?)
     }
 
     /// Read-your-writes: returns once every live projection has applied the event at
@@ -313,6 +309,7 @@ pub(crate) async fn apply_batch_all(
     if events.is_empty() {
         return Ok(None);
     }
+    let mut moved = Vec::with_capacity(projections.len());
     for (p, cp) in projections.iter().zip(checkpoints.iter_mut()) {
         let first_new = events.partition_point(|e| e.at <= cp.at);
         let slice = &events[first_new..];
@@ -327,7 +324,8 @@ pub(crate) async fn apply_batch_all(
             at: last.at,
             events_applied: cp.events_applied + slice.len() as i64,
         };
-        checkpoint::save(conn, &set.checkpoint(p.name()), *cp).await?;
+        moved.push((set.checkpoint(p.name()), *cp));
     }
+    checkpoint::save_many(conn, &moved).await?;
     Ok(Some(events.len()))
 }

@@ -7,6 +7,7 @@
 mod lifecycle;
 mod reconcile;
 mod replay;
+mod reviews;
 mod seed;
 
 use std::time::Duration;
@@ -43,7 +44,13 @@ pub struct BenchArgs {
     /// Rows of `operation_runs` in the large reconciliation table.
     #[arg(long, default_value_t = 1_000_000)]
     pub reconcile_large: usize,
-    /// Run only these benchmarks (comma-separated: lifecycle, replay, reconcile).
+    /// Concurrent compose requests on one environment.
+    #[arg(long, default_value_t = 64)]
+    pub review_requests: usize,
+    /// Compose runs drained per worker count in the throughput measurement.
+    #[arg(long, default_value_t = 200)]
+    pub review_composes: usize,
+    /// Run only these benchmarks (comma-separated: lifecycle, replay, reconcile, reviews).
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
 }
@@ -141,6 +148,30 @@ pub async fn run(target: &DatabaseTarget, args: BenchArgs, out: &Out) -> Result<
             "Reconciliation: the pass over the large table cost {:.2}× the pass over the small one (target ≤ 1.20).",
             passes.cost_ratio()
         ));
+    }
+    if args.wants("reviews") {
+        let pool = fresh_database(&bench).await?;
+        let r = reviews::measure(&pool, &args).await?;
+        out.line("");
+        out.line("| review compose | figure |");
+        out.line("|---|---:|");
+        out.line(format!(
+            "| {} concurrent requests on one environment: p50 latency | {:.1} ms |",
+            r.requests,
+            r.p50.as_secs_f64() * 1000.0
+        ));
+        out.line(format!(
+            "| {} concurrent requests on one environment: p99 latency | {:.1} ms |",
+            r.requests,
+            r.p99.as_secs_f64() * 1000.0
+        ));
+        out.line(format!(
+            "| runs created by those requests | {} |",
+            r.runs_created
+        ));
+        for (workers, composed, rate) in &r.throughput {
+            out.line(format!("| compose throughput, {workers} worker(s) ({composed} reviews) | {rate:.0} reviews/s |"));
+        }
     }
     for note in notes {
         out.line("");

@@ -115,6 +115,15 @@ impl ComposeWorker {
             if queued.is_empty() {
                 return Ok(done);
             }
+            // Workers polling together would all try the same first run; start each at a
+            // different place in the list (a claim that loses costs one failed append).
+            let mut queued = queued;
+            let offset = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.subsec_nanos() as usize)
+                .unwrap_or(0);
+            let len = queued.len();
+            queued.rotate_left(offset % len);
             let mut claimed_any = false;
             for run_id in queued {
                 if let Some(executed) = self.claim_and_execute(run_id).await? {

@@ -241,7 +241,8 @@ fn the_slot_choice_follows_the_holder() {
     );
     assert_eq!(
         choose(Some(&holder(ReviewStatus::Published, other)), run()),
-        SlotChoice::Available(Uuid::from_u128(7))
+        SlotChoice::ClaimNew,
+        "published is historical lineage: a new review may be composed beside it"
     );
     assert_eq!(
         choose(Some(&holder(ReviewStatus::Failed, other)), run()),

@@ -1,0 +1,164 @@
+//! Review compose under load: 64 concurrent "create or refresh" requests on one
+//! environment (latency, and exactly one run), and compose throughput with 1 and 2
+//! workers.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use runproof_domain::initiator::Initiator;
+use runproof_domain::metadata::CommandContext;
+use serde_json::{json, Value};
+use sqlx::PgPool;
+use tokio::sync::Barrier;
+use uuid::Uuid;
+
+use super::{failed, per_second, BenchArgs};
+use crate::app::App;
+use crate::cli::error::CliError;
+use crate::clock::SystemClock;
+use crate::reviews::Feedback;
+
+/// The figures of the review benchmark.
+pub struct ReviewFigures {
+    pub requests: usize,
+    pub p50: Duration,
+    pub p99: Duration,
+    pub runs_created: i64,
+    /// (workers, reviews composed, reviews per second)
+    pub throughput: Vec<(usize, usize, f64)>,
+}
+
+fn document(seed: usize) -> Value {
+    let items: Vec<Value> = (0..40)
+        .map(|i| {
+            let severity = ["critical", "high", "medium", "low", "info"][(i + seed) % 5];
+            let category = ["identity", "network", "backup", "devices"][(i * 7 + seed) % 4];
+            json!({ "severity": severity, "category": category, "title": format!("finding {i}") })
+        })
+        .collect();
+    json!({ "findings": items, "seed": seed })
+}
+
+fn failed_service(e: crate::service_error::ServiceError) -> CliError {
+    CliError::from_service(&e)
+}
+
+pub async fn measure(pool: &PgPool, args: &BenchArgs) -> Result<ReviewFigures, CliError> {
+    let app = App::from_pool(pool.clone(), Arc::new(SystemClock));
+    let ctx = CommandContext::new(Initiator::system("bench"));
+    let workspace = app
+        .directory
+        .create_workspace(Uuid::new_v4(), "Bench", &ctx)
+        .await
+        .map_err(failed_service)?;
+    let actor = app
+        .directory
+        .create_actor(Uuid::new_v4(), "Bench", &ctx)
+        .await
+        .map_err(failed_service)?;
+    app.directory
+        .add_member(workspace, actor, &ctx)
+        .await
+        .map_err(failed_service)?;
+
+    // 64 concurrent requests on one environment.
+    let env = app
+        .directory
+        .create_environment(workspace, Uuid::new_v4(), "hot", &ctx)
+        .await
+        .map_err(failed_service)?;
+    app.directory
+        .capture_evidence(env, document(0), &ctx)
+        .await
+        .map_err(failed_service)?;
+    let barrier = Arc::new(Barrier::new(args.review_requests));
+    let mut calls = Vec::new();
+    for _ in 0..args.review_requests {
+        let (app, barrier, ctx) = (app.clone(), barrier.clone(), ctx.clone());
+        calls.push(tokio::spawn(async move {
+            barrier.wait().await;
+            let started = Instant::now();
+            let feedback = app
+                .reviews
+                .create_or_refresh(actor, workspace, env, &ctx)
+                .await;
+            (started.elapsed(), feedback)
+        }));
+    }
+    let mut latencies = Vec::new();
+    for c in calls {
+        let (elapsed, feedback) = c.await.map_err(failed)?;
+        match feedback.map_err(failed_service)? {
+            Feedback::Queued { .. } | Feedback::AlreadyRunning { .. } => latencies.push(elapsed),
+            Feedback::AlreadyAvailable { .. } => return Err(super::mismatch()),
+        }
+    }
+    latencies.sort();
+    let at = |q: f64| {
+        latencies
+            .get(((latencies.len() as f64 - 1.0) * q).round() as usize)
+            .copied()
+            .unwrap_or_default()
+    };
+    let runs_created: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM operation_runs WHERE managed_environment_id = $1")
+            .bind(env)
+            .fetch_one(pool)
+            .await
+            .map_err(failed)?;
+    eprintln!(
+        "bench: {} concurrent requests: p50 {:?}, p99 {:?}, {runs_created} run(s)",
+        args.review_requests,
+        at(0.5),
+        at(0.99)
+    );
+    app.worker().run_until_idle().await.map_err(failed)?;
+
+    // Compose throughput: queue one compose per environment, then drain with N workers.
+    let mut throughput = Vec::new();
+    for workers in [1usize, 2] {
+        for k in 0..args.review_composes {
+            let env = app
+                .directory
+                .create_environment(
+                    workspace,
+                    Uuid::new_v4(),
+                    &format!("env {workers}-{k}"),
+                    &ctx,
+                )
+                .await
+                .map_err(failed_service)?;
+            app.directory
+                .capture_evidence(env, document(k + 1), &ctx)
+                .await
+                .map_err(failed_service)?;
+            app.reviews
+                .create_or_refresh(actor, workspace, env, &ctx)
+                .await
+                .map_err(failed_service)?;
+        }
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        for _ in 0..workers {
+            let worker = App::from_pool(pool.clone(), Arc::new(SystemClock)).worker();
+            tasks.push(tokio::spawn(async move { worker.run_until_idle().await }));
+        }
+        let mut composed = 0;
+        for t in tasks {
+            composed += t.await.map_err(failed)?.map_err(failed)?.len();
+        }
+        let rate = per_second(composed, started.elapsed());
+        eprintln!(
+            "bench: {workers} worker(s): {composed} reviews in {:?} ({rate:.0}/s)",
+            started.elapsed()
+        );
+        throughput.push((workers, composed, rate));
+    }
+    Ok(ReviewFigures {
+        requests: args.review_requests,
+        p50: at(0.5),
+        p99: at(0.99),
+        runs_created,
+        throughput,
+    })
+}
