@@ -15,31 +15,15 @@ use uuid::Uuid;
 
 use crate::log::StoredEvent;
 use crate::projection::{Projection, ProjectionError, TableSet, TableSpec};
-use crate::stream_table::{self, load_json, upsert_json, Row, StreamTable};
-
-fn decode<T: for<'de> Deserialize<'de>>(v: serde_json::Value) -> Result<T, sqlx::Error> {
-    serde_json::from_value(v).map_err(|e| sqlx::Error::Decode(Box::new(e)))
-}
-
-fn encode<T: Serialize>(v: &T) -> Result<serde_json::Value, sqlx::Error> {
-    serde_json::to_value(v).map_err(|e| sqlx::Error::Encode(Box::new(e)))
-}
+use crate::stream_table::{
+    self, get_columns, load_columns, upsert_columns, JsonColumns, Row, StreamTable,
+};
 
 // --- workspaces ---
 
 /// The `workspaces` projection.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct WorkspacesProjection;
-
-const WORKSPACE_COLUMNS: &[&str] = &[
-    "id",
-    "name",
-    "member_ids",
-    "created_at",
-    "updated_at",
-    "version",
-    "last_position",
-];
 
 #[derive(Serialize, Deserialize)]
 struct WorkspaceColumns {
@@ -52,7 +36,22 @@ struct WorkspaceColumns {
     last_position: i64,
 }
 
-impl WorkspaceColumns {
+impl JsonColumns for WorkspaceColumns {
+    type State = WorkspaceState;
+    const COLUMNS: &'static [&'static str] = &[
+        "id",
+        "name",
+        "member_ids",
+        "created_at",
+        "updated_at",
+        "version",
+        "last_position",
+    ];
+
+    fn id(&self) -> Uuid {
+        self.id
+    }
+
     fn of(r: &Row<WorkspaceState>) -> Self {
         WorkspaceColumns {
             id: r.state.id,
@@ -65,7 +64,7 @@ impl WorkspaceColumns {
         }
     }
 
-    fn row(self) -> Row<WorkspaceState> {
+    fn into_row(self) -> Row<WorkspaceState> {
         Row {
             state: WorkspaceState {
                 id: self.id,
@@ -123,11 +122,7 @@ impl StreamTable for WorkspacesProjection {
         table: &str,
         ids: &[Uuid],
     ) -> Result<Vec<(Uuid, Row<WorkspaceState>)>, sqlx::Error> {
-        load_json(conn, table, "id", ids)
-            .await?
-            .into_iter()
-            .map(|v| decode::<WorkspaceColumns>(v).map(|c| (c.id, c.row())))
-            .collect()
+        load_columns::<WorkspaceColumns>(conn, table, ids).await
     }
     async fn upsert(
         &self,
@@ -135,11 +130,7 @@ impl StreamTable for WorkspacesProjection {
         table: &str,
         rows: &[Row<WorkspaceState>],
     ) -> Result<(), sqlx::Error> {
-        let rows = rows
-            .iter()
-            .map(|r| encode(&WorkspaceColumns::of(r)))
-            .collect::<Result<_, _>>()?;
-        upsert_json(conn, table, "id", WORKSPACE_COLUMNS, rows).await
+        upsert_columns::<WorkspaceColumns>(conn, table, rows).await
     }
 }
 
@@ -161,13 +152,7 @@ pub async fn workspace(
     conn: &mut PgConnection,
     id: Uuid,
 ) -> Result<Option<Row<WorkspaceState>>, sqlx::Error> {
-    Ok(load_json(conn, "workspaces", "id", &[id])
-        .await?
-        .into_iter()
-        .next()
-        .map(decode::<WorkspaceColumns>)
-        .transpose()?
-        .map(WorkspaceColumns::row))
+    get_columns::<WorkspaceColumns>(conn, "workspaces", id).await
 }
 
 // --- actors ---
@@ -175,15 +160,6 @@ pub async fn workspace(
 /// The `actors` projection.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ActorsProjection;
-
-const ACTOR_COLUMNS: &[&str] = &[
-    "id",
-    "display_name",
-    "created_at",
-    "updated_at",
-    "version",
-    "last_position",
-];
 
 #[derive(Serialize, Deserialize)]
 struct ActorColumns {
@@ -193,6 +169,46 @@ struct ActorColumns {
     updated_at: DateTime<Utc>,
     version: i64,
     last_position: i64,
+}
+
+impl JsonColumns for ActorColumns {
+    type State = ActorState;
+    const COLUMNS: &'static [&'static str] = &[
+        "id",
+        "display_name",
+        "created_at",
+        "updated_at",
+        "version",
+        "last_position",
+    ];
+
+    fn id(&self) -> Uuid {
+        self.id
+    }
+
+    fn of(r: &Row<ActorState>) -> Self {
+        ActorColumns {
+            id: r.state.id,
+            display_name: r.state.display_name.clone(),
+            created_at: r.state.created_at,
+            updated_at: r.updated_at,
+            version: r.version,
+            last_position: r.last_position,
+        }
+    }
+
+    fn into_row(self) -> Row<ActorState> {
+        Row {
+            state: ActorState {
+                id: self.id,
+                display_name: self.display_name,
+                created_at: self.created_at,
+            },
+            updated_at: self.updated_at,
+            version: self.version,
+            last_position: self.last_position,
+        }
+    }
 }
 
 #[async_trait]
@@ -238,27 +254,7 @@ impl StreamTable for ActorsProjection {
         table: &str,
         ids: &[Uuid],
     ) -> Result<Vec<(Uuid, Row<ActorState>)>, sqlx::Error> {
-        load_json(conn, table, "id", ids)
-            .await?
-            .into_iter()
-            .map(|v| {
-                decode::<ActorColumns>(v).map(|c| {
-                    (
-                        c.id,
-                        Row {
-                            state: ActorState {
-                                id: c.id,
-                                display_name: c.display_name,
-                                created_at: c.created_at,
-                            },
-                            updated_at: c.updated_at,
-                            version: c.version,
-                            last_position: c.last_position,
-                        },
-                    )
-                })
-            })
-            .collect()
+        load_columns::<ActorColumns>(conn, table, ids).await
     }
     async fn upsert(
         &self,
@@ -266,29 +262,8 @@ impl StreamTable for ActorsProjection {
         table: &str,
         rows: &[Row<ActorState>],
     ) -> Result<(), sqlx::Error> {
-        let rows = rows
-            .iter()
-            .map(|r| {
-                encode(&ActorColumns {
-                    id: r.state.id,
-                    display_name: r.state.display_name.clone(),
-                    created_at: r.state.created_at,
-                    updated_at: r.updated_at,
-                    version: r.version,
-                    last_position: r.last_position,
-                })
-            })
-            .collect::<Result<_, _>>()?;
-        upsert_json(conn, table, "id", ACTOR_COLUMNS, rows).await
+        upsert_columns::<ActorColumns>(conn, table, rows).await
     }
-}
-
-/// Whether an actor exists.
-pub async fn actor_exists(conn: &mut PgConnection, id: Uuid) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM actors WHERE id = $1)")
-        .bind(id)
-        .fetch_one(conn)
-        .await
 }
 
 // --- managed environments ---
@@ -296,20 +271,6 @@ pub async fn actor_exists(conn: &mut PgConnection, id: Uuid) -> Result<bool, sql
 /// The `managed_environments` projection.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct EnvironmentsProjection;
-
-const ENVIRONMENT_COLUMNS: &[&str] = &[
-    "id",
-    "workspace_id",
-    "name",
-    "created_at",
-    "latest_snapshot_id",
-    "latest_content_hash",
-    "latest_captured_at",
-    "published_review_id",
-    "updated_at",
-    "version",
-    "last_position",
-];
 
 #[derive(Serialize, Deserialize)]
 struct EnvironmentColumns {
@@ -326,7 +287,26 @@ struct EnvironmentColumns {
     last_position: i64,
 }
 
-impl EnvironmentColumns {
+impl JsonColumns for EnvironmentColumns {
+    type State = EnvironmentState;
+    const COLUMNS: &'static [&'static str] = &[
+        "id",
+        "workspace_id",
+        "name",
+        "created_at",
+        "latest_snapshot_id",
+        "latest_content_hash",
+        "latest_captured_at",
+        "published_review_id",
+        "updated_at",
+        "version",
+        "last_position",
+    ];
+
+    fn id(&self) -> Uuid {
+        self.id
+    }
+
     fn of(r: &Row<EnvironmentState>) -> Self {
         let s = &r.state;
         EnvironmentColumns {
@@ -344,7 +324,7 @@ impl EnvironmentColumns {
         }
     }
 
-    fn row(self) -> Row<EnvironmentState> {
+    fn into_row(self) -> Row<EnvironmentState> {
         let latest_snapshot = match (
             self.latest_snapshot_id,
             self.latest_content_hash,
@@ -416,11 +396,7 @@ impl StreamTable for EnvironmentsProjection {
         table: &str,
         ids: &[Uuid],
     ) -> Result<Vec<(Uuid, Row<EnvironmentState>)>, sqlx::Error> {
-        load_json(conn, table, "id", ids)
-            .await?
-            .into_iter()
-            .map(|v| decode::<EnvironmentColumns>(v).map(|c| (c.id, c.row())))
-            .collect()
+        load_columns::<EnvironmentColumns>(conn, table, ids).await
     }
     async fn upsert(
         &self,
@@ -428,11 +404,7 @@ impl StreamTable for EnvironmentsProjection {
         table: &str,
         rows: &[Row<EnvironmentState>],
     ) -> Result<(), sqlx::Error> {
-        let rows = rows
-            .iter()
-            .map(|r| encode(&EnvironmentColumns::of(r)))
-            .collect::<Result<_, _>>()?;
-        upsert_json(conn, table, "id", ENVIRONMENT_COLUMNS, rows).await
+        upsert_columns::<EnvironmentColumns>(conn, table, rows).await
     }
 }
 
@@ -442,16 +414,9 @@ pub async fn environment_in(
     workspace_id: Uuid,
     environment_id: Uuid,
 ) -> Result<Option<Row<EnvironmentState>>, sqlx::Error> {
-    let found: Option<serde_json::Value> = sqlx::query_scalar(
-        "SELECT to_jsonb(t) FROM managed_environments t WHERE id = $1 AND workspace_id = $2",
-    )
-    .bind(environment_id)
-    .bind(workspace_id)
-    .fetch_optional(conn)
-    .await?;
-    found
-        .map(|v| decode::<EnvironmentColumns>(v).map(EnvironmentColumns::row))
-        .transpose()
+    Ok(environment(conn, environment_id)
+        .await?
+        .filter(|e| e.state.workspace_id == workspace_id))
 }
 
 /// An environment by id alone (for commands that only know the environment).
@@ -459,13 +424,5 @@ pub async fn environment(
     conn: &mut PgConnection,
     environment_id: Uuid,
 ) -> Result<Option<Row<EnvironmentState>>, sqlx::Error> {
-    Ok(
-        load_json(conn, "managed_environments", "id", &[environment_id])
-            .await?
-            .into_iter()
-            .next()
-            .map(decode::<EnvironmentColumns>)
-            .transpose()?
-            .map(EnvironmentColumns::row),
-    )
+    get_columns::<EnvironmentColumns>(conn, "managed_environments", environment_id).await
 }

@@ -16,34 +16,15 @@ use uuid::Uuid;
 
 use crate::log::StoredEvent;
 use crate::projection::{Projection, ProjectionError, TableSet, TableSpec};
-use crate::stream_table::{self, load_json, upsert_json, Row, StreamTable};
+use crate::stream_table::{
+    self, get_columns, load_columns, query_columns, upsert_columns, JsonColumns, Row, StreamTable,
+};
 
 /// The projection's name and table.
 pub const NAME: &str = "environment_reviews";
 
 /// One projected review.
 pub type ReviewRow = Row<ReviewState>;
-
-const COLUMNS: &[&str] = &[
-    "id",
-    "workspace_id",
-    "environment_id",
-    "fingerprint",
-    "snapshot_id",
-    "run_id",
-    "status",
-    "content",
-    "failure_reason",
-    "drafted_at",
-    "ready_at",
-    "published_at",
-    "archived_at",
-    "superseded_by",
-    "superseded_at",
-    "updated_at",
-    "version",
-    "last_position",
-];
 
 #[derive(Serialize, Deserialize)]
 struct Columns {
@@ -67,7 +48,33 @@ struct Columns {
     last_position: i64,
 }
 
-impl Columns {
+impl JsonColumns for Columns {
+    type State = ReviewState;
+    const COLUMNS: &'static [&'static str] = &[
+        "id",
+        "workspace_id",
+        "environment_id",
+        "fingerprint",
+        "snapshot_id",
+        "run_id",
+        "status",
+        "content",
+        "failure_reason",
+        "drafted_at",
+        "ready_at",
+        "published_at",
+        "archived_at",
+        "superseded_by",
+        "superseded_at",
+        "updated_at",
+        "version",
+        "last_position",
+    ];
+
+    fn id(&self) -> Uuid {
+        self.id
+    }
+
     fn of(r: &ReviewRow) -> Self {
         let s = &r.state;
         Columns {
@@ -92,7 +99,7 @@ impl Columns {
         }
     }
 
-    fn row(self) -> ReviewRow {
+    fn into_row(self) -> ReviewRow {
         Row {
             state: ReviewState {
                 id: self.id,
@@ -116,12 +123,6 @@ impl Columns {
             last_position: self.last_position,
         }
     }
-}
-
-fn decode(v: serde_json::Value) -> Result<ReviewRow, sqlx::Error> {
-    serde_json::from_value::<Columns>(v)
-        .map(Columns::row)
-        .map_err(|e| sqlx::Error::Decode(Box::new(e)))
 }
 
 /// The projection.
@@ -171,11 +172,7 @@ impl StreamTable for EnvironmentReviewsProjection {
         table: &str,
         ids: &[Uuid],
     ) -> Result<Vec<(Uuid, ReviewRow)>, sqlx::Error> {
-        load_json(conn, table, "id", ids)
-            .await?
-            .into_iter()
-            .map(|v| decode(v).map(|r| (r.state.id, r)))
-            .collect()
+        load_columns::<Columns>(conn, table, ids).await
     }
     async fn upsert(
         &self,
@@ -183,13 +180,7 @@ impl StreamTable for EnvironmentReviewsProjection {
         table: &str,
         rows: &[ReviewRow],
     ) -> Result<(), sqlx::Error> {
-        let rows = rows
-            .iter()
-            .map(|r| {
-                serde_json::to_value(Columns::of(r)).map_err(|e| sqlx::Error::Encode(Box::new(e)))
-            })
-            .collect::<Result<_, _>>()?;
-        upsert_json(conn, table, "id", COLUMNS, rows).await
+        upsert_columns::<Columns>(conn, table, rows).await
     }
 }
 
@@ -201,26 +192,19 @@ pub async fn candidates(
     environment_id: Uuid,
     fingerprint: &Fingerprint,
 ) -> Result<Vec<ReviewRow>, sqlx::Error> {
-    let rows: Vec<serde_json::Value> = sqlx::query_scalar(
+    let query = sqlx::query_scalar(
         "SELECT to_jsonb(t) FROM environment_reviews t \
          WHERE workspace_id = $1 AND environment_id = $2 AND fingerprint = $3 ORDER BY drafted_at, id",
     )
     .bind(workspace_id)
     .bind(environment_id)
-    .bind(fingerprint.as_str())
-    .fetch_all(conn)
-    .await?;
-    rows.into_iter().map(decode).collect()
+    .bind(fingerprint.as_str());
+    query_columns::<Columns>(query, conn).await
 }
 
 /// One review by id.
 pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<Option<ReviewRow>, sqlx::Error> {
-    load_json(conn, NAME, "id", &[id])
-        .await?
-        .into_iter()
-        .next()
-        .map(decode)
-        .transpose()
+    get_columns::<Columns>(conn, NAME, id).await
 }
 
 /// Reviews of one workspace, or of all, newest first.
@@ -229,13 +213,11 @@ pub async fn list(
     workspace_id: Option<Uuid>,
     limit: i64,
 ) -> Result<Vec<ReviewRow>, sqlx::Error> {
-    let rows: Vec<serde_json::Value> = sqlx::query_scalar(
+    let query = sqlx::query_scalar(
         "SELECT to_jsonb(t) FROM environment_reviews t WHERE ($1::uuid IS NULL OR workspace_id = $1) \
          ORDER BY drafted_at DESC, id LIMIT $2",
     )
     .bind(workspace_id)
-    .bind(limit.max(1))
-    .fetch_all(conn)
-    .await?;
-    rows.into_iter().map(decode).collect()
+    .bind(limit.max(1));
+    query_columns::<Columns>(query, conn).await
 }

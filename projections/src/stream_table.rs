@@ -211,3 +211,74 @@ pub(crate) fn invariant_or_database(
         _ => ProjectionError::Database(e),
     }
 }
+
+/// The columns of a table written and read as one JSON object per row (tables keyed by
+/// `id`). Implementing this is all a stream table needs for its `load` and `upsert`.
+pub(crate) trait JsonColumns: serde::Serialize + serde::de::DeserializeOwned + Send {
+    type State: Send + Sync;
+    /// Every column, in any order; `id` is the key.
+    const COLUMNS: &'static [&'static str];
+    fn of(row: &Row<Self::State>) -> Self;
+    fn into_row(self) -> Row<Self::State>;
+    fn id(&self) -> Uuid;
+}
+
+fn decode_columns<C: JsonColumns>(v: serde_json::Value) -> Result<C, sqlx::Error> {
+    serde_json::from_value(v).map_err(|e| sqlx::Error::Decode(Box::new(e)))
+}
+
+/// Rows of `table` with these ids.
+pub(crate) async fn load_columns<C: JsonColumns>(
+    conn: &mut PgConnection,
+    table: &str,
+    ids: &[Uuid],
+) -> Result<Vec<(Uuid, Row<C::State>)>, sqlx::Error> {
+    load_json(conn, table, "id", ids)
+        .await?
+        .into_iter()
+        .map(|v| decode_columns::<C>(v).map(|c| (c.id(), c.into_row())))
+        .collect()
+}
+
+/// One row of `table`.
+pub(crate) async fn get_columns<C: JsonColumns>(
+    conn: &mut PgConnection,
+    table: &str,
+    id: Uuid,
+) -> Result<Option<Row<C::State>>, sqlx::Error> {
+    Ok(load_columns::<C>(conn, table, &[id])
+        .await?
+        .pop()
+        .map(|(_, r)| r))
+}
+
+/// Rows as selected by `sql` (which must select `to_jsonb(t)` of the table's rows).
+pub(crate) async fn query_columns<C: JsonColumns>(
+    query: sqlx::query::QueryScalar<
+        '_,
+        sqlx::Postgres,
+        serde_json::Value,
+        sqlx::postgres::PgArguments,
+    >,
+    conn: &mut PgConnection,
+) -> Result<Vec<Row<C::State>>, sqlx::Error> {
+    query
+        .fetch_all(conn)
+        .await?
+        .into_iter()
+        .map(|v| decode_columns::<C>(v).map(JsonColumns::into_row))
+        .collect()
+}
+
+/// Inserts or updates these rows of `table`.
+pub(crate) async fn upsert_columns<C: JsonColumns>(
+    conn: &mut PgConnection,
+    table: &str,
+    rows: &[Row<C::State>],
+) -> Result<(), sqlx::Error> {
+    let rows = rows
+        .iter()
+        .map(|r| serde_json::to_value(C::of(r)).map_err(|e| sqlx::Error::Encode(Box::new(e))))
+        .collect::<Result<_, _>>()?;
+    upsert_json(conn, table, "id", C::COLUMNS, rows).await
+}
