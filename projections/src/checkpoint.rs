@@ -22,23 +22,6 @@ pub async fn ensure(conn: &mut PgConnection, name: &str) -> Result<(), sqlx::Err
     Ok(())
 }
 
-/// Locks the checkpoint row for the rest of the transaction. `None` when another
-/// process holds it (it is applying; this one should not wait in line) or when the row
-/// does not exist.
-pub async fn try_lock(
-    conn: &mut PgConnection,
-    name: &str,
-) -> Result<Option<Checkpoint>, sqlx::Error> {
-    let row = sqlx::query(
-        "SELECT transaction_id::text::bigint AS transaction_id, position, events_applied \
-         FROM projection_checkpoints WHERE projection = $1 FOR UPDATE SKIP LOCKED",
-    )
-    .bind(name)
-    .fetch_optional(conn)
-    .await?;
-    row.map(|r| decode(&r)).transpose()
-}
-
 /// Locks the checkpoint row, waiting for another holder to finish.
 pub async fn lock(conn: &mut PgConnection, name: &str) -> Result<Option<Checkpoint>, sqlx::Error> {
     let row = sqlx::query(

@@ -407,22 +407,3 @@ impl StreamTable for EnvironmentsProjection {
         upsert_columns::<EnvironmentColumns>(conn, table, rows).await
     }
 }
-
-/// An environment, only if it belongs to `workspace_id`.
-pub async fn environment_in(
-    conn: &mut PgConnection,
-    workspace_id: Uuid,
-    environment_id: Uuid,
-) -> Result<Option<Row<EnvironmentState>>, sqlx::Error> {
-    Ok(environment(conn, environment_id)
-        .await?
-        .filter(|e| e.state.workspace_id == workspace_id))
-}
-
-/// An environment by id alone (for commands that only know the environment).
-pub async fn environment(
-    conn: &mut PgConnection,
-    environment_id: Uuid,
-) -> Result<Option<Row<EnvironmentState>>, sqlx::Error> {
-    get_columns::<EnvironmentColumns>(conn, "managed_environments", environment_id).await
-}

@@ -97,23 +97,6 @@ fn decode(row: &sqlx::postgres::PgRow) -> Result<Snapshot, sqlx::Error> {
     })
 }
 
-/// The newest snapshot of an environment, in its workspace.
-pub async fn newest(
-    conn: &mut PgConnection,
-    workspace_id: Uuid,
-    environment_id: Uuid,
-) -> Result<Option<Snapshot>, sqlx::Error> {
-    let row = sqlx::query(
-        "SELECT * FROM evidence_snapshots WHERE workspace_id = $1 AND environment_id = $2 \
-         ORDER BY captured_at DESC, position DESC LIMIT 1",
-    )
-    .bind(workspace_id)
-    .bind(environment_id)
-    .fetch_optional(conn)
-    .await?;
-    row.as_ref().map(decode).transpose()
-}
-
 /// One snapshot, only in its own workspace and environment.
 pub async fn get(
     conn: &mut PgConnection,
