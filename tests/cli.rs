@@ -796,3 +796,60 @@ async fn a_tripped_unique_index_is_reported_without_sql_or_constraint_wording() 
     let de = runproof(&url, &["--lang", "de", "runs", "list"]);
     one_line_error(&de, 3, "projection.stopped");
 }
+
+/// Starts a long-running command, waits for its first output line containing `ready`,
+/// sends SIGTERM, and returns its exit code and full output.
+fn terminate_after(url: &str, args: &[&str], ready: &str) -> (i32, String) {
+    use std::io::{BufRead, BufReader, Read};
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("runproof"))
+        .env("RUST_LOG", "off")
+        .arg("--database-url")
+        .arg(url)
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut seen = String::new();
+    loop {
+        let mut line = String::new();
+        if stdout.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        seen.push_str(&line);
+        if line.contains(ready) {
+            break;
+        }
+    }
+    let status = std::process::Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let code = child.wait().unwrap().code().unwrap_or(-1);
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    (code, seen + &rest)
+}
+
+#[tokio::test]
+async fn reconcile_watch_and_the_worker_stop_cleanly_on_sigterm() {
+    let (db, _, _) = seeded().await;
+    let (code, output) = terminate_after(
+        &db.url(),
+        &["reconcile", "--watch", "--interval", "3600"],
+        "Pass at",
+    );
+    assert_eq!(code, 0, "{output}");
+    assert!(output.trim_end().ends_with("Stopped."), "{output}");
+
+    let (code, output) = terminate_after(
+        &db.url(),
+        &["worker", "--interval", "3600"],
+        "Worker polling",
+    );
+    assert_eq!(code, 0, "{output}");
+    assert!(output.trim_end().ends_with("Stopped."), "{output}");
+}

@@ -433,12 +433,13 @@ async fn migrate(target: &DatabaseTarget, out: &Out) -> Result<ExitCode, CliErro
 
 async fn project(app: &App, once: bool, interval: u64, out: &Out) -> Result<(), CliError> {
     if !once {
+        let stop = shutdown_signal();
         out.say(
             UiText::ProjectorStarted,
             &[("interval", &interval.to_string())],
         );
         app.projector
-            .run(Duration::from_secs(interval.max(1)), shutdown_signal())
+            .run(Duration::from_secs(interval.max(1)), stop)
             .await;
         return Ok(());
     }
@@ -492,25 +493,34 @@ async fn project(app: &App, once: bool, interval: u64, out: &Out) -> Result<(), 
     Ok(())
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM. The handlers are installed when this is
+/// called, not when the future is first polled, so a signal that arrives while the
+/// first pass is still running is not lost (and does not kill the process).
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let term = signal(SignalKind::terminate());
+        let interrupt = signal(SignalKind::interrupt());
+        async move {
+            match (term, interrupt) {
+                (Ok(mut term), Ok(mut interrupt)) => {
+                    tokio::select! {
+                        _ = term.recv() => {}
+                        _ = interrupt.recv() => {}
+                    }
+                }
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
-            Err(_) => std::future::pending::<()>().await,
         }
-    };
+    }
     #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term => {}
+    {
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 

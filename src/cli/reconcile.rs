@@ -102,6 +102,7 @@ fn print_pass(report: &PassReport, out: &Out) {
 
 pub async fn watch(app: &App, interval: u64, out: &Out) -> Result<(), CliError> {
     let reconciler = reconciler(app)?;
+    let stop = super::shutdown_signal();
     out.say(
         UiText::ReconcileWatching,
         &[("interval", &interval.to_string())],
@@ -111,7 +112,7 @@ pub async fn watch(app: &App, interval: u64, out: &Out) -> Result<(), CliError> 
         .watch(
             Duration::from_secs(interval.max(1)),
             move || clock.now(),
-            super::shutdown_signal(),
+            stop,
             |result| match result {
                 Ok(report) => print_pass(&report, out),
                 // A failed pass is retried on the next one; the cause goes to the log.

@@ -326,16 +326,15 @@ pub async fn worker(app: &App, once: bool, interval: u64, out: &Out) -> Result<(
         out.say(UiText::WorkerSummary, &[("count", &done.len().to_string())]);
         return Ok(());
     }
+    let stop = super::shutdown_signal();
     out.say(
         UiText::WorkerWatching,
         &[("interval", &interval.to_string())],
     );
     worker
-        .watch(
-            Duration::from_secs(interval.max(1)),
-            super::shutdown_signal(),
-            |run, e| out.line(executed_line(run, e, out)),
-        )
+        .watch(Duration::from_secs(interval.max(1)), stop, |run, e| {
+            out.line(executed_line(run, e, out))
+        })
         .await;
     out.say(UiText::ReconcileStopped, &[]);
     Ok(())
