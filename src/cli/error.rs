@@ -133,3 +133,21 @@ pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
     }
     out
 }
+
+/// Catches the projections up before a read of `reading`. A stop of another projection
+/// does not block the read: it is reported as a one-line warning and the read goes on.
+pub async fn catch_up_for(
+    app: &crate::app::App,
+    reading: &str,
+    lang: Lang,
+) -> Result<(), CliError> {
+    match app.projector.catch_up().await {
+        Ok(_) => Ok(()),
+        Err(ProjectorError::Stopped { projection, .. }) if projection != reading => {
+            let text = ReasonCode::ProjectionStopped.render(lang, &[("projection", projection)]);
+            eprintln!("warning: {text} [{}]", ReasonCode::ProjectionStopped);
+            Ok(())
+        }
+        Err(e) => Err(CliError::from_projector(&e)),
+    }
+}

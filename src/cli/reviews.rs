@@ -106,10 +106,12 @@ pub async fn list(
     limit: i64,
     out: &Out,
 ) -> Result<(), CliError> {
-    app.projector
-        .catch_up()
-        .await
-        .map_err(|e| CliError::from_projector(&e))?;
+    super::error::catch_up_for(
+        app,
+        runproof_projections::environment_reviews::NAME,
+        out.lang,
+    )
+    .await?;
     let mut conn = app
         .pool
         .acquire()
@@ -157,10 +159,12 @@ pub async fn list(
 }
 
 pub async fn show(app: &App, id: Uuid, actor: Option<Uuid>, out: &Out) -> Result<(), CliError> {
-    app.projector
-        .catch_up()
-        .await
-        .map_err(|e| CliError::from_projector(&e))?;
+    super::error::catch_up_for(
+        app,
+        runproof_projections::environment_reviews::NAME,
+        out.lang,
+    )
+    .await?;
     let mut conn = app
         .pool
         .acquire()

@@ -103,10 +103,7 @@ pub fn parse_filter(
 }
 
 pub async fn list(app: &App, filter: RunFilter, out: &Out) -> Result<(), CliError> {
-    app.projector
-        .catch_up()
-        .await
-        .map_err(|e| CliError::from_projector(&e))?;
+    super::error::catch_up_for(app, runproof_projections::operation_runs::NAME, out.lang).await?;
     let mut conn = app
         .pool
         .acquire()
@@ -155,10 +152,7 @@ pub async fn list(app: &App, filter: RunFilter, out: &Out) -> Result<(), CliErro
 }
 
 pub async fn show(app: &App, id: Uuid, out: &Out) -> Result<(), CliError> {
-    app.projector
-        .catch_up()
-        .await
-        .map_err(|e| CliError::from_projector(&e))?;
+    super::error::catch_up_for(app, runproof_projections::operation_runs::NAME, out.lang).await?;
     let mut conn = app
         .pool
         .acquire()
