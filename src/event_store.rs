@@ -36,7 +36,7 @@ pub enum StoreError {
     #[error("a concurrent write changed the stream")]
     Conflict,
     /// The database failed. Nothing was written (the transaction rolled back).
-    #[error("event store error: {0}")]
+    #[error("event store error")]
     Database(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 

@@ -20,7 +20,7 @@ use runproof_domain::reconciliation::Reconciliation;
 use runproof_domain::run_slot::{ClaimRunSlot, RunSlot, RunSlotError};
 use runproof_domain::run_type::RunType;
 use runproof_domain::ReasonCode;
-use runproof_projections::{log, ProjectorError};
+use runproof_projections::log;
 use serde_json::Value;
 use tracing::{debug, info_span, Instrument};
 use uuid::Uuid;
@@ -50,9 +50,6 @@ pub enum LifecycleError {
     /// The store failed; nothing was written.
     #[error("event store failure")]
     Store(#[source] StoreError),
-    /// The write was recorded, but the projections did not show it in time.
-    #[error("the write was recorded but the projections lag behind")]
-    Lagging(#[source] ProjectorError),
 }
 
 impl LifecycleError {
@@ -62,7 +59,6 @@ impl LifecycleError {
             LifecycleError::Rejected { source, .. } => source.reason(),
             LifecycleError::Conflict(_) => ReasonCode::RunConcurrentChange,
             LifecycleError::Store(_) => ReasonCode::DbInternal,
-            LifecycleError::Lagging(_) => ReasonCode::ProjectionLagging,
         }
     }
 }
@@ -223,8 +219,7 @@ impl RunLifecycle {
             Ok(()) => {
                 self.writer
                     .wait_visible::<OperationRun>(&run_id.to_string(), run_events.len() as u64)
-                    .await
-                    .map_err(LifecycleError::Lagging)?;
+                    .await;
                 Ok(Some(Ensured::Queued(run_id)))
             }
             Err(StoreError::Conflict) => Ok(None),
@@ -350,7 +345,6 @@ impl RunLifecycle {
                     },
                     WriteError::Conflict => LifecycleError::Conflict(Some(run_id)),
                     WriteError::Store(e) => LifecycleError::Store(e),
-                    WriteError::Lagging(e) => LifecycleError::Lagging(e),
                 })?;
             Ok(Receipt {
                 run_id,
@@ -404,8 +398,6 @@ impl RunLedger for RunLifecycle {
             Err(LifecycleError::Rejected { source, .. }) => {
                 Err(RecordError::Refused(source.reason()))
             }
-            // Recorded; the projections will show it.
-            Err(LifecycleError::Lagging(_)) => Ok(()),
             Err(e) => Err(RecordError::Failed(Box::new(e))),
         }
     }

@@ -2,7 +2,6 @@
 //! and its placeholders), a lost race, or an infrastructure failure.
 
 use runproof_domain::ReasonCode;
-use runproof_projections::ProjectorError;
 
 use crate::event_store::StoreError;
 use crate::writer::WriteError;
@@ -22,9 +21,6 @@ pub enum ServiceError {
     /// The store or a read failed; nothing was written.
     #[error("storage failure")]
     Store(#[source] Box<dyn std::error::Error + Send + Sync>),
-    /// The write was recorded, but the projections did not show it in time.
-    #[error("the write was recorded but the projections lag behind")]
-    Lagging(#[source] ProjectorError),
 }
 
 impl ServiceError {
@@ -45,7 +41,6 @@ impl ServiceError {
             WriteError::Rejected(e) => refuse(e),
             WriteError::Conflict => ServiceError::Conflict,
             WriteError::Store(e) => ServiceError::Store(Box::new(e)),
-            WriteError::Lagging(e) => ServiceError::Lagging(e),
         }
     }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use cqrs_es::Aggregate;
 use runproof_domain::metadata::CommandContext;
-use runproof_projections::{Projector, ProjectorError};
+use runproof_projections::Projector;
 
 use crate::event_store::{Committed, EventStore, ExecuteError, NewEvent, StoreError};
 
@@ -22,9 +22,6 @@ pub enum WriteError<E: std::error::Error + 'static> {
     /// The store failed; nothing was written.
     #[error("event store failure")]
     Store(#[source] StoreError),
-    /// The write was recorded, but the projections did not show it in time.
-    #[error("the write was recorded but the projections lag behind")]
-    Lagging(#[source] ProjectorError),
 }
 
 /// Executes commands against the event store.
@@ -80,9 +77,7 @@ impl Writer {
                 ExecuteError::Store(e) => WriteError::Store(e),
             })?;
         if committed.events > 0 {
-            self.wait_visible::<A>(id, committed.version)
-                .await
-                .map_err(WriteError::Lagging)?;
+            self.wait_visible::<A>(id, committed.version).await;
         }
         Ok(committed)
     }
@@ -93,24 +88,24 @@ impl Writer {
         self.store.append_atomically(events).await
     }
 
-    /// With read-your-writes on: waits until the projections show stream `id` at `version`.
-    pub async fn wait_visible<A: Aggregate>(
-        &self,
-        id: &str,
-        version: u64,
-    ) -> Result<(), ProjectorError> {
+    /// With read-your-writes on: waits until the projections show stream `id` at
+    /// `version`. The write is committed either way, so a wait that times out (a
+    /// long-open transaction holds the read horizon back) is logged, not returned: the
+    /// caller keeps its result, and every read catches the projections up first.
+    pub async fn wait_visible<A: Aggregate>(&self, id: &str, version: u64) {
         let Some(timeout) = self.read_your_writes else {
-            return Ok(());
+            return;
         };
         let target = match self.store.position_of::<A>(id, version).await {
             Ok(Some(target)) => target,
-            Ok(None) => return Ok(()),
-            Err(StoreError::Database(e)) => {
+            Ok(None) => return,
+            Err(e) => {
                 tracing::warn!(error = %e, "cannot look up the write's log position");
-                return Ok(());
+                return;
             }
-            Err(StoreError::Conflict) => return Ok(()),
         };
-        self.projector.wait_for(target, timeout).await
+        if let Err(e) = self.projector.wait_for(target, timeout).await {
+            tracing::warn!(error = %e, reason = %runproof_domain::ReasonCode::ProjectionLagging, "the projections have not shown a write yet");
+        }
     }
 }

@@ -339,9 +339,9 @@ async fn the_demo_creates_its_database_and_can_run_again() {
     let runs: Value =
         serde_json::from_str(&runproof(&url, &["--json", "runs", "list"]).stdout).unwrap();
     let runs = runs.as_array().unwrap();
-    // Eleven runs the first time; the second demo adds nine: the queued export is still
+    // Twelve runs the first time; the second demo adds ten: the queued export is still
     // active and its request reuses it, and prod's review is already available.
-    assert_eq!(runs.len(), 20);
+    assert_eq!(runs.len(), 22);
     // Each demo's stuck runs were decided by the reconciler: restore and compose proven by
     // their adapters, the silent sync ended as stale, the stray compose blocked.
     let reasons: Vec<&str> = runs
@@ -368,7 +368,7 @@ async fn the_demo_creates_its_database_and_can_run_again() {
     let reviews: Value =
         serde_json::from_str(&runproof(&url, &["--json", "reviews", "list"]).stdout).unwrap();
     assert_eq!(reviews.as_array().unwrap().len(), 7);
-    for status in ["queued", "completed"] {
+    for status in ["queued", "running", "completed"] {
         assert!(runs.iter().any(|r| r["status"] == status), "a {status} run");
     }
     for outcome in ["succeeded", "failed", "partially_succeeded"] {
@@ -790,6 +790,9 @@ async fn a_tripped_unique_index_is_reported_without_sql_or_constraint_wording() 
     let f = runproof_domain::fingerprint::Fingerprint::compute(ws, env, "sha256:0", "x");
     common::plant_review_draft(&app, ws, env, f.clone()).await;
     common::plant_review_draft(&app, ws, env, f).await;
+    // Wait until the projector has reached the planted events (other tests' open
+    // transactions on the server can hold the read horizon back for a moment).
+    common::wait_until_stopped(&app.projector).await;
     let listed = runproof(&url, &["reviews", "list"]);
     one_line_error(&listed, 3, "projection.stopped");
     assert!(listed.stderr.contains("environment_reviews"));

@@ -116,6 +116,8 @@ async fn crash_then_reconcile(
     let s = setup().await;
     let run = s.queue().await;
     crashed_worker(&s.db.url(), failpoints);
+    // Other tests' open transactions on the server can hold the read horizon back.
+    common::wait_projected(&s.db, &s.app.projector).await;
 
     let later = App::from_pool(
         s.db.pool.clone(),

@@ -160,11 +160,7 @@ impl Scene {
         else {
             panic!("expected a draft")
         };
-        self.app
-            .reviews
-            .wait_visible(review_id, version)
-            .await
-            .unwrap();
+        self.app.reviews.wait_visible(review_id, version).await;
         review_id
     }
 
@@ -915,17 +911,7 @@ async fn a_second_mutable_review_for_one_fingerprint_stops_the_projection_loudly
         .await
         .unwrap();
 
-    let mut stopped = None;
-    for _ in 0..200 {
-        match s.app.projector.catch_up().await {
-            Err(e) => {
-                stopped = Some(e);
-                break;
-            }
-            Ok(_) => tokio::task::yield_now().await,
-        }
-    }
-    let err = stopped.expect("the projection stops");
+    let err = common::wait_until_stopped(&s.app.projector).await;
     let runproof_projections::ProjectorError::Stopped { projection, source } = &err else {
         panic!("{err:?}")
     };
@@ -942,14 +928,24 @@ async fn a_second_mutable_review_for_one_fingerprint_stops_the_projection_loudly
         1,
         "the second draft was not written"
     );
-    let mut conn = s.db.pool.acquire().await.unwrap();
-    assert!(
-        runproof_projections::directory::workspace(&mut conn, ws)
+    // The other projections carry on past the stopped one.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let _ = s.app.projector.catch_up().await;
+        let mut conn = s.db.pool.acquire().await.unwrap();
+        if runproof_projections::directory::workspace(&mut conn, ws)
             .await
             .unwrap()
-            .is_some(),
-        "the other projections carried on"
-    );
+            .is_some()
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the other projections carried on"
+        );
+        tokio::task::yield_now().await;
+    }
 }
 
 impl Scene {
@@ -962,4 +958,233 @@ impl Scene {
         .await
         .unwrap()
     }
+}
+
+/// Every recorded review-compose (and stale) decision is decided again, from its
+/// recorded evidence, by the same pure function.
+async fn assert_replayable(s: &Scene) {
+    let rows: Vec<String> =
+        sqlx::query_scalar("SELECT payload::text FROM events WHERE event_type = 'RunReconciled'")
+            .fetch_all(&s.db.pool)
+            .await
+            .unwrap();
+    assert!(!rows.is_empty());
+    let registry = reconciliation::registry(&s.app).unwrap();
+    for payload in rows {
+        let runproof_domain::operation_run::OperationRunEvent::RunReconciled(e) =
+            serde_json::from_str(&payload).unwrap()
+        else {
+            panic!("not a reconcile event")
+        };
+        let again = registry.redecide(&e.reconciliation).expect("registered");
+        assert_eq!(
+            (again.kind(), again.reason()),
+            (
+                Some(e.reconciliation.decision),
+                e.reconciliation.reason_code
+            )
+        );
+    }
+}
+
+#[tokio::test]
+async fn review_compose_decisions_are_decided_again_from_their_recorded_evidence() {
+    let s = scene().await;
+    // own ready → succeeded
+    let a = s.run_id().await;
+    s.compose_without_completing(a).await;
+    s.pass().await;
+    // duplicate recovered
+    let dup = s.stray_run().await;
+    s.pass().await;
+    assert_eq!(s.run(dup).await.state.outcome, RunOutcome::Succeeded);
+    // own draft, stale → blocked; nothing, stale → failed (stale path, with the adapter's evidence)
+    s.app
+        .directory
+        .capture_evidence(s.environment, findings(2), &operator())
+        .await
+        .unwrap();
+    let drafting = s.run_id().await;
+    s.app.lifecycle.start(drafting, &operator()).await.unwrap();
+    s.draft(drafting).await;
+    s.app
+        .directory
+        .capture_evidence(s.environment, findings(3), &operator())
+        .await
+        .unwrap();
+    let lonely = s.run_id().await;
+    s.clock.advance(Duration::hours(1));
+    s.pass().await;
+    assert_eq!(s.run(drafting).await.state.outcome, RunOutcome::Blocked);
+    assert_eq!(s.run(lonely).await.state.outcome, RunOutcome::Failed);
+    assert_replayable(&s).await;
+}
+
+#[tokio::test]
+async fn a_stale_run_waits_while_another_active_run_holds_the_draft() {
+    let s = scene().await;
+    let stray = s.stray_run().await;
+    s.clock.advance(Duration::minutes(20));
+    // A fresh run now holds the draft for the same fingerprint.
+    let holder = s.run_id().await;
+    s.app.lifecycle.start(holder, &operator()).await.unwrap();
+    s.draft(holder).await;
+    let h = Scene::handled(&s.pass().await, stray);
+    assert_eq!(waiting(&h), ReasonCode::ReviewDraftHeldElsewhere);
+    let Handled::NotProvable(e) = h else {
+        unreachable!()
+    };
+    assert_eq!(e.decision.as_str(), "deferred");
+    assert_eq!(
+        s.run(stray).await.state.status,
+        RunStatus::Queued,
+        "the stale path left it alone"
+    );
+}
+
+#[tokio::test]
+async fn a_stopped_projection_skips_only_the_runs_that_depend_on_it() {
+    let s = scene().await;
+    let compose = s.run_id().await;
+    let export = s
+        .app
+        .lifecycle
+        .ensure(
+            EnsureRun {
+                workspace_id: s.workspace,
+                environment_id: None,
+                run_type: "report.export".into(),
+                identity_inputs: json!({}),
+                context: json!({}),
+            },
+            &operator(),
+        )
+        .await
+        .unwrap()
+        .run_id();
+    // Two mutable reviews for one fingerprint, written around the services, stop the
+    // environment_reviews projection.
+    let f = Fingerprint::compute(s.workspace, s.environment, "sha256:0", "x");
+    common::plant_review_draft(&s.app, s.workspace, s.environment, f.clone()).await;
+    common::plant_review_draft(&s.app, s.workspace, s.environment, f).await;
+    common::wait_until_stopped(&s.app.projector).await;
+    s.clock.advance(Duration::hours(1));
+    let report = s.pass().await;
+    assert!(
+        matches!(
+            Scene::handled(&report, compose),
+            Handled::ProjectionBehind { .. }
+        ),
+        "{:?}",
+        report.runs
+    );
+    assert_eq!(
+        decided(&Scene::handled(&report, export)),
+        (DecisionKind::ProvenFailed, ReasonCode::RunStaleQueued)
+    );
+    assert_eq!(
+        s.run(compose).await.state.status,
+        RunStatus::Queued,
+        "never decided on a stale view"
+    );
+}
+
+/// Every row of every projection table, as JSON, in key order.
+async fn all_projection_rows(s: &Scene) -> Vec<(String, Vec<Value>)> {
+    let mut out = Vec::new();
+    for p in runproof_projections::all() {
+        for spec in p.tables() {
+            let rows: Vec<Value> = sqlx::query_scalar(&format!(
+                "SELECT to_jsonb(t) FROM {} t ORDER BY {}",
+                spec.name, spec.key
+            ))
+            .fetch_all(&s.db.pool)
+            .await
+            .unwrap();
+            out.push((spec.name.to_string(), rows));
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn every_projection_rebuilds_to_identical_rows() {
+    let s = scene().await;
+    // Reviews in every status, a publication that supersedes, a failed compose.
+    let old_run = s.run_id().await;
+    let old = s.compose_without_completing(old_run).await;
+    s.app.reviews.publish(old, None, &operator()).await.unwrap();
+    s.app
+        .directory
+        .capture_evidence(s.environment, findings(4), &operator())
+        .await
+        .unwrap();
+    s.run_id().await;
+    s.app.worker().run_until_idle().await.unwrap();
+    let newer = s.count_reviews_with(ReviewStatus::Ready).await[0];
+    s.app
+        .reviews
+        .publish(newer, None, &operator())
+        .await
+        .unwrap();
+    s.app
+        .reviews
+        .archive(newer, None, &operator())
+        .await
+        .unwrap();
+    s.app
+        .directory
+        .capture_evidence(s.environment, findings(5), &operator())
+        .await
+        .unwrap();
+    let failing = s.run_id().await;
+    s.app.lifecycle.start(failing, &operator()).await.unwrap();
+    let draft = s.draft(failing).await;
+    let job = s.app.reviews.job_of(failing).await.unwrap();
+    s.app
+        .reviews
+        .mark_failed(draft, &job, &operator())
+        .await
+        .unwrap();
+    // And a restore record.
+    let restore_id = Uuid::new_v4();
+    let restore_run = s
+        .app
+        .lifecycle
+        .ensure(
+            EnsureRun {
+                workspace_id: s.workspace,
+                environment_id: Some(s.environment),
+                run_type: "restore.execute".into(),
+                identity_inputs: json!({ "restore_id": restore_id }),
+                context: json!({ "restore_id": restore_id }),
+            },
+            &operator(),
+        )
+        .await
+        .unwrap()
+        .run_id();
+    let scope = runproof::restore::RestoreScope {
+        restore_id,
+        run_id: restore_run,
+        workspace_id: s.workspace,
+        environment_id: s.environment,
+    };
+    s.app.restores.request(scope, &operator()).await.unwrap();
+    s.pass().await;
+
+    let before = all_projection_rows(&s).await;
+    assert!(
+        before.iter().all(|(_, rows)| !rows.is_empty()),
+        "every table has rows"
+    );
+    let report =
+        runproof_projections::rebuild::verify(&s.app.projector, &runproof_projections::NoProgress)
+            .await
+            .unwrap();
+    assert!(report.is_clean(), "{:?}", report.differences);
+    runproof_projections::rebuild::rebuild(&s.app.projector, &runproof_projections::NoProgress)
+        .await
+        .unwrap();
+    assert_eq!(all_projection_rows(&s).await, before);
 }

@@ -29,6 +29,10 @@ pub trait ReconciliationAdapter: Send + Sync {
     /// The adapter's name and version, recorded with each decision.
     fn identity(&self) -> AdapterRef;
 
+    /// The projections `gather` reads. A run is only decided when each of them has
+    /// caught up to the run's last event (and none of them is stopped).
+    fn reads(&self) -> &'static [&'static str];
+
     /// Gathers bounded evidence about `run` as of `now` (start from
     /// [`runproof_domain::reconciliation::stale::base_evidence`]).
     async fn gather(&self, run: &RunState, now: DateTime<Utc>) -> Result<Evidence, AdapterError>;

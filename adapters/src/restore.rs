@@ -45,6 +45,10 @@ impl ReconciliationAdapter for RestoreAdapter {
         }
     }
 
+    fn reads(&self) -> &'static [&'static str] {
+        &["restore_runs"]
+    }
+
     /// Reads exactly one row: the restore record named by the run's context, of this
     /// run, in this run's workspace and environment. Anything else is never looked at.
     async fn gather(&self, run: &RunState, now: DateTime<Utc>) -> Result<Evidence, AdapterError> {

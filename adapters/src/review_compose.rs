@@ -46,6 +46,10 @@ impl ReconciliationAdapter for ReviewComposeAdapter {
         }
     }
 
+    fn reads(&self) -> &'static [&'static str] {
+        &["environment_reviews", "operation_runs"]
+    }
+
     /// Candidates are the reviews with the run's workspace **and** environment **and**
     /// fingerprint; for a draft held by another run, that run's status is added.
     async fn gather(&self, run: &RunState, now: DateTime<Utc>) -> Result<Evidence, AdapterError> {

@@ -131,8 +131,9 @@ pub struct Horizon {
     pub last_readable: Option<LogPosition>,
     /// Events written by transactions still running (or above the horizon).
     pub events_above_horizon: i64,
-    /// The start of the oldest transaction still running in this database, if any: a
-    /// long-open transaction holds every reader back.
+    /// The start of the oldest transaction still running on the server (in any
+    /// database: transaction ids are cluster-wide), if any: a long-open transaction holds
+    /// every reader back.
     pub oldest_open_transaction_since: Option<DateTime<Utc>>,
 }
 
@@ -147,8 +148,7 @@ pub async fn horizon(conn: &mut PgConnection) -> Result<Horizon, sqlx::Error> {
               ORDER BY transaction_id DESC, position DESC LIMIT 1) AS pos, \
            (SELECT count(*) FROM events, h WHERE transaction_id >= h.xmin) AS above, \
            (SELECT min(xact_start) FROM pg_stat_activity \
-              WHERE datname = current_database() AND backend_xid IS NOT NULL \
-                AND pid <> pg_backend_pid()) AS oldest",
+              WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid()) AS oldest",
     )
     .fetch_one(conn)
     .await?;

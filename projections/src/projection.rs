@@ -57,7 +57,7 @@ pub enum ProjectionError {
     },
     /// Applying the event would break an invariant the table guards (for example a
     /// second mutable review for one fingerprint). The projection stops loudly.
-    #[error("event at {at} breaks an invariant of {table}: {reason}")]
+    #[error("event at {at} breaks an invariant of {table}")]
     Invariant {
         at: LogPosition,
         table: &'static str,

@@ -96,7 +96,8 @@ impl Projector {
                     }
                     Ok(Step::UpToDate | Step::Busy) => break,
                     Err(ProjectorError::Stopped { projection, source }) => {
-                        warn!(projection, error = %source, "projection stopped at an event it cannot apply");
+                        warn!(projection, "projection stopped at an event it cannot apply");
+                        debug!(projection, cause = ?source, "projection stop");
                         active.retain(|p| p.name() != projection);
                         stopped.get_or_insert(ProjectorError::Stopped { projection, source });
                     }
@@ -125,7 +126,8 @@ impl Projector {
             )
             .when(ProjectorError::is_transient)
             .notify(|e, after| {
-                warn!(error = %e, cause = ?e, retry_in = ?after, "projector step failed; retrying");
+                warn!(error = %e, retry_in = ?after, "projector step failed; retrying");
+                debug!(cause = ?e, "projector step failure");
             })
             .await
     }
@@ -192,8 +194,14 @@ impl Projector {
         let started = Instant::now();
         let mut pause = Duration::from_millis(1);
         loop {
-            self.catch_up().await?;
-            let reached = self.low_water_mark().await?;
+            // A stopped projection cannot show any write until it is repaired; waiting for
+            // it would only turn every write into a timeout. The others are waited for.
+            let stopped = match self.catch_up().await {
+                Ok(_) => None,
+                Err(ProjectorError::Stopped { projection, .. }) => Some(projection),
+                Err(e) => return Err(e),
+            };
+            let reached = self.low_water_mark_except(stopped).await?;
             if reached >= target {
                 return Ok(());
             }
@@ -205,20 +213,56 @@ impl Projector {
         }
     }
 
+    /// The lowest live checkpoint over every projection but `except`.
+    async fn low_water_mark_except(
+        &self,
+        except: Option<&str>,
+    ) -> Result<LogPosition, ProjectorError> {
+        let mut conn = self.pool.acquire().await?;
+        let names: Vec<String> = self
+            .projections
+            .iter()
+            .map(|p| p.name())
+            .filter(|n| Some(*n) != except)
+            .map(str::to_string)
+            .collect();
+        Ok(checkpoint::lowest(&mut conn, &names).await?)
+    }
+
+    /// Each projection's live checkpoint position, by name.
+    pub async fn checkpoints(&self) -> Result<Vec<(&'static str, LogPosition)>, ProjectorError> {
+        let mut conn = self.pool.acquire().await?;
+        let mut out = Vec::with_capacity(self.projections.len());
+        for p in &self.projections {
+            let at = checkpoint::read(&mut conn, p.name())
+                .await?
+                .map(|c| c.at)
+                .unwrap_or(LogPosition::START);
+            out.push((p.name(), at));
+        }
+        Ok(out)
+    }
+
     /// Runs until `shutdown` resolves: catch up, then poll every `interval`. Failures
     /// are logged and retried on the next round; a stopped projection is reported on
-    /// every round until it is fixed, and never skipped.
+    /// every round until it is fixed, and never skipped. Shutdown is honoured between
+    /// batches, also while events keep arriving.
     pub async fn run(&self, interval: Duration, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
         loop {
-            match self.catch_up().await {
-                Ok(n) if n > 0 => continue,
-                Ok(_) => {}
-                Err(e) => warn!(error = %e, cause = ?e, "projector round failed"),
-            }
+            let busy = match self.catch_up().await {
+                Ok(n) => n > 0,
+                Err(e) => {
+                    warn!(error = %e, "projector round failed; retrying next round");
+                    debug!(cause = ?e, "projector round failure");
+                    false
+                }
+            };
+            let pause = if busy { Duration::ZERO } else { interval };
             tokio::select! {
+                biased;
                 _ = &mut shutdown => return,
-                _ = tokio::time::sleep(interval) => {}
+                _ = tokio::time::sleep(pause) => {}
             }
         }
     }

@@ -55,13 +55,20 @@ pub struct RowDifference {
     pub difference: Difference,
 }
 
+/// One verified table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerifiedTable {
+    pub table: &'static str,
+    /// Rows compared (in either copy).
+    pub rows: i64,
+    /// The common log position both copies were compared at.
+    pub compared_at: LogPosition,
+}
+
 /// What a verify found.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VerifyReport {
-    /// The common log position both sides were compared at.
-    pub compared_at: Vec<(&'static str, LogPosition)>,
-    /// Rows compared per table (rows in either copy).
-    pub tables: Vec<(&'static str, i64)>,
+    pub tables: Vec<VerifiedTable>,
     pub differences: Vec<RowDifference>,
 }
 
@@ -168,7 +175,6 @@ async fn verify_locked(
     let mut tx = conn.begin().await?;
     custom_plans(&mut tx).await?;
     let mut report = VerifyReport {
-        compared_at: Vec::new(),
         tables: Vec::new(),
         differences: Vec::new(),
     };
@@ -206,10 +212,13 @@ async fn verify_locked(
         {
             copy = next;
         }
-        report.compared_at.push((p.name(), target));
         for spec in p.tables() {
             let (rows, diffs) = compare(&mut tx, spec, set).await?;
-            report.tables.push((spec.name, rows));
+            report.tables.push(VerifiedTable {
+                table: spec.name,
+                rows,
+                compared_at: target,
+            });
             report.differences.extend(diffs);
         }
     }
@@ -237,7 +246,8 @@ async fn release_rebuild_lock(conn: &mut PgConnection) {
         .execute(conn)
         .await
     {
-        tracing::warn!(error = %e, "could not release the rebuild lock; it ends with the session");
+        tracing::warn!("could not release the rebuild lock; it ends with the session");
+        tracing::debug!(cause = %e, "rebuild unlock failure");
     }
 }
 
@@ -357,7 +367,17 @@ async fn copy_indexes(
         }
         sqlx::query(&def.replacen(&from, &to, 1))
             .execute(&mut *conn)
-            .await?;
+            .await
+            .map_err(|e| match &e {
+                // The rebuilt rows break a unique index (an invariant the table guards).
+                sqlx::Error::Database(db) if db.code().as_deref() == Some("23505") => {
+                    ProjectorError::Schema {
+                        table: spec.name.to_string(),
+                        reason: format!("the rebuilt rows break the unique index {name}"),
+                    }
+                }
+                _ => ProjectorError::Database(e),
+            })?;
     }
     Ok(())
 }

@@ -68,6 +68,11 @@ impl CliError {
                 vec![("projection", projection.to_string())],
                 e,
             ),
+            ProjectorError::Schema { table, .. } => CliError::environment(
+                ReasonCode::ProjectionStopped,
+                vec![("projection", table.clone())],
+                e,
+            ),
             ProjectorError::Lagging { .. } => {
                 CliError::environment(ReasonCode::ProjectionLagging, vec![], e)
             }
@@ -82,9 +87,6 @@ impl CliError {
                 CliError::input(*reason, args.clone())
             }
             ServiceError::Conflict => CliError::input(ReasonCode::RunConcurrentChange, vec![]),
-            ServiceError::Lagging(_) => {
-                CliError::environment(ReasonCode::ProjectionLagging, vec![], e)
-            }
             ServiceError::Store(_) => CliError::internal(e),
         }
     }
@@ -101,9 +103,7 @@ impl CliError {
                 CliError::input(e.reason(), args)
             }
             LifecycleError::Conflict(_) => CliError::input(e.reason(), vec![]),
-            LifecycleError::Store(_) | LifecycleError::Lagging(_) => {
-                CliError::environment(e.reason(), vec![], e)
-            }
+            LifecycleError::Store(_) => CliError::environment(e.reason(), vec![], e),
         }
     }
 

@@ -29,7 +29,12 @@ pub struct HistoryEntry {
     pub payload: Value,
 }
 
-pub async fn history(app: &App, run_id: Uuid, out: &Out) -> Result<(), CliError> {
+pub async fn history(
+    app: &App,
+    run_id: Uuid,
+    actor: Option<Uuid>,
+    out: &Out,
+) -> Result<(), CliError> {
     let mut conn = app
         .pool
         .acquire()
@@ -43,6 +48,23 @@ pub async fn history(app: &App, run_id: Uuid, out: &Out) -> Result<(), CliError>
             ReasonCode::RunNotFound,
             vec![("run", run_id.to_string())],
         ));
+    }
+    if actor.is_some() {
+        let workspace = events.first().and_then(|e| {
+            match serde_json::from_str::<OperationRunEvent>(&e.payload) {
+                Ok(OperationRunEvent::RunQueued(q)) => Some(q.workspace_id),
+                _ => None,
+            }
+        });
+        match workspace {
+            Some(ws) => super::runs::check_visible(app, ws, run_id, actor).await?,
+            None => {
+                return Err(CliError::input(
+                    ReasonCode::RunNotFound,
+                    vec![("run", run_id.to_string())],
+                ))
+            }
+        }
     }
     let entries: Vec<HistoryEntry> = events.iter().map(|e| entry(e, out.lang)).collect();
     if out.json {

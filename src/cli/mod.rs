@@ -58,6 +58,9 @@ pub enum Command {
     History {
         /// The run's id.
         run_id: String,
+        /// Only if this actor may see it (else "not found").
+        #[arg(long)]
+        actor: Option<String>,
     },
     /// Rebuild every projection from the log and swap it in; with --verify, compare instead.
     Replay {
@@ -136,6 +139,9 @@ pub enum RunsCommand {
         /// Only runs of this type (e.g. restore.execute).
         #[arg(long = "type")]
         run_type: Option<String>,
+        /// Only what this actor may see (runs of workspaces it belongs to).
+        #[arg(long)]
+        actor: Option<String>,
         /// At most this many runs.
         #[arg(long, default_value_t = 50)]
         limit: i64,
@@ -144,6 +150,9 @@ pub enum RunsCommand {
     Show {
         /// The run's id.
         run_id: String,
+        /// Only if this actor may see it (else "not found").
+        #[arg(long)]
+        actor: Option<String>,
     },
 }
 
@@ -260,28 +269,34 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
             workspace,
             status,
             run_type,
+            actor,
             limit,
         }) => {
-            let filter = runs::parse_filter(
+            let mut filter = runs::parse_filter(
                 workspace.as_deref(),
                 status.as_deref(),
                 run_type.as_deref(),
                 limit,
             )?;
+            filter.visible_to = actor.as_deref().map(runs::parse_id).transpose()?;
             let app = open(&target).await?;
             runs::list(&app, filter, &out)
                 .await
                 .map(|_| ExitCode::SUCCESS)
         }
-        Command::Runs(RunsCommand::Show { run_id }) => {
+        Command::Runs(RunsCommand::Show { run_id, actor }) => {
             let id = runs::parse_id(&run_id)?;
+            let actor = actor.as_deref().map(runs::parse_id).transpose()?;
             let app = open(&target).await?;
-            runs::show(&app, id, &out).await.map(|_| ExitCode::SUCCESS)
+            runs::show(&app, id, actor, &out)
+                .await
+                .map(|_| ExitCode::SUCCESS)
         }
-        Command::History { run_id } => {
+        Command::History { run_id, actor } => {
             let id = runs::parse_id(&run_id)?;
+            let actor = actor.as_deref().map(runs::parse_id).transpose()?;
             let app = open(&target).await?;
-            history::history(&app, id, &out)
+            history::history(&app, id, actor, &out)
                 .await
                 .map(|_| ExitCode::SUCCESS)
         }

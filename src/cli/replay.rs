@@ -86,7 +86,8 @@ pub async fn replay(app: &App, verify: bool, out: &Out) -> Result<ExitCode, CliE
             }
         }
         if report.is_clean() {
-            for ((name, at), (_, rows)) in report.compared_at.iter().zip(report.tables.iter()) {
+            for t in &report.tables {
+                let (name, at, rows) = (t.table, t.compared_at, t.rows);
                 out.say(
                     UiText::VerifyClean,
                     &[

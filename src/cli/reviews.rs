@@ -295,6 +295,7 @@ fn executed_line(run: Uuid, e: &Executed, out: &Out) -> String {
             out.lang,
             &[("run", &run_s), ("review", &review_id.to_string())],
         ),
+        Executed::Interrupted => UiText::WorkerInterrupted.render(out.lang, &[("run", &run_s)]),
         Executed::Unexecutable { reason } => {
             format!("run {run_s}: {} [{reason}]", reason.text(out.lang))
         }

@@ -98,8 +98,35 @@ pub fn parse_filter(
                 })
             })
             .transpose()?,
+        visible_to: None,
         limit,
     })
+}
+
+/// With an actor: a run outside the actor's workspaces answers "not found".
+pub async fn check_visible(
+    app: &App,
+    workspace_id: Uuid,
+    run_id: Uuid,
+    actor: Option<Uuid>,
+) -> Result<(), CliError> {
+    let Some(actor) = actor else { return Ok(()) };
+    let mut conn = app
+        .pool
+        .acquire()
+        .await
+        .map_err(|e| CliError::internal(&e))?;
+    let member = runproof_projections::directory::is_member(&mut conn, workspace_id, actor)
+        .await
+        .map_err(|e| CliError::internal(&e))?;
+    if member {
+        Ok(())
+    } else {
+        Err(CliError::input(
+            ReasonCode::RunNotFound,
+            vec![("run", run_id.to_string())],
+        ))
+    }
 }
 
 pub async fn list(app: &App, filter: RunFilter, out: &Out) -> Result<(), CliError> {
@@ -151,7 +178,7 @@ pub async fn list(app: &App, filter: RunFilter, out: &Out) -> Result<(), CliErro
     Ok(())
 }
 
-pub async fn show(app: &App, id: Uuid, out: &Out) -> Result<(), CliError> {
+pub async fn show(app: &App, id: Uuid, actor: Option<Uuid>, out: &Out) -> Result<(), CliError> {
     super::error::catch_up_for(app, runproof_projections::operation_runs::NAME, out.lang).await?;
     let mut conn = app
         .pool
@@ -162,6 +189,7 @@ pub async fn show(app: &App, id: Uuid, out: &Out) -> Result<(), CliError> {
         .await
         .map_err(|e| CliError::internal(&e))?
         .ok_or_else(|| CliError::input(ReasonCode::RunNotFound, vec![("run", id.to_string())]))?;
+    check_visible(app, row.state.workspace_id, id, actor).await?;
     let view = RunView::of(&row, out);
     if out.json {
         out.json(&serde_json::json!({

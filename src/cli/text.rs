@@ -209,9 +209,13 @@ runproof_domain::text_catalogue! {
             en: "left for the reconciler",
             de: "dem Abgleich überlassen"
         }
+        WorkerInterrupted = "ui.worker.interrupted" {
+            en: "run {run}: interrupted by a database failure; the reconciler will decide it",
+            de: "Lauf {run}: durch einen Datenbankfehler unterbrochen; der Abgleich entscheidet ihn"
+        }
         WorkerSummary = "ui.worker.summary" {
-            en: "Executed {count} compose run(s); none left in the queue.",
-            de: "{count} Erstellungslauf/-läufe ausgeführt; keiner mehr in der Warteschlange."
+            en: "Executed {count} compose run(s); no compose run is left in the queue.",
+            de: "{count} Erstellungslauf/-läufe ausgeführt; kein Erstellungslauf mehr in der Warteschlange."
         }
         WorkerWatching = "ui.worker.watching" {
             en: "Worker polling the queue every {interval}s; Ctrl-C or SIGTERM stops it after the current run.",

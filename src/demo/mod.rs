@@ -175,6 +175,10 @@ runproof_domain::text_catalogue! {
             en: "queued, waiting for a worker",
             de: "eingereiht, wartet auf einen Worker"
         }
+        Running = "demo.running" {
+            en: "running, started just now",
+            de: "läuft, gerade gestartet"
+        }
         StillQueued = "demo.still_queued" {
             en: "still queued from an earlier demo: the request reused it",
             de: "noch aus einer früheren Demo eingereiht: die Anfrage hat ihn wiederverwendet"

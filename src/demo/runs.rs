@@ -178,6 +178,27 @@ pub(super) async fn record(
         },
     });
 
+    // Fabrikam: an inventory sync under way right now (well within its thresholds).
+    let busy = ensure(
+        app,
+        ctx,
+        fabrikam,
+        Some(fabrikam_eu),
+        RunType::InventorySync,
+        json!({"requested": Uuid::new_v4()}),
+    )
+    .await?;
+    app.lifecycle
+        .start(busy.run_id(), worker)
+        .await
+        .map_err(fail)?;
+    recorded.push(Recorded {
+        workspace: "fabrikam",
+        run_id: busy.run_id(),
+        run_type: RunType::InventorySync,
+        what: DemoText::Running.text(lang),
+    });
+
     // Contoso: a restore whose worker died after the restore itself completed.
     let history = &stage.past;
     let restore_id = Uuid::new_v4();

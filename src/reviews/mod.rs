@@ -338,11 +338,10 @@ impl ReviewService {
     }
 
     /// Waits (with read-your-writes on) until the review's draft is visible.
-    pub async fn wait_visible(&self, review_id: Uuid, version: u64) -> Result<(), ServiceError> {
+    pub async fn wait_visible(&self, review_id: Uuid, version: u64) {
         self.writer
             .wait_visible::<EnvironmentReview>(&review_id.to_string(), version)
             .await
-            .map_err(ServiceError::Lagging)
     }
 
     /// Composes the content from the job's snapshot (read in its own scope only).

@@ -114,7 +114,7 @@ impl ReviewService {
             }
             match self.writer.append_atomically(&writes).await {
                 Ok(()) => {
-                    self.wait_visible(review_id, review.version + 1).await?;
+                    self.wait_visible(review_id, review.version + 1).await;
                     return Ok(Published {
                         review_id,
                         superseded: previous.map(|(p, _)| p),

@@ -58,6 +58,9 @@ pub enum Executed {
     LostRace { decided: Option<ReasonCode> },
     /// The run's context names no fingerprint or snapshot: failed with that reason.
     Unexecutable { reason: ReasonCode },
+    /// Executing failed part-way (the database failed); the run stays running and the
+    /// reconciler decides it from what was recorded.
+    Interrupted,
 }
 
 /// Why a run could not be executed.
@@ -69,6 +72,9 @@ pub enum WorkerError {
     Lifecycle(#[from] LifecycleError),
     #[error("reading the queue failed")]
     Queue(#[from] sqlx::Error),
+    /// The start event could not be appended: the run was not claimed.
+    #[error("the run could not be claimed")]
+    NotClaimed(#[source] LifecycleError),
 }
 
 /// The compose worker.
@@ -103,9 +109,20 @@ impl ComposeWorker {
 
     /// Claims and executes queued compose runs until none is left.
     pub async fn run_until_idle(&self) -> Result<Vec<(Uuid, Executed)>, WorkerError> {
+        self.run_until(&|| false, &mut |_, _| {}).await
+    }
+
+    /// Executes queued runs until none is left or `stop()` says so (checked before each
+    /// run). A run that fails part-way is reported and left to the reconciler; the round
+    /// goes on with the next one.
+    async fn run_until(
+        &self,
+        stop: &(dyn Fn() -> bool + Sync),
+        on_run: &mut (dyn FnMut(Uuid, &Executed) + Send),
+    ) -> Result<Vec<(Uuid, Executed)>, WorkerError> {
         let mut done = Vec::new();
         loop {
-            let queued: Vec<Uuid> = sqlx::query_scalar(
+            let mut queued: Vec<Uuid> = sqlx::query_scalar(
                 "SELECT id FROM operation_runs WHERE status = 'queued' AND run_type = $1 ORDER BY created_at, id LIMIT $2",
             )
             .bind(RunType::EnvironmentReviewCompose.key())
@@ -117,7 +134,6 @@ impl ComposeWorker {
             }
             // Workers polling together would all try the same first run; start each at a
             // different place in the list (a claim that loses costs one failed append).
-            let mut queued = queued;
             let offset = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.subsec_nanos() as usize)
@@ -126,10 +142,24 @@ impl ComposeWorker {
             queued.rotate_left(offset % len);
             let mut claimed_any = false;
             for run_id in queued {
-                if let Some(executed) = self.claim_and_execute(run_id).await? {
-                    claimed_any = true;
-                    done.push((run_id, executed));
+                if stop() {
+                    return Ok(done);
                 }
+                let executed = match self.claim_and_execute(run_id).await {
+                    Ok(Some(executed)) => executed,
+                    Ok(None) => continue,
+                    Err(WorkerError::NotClaimed(e)) => {
+                        warn!(run_id = %run_id, error = %e, "could not claim the run; it stays queued");
+                        continue;
+                    }
+                    Err(e) => {
+                        warn!(run_id = %run_id, error = %e, "compose run interrupted; the reconciler will decide it");
+                        Executed::Interrupted
+                    }
+                };
+                claimed_any = true;
+                on_run(run_id, &executed);
+                done.push((run_id, executed));
             }
             if !claimed_any {
                 // Every listed run was claimed elsewhere; the projection will catch up.
@@ -138,12 +168,13 @@ impl ComposeWorker {
         }
     }
 
-    /// Polls the queue every `interval` until `stop` resolves (after the current run).
+    /// Polls the queue every `interval` until `stop` resolves; a stop that arrives while
+    /// a run executes takes effect after that run.
     pub async fn watch(
         &self,
         interval: Duration,
         stop: impl std::future::Future<Output = ()> + Send + 'static,
-        mut on_run: impl FnMut(Uuid, &Executed),
+        mut on_run: impl FnMut(Uuid, &Executed) + Send,
     ) {
         let (tx, mut stopped) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
@@ -151,9 +182,10 @@ impl ComposeWorker {
             let _ = tx.send(true);
         });
         loop {
-            match self.run_until_idle().await {
-                Ok(done) => done.iter().for_each(|(id, e)| on_run(*id, e)),
-                Err(e) => warn!(error = %e, "worker round failed; retrying next round"),
+            let flag = stopped.clone();
+            let stop_now = move || *flag.borrow();
+            if let Err(e) = self.run_until(&stop_now, &mut on_run).await {
+                warn!(error = %e, "worker round failed; retrying next round");
             }
             if *stopped.borrow() {
                 return;
@@ -176,7 +208,7 @@ impl ComposeWorker {
                 source: OperationRunError::AlreadyRunning | OperationRunError::AlreadyCompleted,
                 ..
             }) => return Ok(None),
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(WorkerError::NotClaimed(e)),
         }
         let span = info_span!("worker.compose", run_id = %run_id);
         let executed = self.execute(run_id, &ctx).instrument(span).await?;
@@ -224,7 +256,7 @@ impl ComposeWorker {
             Claim::HeldElsewhere(_) => return self.settle_by_adapter(run_id, ctx).await,
         };
         fail::fail_point!("compose.after_slot_claim", |_| std::process::abort());
-        self.reviews.wait_visible(review_id, version).await?;
+        self.reviews.wait_visible(review_id, version).await;
         fail::fail_point!("compose.after_draft_created", |_| std::process::abort());
 
         // 3. Compose.

@@ -190,3 +190,18 @@ pub async fn plant_review_draft(
     app.store.append_atomically(&writes).await.expect("append");
     review_id
 }
+
+/// Catches up until a projection stops (an event it cannot apply is readable), or fails
+/// the test after 30 seconds.
+pub async fn wait_until_stopped(
+    projector: &runproof_projections::Projector,
+) -> runproof_projections::ProjectorError {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        match projector.catch_up().await {
+            Err(e) => return e,
+            Ok(_) if std::time::Instant::now() > deadline => panic!("the projection never stopped"),
+            Ok(_) => tokio::task::yield_now().await,
+        }
+    }
+}

@@ -8,6 +8,7 @@
 
 mod scan;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,7 +21,7 @@ use runproof_domain::reconciliation::{
     stale, AdapterRef, Decision, DecisionKind, Reconciliation, ReconciliationSource,
 };
 use runproof_domain::run_type::RunType;
-use runproof_projections::{Projector, ProjectorError};
+use runproof_projections::{LogPosition, Projector, ProjectorError};
 use serde::Serialize;
 use sqlx::PgPool;
 use tracing::{debug, info, info_span, warn, Instrument};
@@ -135,6 +136,31 @@ pub struct PassCounts {
     pub failed: usize,
 }
 
+/// What the projections showed at the start of a pass.
+struct Views {
+    checkpoints: HashMap<&'static str, LogPosition>,
+    stopped: Option<&'static str>,
+}
+
+/// Every run's state is read from `operation_runs` too.
+const RUNS_PROJECTION: &str = "operation_runs";
+
+impl Views {
+    /// Whether `operation_runs` and every projection in `reads` have applied the event at
+    /// `last_event`, and none of them is stopped.
+    fn caught_up(&self, reads: &[&str], last_event: LogPosition) -> bool {
+        std::iter::once(RUNS_PROJECTION)
+            .chain(reads.iter().copied())
+            .all(|name| {
+                self.stopped != Some(name)
+                    && self
+                        .checkpoints
+                        .get(name)
+                        .is_some_and(|at| *at >= last_event)
+            })
+    }
+}
+
 /// The reconciler.
 #[derive(Clone)]
 pub struct Reconciler {
@@ -201,7 +227,8 @@ impl Reconciler {
                     .await
                 {
                     // The lock ends with the session; make sure the session ends too.
-                    warn!(error = %e, "could not release the leader lock; closing the connection");
+                    warn!("could not release the leader lock; closing the connection");
+                    tracing::debug!(cause = %e, "leader unlock failure");
                     let _ = conn.detach();
                 }
             }
@@ -212,9 +239,23 @@ impl Reconciler {
     }
 
     async fn pass_as_leader(&self, now: DateTime<Utc>) -> Result<PassReport, ReconcileError> {
-        // Decide on the freshest view the log allows.
-        self.projector.catch_up().await?;
-        let low_water = self.projector.low_water_mark().await?;
+        // Decide on the freshest view the log allows. A stopped projection does not stop
+        // the pass: runs whose decision reads it are skipped, the others go on.
+        let stopped = match self.projector.catch_up().await {
+            Ok(_) => None,
+            Err(ProjectorError::Stopped { projection, .. }) => {
+                warn!(
+                    projection,
+                    "a projection is stopped; runs that depend on it are skipped"
+                );
+                Some(projection)
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let views = Views {
+            checkpoints: self.projector.checkpoints().await?.into_iter().collect(),
+            stopped,
+        };
         let adapter_types: Vec<RunType> = self.registry.supported_types().collect();
         let ids = {
             let mut conn = self.pool.acquire().await?;
@@ -224,7 +265,8 @@ impl Reconciler {
         let runs: Vec<Handled> = stream::iter(ids)
             .map(|id| {
                 let ctx = ctx.follow_up();
-                async move { self.handle(id, now, low_water, &ctx).await }
+                let views = &views;
+                async move { self.handle(id, now, views, &ctx).await }
             })
             .buffer_unordered(CONCURRENCY)
             .collect()
@@ -251,7 +293,7 @@ impl Reconciler {
         &self,
         run_id: Uuid,
         now: DateTime<Utc>,
-        low_water: runproof_projections::LogPosition,
+        views: &Views,
         ctx: &CommandContext,
     ) -> Handled {
         let span = info_span!("reconciler.run", run_id = %run_id);
@@ -267,7 +309,14 @@ impl Reconciler {
             if !loaded.state.status.is_active() {
                 return Handled::AlreadyEnded { run_id };
             }
-            if loaded.last_event > low_water {
+            // Never decide on a stale view: every projection the decision reads must have
+            // caught up to the run's last event.
+            let reads = self
+                .registry
+                .for_type(loaded.state.run_type)
+                .map(|a| a.reads())
+                .unwrap_or(&[]);
+            if !views.caught_up(reads, loaded.last_event) {
                 return Handled::ProjectionBehind { run_id };
             }
             let evaluation = match self.evaluate(&loaded, now).await {
@@ -331,7 +380,8 @@ impl Reconciler {
             return Ok(evaluation(ReconciliationSource::Stale, None, decision));
         };
         let proof = adapter.reconcile(state, now).await?;
-        if proof.kind().is_some() {
+        // A proof, or "another active run holds the truth": the adapter's word stands.
+        if proof.kind().is_some() || !proof.allows_stale_path() {
             return Ok(evaluation(
                 ReconciliationSource::Adapter,
                 Some(adapter.identity()),

@@ -17,8 +17,15 @@ pub enum Decision {
         reason: ReasonCode,
         evidence: Evidence,
     },
-    /// Nothing can be proven now; leave the run as it is.
+    /// Nothing can be proven now; leave the run as it is (the stale path may still end
+    /// it once it is past its thresholds).
     NotProvableYet {
+        reason: ReasonCode,
+        evidence: Evidence,
+    },
+    /// Another active run holds what would prove this one: leave the run as it is, even
+    /// when stale. Once that run ends, the evidence changes.
+    Deferred {
         reason: ReasonCode,
         evidence: Evidence,
     },
@@ -40,17 +47,26 @@ impl Decision {
         }
     }
 
+    pub fn deferred(reason: ReasonCode, evidence: &Evidence) -> Self {
+        Decision::Deferred {
+            reason,
+            evidence: evidence.clone(),
+        }
+    }
+
     pub fn reason(&self) -> ReasonCode {
         match self {
-            Decision::Decided { reason, .. } | Decision::NotProvableYet { reason, .. } => *reason,
+            Decision::Decided { reason, .. }
+            | Decision::NotProvableYet { reason, .. }
+            | Decision::Deferred { reason, .. } => *reason,
         }
     }
 
     pub fn evidence(&self) -> &Evidence {
         match self {
-            Decision::Decided { evidence, .. } | Decision::NotProvableYet { evidence, .. } => {
-                evidence
-            }
+            Decision::Decided { evidence, .. }
+            | Decision::NotProvableYet { evidence, .. }
+            | Decision::Deferred { evidence, .. } => evidence,
         }
     }
 
@@ -58,19 +74,31 @@ impl Decision {
     pub fn kind(&self) -> Option<DecisionKind> {
         match self {
             Decision::Decided { kind, .. } => Some(*kind),
-            Decision::NotProvableYet { .. } => None,
+            Decision::NotProvableYet { .. } | Decision::Deferred { .. } => None,
         }
     }
 
-    /// `proven_succeeded`, …, or `not_provable_yet`.
+    /// Whether the stale path may end the run when nothing was proven.
+    pub fn allows_stale_path(&self) -> bool {
+        matches!(self, Decision::NotProvableYet { .. })
+    }
+
+    /// `proven_succeeded`, …, `not_provable_yet` or `deferred`.
     pub fn as_str(&self) -> &'static str {
-        self.kind().map_or("not_provable_yet", DecisionKind::as_str)
+        match self {
+            Decision::Decided { kind, .. } => kind.as_str(),
+            Decision::NotProvableYet { .. } => "not_provable_yet",
+            Decision::Deferred { .. } => "deferred",
+        }
     }
 
     pub fn label(&self, lang: Lang) -> &'static str {
-        match self.kind() {
-            Some(kind) => kind.label(lang),
-            None => lang.pick("not provable yet", "noch nicht belegbar"),
+        match self {
+            Decision::Decided { kind, .. } => kind.label(lang),
+            Decision::NotProvableYet { .. } => lang.pick("not provable yet", "noch nicht belegbar"),
+            Decision::Deferred { .. } => {
+                lang.pick("waiting for another run", "wartet auf einen anderen Lauf")
+            }
         }
     }
 }

@@ -12,7 +12,7 @@
 //! | R's own review is `draft`, R stale | draft never finished | blocked |
 //! | no own review; exactly one candidate `ready`/`published` | duplicate recovered | succeeded |
 //! | more than one `ready`/`published` candidate | ambiguous | blocked, candidates listed |
-//! | only a draft held by another active run | not provable yet | — |
+//! | only a draft held by another active run | not provable yet (deferred, even when stale) | — |
 //! | nothing (R stale: the stale path then fails it) | not provable yet | — |
 
 use crate::reason::ReasonCode;
@@ -73,7 +73,7 @@ pub fn decide(evidence: &Evidence) -> Decision {
                     && matches!(r.status, RecordStatus::Queued | RecordStatus::Running)
             });
             if draft_elsewhere && holder_active {
-                Decision::not_provable_yet(ReasonCode::ReviewDraftHeldElsewhere, evidence)
+                Decision::deferred(ReasonCode::ReviewDraftHeldElsewhere, evidence)
             } else {
                 Decision::not_provable_yet(ReasonCode::ReviewNoneFound, evidence)
             }

@@ -15,6 +15,8 @@ pub struct RunFilter {
     pub workspace_id: Option<Uuid>,
     pub status: Option<RunStatus>,
     pub run_type: Option<RunType>,
+    /// Only runs of workspaces this actor belongs to.
+    pub visible_to: Option<Uuid>,
     /// At most this many rows (newest first).
     pub limit: i64,
 }
@@ -26,6 +28,7 @@ pub async fn list(conn: &mut PgConnection, filter: &RunFilter) -> Result<Vec<Run
          WHERE ($1::uuid IS NULL OR workspace_id = $1) \
            AND ($2::text IS NULL OR status = $2) \
            AND ($3::text IS NULL OR run_type = $3) \
+           AND ($5::text IS NULL OR workspace_id IN (SELECT id FROM workspaces WHERE member_ids ? $5)) \
          ORDER BY created_at DESC, id \
          LIMIT $4"
     );
@@ -34,6 +37,7 @@ pub async fn list(conn: &mut PgConnection, filter: &RunFilter) -> Result<Vec<Run
         .bind(filter.status.map(RunStatus::as_str))
         .bind(filter.run_type.map(RunType::key))
         .bind(filter.limit.max(1))
+        .bind(filter.visible_to.map(|a| a.to_string()))
         .fetch_all(conn)
         .await?;
     rows.iter().map(RunRow::decode).collect()
