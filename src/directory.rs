@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
+use cqrs_es::Aggregate;
 use runproof_domain::actor::{Actor, ActorError, CreateActor};
 use runproof_domain::environment::{EnvironmentCommand, EnvironmentError, ManagedEnvironment};
 use runproof_domain::findings::{content_hash, FindingsDocument};
@@ -35,9 +37,44 @@ fn name_refused() -> ServiceError {
     ServiceError::refused(ReasonCode::NameInvalid, vec![])
 }
 
+fn refused(reason: ReasonCode, key: &'static str, value: impl ToString) -> ServiceError {
+    ServiceError::refused(reason, vec![(key, value.to_string())])
+}
+
 impl DirectoryService {
     pub fn new(writer: Writer, clock: Arc<dyn Clock>) -> Self {
         DirectoryService { writer, clock }
+    }
+
+    /// Builds a command at "now", executes it on aggregate `id`, and turns a domain
+    /// rejection into the operator's refusal with `refuse`.
+    async fn execute<A>(
+        &self,
+        id: Uuid,
+        ctx: &CommandContext,
+        command: impl FnOnce(DateTime<Utc>) -> A::Command,
+        refuse: impl FnOnce(A::Error) -> ServiceError,
+    ) -> Result<(), ServiceError>
+    where
+        A: Aggregate<Services = ()>,
+        A::Error: 'static,
+    {
+        let now = self.clock.now();
+        self.writer
+            .execute::<A>(&id.to_string(), command(now), ctx, now)
+            .await
+            .map(|_| ())
+            .map_err(|e| ServiceError::from_write(e, refuse))
+    }
+
+    /// Whether aggregate `id` has a history.
+    async fn exists<A: Aggregate>(
+        &self,
+        id: Uuid,
+        has_state: impl Fn(&A) -> bool,
+    ) -> Result<bool, ServiceError> {
+        let loaded = self.writer.store().load::<A>(&id.to_string()).await?;
+        Ok(has_state(&loaded.aggregate))
     }
 
     /// Creates a workspace; returns its id.
@@ -47,25 +84,20 @@ impl DirectoryService {
         name: &str,
         ctx: &CommandContext,
     ) -> Result<Uuid, ServiceError> {
-        let now = self.clock.now();
-        self.writer
-            .execute::<Workspace>(
-                &workspace_id.to_string(),
-                WorkspaceCommand::Create {
-                    workspace_id,
-                    name: name.to_string(),
-                    created_at: now,
-                },
-                ctx,
-                now,
-            )
-            .await
-            .map_err(|e| {
-                ServiceError::from_write(e, |e| match e {
-                    WorkspaceError::InvalidName => name_refused(),
-                    _ => ServiceError::Conflict,
-                })
-            })?;
+        self.execute::<Workspace>(
+            workspace_id,
+            ctx,
+            |now| WorkspaceCommand::Create {
+                workspace_id,
+                name: name.to_string(),
+                created_at: now,
+            },
+            |e| match e {
+                WorkspaceError::InvalidName => name_refused(),
+                _ => ServiceError::Conflict,
+            },
+        )
+        .await?;
         Ok(workspace_id)
     }
 
@@ -76,25 +108,20 @@ impl DirectoryService {
         display_name: &str,
         ctx: &CommandContext,
     ) -> Result<Uuid, ServiceError> {
-        let now = self.clock.now();
-        self.writer
-            .execute::<Actor>(
-                &actor_id.to_string(),
-                CreateActor {
-                    actor_id,
-                    display_name: display_name.to_string(),
-                    created_at: now,
-                },
-                ctx,
-                now,
-            )
-            .await
-            .map_err(|e| {
-                ServiceError::from_write(e, |e| match e {
-                    ActorError::InvalidName => name_refused(),
-                    ActorError::AlreadyExists => ServiceError::Conflict,
-                })
-            })?;
+        self.execute::<Actor>(
+            actor_id,
+            ctx,
+            |now| CreateActor {
+                actor_id,
+                display_name: display_name.to_string(),
+                created_at: now,
+            },
+            |e| match e {
+                ActorError::InvalidName => name_refused(),
+                ActorError::AlreadyExists => ServiceError::Conflict,
+            },
+        )
+        .await?;
         Ok(actor_id)
     }
 
@@ -105,42 +132,30 @@ impl DirectoryService {
         actor_id: Uuid,
         ctx: &CommandContext,
     ) -> Result<(), ServiceError> {
-        let actor = self
-            .writer
-            .store()
-            .load::<Actor>(&actor_id.to_string())
-            .await?;
-        if actor.aggregate.state().is_none() {
-            return Err(ServiceError::refused(
-                ReasonCode::ActorNotFound,
-                vec![("actor", actor_id.to_string())],
-            ));
+        if !self
+            .exists::<Actor>(actor_id, |a| a.state().is_some())
+            .await?
+        {
+            return Err(refused(ReasonCode::ActorNotFound, "actor", actor_id));
         }
-        let now = self.clock.now();
-        self.writer
-            .execute::<Workspace>(
-                &workspace_id.to_string(),
-                WorkspaceCommand::AddMember {
-                    actor_id,
-                    added_at: now,
-                },
-                ctx,
-                now,
-            )
-            .await
-            .map_err(|e| {
-                ServiceError::from_write(e, |e| match e {
-                    WorkspaceError::NotFound => ServiceError::refused(
-                        ReasonCode::WorkspaceNotFound,
-                        vec![("workspace", workspace_id.to_string())],
-                    ),
-                    WorkspaceError::AlreadyMember => {
-                        ServiceError::refused(ReasonCode::ActorAlreadyMember, vec![])
-                    }
-                    _ => ServiceError::Conflict,
-                })
-            })?;
-        Ok(())
+        self.execute::<Workspace>(
+            workspace_id,
+            ctx,
+            |now| WorkspaceCommand::AddMember {
+                actor_id,
+                added_at: now,
+            },
+            |e| match e {
+                WorkspaceError::NotFound => {
+                    refused(ReasonCode::WorkspaceNotFound, "workspace", workspace_id)
+                }
+                WorkspaceError::AlreadyMember => {
+                    ServiceError::refused(ReasonCode::ActorAlreadyMember, vec![])
+                }
+                _ => ServiceError::Conflict,
+            },
+        )
+        .await
     }
 
     /// Creates a managed environment in an existing workspace; returns its id.
@@ -151,37 +166,31 @@ impl DirectoryService {
         name: &str,
         ctx: &CommandContext,
     ) -> Result<Uuid, ServiceError> {
-        let workspace = self
-            .writer
-            .store()
-            .load::<Workspace>(&workspace_id.to_string())
-            .await?;
-        if workspace.aggregate.state().is_none() {
-            return Err(ServiceError::refused(
+        if !self
+            .exists::<Workspace>(workspace_id, |w| w.state().is_some())
+            .await?
+        {
+            return Err(refused(
                 ReasonCode::WorkspaceNotFound,
-                vec![("workspace", workspace_id.to_string())],
+                "workspace",
+                workspace_id,
             ));
         }
-        let now = self.clock.now();
-        self.writer
-            .execute::<ManagedEnvironment>(
-                &environment_id.to_string(),
-                EnvironmentCommand::Create {
-                    environment_id,
-                    workspace_id,
-                    name: name.to_string(),
-                    created_at: now,
-                },
-                ctx,
-                now,
-            )
-            .await
-            .map_err(|e| {
-                ServiceError::from_write(e, |e| match e {
-                    EnvironmentError::InvalidName => name_refused(),
-                    _ => ServiceError::Conflict,
-                })
-            })?;
+        self.execute::<ManagedEnvironment>(
+            environment_id,
+            ctx,
+            |now| EnvironmentCommand::Create {
+                environment_id,
+                workspace_id,
+                name: name.to_string(),
+                created_at: now,
+            },
+            |e| match e {
+                EnvironmentError::InvalidName => name_refused(),
+                _ => ServiceError::Conflict,
+            },
+        )
+        .await?;
         Ok(environment_id)
     }
 
@@ -193,40 +202,35 @@ impl DirectoryService {
         document: Value,
         ctx: &CommandContext,
     ) -> Result<Captured, ServiceError> {
-        let parsed = FindingsDocument::parse(&document).map_err(|d| {
-            ServiceError::refused(ReasonCode::EvidenceInvalid, vec![("detail", d.to_string())])
-        })?;
+        let parsed = FindingsDocument::parse(&document)
+            .map_err(|d| refused(ReasonCode::EvidenceInvalid, "detail", d))?;
         let captured = Captured {
             snapshot_id: Uuid::new_v4(),
             content_hash: content_hash(&document),
             finding_count: parsed.findings.len() as u64,
         };
-        let now = self.clock.now();
-        self.writer
-            .execute::<ManagedEnvironment>(
-                &environment_id.to_string(),
-                EnvironmentCommand::CaptureEvidence {
-                    snapshot_id: captured.snapshot_id,
-                    document,
-                    captured_at: now,
-                },
-                ctx,
-                now,
-            )
-            .await
-            .map_err(|e| {
-                ServiceError::from_write(e, |e| match e {
-                    EnvironmentError::NotFound => ServiceError::refused(
-                        ReasonCode::EnvironmentNotFound,
-                        vec![("environment", environment_id.to_string())],
-                    ),
-                    EnvironmentError::InvalidDocument(d) => ServiceError::refused(
-                        ReasonCode::EvidenceInvalid,
-                        vec![("detail", d.to_string())],
-                    ),
-                    _ => ServiceError::Conflict,
-                })
-            })?;
+        let snapshot_id = captured.snapshot_id;
+        self.execute::<ManagedEnvironment>(
+            environment_id,
+            ctx,
+            |now| EnvironmentCommand::CaptureEvidence {
+                snapshot_id,
+                document,
+                captured_at: now,
+            },
+            |e| match e {
+                EnvironmentError::NotFound => refused(
+                    ReasonCode::EnvironmentNotFound,
+                    "environment",
+                    environment_id,
+                ),
+                EnvironmentError::InvalidDocument(d) => {
+                    refused(ReasonCode::EvidenceInvalid, "detail", d)
+                }
+                _ => ServiceError::Conflict,
+            },
+        )
+        .await?;
         Ok(captured)
     }
 }

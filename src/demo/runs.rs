@@ -44,6 +44,47 @@ pub(super) async fn ensure(
         .map_err(|e| CliError::from_lifecycle(&e))
 }
 
+/// What one job-completed run of the demo looks like.
+struct Finished {
+    workspace: (&'static str, Uuid),
+    environment: Uuid,
+    run_type: RunType,
+    outcome: TerminalOutcome,
+    summary: BTreeMap<String, u64>,
+    failures: Vec<Failure>,
+    what: DemoText,
+}
+
+/// Queues, starts and completes one run through the lifecycle service, as its job would.
+async fn finished(stage: &Stage, run: Finished) -> Result<Recorded, CliError> {
+    let (app, worker) = (&stage.app, &stage.worker);
+    let inputs = match run.run_type {
+        RunType::RestoreExecute => json!({"restore_id": Uuid::new_v4()}),
+        _ => json!({"requested": Uuid::new_v4()}),
+    };
+    let id = ensure(
+        app,
+        &stage.operator,
+        run.workspace.1,
+        Some(run.environment),
+        run.run_type,
+        inputs,
+    )
+    .await?
+    .run_id();
+    app.lifecycle.start(id, worker).await.map_err(fail)?;
+    app.lifecycle
+        .complete(id, run.outcome, run.summary, run.failures, worker)
+        .await
+        .map_err(fail)?;
+    Ok(Recorded {
+        workspace: run.workspace.0,
+        run_id: id,
+        run_type: run.run_type,
+        what: run.what.text(stage.out.lang),
+    })
+}
+
 pub(super) async fn record(
     stage: &Stage,
     recorded: &mut Vec<Recorded>,
@@ -56,107 +97,63 @@ pub(super) async fn record(
     let fabrikam_eu = demo_id("environment/fabrikam-eu");
 
     // Contoso: a restore that succeeded.
-    let restore = ensure(
-        app,
-        ctx,
-        contoso,
-        Some(contoso_prod),
-        RunType::RestoreExecute,
-        json!({"restore_id": Uuid::new_v4()}),
-    )
-    .await?;
-    app.lifecycle
-        .start(restore.run_id(), worker)
-        .await
-        .map_err(fail)?;
-    app.lifecycle
-        .complete(
-            restore.run_id(),
-            TerminalOutcome::Succeeded,
-            BTreeMap::from([("policies".into(), 42), ("restored".into(), 42)]),
-            vec![],
-            worker,
+    recorded.push(
+        finished(
+            stage,
+            Finished {
+                workspace: ("contoso", contoso),
+                environment: contoso_prod,
+                run_type: RunType::RestoreExecute,
+                outcome: TerminalOutcome::Succeeded,
+                summary: BTreeMap::from([("policies".into(), 42), ("restored".into(), 42)]),
+                failures: vec![],
+                what: DemoText::Succeeded,
+            },
         )
-        .await
-        .map_err(fail)?;
-    recorded.push(Recorded {
-        workspace: "contoso",
-        run_id: restore.run_id(),
-        run_type: RunType::RestoreExecute,
-        what: DemoText::Succeeded.text(lang),
-    });
-
+        .await?,
+    );
     // Contoso: an inventory sync that failed on an unavailable dependency.
-    let sync = ensure(
-        app,
-        ctx,
-        contoso,
-        Some(contoso_prod),
-        RunType::InventorySync,
-        json!({"requested": Uuid::new_v4()}),
-    )
-    .await?;
-    app.lifecycle
-        .start(sync.run_id(), worker)
-        .await
-        .map_err(fail)?;
-    app.lifecycle
-        .complete(
-            sync.run_id(),
-            TerminalOutcome::Failed,
-            BTreeMap::from([("pages_read".into(), 3)]),
-            vec![Failure {
+    let sync = finished(
+        stage,
+        Finished {
+            workspace: ("contoso", contoso),
+            environment: contoso_prod,
+            run_type: RunType::InventorySync,
+            outcome: TerminalOutcome::Failed,
+            summary: BTreeMap::from([("pages_read".into(), 3)]),
+            failures: vec![Failure {
                 reason_code: ReasonCode::JobDependencyUnavailable,
                 message: Some("directory service answered 503 three times".into()),
             }],
-            worker,
-        )
-        .await
-        .map_err(fail)?;
-    recorded.push(Recorded {
-        workspace: "contoso",
-        run_id: sync.run_id(),
-        run_type: RunType::InventorySync,
-        what: DemoText::Failed.text(lang),
-    });
-
-    // Fabrikam: a restore that partially succeeded.
-    let partial = ensure(
-        app,
-        ctx,
-        fabrikam,
-        Some(fabrikam_eu),
-        RunType::RestoreExecute,
-        json!({"restore_id": Uuid::new_v4()}),
+            what: DemoText::Failed,
+        },
     )
     .await?;
-    app.lifecycle
-        .start(partial.run_id(), worker)
-        .await
-        .map_err(fail)?;
-    app.lifecycle
-        .complete(
-            partial.run_id(),
-            TerminalOutcome::PartiallySucceeded,
-            BTreeMap::from([
-                ("policies".into(), 18),
-                ("restored".into(), 16),
-                ("failed".into(), 2),
-            ]),
-            vec![Failure {
-                reason_code: ReasonCode::JobItemsFailed,
-                message: Some("2 of 18 policies were rejected by the target".into()),
-            }],
-            worker,
+    let sync_id = sync.run_id;
+    recorded.push(sync);
+    // Fabrikam: a restore that partially succeeded.
+    recorded.push(
+        finished(
+            stage,
+            Finished {
+                workspace: ("fabrikam", fabrikam),
+                environment: fabrikam_eu,
+                run_type: RunType::RestoreExecute,
+                outcome: TerminalOutcome::PartiallySucceeded,
+                summary: BTreeMap::from([
+                    ("policies".into(), 18),
+                    ("restored".into(), 16),
+                    ("failed".into(), 2),
+                ]),
+                failures: vec![Failure {
+                    reason_code: ReasonCode::JobItemsFailed,
+                    message: Some("2 of 18 policies were rejected by the target".into()),
+                }],
+                what: DemoText::Partial,
+            },
         )
-        .await
-        .map_err(fail)?;
-    recorded.push(Recorded {
-        workspace: "fabrikam",
-        run_id: partial.run_id(),
-        run_type: RunType::RestoreExecute,
-        what: DemoText::Partial.text(lang),
-    });
+        .await?,
+    );
 
     // Fabrikam: a report export waiting in the queue (the same one on every demo).
     let export = ensure(
@@ -277,7 +274,7 @@ pub(super) async fn record(
         DemoText::PointerWorkspace.text(lang),
     ));
     pointers.push((
-        format!("runproof runs show {}", sync.run_id()),
+        format!("runproof runs show {}", sync_id),
         DemoText::PointerShow.text(lang),
     ));
     pointers.push((
