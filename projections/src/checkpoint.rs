@@ -187,3 +187,14 @@ pub async fn lowest(conn: &mut PgConnection, names: &[String]) -> Result<LogPosi
         .map(|c| c.at)
         .unwrap_or(LogPosition::START))
 }
+
+/// Whether every one of these checkpoint rows exists (no lock taken).
+pub async fn all_exist(pool: &sqlx::PgPool, names: &[String]) -> Result<bool, sqlx::Error> {
+    let count: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM projection_checkpoints WHERE projection = ANY($1)",
+    )
+    .bind(names)
+    .fetch_one(pool)
+    .await?;
+    Ok(count == names.len() as i64)
+}

@@ -140,18 +140,22 @@ impl Projector {
             .iter()
             .map(|p| TableSet::Live.checkpoint(p.name()))
             .collect();
-        let mut tx = self.pool.begin().await?;
-        custom_plans(&mut tx).await?;
-        let mut checkpoints = match checkpoint::try_lock_many(&mut tx, &names).await? {
-            Some(cps) => cps,
-            None => {
-                // Missing rows are created once; held rows mean another process applies.
-                checkpoint::ensure_many(&mut tx, &names).await?;
-                match checkpoint::try_lock_many(&mut tx, &names).await? {
-                    Some(cps) => cps,
-                    None => return Ok(Step::Busy),
-                }
+        // Never wait for a checkpoint row while holding others (a rebuild's swap locks them
+        // too): lock what is free, and if any row is held or missing, let go of all of
+        // them first. Missing rows are created in their own short transaction.
+        let mut created = false;
+        let (mut tx, mut checkpoints) = loop {
+            let mut tx = self.pool.begin().await?;
+            custom_plans(&mut tx).await?;
+            if let Some(cps) = checkpoint::try_lock_many(&mut tx, &names).await? {
+                break (tx, cps);
             }
+            tx.rollback().await?;
+            if created || checkpoint::all_exist(self.pool(), &names).await? {
+                return Ok(Step::Busy);
+            }
+            checkpoint::ensure_many(&mut *self.pool.acquire().await?, &names).await?;
+            created = true;
         };
         let read = apply_batch_all(
             &mut tx,
