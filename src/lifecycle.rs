@@ -293,6 +293,78 @@ impl RunLifecycle {
         .await
     }
 
+    /// Completes the run with its job's note in the same transaction as `together` —
+    /// events of other streams that record the job's result (a review marked ready or
+    /// failed), built at the versions their writer read. Both are written or neither, so
+    /// no crash can leave the result without the completion or the other way round. If
+    /// the run or any other stream moved on meanwhile, nothing is written and the answer
+    /// is [`LifecycleError::Conflict`]; a run that is already completed is refused
+    /// (`run.already_completed`) and nothing is written either.
+    pub async fn complete_together(
+        &self,
+        run_id: Uuid,
+        outcome: TerminalOutcome,
+        failures: Vec<Failure>,
+        note: CompletionNote,
+        together: Vec<NewEvent>,
+        ctx: &CommandContext,
+    ) -> Result<Receipt, LifecycleError> {
+        let span = info_span!("lifecycle.command", run_id = %run_id, command = "complete");
+        async {
+            let loaded = self
+                .writer
+                .store()
+                .load::<OperationRun>(&run_id.to_string())
+                .await
+                .map_err(LifecycleError::Store)?;
+            let now = self.clock.now();
+            let rejected = |source| LifecycleError::Rejected {
+                run_id: Some(run_id),
+                source,
+            };
+            let events = loaded
+                .aggregate
+                .decide(OperationRunCommand::Complete(CompleteRun {
+                    outcome,
+                    summary: BTreeMap::new(),
+                    failures,
+                    completed_at: now,
+                    note: Some(note),
+                }))
+                .map_err(rejected)?;
+            if events.is_empty() {
+                return Err(rejected(OperationRunError::AlreadyCompleted));
+            }
+            let mut writes = together;
+            writes.extend(
+                NewEvent::for_stream::<OperationRun>(
+                    &run_id.to_string(),
+                    loaded.version,
+                    &events,
+                    ctx,
+                    now,
+                )
+                .map_err(LifecycleError::Store)?,
+            );
+            match self.writer.append_atomically(&writes).await {
+                Ok(()) => {}
+                Err(StoreError::Conflict) => return Err(LifecycleError::Conflict(Some(run_id))),
+                Err(e) => return Err(LifecycleError::Store(e)),
+            }
+            let version = loaded.version + events.len() as u64;
+            self.writer
+                .wait_visible::<OperationRun>(&run_id.to_string(), version)
+                .await;
+            Ok(Receipt {
+                run_id,
+                version,
+                changed: true,
+            })
+        }
+        .instrument(span)
+        .await
+    }
+
     /// Records a reconciliation decision made on the run at `expected_version`. If the
     /// run moved on meanwhile (its job completed it, another reconciler decided), the
     /// write loses cleanly and nothing is recorded.
@@ -423,7 +495,10 @@ impl RunLifecycle {
         let Some(last) = events.last() else {
             return Ok(None);
         };
-        let (version, last_event) = (last.sequence, last.at);
+        // The version is the last sequence; the last event in commit order can be an
+        // earlier sequence written by an older transaction, so take the greatest position.
+        let version = last.sequence;
+        let last_event = events.iter().map(|e| e.at).max().unwrap_or(last.at);
         let mut state = None;
         for e in &events {
             let event: OperationRunEvent = serde_json::from_str(&e.payload)

@@ -342,8 +342,9 @@ async fn the_demo_creates_its_database_and_can_run_again() {
     // Twelve runs the first time; the second demo adds ten: the queued export is still
     // active and its request reuses it, and prod's review is already available.
     assert_eq!(runs.len(), 22);
-    // Each demo's stuck runs were decided by the reconciler: restore and compose proven by
-    // their adapters, the silent sync ended as stale, the stray compose blocked.
+    // Each demo's stuck runs were decided by the reconciler: the restore proven by its
+    // adapter, the silent sync ended as stale, the crashed compose blocked (its draft then
+    // taken over by the next request), the stray compose proven a duplicate.
     let reasons: Vec<&str> = runs
         .iter()
         .filter_map(|r| r["context"]["reconciliation"]["reason_code"].as_str())
@@ -351,8 +352,8 @@ async fn the_demo_creates_its_database_and_can_run_again() {
     for reason in [
         "restore.completed",
         "run.stale_running",
-        "review.ready",
-        "review.ambiguous",
+        "review.draft_stale",
+        "review.duplicate_recovered",
     ] {
         assert_eq!(
             reasons.iter().filter(|r| **r == reason).count(),
@@ -367,7 +368,8 @@ async fn the_demo_creates_its_database_and_can_run_again() {
     );
     let reviews: Value =
         serde_json::from_str(&runproof(&url, &["--json", "reviews", "list"]).stdout).unwrap();
-    assert_eq!(reviews.as_array().unwrap().len(), 7);
+    // prod's review once; dev's (taken over) and staging's (published) per demo.
+    assert_eq!(reviews.as_array().unwrap().len(), 5);
     for status in ["queued", "running", "completed"] {
         assert!(runs.iter().any(|r| r["status"] == status), "a {status} run");
     }

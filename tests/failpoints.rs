@@ -1,5 +1,6 @@
 //! Fault injection: a real worker process aborted at each named failpoint, then the
-//! reconciler; and an in-process compose failure followed by a retry. Built only with the
+//! reconciler, then the next request driven to success (invariant 11); and an in-process
+//! compose failure followed by a retry. Built only with the
 //! `failpoints` feature (`cargo test --all-features`).
 #![cfg(feature = "failpoints")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -20,7 +21,7 @@ use runproof_domain::operation_run::{RunOutcome, RunStatus};
 use runproof_domain::reconciliation::{DecisionKind, ReconciliationSource};
 use runproof_domain::review::ReviewStatus;
 use runproof_domain::ReasonCode;
-use runproof_projections::{log, operation_runs};
+use runproof_projections::{environment_reviews, log, operation_runs};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -105,58 +106,46 @@ fn crashed_worker(url: &str, failpoints: &str) {
     );
 }
 
-/// Crashes the worker at `failpoints`, then reconciles past the thresholds and checks the
-/// decision-table outcome, that no run is left active, that at most one mutable review
-/// exists, and what the history shows.
-async fn crash_then_reconcile(
-    failpoints: &str,
-    expected: (DecisionKind, ReasonCode),
-    review_status: ReviewStatus,
-) {
-    let s = setup().await;
-    let run = s.queue().await;
-    crashed_worker(&s.db.url(), failpoints);
+/// The reconciler, one hour after now: past every compose threshold.
+async fn reconcile_an_hour_later(s: &Setup) -> runproof_adapters::PassReport {
     // Other tests' open transactions on the server can hold the read horizon back.
     common::wait_projected(&s.db, &s.app.projector).await;
-
     let later = App::from_pool(
         s.db.pool.clone(),
         Arc::new(ManualClock::new(SystemClock.now() + Duration::hours(1))),
     );
-    let report = reconciliation::reconciler(&later)
+    reconciliation::reconciler(&later)
         .unwrap()
         .pass(later.clock.now())
         .await
-        .unwrap();
-    assert_eq!(report.decided().count(), 1, "{:?}", report.runs);
+        .unwrap()
+}
 
+/// Crashes the worker at `failpoints`; reconciles past the thresholds (the crashed run is
+/// blocked: its draft was never finished); then the next request for the same evidence
+/// queues a new run, whose worker takes the orphaned draft over and composes it. Ends with
+/// exactly one review for the fingerprint, ready, and the second run succeeded; the
+/// histories show the crash, the decision and the handover.
+async fn crash_then_converge(failpoints: &str) {
+    let s = setup().await;
+    let run = s.queue().await;
+    crashed_worker(&s.db.url(), failpoints);
+
+    let report = reconcile_an_hour_later(&s).await;
+    assert_eq!(report.decided().count(), 1, "{:?}", report.runs);
     let mut conn = s.db.pool.acquire().await.unwrap();
     let row = operation_runs::get(&mut conn, run).await.unwrap().unwrap();
     assert_eq!(row.state.status, RunStatus::Completed);
+    assert_eq!(row.state.outcome, RunOutcome::Blocked);
     let r = row.state.reconciliation.unwrap();
-    assert_eq!((r.decision, r.reason_code), expected);
-    assert_eq!(r.source, ReconciliationSource::Adapter);
     assert_eq!(
-        s.count("SELECT count(*) FROM operation_runs WHERE status <> 'completed'")
-            .await,
-        0,
-        "no run left active"
-    );
-    assert_eq!(
-        s.count(
-            "SELECT count(*) FROM environment_reviews WHERE status IN ('draft', 'ready', 'failed')"
+        (r.decision, r.reason_code, r.source),
+        (
+            DecisionKind::Blocked,
+            ReasonCode::ReviewDraftStale,
+            ReconciliationSource::Adapter
         )
-        .await,
-        1,
-        "exactly one mutable review"
     );
-    let status: String = sqlx::query_scalar("SELECT status FROM environment_reviews")
-        .fetch_one(&s.db.pool)
-        .await
-        .unwrap();
-    assert_eq!(status, review_status.as_str());
-
-    // The history shows what happened: queued, started by the worker, decided by the reconciler.
     let history = log::read_stream(&mut conn, RUN_AGGREGATE, &run.to_string())
         .await
         .unwrap();
@@ -173,47 +162,112 @@ async fn crash_then_reconcile(
         .collect();
     assert_eq!(actors[1], "system:worker");
     assert_eq!(actors[2], "system:reconciler");
-    assert_eq!(row.state.outcome, RunOutcome::from(expected.0.outcome()));
+
+    // The next request makes progress: a new run takes the orphaned draft over.
+    let second = s.queue().await;
+    assert_ne!(second, run);
+    let done = s.app.worker().run_until_idle().await.unwrap();
+    let [(executed_run, Executed::Composed { review_id })] = &done[..] else {
+        panic!("{done:?}")
+    };
+    assert_eq!(*executed_run, second);
+    let second_row = operation_runs::get(&mut conn, second)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (second_row.state.status, second_row.state.outcome),
+        (RunStatus::Completed, RunOutcome::Succeeded)
+    );
+    assert_eq!(
+        s.count("SELECT count(*) FROM environment_reviews").await,
+        1,
+        "the draft was taken over, not duplicated"
+    );
+    let review = environment_reviews::get(&mut conn, *review_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(review.state.status, ReviewStatus::Ready);
+    assert_eq!(review.state.run_id, second);
+    assert_eq!(review.state.previous_run_ids, vec![run], "attempt history");
+    let review_history = log::read_stream(&mut conn, "environment_review", &review_id.to_string())
+        .await
+        .unwrap();
+    let handover = review_history
+        .iter()
+        .find(|e| e.event_type == "ReviewDraftTakenOver")
+        .expect("the handover is recorded");
+    let payload: serde_json::Value = serde_json::from_str(&handover.payload).unwrap();
+    assert_eq!(
+        payload["ReviewDraftTakenOver"]["previous_run_id"],
+        json!(run.to_string())
+    );
+    assert_eq!(
+        s.count("SELECT count(*) FROM operation_runs WHERE status <> 'completed'")
+            .await,
+        0,
+        "no run left active"
+    );
+    // And a third request reuses the ready review.
+    assert!(matches!(
+        s.app
+            .reviews
+            .create_or_refresh(s.actor, s.workspace, s.environment, &operator())
+            .await
+            .unwrap(),
+        Feedback::AlreadyAvailable { review_id: r } if r == *review_id
+    ));
 }
 
 #[tokio::test]
-async fn a_worker_that_dies_after_the_slot_claim_leaves_a_draft_the_reconciler_blocks() {
-    crash_then_reconcile(
-        "compose.after_slot_claim=return",
-        (DecisionKind::Blocked, ReasonCode::ReviewDraftStale),
-        ReviewStatus::Draft,
-    )
-    .await;
+async fn a_worker_that_dies_after_the_slot_claim_leaves_a_draft_the_next_request_takes_over() {
+    crash_then_converge("compose.after_slot_claim=return").await;
 }
 
 #[tokio::test]
-async fn a_worker_that_dies_after_the_draft_is_created_leaves_a_draft_the_reconciler_blocks() {
-    crash_then_reconcile(
-        "compose.after_draft_created=return",
-        (DecisionKind::Blocked, ReasonCode::ReviewDraftStale),
-        ReviewStatus::Draft,
-    )
-    .await;
+async fn a_worker_that_dies_after_the_draft_is_created_leaves_a_draft_the_next_request_takes_over()
+{
+    crash_then_converge("compose.after_draft_created=return").await;
 }
 
 #[tokio::test]
-async fn a_worker_that_dies_inside_compose_leaves_a_draft_the_reconciler_blocks() {
-    crash_then_reconcile(
-        "compose.inside_compose=return(abort)",
-        (DecisionKind::Blocked, ReasonCode::ReviewDraftStale),
-        ReviewStatus::Draft,
-    )
-    .await;
+async fn a_worker_that_dies_inside_compose_leaves_a_draft_the_next_request_takes_over() {
+    crash_then_converge("compose.inside_compose=return(abort)").await;
 }
 
 #[tokio::test]
-async fn a_worker_that_dies_before_completing_the_run_is_proven_from_its_ready_review() {
-    crash_then_reconcile(
-        "compose.before_run_complete=return",
-        (DecisionKind::ProvenSucceeded, ReasonCode::ReviewReady),
-        ReviewStatus::Ready,
-    )
-    .await;
+async fn a_worker_that_dies_before_the_final_write_leaves_a_draft_the_next_request_takes_over() {
+    crash_then_converge("compose.before_run_complete=return").await;
+}
+
+#[tokio::test]
+async fn two_crashed_attempts_are_both_kept_in_the_review_attempt_history() {
+    let s = setup().await;
+    let first = s.queue().await;
+    crashed_worker(&s.db.url(), "compose.after_slot_claim=return");
+    reconcile_an_hour_later(&s).await;
+    let second = s.queue().await;
+    crashed_worker(&s.db.url(), "compose.inside_compose=return(abort)");
+    reconcile_an_hour_later(&s).await;
+    let third = s.queue().await;
+    let done = s.app.worker().run_until_idle().await.unwrap();
+    let [(_, Executed::Composed { review_id })] = &done[..] else {
+        panic!("{done:?}")
+    };
+    let mut conn = s.db.pool.acquire().await.unwrap();
+    let review = environment_reviews::get(&mut conn, *review_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(review.state.run_id, third);
+    assert_eq!(review.state.previous_run_ids, vec![first, second]);
+    assert_eq!(review.state.status, ReviewStatus::Ready);
+    assert_eq!(
+        s.count("SELECT count(*) FROM events WHERE event_type = 'ReviewDraftTakenOver'")
+            .await,
+        2
+    );
 }
 
 #[tokio::test]

@@ -16,7 +16,7 @@ use runproof::event_store::NewEvent;
 use runproof::lifecycle::EnsureRun;
 use runproof::reconciliation;
 use runproof::reviews::worker::Executed;
-use runproof::reviews::{Claim, Feedback};
+use runproof::reviews::{Claim, ComposeJob, Feedback, Finish};
 use runproof::service_error::ServiceError;
 use runproof_adapters::reconciler::Handled;
 use runproof_domain::findings::FindingsDocument;
@@ -137,19 +137,31 @@ impl Scene {
     }
 
     /// Starts the run and composes its review up to `ready`, without completing the
-    /// run: what a worker that died right before completing leaves behind.
+    /// run. The worker writes both in one transaction, so only a build that wrote them
+    /// separately (or a write around the services) leaves this behind; the decision
+    /// table still covers it.
     async fn compose_without_completing(&self, run: Uuid) -> Uuid {
         let w = CommandContext::new(Initiator::system("worker"));
         self.app.lifecycle.start(run, &w).await.unwrap();
         let review = self.draft(run).await;
         let job = self.app.reviews.job_of(run).await.unwrap();
         let content = self.app.reviews.compose_content(&job).await.unwrap();
-        self.app
+        self.finish_without_completing(review, &job, Finish::Ready(content))
+            .await;
+        review
+    }
+
+    /// Appends the review's ready or failed event alone, without the run's completion.
+    async fn finish_without_completing(&self, review: Uuid, job: &ComposeJob, finish: Finish) {
+        let w = CommandContext::new(Initiator::system("worker"));
+        let events = self
+            .app
             .reviews
-            .mark_ready(review, &job, content, &w)
+            .finishing_events(review, job, finish, &w)
             .await
             .unwrap();
-        review
+        self.app.store.append_atomically(&events).await.unwrap();
+        common::wait_projected(&self.db, &self.app.projector).await;
     }
 
     /// Claims the slot for a started run and returns the draft.
@@ -572,11 +584,8 @@ async fn own_failed_review_proves_the_run_failed() {
     s.app.lifecycle.start(run, &operator()).await.unwrap();
     let review = s.draft(run).await;
     let job = s.app.reviews.job_of(run).await.unwrap();
-    s.app
-        .reviews
-        .mark_failed(review, &job, &operator())
-        .await
-        .unwrap();
+    s.finish_without_completing(review, &job, Finish::Failed)
+        .await;
     assert_eq!(
         decided(&Scene::handled(&s.pass().await, run)),
         (DecisionKind::ProvenFailed, ReasonCode::ReviewFailed)
@@ -647,12 +656,11 @@ async fn two_available_candidates_are_ambiguous_and_block_naming_both() {
     s.app.worker().run_until_idle().await.unwrap();
     let a = s.count_reviews_with(ReviewStatus::Ready).await[0];
     s.app.reviews.publish(a, None, &operator()).await.unwrap();
-    // Review B: the same evidence composed again beside the published one.
-    let Feedback::Queued { .. } = s.request().await else {
-        panic!("published is not 'ready': a refresh composes")
-    };
-    s.app.worker().run_until_idle().await.unwrap();
-    let b = s.count_reviews_with(ReviewStatus::Ready).await[0];
+    // Review B: a ready review of the same evidence beside the published one. The services
+    // reuse a published review instead, so only a write around them (or an older build)
+    // leaves two available candidates; the table still fails closed on them.
+    let f = s.review(a).await.state.fingerprint;
+    let b = planted_ready_review(&s, s.workspace, s.environment, f).await;
     // A stray run without its own review now sees two candidates.
     let stray = s.stray_run().await;
     let h = Scene::handled(&s.pass().await, stray);
@@ -672,6 +680,48 @@ async fn two_available_candidates_are_ambiguous_and_block_naming_both() {
         .map(|r| r.id)
         .collect();
     assert_eq!(named, HashSet::from([a, b]), "the candidates are listed");
+}
+
+#[tokio::test]
+async fn a_refresh_after_publishing_reuses_the_published_review_whoever_gets_there_first() {
+    let s = scene().await;
+    s.run_id().await;
+    s.app.worker().run_until_idle().await.unwrap();
+    let a = s.count_reviews_with(ReviewStatus::Ready).await[0];
+    s.app.reviews.publish(a, None, &operator()).await.unwrap();
+    for _ in 0..4 {
+        // A compose run for the same evidence from a legacy integration, then a refresh,
+        // the worker and a reconciler pass all at once.
+        let stray = s.stray_run().await;
+        let worker = s.app.worker();
+        let (refresh, worked, _) = tokio::join!(s.request(), worker.run_until_idle(), s.pass());
+        worked.unwrap();
+        assert_eq!(refresh, Feedback::AlreadyAvailable { review_id: a });
+        // Whoever decided the stray run, it is a duplicate of the published review.
+        let mut row = s.run(stray).await;
+        if row.state.status != RunStatus::Completed {
+            s.pass().await;
+            row = s.run(stray).await;
+        }
+        assert_eq!(row.state.outcome, RunOutcome::Succeeded, "{row:?}");
+        let named = match (&row.state.completion, &row.state.reconciliation) {
+            (Some(note), _) => {
+                assert_eq!(note.reason_code, ReasonCode::ReviewDuplicateRecovered);
+                note.record.map(|r| r.id)
+            }
+            (None, Some(r)) => {
+                assert_eq!(r.reason_code, ReasonCode::ReviewDuplicateRecovered);
+                r.evidence
+                    .considered
+                    .iter()
+                    .find(|c| c.kind == RecordKind::EnvironmentReview)
+                    .map(|c| c.id)
+            }
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(named, Some(a));
+    }
+    assert_eq!(s.count("SELECT count(*) FROM environment_reviews").await, 1);
 }
 
 #[tokio::test]
@@ -1141,11 +1191,8 @@ async fn every_projection_rebuilds_to_identical_rows() {
     s.app.lifecycle.start(failing, &operator()).await.unwrap();
     let draft = s.draft(failing).await;
     let job = s.app.reviews.job_of(failing).await.unwrap();
-    s.app
-        .reviews
-        .mark_failed(draft, &job, &operator())
-        .await
-        .unwrap();
+    s.finish_without_completing(draft, &job, Finish::Failed)
+        .await;
     // And a restore record.
     let restore_id = Uuid::new_v4();
     let restore_run = s
@@ -1187,4 +1234,148 @@ async fn every_projection_rebuilds_to_identical_rows() {
         .await
         .unwrap();
     assert_eq!(all_projection_rows(&s).await, before);
+}
+
+// --- never decide or fail on a stale view ---
+
+#[tokio::test]
+async fn an_undecodable_capture_in_another_environment_never_fails_a_healthy_compose() {
+    let s = scene().await;
+    // Another environment whose stream holds a capture no build can read: the
+    // evidence_snapshots projection stops at it.
+    let other = s
+        .app
+        .directory
+        .create_environment(s.workspace, Uuid::new_v4(), "broken", &operator())
+        .await
+        .unwrap();
+    let now = s.clock.now();
+    let broken = NewEvent {
+        aggregate_type: "managed_environment",
+        aggregate_id: other.to_string(),
+        sequence: 2,
+        event_type: "EvidenceSnapshotCaptured".into(),
+        event_version: "1.0".into(),
+        payload: json!({ "EvidenceSnapshotCaptured": { "not": "a capture" } }),
+        metadata: serde_json::to_value(operator().metadata(now, "1.0").to_map()).unwrap(),
+    };
+    s.app.store.append_atomically(&[broken]).await.unwrap();
+    common::wait_until_stopped(&s.app.projector).await;
+    // New evidence of the healthy environment: the stopped projection never shows it. A
+    // compose reads its snapshot from the log itself.
+    s.app
+        .directory
+        .capture_evidence(s.environment, findings(3), &operator())
+        .await
+        .unwrap();
+    let run = s.run_id().await;
+    let done = s.app.worker().run_until_idle().await.unwrap();
+    assert!(
+        matches!(&done[..], [(r, Executed::Composed { .. })] if *r == run),
+        "{done:?}"
+    );
+    assert_eq!(s.run(run).await.state.outcome, RunOutcome::Succeeded);
+}
+
+#[tokio::test]
+async fn a_refresh_reads_the_truth_from_the_streams_when_the_review_projection_is_stopped() {
+    let s = scene().await;
+    // Two mutable reviews for another fingerprint, written around the services, stop the
+    // environment_reviews projection before anything is composed.
+    let f = Fingerprint::compute(s.workspace, s.environment, "sha256:0", "x");
+    common::plant_review_draft(&s.app, s.workspace, s.environment, f.clone()).await;
+    common::plant_review_draft(&s.app, s.workspace, s.environment, f).await;
+    common::wait_until_stopped(&s.app.projector).await;
+    s.run_id().await;
+    let done = s.app.worker().run_until_idle().await.unwrap();
+    let [(_, Executed::Composed { review_id })] = &done[..] else {
+        panic!("{done:?}")
+    };
+    // The projection never showed the review ready; the answer comes from the log.
+    assert_eq!(
+        s.request().await,
+        Feedback::AlreadyAvailable {
+            review_id: *review_id
+        }
+    );
+}
+
+#[tokio::test]
+async fn the_reconciler_never_decides_while_a_stream_of_its_evidence_is_beyond_the_projection() {
+    let s = scene().await;
+    // A stray compose run R, stale: with no review of its evidence in sight, the stale
+    // path would fail it.
+    let stray = s.stray_run().await;
+    s.clock.advance(Duration::minutes(20));
+    // Hold the read horizon with an open transaction, then compose a ready review for the
+    // same evidence: committed, but beyond what the projections can read.
+    let mut holder = s.db.pool.begin().await.unwrap();
+    sqlx::query("SELECT pg_current_xact_id()")
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    let direct = s.app.clone().without_read_your_writes();
+    let Feedback::Queued { run_id: composer } = direct
+        .reviews
+        .create_or_refresh(s.actor, s.workspace, s.environment, &operator())
+        .await
+        .unwrap()
+    else {
+        panic!("expected a queued run")
+    };
+    let executed = direct.worker().claim_and_execute(composer).await.unwrap();
+    assert!(
+        matches!(executed, Some(Executed::Composed { .. })),
+        "{executed:?}"
+    );
+    // R's own events are readable, the review's slot is not: decide nothing.
+    let report = s.pass().await;
+    assert!(
+        matches!(
+            Scene::handled(&report, stray),
+            Handled::ProjectionBehind { .. }
+        ),
+        "{:?}",
+        report.runs
+    );
+    assert_eq!(s.run(stray).await.state.status, RunStatus::Queued);
+    // Once the horizon moves, R is proven a duplicate of the review — not failed.
+    holder.rollback().await.unwrap();
+    common::wait_projected(&s.db, &s.app.projector).await;
+    assert_eq!(
+        decided(&Scene::handled(&s.pass().await, stray)),
+        (
+            DecisionKind::ProvenSucceeded,
+            ReasonCode::ReviewDuplicateRecovered
+        )
+    );
+}
+
+#[tokio::test]
+async fn the_worker_pages_past_queued_rows_it_cannot_claim() {
+    let s = scene().await;
+    // Twenty runs at the front of the queue, then one runnable compose run behind them.
+    let mut front = Vec::new();
+    for _ in 0..20 {
+        front.push(s.stray_run().await);
+    }
+    s.clock.advance(Duration::minutes(1));
+    let runnable = s.run_id().await;
+    // The front runs are started while the projections are held back: the log says they
+    // run, the view still lists them as queued, and no worker can claim them.
+    let mut holder = s.db.pool.begin().await.unwrap();
+    sqlx::query("SELECT pg_current_xact_id()")
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    let direct = s.app.clone().without_read_your_writes();
+    for run in &front {
+        direct.lifecycle.start(*run, &operator()).await.unwrap();
+    }
+    let done = direct.worker().run_until_idle().await.unwrap();
+    holder.rollback().await.unwrap();
+    assert!(
+        matches!(&done[..], [(r, Executed::Composed { .. })] if *r == runnable),
+        "the runnable run behind the unclaimable ones was executed: {done:?}"
+    );
 }

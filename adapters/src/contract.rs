@@ -6,6 +6,13 @@ use runproof_domain::operation_run::RunState;
 use runproof_domain::reconciliation::{AdapterRef, Decision, Evidence};
 use runproof_domain::run_type::RunType;
 
+/// One event stream, by aggregate type and id.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct StreamRef {
+    pub aggregate_type: &'static str,
+    pub aggregate_id: String,
+}
+
 /// Why an adapter could not gather its evidence. The run is left alone this pass.
 #[derive(Debug, thiserror::Error)]
 pub enum AdapterError {
@@ -39,6 +46,25 @@ pub trait ReconciliationAdapter: Send + Sync {
 
     /// Decides on the evidence alone.
     fn decide(&self, evidence: &Evidence) -> Decision;
+
+    /// The event streams the evidence was read from, besides the run's own. A decision is
+    /// only recorded when the projections read had applied the last event of each of
+    /// them (so a change committed by another transaction is never missed). The default
+    /// names the stream of the run's own record and of every considered record; an
+    /// adapter adds any stream that could bring a candidate the projection does not show
+    /// yet.
+    fn sources(&self, run: &RunState, evidence: &Evidence) -> Vec<StreamRef> {
+        let _ = run;
+        evidence
+            .record
+            .iter()
+            .chain(evidence.considered.iter())
+            .map(|r| StreamRef {
+                aggregate_type: r.kind.stream_type(),
+                aggregate_id: r.id.to_string(),
+            })
+            .collect()
+    }
 
     /// Gathers, then decides.
     async fn reconcile(

@@ -18,7 +18,7 @@ pub mod registry;
 pub mod restore;
 pub mod review_compose;
 
-pub use contract::{AdapterError, ReconciliationAdapter};
+pub use contract::{AdapterError, ReconciliationAdapter, StreamRef};
 pub use ledger::{LoadedRun, RecordError, RunLedger};
 pub use reconciler::{Evaluation, Handled, PassReport, Reconciler};
 pub use registry::{AdapterRegistry, RegistryError};

@@ -32,6 +32,13 @@ impl AdapterRegistry {
         AdapterRegistry::default()
     }
 
+    /// A registry of exactly one adapter (which cannot collide with another).
+    pub fn single(adapter: Arc<dyn ReconciliationAdapter>) -> Self {
+        let mut adapters = BTreeMap::new();
+        adapters.insert(adapter.run_type(), adapter);
+        AdapterRegistry { adapters }
+    }
+
     /// Registers an adapter; a second adapter for the same run type is an error.
     pub fn register(
         mut self,

@@ -8,12 +8,12 @@ use runproof_domain::operation_run::{RunState, RunStatus};
 use runproof_domain::reconciliation::{
     review_compose, stale, AdapterRef, Decision, Evidence, RecordKind, RecordRef, RecordStatus,
 };
-use runproof_domain::review::ReviewStatus;
+use runproof_domain::review::{slot_stream, ReviewStatus};
 use runproof_domain::run_type::RunType;
 use runproof_projections::{environment_reviews, operation_runs};
 use sqlx::PgPool;
 
-use crate::contract::{AdapterError, ReconciliationAdapter};
+use crate::contract::{AdapterError, ReconciliationAdapter, StreamRef};
 
 pub const NAME: &str = "review-compose";
 pub const VERSION: &str = "1.0.0";
@@ -105,5 +105,31 @@ impl ReconciliationAdapter for ReviewComposeAdapter {
 
     fn decide(&self, evidence: &Evidence) -> Decision {
         review_compose::decide(evidence)
+    }
+
+    /// Every considered review and run, and the fingerprint's slot stream: a review is
+    /// drafted together with its slot claim, so a draft the projection does not show yet
+    /// has moved the slot past the projection's checkpoint.
+    fn sources(&self, run: &RunState, evidence: &Evidence) -> Vec<StreamRef> {
+        let mut sources: Vec<StreamRef> = evidence
+            .record
+            .iter()
+            .chain(evidence.considered.iter())
+            .map(|r| StreamRef {
+                aggregate_type: r.kind.stream_type(),
+                aggregate_id: r.id.to_string(),
+            })
+            .collect();
+        if let (Some(fingerprint), Some(environment_id)) =
+            (&evidence.fingerprint, run.environment_id)
+        {
+            let (aggregate_type, aggregate_id) =
+                slot_stream(run.workspace_id, environment_id, fingerprint);
+            sources.push(StreamRef {
+                aggregate_type,
+                aggregate_id,
+            });
+        }
+        sources
     }
 }

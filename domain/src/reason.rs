@@ -207,8 +207,8 @@ text_catalogue! {
     }
     /// The run's own review is still a draft although the run is stale.
     ReviewDraftStale = "review.draft_stale" {
-        en: "The run's review draft was never finished; an operator has to look at it.",
-        de: "Der Review-Entwurf des Laufs wurde nie fertiggestellt; jemand muss ihn prüfen."
+        en: "The run's review draft was never finished; the next compose request for the same evidence takes it over.",
+        de: "Der Review-Entwurf des Laufs wurde nie fertiggestellt; die nächste Erstellungsanfrage für dieselben Belege übernimmt ihn."
     }
     /// Another run already produced a review with the same fingerprint.
     ReviewDuplicateRecovered = "review.duplicate_recovered" {
@@ -229,6 +229,16 @@ text_catalogue! {
     ReviewNoneFound = "review.none_found" {
         en: "No review for this environment and evidence exists.",
         de: "Für diese Umgebung und diese Belege existiert kein Review."
+    }
+    /// The only review of this evidence is a draft whose run has ended: orphaned.
+    ReviewDraftOrphaned = "review.draft_orphaned" {
+        en: "An earlier run left the review for this evidence unfinished; the next compose request takes it over.",
+        de: "Ein früherer Lauf hat das Review für diese Belege unfertig hinterlassen; die nächste Erstellungsanfrage übernimmt es."
+    }
+    /// The only review of this evidence failed; the next compose run drafts it again.
+    ReviewFailedAwaitingRetry = "review.failed_awaiting_retry" {
+        en: "The review for this evidence failed earlier; the next compose request drafts it again.",
+        de: "Das Review für diese Belege ist früher fehlgeschlagen; die nächste Erstellungsanfrage erstellt es neu."
     }
     // --- environment reviews: operations ---
     /// Composing the review from the snapshot failed.

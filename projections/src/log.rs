@@ -124,6 +124,41 @@ pub async fn position_of(
     .transpose()
 }
 
+/// The log position of the latest committed event among these streams (given as
+/// `(aggregate type, aggregate id)`), in commit order — not the highest sequence: a
+/// later sequence can be written by an older transaction — whether or not readers can
+/// read it yet. Used to check that a projection had applied everything a decision read
+/// from it.
+pub async fn last_position_of_streams(
+    conn: &mut PgConnection,
+    streams: &[(&str, &str)],
+) -> Result<Option<LogPosition>, sqlx::Error> {
+    if streams.is_empty() {
+        return Ok(None);
+    }
+    let types: Vec<&str> = streams.iter().map(|(t, _)| *t).collect();
+    let ids: Vec<&str> = streams.iter().map(|(_, id)| *id).collect();
+    let row = sqlx::query(
+        "SELECT e.transaction_id::text::bigint AS transaction_id, e.position \
+         FROM UNNEST($1::text[], $2::text[]) AS s(aggregate_type, aggregate_id) \
+         CROSS JOIN LATERAL (SELECT transaction_id, position FROM events \
+             WHERE aggregate_type = s.aggregate_type AND aggregate_id = s.aggregate_id \
+             ORDER BY transaction_id DESC, position DESC LIMIT 1) e \
+         ORDER BY e.transaction_id DESC, e.position DESC LIMIT 1",
+    )
+    .bind(types)
+    .bind(ids)
+    .fetch_optional(conn)
+    .await?;
+    row.map(|r| {
+        Ok(LogPosition {
+            transaction_id: r.try_get("transaction_id")?,
+            position: r.try_get("position")?,
+        })
+    })
+    .transpose()
+}
+
 /// How far the readable log reaches now, and what holds it back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Horizon {

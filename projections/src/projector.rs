@@ -34,6 +34,27 @@ pub enum Step {
     Busy,
 }
 
+/// What a catch-up did: the events read, and every projection that is stopped.
+#[derive(Debug)]
+pub struct CaughtUp {
+    pub applied: usize,
+    /// One [`ProjectorError::Stopped`] per stopped projection.
+    pub stopped: Vec<ProjectorError>,
+}
+
+impl CaughtUp {
+    /// The names of the stopped projections.
+    pub fn stopped_names(&self) -> Vec<&'static str> {
+        self.stopped
+            .iter()
+            .filter_map(|e| match e {
+                ProjectorError::Stopped { projection, .. } => Some(*projection),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
 /// A projection's progress, for status and lag reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProjectionStatus {
@@ -80,11 +101,22 @@ impl Projector {
 
     /// Brings every live projection up to the read horizon. Each batch is read once and
     /// applied to every projection in one transaction. A projection that stops (an event
-    /// it cannot apply) is set aside so the others still catch up; its error is returned
-    /// at the end. Returns the number of events read by this call.
+    /// it cannot apply) is set aside so the others still catch up; the first stop is
+    /// returned at the end (see [`Projector::catch_up_all`] for every one of them).
+    /// Returns the number of events read by this call.
     pub async fn catch_up(&self) -> Result<usize, ProjectorError> {
+        let caught_up = self.catch_up_all().await?;
+        match caught_up.stopped.into_iter().next() {
+            Some(stop) => Err(stop),
+            None => Ok(caught_up.applied),
+        }
+    }
+
+    /// Like [`Projector::catch_up`], reporting every projection that is stopped instead
+    /// of only the first; an error only for failures other than a stopped projection.
+    pub async fn catch_up_all(&self) -> Result<CaughtUp, ProjectorError> {
         let mut active: Vec<Arc<dyn Projection>> = self.projections.clone();
-        let mut stopped: Option<ProjectorError> = None;
+        let mut stopped = Vec::new();
         let mut applied = 0;
         let span = info_span!("projector.catch_up");
         async {
@@ -99,7 +131,7 @@ impl Projector {
                         warn!(projection, "projection stopped at an event it cannot apply");
                         debug!(projection, cause = ?source, "projection stop");
                         active.retain(|p| p.name() != projection);
-                        stopped.get_or_insert(ProjectorError::Stopped { projection, source });
+                        stopped.push(ProjectorError::Stopped { projection, source });
                     }
                     Err(e) => return Err(e),
                 }
@@ -108,10 +140,7 @@ impl Projector {
         }
         .instrument(span)
         .await?;
-        match stopped {
-            Some(e) => Err(e),
-            None => Ok(applied),
-        }
+        Ok(CaughtUp { applied, stopped })
     }
 
     /// One batch for several live projections, read once; retried on transient failures.
@@ -200,12 +229,8 @@ impl Projector {
         loop {
             // A stopped projection cannot show any write until it is repaired; waiting for
             // it would only turn every write into a timeout. The others are waited for.
-            let stopped = match self.catch_up().await {
-                Ok(_) => None,
-                Err(ProjectorError::Stopped { projection, .. }) => Some(projection),
-                Err(e) => return Err(e),
-            };
-            let reached = self.low_water_mark_except(stopped).await?;
+            let stopped = self.catch_up_all().await?.stopped_names();
+            let reached = self.low_water_mark_except(&stopped).await?;
             if reached >= target {
                 return Ok(());
             }
@@ -217,17 +242,14 @@ impl Projector {
         }
     }
 
-    /// The lowest live checkpoint over every projection but `except`.
-    async fn low_water_mark_except(
-        &self,
-        except: Option<&str>,
-    ) -> Result<LogPosition, ProjectorError> {
+    /// The lowest live checkpoint over every projection but those in `except`.
+    async fn low_water_mark_except(&self, except: &[&str]) -> Result<LogPosition, ProjectorError> {
         let mut conn = self.pool.acquire().await?;
         let names: Vec<String> = self
             .projections
             .iter()
             .map(|p| p.name())
-            .filter(|n| Some(*n) != except)
+            .filter(|n| !except.contains(n))
             .map(str::to_string)
             .collect();
         Ok(checkpoint::lowest(&mut conn, &names).await?)

@@ -3,7 +3,7 @@
 //! and environment reviews — and the commands to look at it.
 //!
 //! Safe to run again: workspaces, actors and the main environment keep stable ids, so a
-//! second demo shows requests being reused; the crash and ambiguity stories use fresh
+//! second demo shows requests being reused; the crash and publication stories use fresh
 //! environments every time.
 
 mod reviews;
@@ -106,7 +106,7 @@ pub async fn run(target: &DatabaseTarget, out: &Out) -> Result<(), CliError> {
         ));
     }
     out.line("");
-    reviews::record(&stage, &mut pointers).await?;
+    let crashed = reviews::record(&stage, &mut pointers).await?;
 
     // The reconciler proves what domain truth can prove and ends the rest with a reason.
     out.line("");
@@ -128,6 +128,11 @@ pub async fn run(target: &DatabaseTarget, out: &Out) -> Result<(), CliError> {
         ));
     }
 
+    // The compose the reconciler just ended left its draft behind: the next request for the
+    // same evidence takes it over (invariant 11).
+    out.line("");
+    out.say(DemoText::NextRequest, &[]);
+    reviews::after_reconcile(&stage, &crashed).await?;
     out.line("");
     out.say(DemoText::LookAtIt, &[]);
     let width = pointers.iter().map(|(c, _)| c.len()).max().unwrap_or(0);
@@ -212,12 +217,24 @@ runproof_domain::text_catalogue! {
             de: "prod, Anfrage nach dem Worker:"
         }
         CrashedCompose = "demo.crashed_compose" {
-            en: "dev: a compose run 3 hours ago whose worker died after the review was ready: run {run}",
-            de: "dev: ein Erstellungslauf vor 3 Stunden, dessen Worker nach dem fertigen Review starb: Lauf {run}"
+            en: "dev: a compose run 3 hours ago whose worker died mid-way, leaving its draft: run {run}",
+            de: "dev: ein Erstellungslauf vor 3 Stunden, dessen Worker mittendrin starb und seinen Entwurf hinterließ: Lauf {run}"
         }
-        AmbiguousCompose = "demo.ambiguous_compose" {
-            en: "staging: review {first} published, review {second} composed again from the same evidence, and a stray compose run {run} from 3 hours ago",
-            de: "staging: Review {first} veröffentlicht, Review {second} erneut aus denselben Belegen erstellt und ein verirrter Erstellungslauf {run} von vor 3 Stunden"
+        PublishedReused = "demo.published_reused" {
+            en: "staging: review {review} published, and a stray compose run {run} from 3 hours ago for the same evidence",
+            de: "staging: Review {review} veröffentlicht, und ein verirrter Erstellungslauf {run} von vor 3 Stunden für dieselben Belege"
+        }
+        StagingRefresh = "demo.staging_refresh" {
+            en: "staging, refresh after publishing:",
+            de: "staging, Aktualisierung nach der Veröffentlichung:"
+        }
+        NextRequest = "demo.next_request" {
+            en: "The crashed compose left its draft; the reconciler ended its run. The next request for dev:",
+            de: "Die abgestürzte Erstellung hinterließ ihren Entwurf; der Abgleich hat ihren Lauf beendet. Die nächste Anfrage für dev:"
+        }
+        TakenOver = "demo.taken_over" {
+            en: "worker: took the orphaned draft over: run {run} → review {review}",
+            de: "Worker: hat den verwaisten Entwurf übernommen: Lauf {run} → Review {review}"
         }
         Reconciling = "demo.reconciling" {
             en: "Reconciler pass:",
@@ -232,8 +249,8 @@ runproof_domain::text_catalogue! {
         PointerShow = "demo.pointer_show" { en: "decision first, then diagnostics, then raw context", de: "zuerst die Entscheidung, dann Diagnose, dann Rohkontext" }
         PointerRestore = "demo.pointer_restore" { en: "proven from its restore record", de: "aus dem Wiederherstellungsdatensatz belegt" }
         PointerStale = "demo.pointer_stale" { en: "ended by the generic stale path", de: "vom allgemeinen Hängend-Pfad beendet" }
-        PointerCrashed = "demo.pointer_crashed" { en: "crashed compose, proven by the review-compose adapter", de: "abgestürzte Erstellung, vom Review-Adapter belegt" }
-        PointerAmbiguous = "demo.pointer_ambiguous" { en: "ambiguous candidates: blocked, candidates listed", de: "mehrdeutige Kandidaten: blockiert, Kandidaten aufgeführt" }
+        PointerCrashed = "demo.pointer_crashed" { en: "crashed compose: blocked by the review-compose adapter, its draft taken over by the next run", de: "abgestürzte Erstellung: vom Review-Adapter blockiert, ihr Entwurf vom nächsten Lauf übernommen" }
+        PointerStray = "demo.pointer_stray" { en: "a stray run: proven a duplicate of the published review", de: "ein verirrter Lauf: als Duplikat des veröffentlichten Reviews belegt" }
         PointerReviews = "demo.pointer_reviews" { en: "the reviews and their lifecycle", de: "die Reviews und ihr Lebenszyklus" }
         PointerReview = "demo.pointer_review" { en: "one review with its sections", de: "ein Review mit seinen Abschnitten" }
         PointerExplain = "demo.pointer_explain" { en: "another pass: nothing is left to decide", de: "ein weiterer Durchlauf: nichts mehr zu entscheiden" }

@@ -1,7 +1,7 @@
-//! The review stories: two requests for one environment (one run, one review), a compose
-//! whose worker crashed after the review was ready, and an ambiguous case that blocks.
+//! The review stories: two requests for one environment (one run, one review); a compose
+//! whose worker died mid-way, ended by the reconciler, whose draft the next request takes
+//! over; and a published review that a refresh and a stray legacy run both reuse.
 
-use chrono::Duration;
 use runproof_domain::actor::Actor;
 use runproof_domain::environment::ManagedEnvironment;
 use runproof_domain::fingerprint::Fingerprint;
@@ -112,7 +112,50 @@ async fn request(
         .map_err(failed)
 }
 
-pub(super) async fn record(stage: &Stage, pointers: &mut Pointers) -> Result<(), CliError> {
+/// What the stories leave for after the reconciler's pass: the environment whose compose
+/// crashed.
+pub(super) struct Crashed {
+    workspace: Uuid,
+    actor: Uuid,
+    environment: Uuid,
+}
+
+/// After the reconciler ended the crashed compose run, the next request for the same
+/// evidence queues a new run, whose worker takes the orphaned draft over and composes it.
+pub(super) async fn after_reconcile(stage: &Stage, crashed: &Crashed) -> Result<(), CliError> {
+    let (app, out, lang) = (&stage.app, &stage.out, stage.out.lang);
+    let feedback = request(
+        app,
+        crashed.actor,
+        crashed.workspace,
+        crashed.environment,
+        stage,
+    )
+    .await?;
+    out.line(format!("  {}", feedback_text(&feedback, out)));
+    let done = app
+        .worker()
+        .run_until_idle()
+        .await
+        .map_err(|e| CliError::internal(&e))?;
+    for (run, e) in &done {
+        if let Executed::Composed { review_id } = e {
+            out.line(format!(
+                "  {}",
+                DemoText::TakenOver.render(
+                    lang,
+                    &[
+                        ("run", &run.to_string()),
+                        ("review", &review_id.to_string())
+                    ]
+                )
+            ));
+        }
+    }
+    Ok(())
+}
+
+pub(super) async fn record(stage: &Stage, pointers: &mut Pointers) -> Result<Crashed, CliError> {
     let (app, out, lang) = (&stage.app, &stage.out, stage.out.lang);
     let contoso = demo_id("workspace/contoso");
     let ops = demo_id("actor/ops-lead");
@@ -171,7 +214,9 @@ pub(super) async fn record(stage: &Stage, pointers: &mut Pointers) -> Result<(),
         ));
     }
 
-    // 2. A compose three hours ago whose worker died after the review was ready.
+    // 2. A compose three hours ago whose worker died mid-way: the claim and the draft are
+    //    written, nothing after them. The reconciler ends the run (the draft was never
+    //    finished); the next request takes the draft over (see `after_reconcile`).
     let past = &stage.past;
     past.directory
         .capture_evidence(dev, findings(1), &stage.operator)
@@ -195,48 +240,35 @@ pub(super) async fn record(stage: &Stage, pointers: &mut Pointers) -> Result<(),
         .map_err(failed)?
     {
         past.reviews.wait_visible(review_id, version).await;
-        stage.past_clock.advance(Duration::minutes(2));
-        let content = past
-            .reviews
-            .compose_content(&job)
-            .await
-            .map_err(|e| CliError::internal(&e))?;
-        past.reviews
-            .mark_ready(review_id, &job, content, &stage.worker)
-            .await
-            .map_err(failed)?;
     }
     out.line(format!(
         "  {}",
         DemoText::CrashedCompose.render(lang, &[("run", &crashed.to_string())])
     ));
 
-    // 3. Ambiguity: a published review and a newer ready one of the same evidence, and a
-    //    stray compose run without a review of its own.
+    // 3. A published review is available: a refresh of the same evidence reuses it, and a
+    //    stray compose run of a legacy integration is proven a duplicate of it.
     app.directory
         .capture_evidence(staging, findings(2), &stage.operator)
         .await
         .map_err(failed)?;
-    let mut composed = Vec::new();
-    for round in 0..2 {
-        request(app, ops, contoso, staging, stage).await?;
-        for (_, e) in app
-            .worker()
-            .run_until_idle()
-            .await
-            .map_err(|e| CliError::internal(&e))?
-        {
-            if let Executed::Composed { review_id } = e {
-                composed.push(review_id);
-                if round == 0 {
-                    app.reviews
-                        .publish(review_id, Some(ops), &stage.operator)
-                        .await
-                        .map_err(failed)?;
-                }
-            }
+    request(app, ops, contoso, staging, stage).await?;
+    let mut published = None;
+    for (_, e) in app
+        .worker()
+        .run_until_idle()
+        .await
+        .map_err(|e| CliError::internal(&e))?
+    {
+        if let Executed::Composed { review_id } = e {
+            app.reviews
+                .publish(review_id, Some(ops), &stage.operator)
+                .await
+                .map_err(failed)?;
+            published = Some(review_id);
         }
     }
+    let refresh = request(app, ops, contoso, staging, stage).await?;
     let env = app
         .store
         .load::<ManagedEnvironment>(&staging.to_string())
@@ -269,19 +301,20 @@ pub(super) async fn record(stage: &Stage, pointers: &mut Pointers) -> Result<(),
         }
         None => Uuid::nil(),
     };
-    if let [first, second, ..] = composed[..] {
+    if let Some(review) = published {
         out.line(format!(
             "  {}",
-            DemoText::AmbiguousCompose.render(
+            DemoText::PublishedReused.render(
                 lang,
-                &[
-                    ("first", &first.to_string()),
-                    ("second", &second.to_string()),
-                    ("run", &stray.to_string())
-                ]
+                &[("review", &review.to_string()), ("run", &stray.to_string())]
             )
         ));
     }
+    out.line(format!(
+        "  {} {}",
+        DemoText::StagingRefresh.text(lang),
+        feedback_text(&refresh, out)
+    ));
 
     pointers.push((
         format!("runproof history {crashed}"),
@@ -289,7 +322,7 @@ pub(super) async fn record(stage: &Stage, pointers: &mut Pointers) -> Result<(),
     ));
     pointers.push((
         format!("runproof history {stray}"),
-        DemoText::PointerAmbiguous.text(lang),
+        DemoText::PointerStray.text(lang),
     ));
     pointers.push((
         format!("runproof reviews list --workspace {contoso}"),
@@ -303,5 +336,9 @@ pub(super) async fn record(stage: &Stage, pointers: &mut Pointers) -> Result<(),
         "runproof replay --verify".into(),
         DemoText::PointerVerify.text(lang),
     ));
-    Ok(())
+    Ok(Crashed {
+        workspace: contoso,
+        actor: ops,
+        environment: dev,
+    })
 }

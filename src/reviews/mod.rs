@@ -6,28 +6,30 @@ pub mod worker;
 
 use std::sync::Arc;
 
+use cqrs_es::Aggregate;
+use runproof_domain::environment::EnvironmentEvent;
 use runproof_domain::environment::ManagedEnvironment;
 use runproof_domain::findings::FindingsDocument;
 use runproof_domain::fingerprint::Fingerprint;
 use runproof_domain::metadata::CommandContext;
 use runproof_domain::operation_run::OperationRun;
 use runproof_domain::review::{
-    choose, compose, slot_key, ClaimReviewSlot, DraftReview, EnvironmentReview, ReviewCommand,
-    ReviewContent, ReviewError, ReviewSlot, ReviewState, ReviewStatus, SlotChoice,
+    choose, compose, slot_key, ClaimReviewSlot, DraftReview, EnvironmentReview, Holder,
+    ReviewCommand, ReviewContent, ReviewError, ReviewSlot, ReviewState, ReviewStatus, SlotChoice,
     COMPOSER_VERSION,
 };
 use runproof_domain::run_type::RunType;
 use runproof_domain::workspace::Workspace;
 use runproof_domain::ReasonCode;
-use runproof_projections::{environment_reviews, evidence_snapshots};
+use runproof_projections::log;
 use serde_json::json;
 use uuid::Uuid;
 
 use crate::clock::Clock;
-use crate::event_store::{NewEvent, StoreError};
+use crate::event_store::{Loaded, NewEvent, StoreError};
 use crate::lifecycle::{EnsureRun, Ensured, RunLifecycle};
 use crate::service_error::ServiceError;
-use crate::writer::{WriteError, Writer};
+use crate::writer::Writer;
 
 /// How many times a slot claim re-reads after losing a race.
 const CLAIM_ATTEMPTS: usize = 8;
@@ -40,7 +42,7 @@ pub enum Feedback {
     Queued { run_id: Uuid },
     /// A compose run for the same evidence is already queued or running.
     AlreadyRunning { run_id: Uuid },
-    /// A ready review of the same evidence exists; nothing was started.
+    /// A ready or published review of the same evidence exists; nothing was started.
     AlreadyAvailable { review_id: Uuid },
 }
 
@@ -57,12 +59,45 @@ pub struct ComposeJob {
 /// The outcome of claiming the fingerprint slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Claim {
-    /// This run holds a draft (new, retried or its own from before).
+    /// This run holds a draft (new, or a failed or orphaned one drafted again).
     Drafted { review_id: Uuid, version: u64 },
-    /// A ready review with the fingerprint exists.
+    /// A ready or published review with the fingerprint exists.
     Available(Uuid),
     /// Another run holds the draft.
     HeldElsewhere(Uuid),
+}
+
+/// A fingerprint slot as read from its stream, with its holder.
+pub struct SlotView {
+    key: String,
+    slot: Loaded<ReviewSlot>,
+    holder: Option<HolderView>,
+}
+
+/// The review holding a slot, as read from its stream.
+struct HolderView {
+    review: Loaded<EnvironmentReview>,
+    state: ReviewState,
+    drafting_run_active: bool,
+}
+
+impl SlotView {
+    /// What a compose run for this fingerprint may do (the one standing rule).
+    pub fn choice(&self) -> SlotChoice {
+        choose(self.holder.as_ref().map(|h| Holder {
+            review: &h.state,
+            drafting_run_active: h.drafting_run_active,
+        }))
+    }
+}
+
+/// How a compose run finishes its draft.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Finish {
+    /// Composed: the review is ready with this content.
+    Ready(ReviewContent),
+    /// Composing failed: the review is failed (`review.compose_failed`).
+    Failed,
 }
 
 /// Composing the content failed; the review becomes `failed`.
@@ -92,8 +127,10 @@ impl ReviewService {
     }
 
     /// Create or refresh the review of an environment for `actor`: "already available"
-    /// when a ready review of the current evidence exists, "already running" when a
-    /// compose run for it is active, otherwise one queued compose run. A workspace the
+    /// when a ready or published review of the current evidence exists, "already
+    /// running" when a compose run for it is active, otherwise one queued compose run.
+    /// Everything is read from the streams, so a lagging or stopped projection cannot
+    /// change the answer. A workspace the
     /// actor does not belong to, and anything in it, answers "not found".
     pub async fn create_or_refresh(
         &self,
@@ -139,11 +176,11 @@ impl ReviewService {
             &snapshot.content_hash,
             COMPOSER_VERSION,
         );
-        if let Some(ready) = self
-            .ready_review(workspace_id, environment_id, &fingerprint)
-            .await?
-        {
-            return Ok(Feedback::AlreadyAvailable { review_id: ready });
+        let slot = self
+            .read_slot(workspace_id, environment_id, &fingerprint)
+            .await?;
+        if let SlotChoice::Available(review_id) = slot.choice() {
+            return Ok(Feedback::AlreadyAvailable { review_id });
         }
         let ensured = self
             .lifecycle
@@ -169,22 +206,42 @@ impl ReviewService {
         })
     }
 
-    /// The ready review of this scope and fingerprint, if any (newest first).
-    pub async fn ready_review(
+    /// The fingerprint slot and its holder, read from their streams (never from a
+    /// projection): the holder review, and — for a draft — whether the run drafting it is
+    /// still active.
+    pub async fn read_slot(
         &self,
         workspace_id: Uuid,
         environment_id: Uuid,
         fingerprint: &Fingerprint,
-    ) -> Result<Option<Uuid>, ServiceError> {
-        let mut conn = self.writer.store().pool().acquire().await?;
-        let candidates =
-            environment_reviews::candidates(&mut conn, workspace_id, environment_id, fingerprint)
-                .await?;
-        Ok(candidates
-            .iter()
-            .rev()
-            .find(|r| r.state.status == ReviewStatus::Ready)
-            .map(|r| r.state.id))
+    ) -> Result<SlotView, ServiceError> {
+        let key = slot_key(workspace_id, environment_id, fingerprint);
+        let store = self.writer.store();
+        let slot = store.load::<ReviewSlot>(&key).await?;
+        let holder = match slot.aggregate.holder() {
+            Some(h) => {
+                let review = store.load::<EnvironmentReview>(&h.to_string()).await?;
+                match review.aggregate.state().cloned() {
+                    Some(state) => {
+                        let drafting_run_active = state.status == ReviewStatus::Draft
+                            && self
+                                .lifecycle
+                                .load(state.run_id)
+                                .await
+                                .map_err(|e| ServiceError::Store(Box::new(e)))?
+                                .is_active();
+                        Some(HolderView {
+                            review,
+                            state,
+                            drafting_run_active,
+                        })
+                    }
+                    None => None,
+                }
+            }
+            None => None,
+        };
+        Ok(SlotView { key, slot, holder })
     }
 
     /// The compose job of a run, from the run's own stream.
@@ -227,37 +284,28 @@ impl ReviewService {
     }
 
     /// Claims the fingerprint slot for the job's run: a new draft appended together with
-    /// the slot claim in one transaction, or a failed review drafted again, or the run's
-    /// own draft from before. Concurrent claims conflict in the event store; the loser
-    /// re-reads the slot and sees the winner. Does not wait for the projections.
+    /// the slot claim in one transaction, or the holder drafted again when it failed or
+    /// its drafting run has ended (an orphaned draft is taken over, naming the previous
+    /// run). Every write is appended at the versions read, so concurrent claims conflict
+    /// in the event store; the loser re-reads the slot and sees the winner. Does not wait
+    /// for the projections.
     pub async fn claim(
         &self,
         job: &ComposeJob,
         ctx: &CommandContext,
     ) -> Result<Claim, ServiceError> {
-        let key = slot_key(job.workspace_id, job.environment_id, &job.fingerprint);
-        let store = self.writer.store();
         for _ in 0..CLAIM_ATTEMPTS {
-            let slot = store.load::<ReviewSlot>(&key).await?;
-            let holder = match slot.aggregate.holder() {
-                Some(h) => {
-                    let loaded = store.load::<EnvironmentReview>(&h.to_string()).await?;
-                    loaded
-                        .aggregate
-                        .state()
-                        .cloned()
-                        .map(|s| (s, loaded.version))
-                }
-                None => None,
-            };
+            let view = self
+                .read_slot(job.workspace_id, job.environment_id, &job.fingerprint)
+                .await?;
             let now = self.clock.now();
-            match choose(holder.as_ref().map(|(s, _)| s), job.run_id) {
+            let writes = match view.choice() {
                 SlotChoice::ClaimNew => {
                     let review_id = Uuid::new_v4();
-                    let Ok(slot_events) = slot.aggregate.decide(ClaimReviewSlot {
-                        slot_key: key.clone(),
+                    let Ok(slot_events) = view.slot.aggregate.decide(ClaimReviewSlot {
+                        slot_key: view.key.clone(),
                         review_id,
-                        observed_holder: slot.aggregate.holder(),
+                        observed_holder: view.slot.aggregate.holder(),
                         claimed_at: now,
                     }) else {
                         continue;
@@ -274,8 +322,8 @@ impl ReviewService {
                         }))
                         .map_err(|_| ServiceError::Conflict)?;
                     let mut writes = NewEvent::for_stream::<ReviewSlot>(
-                        &key,
-                        slot.version,
+                        &view.key,
+                        view.slot.version,
                         &slot_events,
                         ctx,
                         now,
@@ -287,51 +335,38 @@ impl ReviewService {
                         ctx,
                         now,
                     )?);
-                    match self.writer.append_atomically(&writes).await {
-                        Ok(()) => {
-                            return Ok(Claim::Drafted {
-                                review_id,
-                                version: 1,
-                            })
-                        }
-                        Err(StoreError::Conflict) => continue,
-                        Err(e) => return Err(e.into()),
-                    }
+                    (review_id, 1, writes)
                 }
-                SlotChoice::RetryFailed(review_id) => {
-                    let result = self
-                        .writer
-                        .execute::<EnvironmentReview>(
-                            &review_id.to_string(),
-                            ReviewCommand::Redraft {
-                                run_id: job.run_id,
-                                drafted_at: now,
-                            },
-                            ctx,
-                            now,
-                        )
-                        .await;
-                    match result {
-                        Ok(c) => {
-                            return Ok(Claim::Drafted {
-                                review_id,
-                                version: c.version,
-                            })
-                        }
-                        Err(WriteError::Conflict | WriteError::Rejected(_)) => continue,
-                        Err(e) => {
-                            return Err(ServiceError::from_write(e, |_| ServiceError::Conflict))
-                        }
-                    }
-                }
-                SlotChoice::ResumeOwnDraft(review_id) => {
-                    let version = holder.map(|(_, v)| v).unwrap_or(1);
-                    return Ok(Claim::Drafted { review_id, version });
+                SlotChoice::Redraft { review_id, .. } => {
+                    let Some(h) = &view.holder else { continue };
+                    let events = match h.review.aggregate.decide(ReviewCommand::Redraft {
+                        run_id: job.run_id,
+                        previous_run_ended: !h.drafting_run_active,
+                        drafted_at: now,
+                    }) {
+                        Ok(events) => events,
+                        Err(_) => continue,
+                    };
+                    let version = h.review.version + events.len() as u64;
+                    let writes = NewEvent::for_stream::<EnvironmentReview>(
+                        &review_id.to_string(),
+                        h.review.version,
+                        &events,
+                        ctx,
+                        now,
+                    )?;
+                    (review_id, version, writes)
                 }
                 SlotChoice::Available(review_id) => return Ok(Claim::Available(review_id)),
-                SlotChoice::HeldByOtherDraft(review_id) => {
+                SlotChoice::HeldByActiveRun(review_id) => {
                     return Ok(Claim::HeldElsewhere(review_id))
                 }
+            };
+            let (review_id, version, writes) = writes;
+            match self.writer.append_atomically(&writes).await {
+                Ok(()) => return Ok(Claim::Drafted { review_id, version }),
+                Err(StoreError::Conflict) => continue,
+                Err(e) => return Err(e.into()),
             }
         }
         Err(ServiceError::Conflict)
@@ -344,7 +379,9 @@ impl ReviewService {
             .await
     }
 
-    /// Composes the content from the job's snapshot (read in its own scope only).
+    /// Composes the content from the job's snapshot, read from the environment's own
+    /// stream (never from a projection, which could lag or be stopped) and only in the
+    /// job's workspace and environment.
     pub async fn compose_content(&self, job: &ComposeJob) -> Result<ReviewContent, ComposeError> {
         let mut conn = self
             .writer
@@ -353,15 +390,27 @@ impl ReviewService {
             .acquire()
             .await
             .map_err(ComposeError::Store)?;
-        let snapshot = evidence_snapshots::get(
+        let events = log::read_stream(
             &mut conn,
-            job.workspace_id,
-            job.environment_id,
-            job.snapshot_id,
+            ManagedEnvironment::TYPE,
+            &job.environment_id.to_string(),
         )
         .await
-        .map_err(ComposeError::Store)?
-        .ok_or(ComposeError::Failed(ComposeFailure))?;
+        .map_err(ComposeError::Store)?;
+        drop(conn);
+        let snapshot = events
+            .iter()
+            .filter(|e| e.event_type == "EvidenceSnapshotCaptured")
+            .filter_map(|e| serde_json::from_str::<EnvironmentEvent>(&e.payload).ok())
+            .find_map(|e| match e {
+                EnvironmentEvent::EvidenceSnapshotCaptured(s)
+                    if s.snapshot_id == job.snapshot_id && s.workspace_id == job.workspace_id =>
+                {
+                    Some(s)
+                }
+                _ => None,
+            })
+            .ok_or(ComposeError::Failed(ComposeFailure))?;
         fail::fail_point!("compose.inside_compose", |arg: Option<String>| {
             if arg.as_deref() == Some("abort") {
                 std::process::abort()
@@ -373,45 +422,57 @@ impl ReviewService {
         Ok(compose(&document, &snapshot.content_hash))
     }
 
-    /// The draft is composed: the review is ready.
-    pub async fn mark_ready(
+    /// The events that finish the run's draft — ready with its content, or failed —
+    /// decided on the review as read from its stream, to be appended in one transaction
+    /// with the run's completion (so no crash can separate the two). A review that is no
+    /// longer this run's draft, or not of the job's scope and fingerprint, is refused.
+    pub async fn finishing_events(
         &self,
         review_id: Uuid,
         job: &ComposeJob,
-        content: ReviewContent,
+        finish: Finish,
         ctx: &CommandContext,
-    ) -> Result<(), ServiceError> {
+    ) -> Result<Vec<NewEvent>, ServiceError> {
+        let loaded = self
+            .writer
+            .store()
+            .load::<EnvironmentReview>(&review_id.to_string())
+            .await?;
+        let of_job = loaded.aggregate.state().is_some_and(|r| {
+            r.workspace_id == job.workspace_id
+                && r.environment_id == job.environment_id
+                && r.fingerprint == job.fingerprint
+        });
+        if !of_job {
+            return Err(ServiceError::refused(
+                ReasonCode::ReviewHeldElsewhere,
+                vec![],
+            ));
+        }
         let now = self.clock.now();
-        self.review_command(
-            review_id,
-            ReviewCommand::Compose {
+        let command = match finish {
+            Finish::Ready(content) => ReviewCommand::Compose {
                 run_id: job.run_id,
                 content,
                 composed_at: now,
             },
-            ctx,
-        )
-        .await
-    }
-
-    /// The draft could not be composed: the review is failed.
-    pub async fn mark_failed(
-        &self,
-        review_id: Uuid,
-        job: &ComposeJob,
-        ctx: &CommandContext,
-    ) -> Result<(), ServiceError> {
-        let now = self.clock.now();
-        self.review_command(
-            review_id,
-            ReviewCommand::Fail {
+            Finish::Failed => ReviewCommand::Fail {
                 run_id: job.run_id,
                 reason_code: ReasonCode::ReviewComposeFailed,
                 failed_at: now,
             },
+        };
+        let events = loaded
+            .aggregate
+            .decide(command)
+            .map_err(refuse_review(review_id))?;
+        Ok(NewEvent::for_stream::<EnvironmentReview>(
+            &review_id.to_string(),
+            loaded.version,
+            &events,
             ctx,
-        )
-        .await
+            now,
+        )?)
     }
 
     /// The review as recorded in its own stream.

@@ -4,30 +4,35 @@
 //! event; the event store's concurrency check lets exactly one claimant win, so any
 //! number of workers may run. Execution:
 //!
-//! 1. pre-compose check — a ready review with the run's fingerprint already exists:
-//!    complete as "duplicate recovered", no new review;
-//! 2. claim the fingerprint slot and create the draft (one transaction) — a lost race
-//!    goes through the review-compose adapter's decision;
-//! 3. compose the content from the snapshot (an error fails review and run);
-//! 4. mark the review ready;
-//! 5. post-compose check (same workspace, environment, fingerprint, ready) — complete
-//!    the run as succeeded through the lifecycle service.
+//! 1. read the fingerprint slot from its stream — a ready or published review with the
+//!    run's fingerprint exists: complete as "duplicate recovered", no new review; a draft
+//!    of another active run holds it: the run is settled like the reconciler would (the
+//!    review-compose adapter's decision table, behind the same freshness guard);
+//! 2. claim the slot: a new draft with the slot claim (one transaction), or the holder
+//!    drafted again when it failed or when its drafting run has ended (an orphaned draft
+//!    is taken over, naming the previous run);
+//! 3. compose the content from the snapshot, read from the log's own records (never from
+//!    a projection that could lag);
+//! 4. mark the review ready (or failed) **and** complete the run in one transaction, so no
+//!    crash can separate them. If the run or the review moved on meanwhile (the reconciler
+//!    ended a run it thought stuck), nothing is written and the run is settled instead.
 //!
 //! Named failpoints (with the `failpoints` feature): `compose.after_slot_claim`,
 //! `compose.after_draft_created`, `compose.inside_compose`,
-//! `compose.before_run_complete`. See docs/review-compose.md.
+//! `compose.before_run_complete` (the content is composed; nothing of it is written yet).
+//! See docs/review-compose.md.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+
 use runproof_adapters::review_compose::ReviewComposeAdapter;
-use runproof_adapters::{ReconciliationAdapter, RunLedger};
+use runproof_adapters::{AdapterRegistry, Handled, Reconciler};
 use runproof_domain::initiator::Initiator;
 use runproof_domain::metadata::CommandContext;
 use runproof_domain::operation_run::{CompletionNote, Failure, OperationRunError, TerminalOutcome};
-use runproof_domain::reconciliation::{
-    Decision, Reconciliation, ReconciliationSource, RecordKind, RecordRef,
-};
+use runproof_domain::reconciliation::{RecordKind, RecordRef};
 use runproof_domain::review::ReviewStatus;
 use runproof_domain::run_type::RunType;
 use runproof_domain::ReasonCode;
@@ -36,7 +41,7 @@ use sqlx::PgPool;
 use tracing::{info, info_span, warn, Instrument};
 use uuid::Uuid;
 
-use super::{Claim, ComposeError, ComposeJob, ReviewService};
+use super::{Claim, ComposeError, ComposeJob, Finish, ReviewService};
 use crate::clock::Clock;
 use crate::lifecycle::{LifecycleError, RunLifecycle};
 use crate::service_error::ServiceError;
@@ -50,11 +55,14 @@ const CLAIM_BATCH: i64 = 16;
 pub enum Executed {
     /// A new (or retried) review was composed and the run succeeded.
     Composed { review_id: Uuid },
-    /// A ready review with the fingerprint existed; the run succeeded without a new one.
+    /// A ready or published review with the fingerprint existed; the run succeeded
+    /// without a new one.
     DuplicateRecovered { review_id: Uuid },
     /// Composing failed; the review and the run are failed.
     Failed { review_id: Uuid },
-    /// Another run held the draft; the adapter decided (or left it for later).
+    /// The run could not finish by itself (another active run held the draft, or the run
+    /// was ended meanwhile); it was decided like a reconciler pass would (or left for
+    /// later).
     LostRace { decided: Option<ReasonCode> },
     /// The run's context names no fingerprint or snapshot: failed with that reason.
     Unexecutable { reason: ReasonCode },
@@ -83,7 +91,8 @@ pub struct ComposeWorker {
     pool: PgPool,
     reviews: ReviewService,
     lifecycle: RunLifecycle,
-    adapter: Arc<ReviewComposeAdapter>,
+    /// Settles runs the worker cannot finish, exactly as a reconciler pass would.
+    reconciler: Reconciler,
     clock: Arc<dyn Clock>,
 }
 
@@ -98,8 +107,16 @@ impl ComposeWorker {
         lifecycle: RunLifecycle,
         clock: Arc<dyn Clock>,
     ) -> Self {
+        let registry = AdapterRegistry::single(Arc::new(ReviewComposeAdapter::new(pool.clone())));
+        let reconciler = Reconciler::new(
+            pool.clone(),
+            lifecycle.writer().projector().clone(),
+            Arc::new(registry),
+            Arc::new(lifecycle.clone()),
+        )
+        .without_leader_election();
         ComposeWorker {
-            adapter: Arc::new(ReviewComposeAdapter::new(pool.clone())),
+            reconciler,
             pool,
             reviews,
             lifecycle,
@@ -121,26 +138,44 @@ impl ComposeWorker {
         on_run: &mut (dyn FnMut(Uuid, &Executed) + Send),
     ) -> Result<Vec<(Uuid, Executed)>, WorkerError> {
         let mut done = Vec::new();
+        // Sweep the queue page by page in (created_at, id) order. Rows that cannot be
+        // claimed (another worker got them, or the log shows them started while the view
+        // lags) are paged past, so they never hide the queued runs behind them. A sweep
+        // that executed something starts again from the front (new runs may have come);
+        // a sweep that executed nothing ends the round.
+        let mut after: Option<(DateTime<Utc>, Uuid)> = None;
+        let mut executed_in_sweep = false;
         loop {
-            let mut queued: Vec<Uuid> = sqlx::query_scalar(
-                "SELECT id FROM operation_runs WHERE status = 'queued' AND run_type = $1 ORDER BY created_at, id LIMIT $2",
+            let page: Vec<(Uuid, DateTime<Utc>)> = sqlx::query_as(
+                "SELECT id, created_at FROM operation_runs \
+                 WHERE status = 'queued' AND run_type = $1 \
+                   AND ($2::timestamptz IS NULL OR (created_at, id) > ($2, $3)) \
+                 ORDER BY created_at, id LIMIT $4",
             )
             .bind(RunType::EnvironmentReviewCompose.key())
+            .bind(after.map(|(at, _)| at))
+            .bind(after.map(|(_, id)| id))
             .bind(CLAIM_BATCH)
             .fetch_all(&self.pool)
             .await?;
-            if queued.is_empty() {
-                return Ok(done);
-            }
+            let Some(&(last_id, last_at)) = page.last() else {
+                if !executed_in_sweep {
+                    return Ok(done);
+                }
+                after = None;
+                executed_in_sweep = false;
+                continue;
+            };
+            after = Some((last_at, last_id));
+            let mut queued: Vec<Uuid> = page.into_iter().map(|(id, _)| id).collect();
             // Workers polling together would all try the same first run; start each at a
-            // different place in the list (a claim that loses costs one failed append).
+            // different place in the page (a claim that loses costs one failed append).
             let offset = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.subsec_nanos() as usize)
                 .unwrap_or(0);
             let len = queued.len();
             queued.rotate_left(offset % len);
-            let mut claimed_any = false;
             for run_id in queued {
                 if stop() {
                     return Ok(done);
@@ -157,13 +192,9 @@ impl ComposeWorker {
                         Executed::Interrupted
                     }
                 };
-                claimed_any = true;
+                executed_in_sweep = true;
                 on_run(run_id, &executed);
                 done.push((run_id, executed));
-            }
-            if !claimed_any {
-                // Every listed run was claimed elsewhere; the projection will catch up.
-                return Ok(done);
             }
         }
     }
@@ -238,80 +269,79 @@ impl ComposeWorker {
             Err(e) => return Err(e.into()),
         };
 
-        // 1. Pre-compose check.
-        if let Some(review_id) = self
-            .reviews
-            .ready_review(job.workspace_id, job.environment_id, &job.fingerprint)
-            .await?
-        {
-            return self.duplicate_recovered(&job, review_id, ctx).await;
-        }
-
-        // 2. Claim the fingerprint slot and create the draft.
+        // 1 + 2. Read the slot and claim it.
         let (review_id, version) = match self.reviews.claim(&job, ctx).await? {
             Claim::Drafted { review_id, version } => (review_id, version),
             Claim::Available(review_id) => {
                 return self.duplicate_recovered(&job, review_id, ctx).await
             }
-            Claim::HeldElsewhere(_) => return self.settle_by_adapter(run_id, ctx).await,
+            Claim::HeldElsewhere(_) => return self.settle(run_id, ctx).await,
         };
         fail::fail_point!("compose.after_slot_claim", |_| std::process::abort());
         self.reviews.wait_visible(review_id, version).await;
         fail::fail_point!("compose.after_draft_created", |_| std::process::abort());
 
         // 3. Compose.
-        let content = match self.reviews.compose_content(&job).await {
-            Ok(content) => content,
-            Err(ComposeError::Failed(_)) => {
-                self.reviews.mark_failed(review_id, &job, ctx).await?;
-                self.lifecycle
-                    .complete_with_note(
-                        run_id,
-                        TerminalOutcome::Failed,
-                        vec![Failure {
-                            reason_code: ReasonCode::ReviewComposeFailed,
-                            message: None,
-                        }],
-                        note(
-                            ReasonCode::ReviewComposeFailed,
-                            review_id,
-                            ReviewStatus::Failed,
-                        ),
-                        ctx,
-                    )
-                    .await?;
-                return Ok(Executed::Failed { review_id });
-            }
+        let finish = match self.reviews.compose_content(&job).await {
+            Ok(content) => Finish::Ready(content),
+            Err(ComposeError::Failed(_)) => Finish::Failed,
             Err(ComposeError::Store(e)) => return Err(WorkerError::Queue(e)),
         };
-
-        // 4. Mark the review ready.
-        self.reviews
-            .mark_ready(review_id, &job, content, ctx)
-            .await?;
         fail::fail_point!("compose.before_run_complete", |_| std::process::abort());
 
-        // 5. Post-compose check, then complete the run.
-        let review = self.reviews.load(review_id).await?;
-        let proven = review.is_some_and(|r| {
-            r.workspace_id == job.workspace_id
-                && r.environment_id == job.environment_id
-                && r.fingerprint == job.fingerprint
-                && r.status.is_available()
-        });
-        if !proven {
-            return self.settle_by_adapter(run_id, ctx).await;
-        }
-        self.lifecycle
-            .complete_with_note(
-                run_id,
+        // 4. The review's result and the run's completion, in one transaction.
+        let (outcome, failures, reason, status) = match &finish {
+            Finish::Ready(_) => (
                 TerminalOutcome::Succeeded,
                 vec![],
-                note(ReasonCode::ReviewReady, review_id, ReviewStatus::Ready),
+                ReasonCode::ReviewReady,
+                ReviewStatus::Ready,
+            ),
+            Finish::Failed => (
+                TerminalOutcome::Failed,
+                vec![Failure {
+                    reason_code: ReasonCode::ReviewComposeFailed,
+                    message: None,
+                }],
+                ReasonCode::ReviewComposeFailed,
+                ReviewStatus::Failed,
+            ),
+        };
+        let composed = matches!(finish, Finish::Ready(_));
+        let events = match self
+            .reviews
+            .finishing_events(review_id, &job, finish, ctx)
+            .await
+        {
+            Ok(events) => events,
+            // The draft is no longer this run's (taken over after the run was ended).
+            Err(ServiceError::Refused { .. }) => return self.settle(run_id, ctx).await,
+            Err(e) => return Err(e.into()),
+        };
+        match self
+            .lifecycle
+            .complete_together(
+                run_id,
+                outcome,
+                failures,
+                note(reason, review_id, status),
+                events,
                 ctx,
             )
-            .await?;
-        Ok(Executed::Composed { review_id })
+            .await
+        {
+            Ok(_) if composed => Ok(Executed::Composed { review_id }),
+            Ok(_) => Ok(Executed::Failed { review_id }),
+            // The run or the review moved on (the reconciler ended the run meanwhile):
+            // nothing was written; settle the run from what the log shows.
+            Err(LifecycleError::Conflict(_))
+            | Err(LifecycleError::Rejected {
+                source:
+                    OperationRunError::AlreadyCompleted | OperationRunError::OutcomeConflict { .. },
+                ..
+            }) => self.settle(run_id, ctx).await,
+            Err(e) => Err(e.into()),
+        }
     }
 
     async fn duplicate_recovered(
@@ -320,67 +350,51 @@ impl ComposeWorker {
         review_id: Uuid,
         ctx: &CommandContext,
     ) -> Result<Executed, WorkerError> {
-        self.lifecycle
+        let status = self
+            .reviews
+            .load(review_id)
+            .await?
+            .map_or(ReviewStatus::Ready, |r| r.status);
+        match self
+            .lifecycle
             .complete_with_note(
                 job.run_id,
                 TerminalOutcome::Succeeded,
                 vec![],
-                note(
-                    ReasonCode::ReviewDuplicateRecovered,
-                    review_id,
-                    ReviewStatus::Ready,
-                ),
+                note(ReasonCode::ReviewDuplicateRecovered, review_id, status),
                 ctx,
             )
-            .await?;
-        Ok(Executed::DuplicateRecovered { review_id })
+            .await
+        {
+            Ok(_) => Ok(Executed::DuplicateRecovered { review_id }),
+            // A reconciler decided the run meanwhile: its decision stands.
+            Err(LifecycleError::Conflict(_))
+            | Err(LifecycleError::Rejected {
+                source:
+                    OperationRunError::AlreadyCompleted | OperationRunError::OutcomeConflict { .. },
+                ..
+            }) => self.settle(job.run_id, ctx).await,
+            Err(e) => Err(e.into()),
+        }
     }
 
-    /// A lost slot race: the run is decided by the review-compose adapter's decision
-    /// table (written as the run's reconcile event), or left for the reconciler when
-    /// nothing is provable yet.
-    async fn settle_by_adapter(
-        &self,
-        run_id: Uuid,
-        ctx: &CommandContext,
-    ) -> Result<Executed, WorkerError> {
-        let Some(run) = self
-            .lifecycle
-            .load_for_reconciliation(run_id)
-            .await
-            .map_err(|e| ServiceError::Store(Box::new(e)))?
-        else {
-            return Ok(Executed::LostRace { decided: None });
-        };
-        let now = self.clock.now();
-        let decision = self
-            .adapter
-            .reconcile(&run.state, now)
+    /// The run cannot finish by itself (another run holds the draft, or the run was
+    /// ended meanwhile): it is decided exactly as a reconciler pass would decide it —
+    /// the freshness guard first, then the review-compose adapter's decision table —
+    /// or left for a later pass when nothing is provable yet or the views lag.
+    async fn settle(&self, run_id: Uuid, ctx: &CommandContext) -> Result<Executed, WorkerError> {
+        let handled = self
+            .reconciler
+            .decide_run(run_id, self.clock.now(), ctx)
             .await
             .map_err(|e| ServiceError::Store(Box::new(e)))?;
-        let Decision::Decided {
-            kind,
-            reason,
-            evidence,
-        } = decision
-        else {
-            return Ok(Executed::LostRace { decided: None });
-        };
-        let reconciliation = Reconciliation {
-            source: ReconciliationSource::Adapter,
-            adapter: Some(self.adapter.identity()),
-            decision: kind,
-            reason_code: reason,
-            evidence,
-            decided_at: now,
-        };
-        match RunLedger::record(&self.lifecycle, run_id, run.version, reconciliation, ctx).await {
-            Ok(()) => Ok(Executed::LostRace {
-                decided: Some(reason),
-            }),
-            Err(runproof_adapters::RecordError::Lost) => Ok(Executed::LostRace { decided: None }),
-            Err(e) => Err(ServiceError::Store(Box::new(e)).into()),
-        }
+        Ok(match handled {
+            Handled::Decided(e) => Executed::LostRace {
+                decided: Some(e.decision.reason()),
+            },
+            Handled::Failed { .. } => Executed::Interrupted,
+            _ => Executed::LostRace { decided: None },
+        })
     }
 }
 

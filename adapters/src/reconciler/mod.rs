@@ -139,7 +139,7 @@ pub struct PassCounts {
 /// What the projections showed at the start of a pass.
 struct Views {
     checkpoints: HashMap<&'static str, LogPosition>,
-    stopped: Option<&'static str>,
+    stopped: Vec<&'static str>,
 }
 
 /// Every run's state is read from `operation_runs` too.
@@ -152,7 +152,7 @@ impl Views {
         std::iter::once(RUNS_PROJECTION)
             .chain(reads.iter().copied())
             .all(|name| {
-                self.stopped != Some(name)
+                !self.stopped.contains(&name)
                     && self
                         .checkpoints
                         .get(name)
@@ -238,24 +238,38 @@ impl Reconciler {
         .await
     }
 
-    async fn pass_as_leader(&self, now: DateTime<Utc>) -> Result<PassReport, ReconcileError> {
-        // Decide on the freshest view the log allows. A stopped projection does not stop
-        // the pass: runs whose decision reads it are skipped, the others go on.
-        let stopped = match self.projector.catch_up().await {
-            Ok(_) => None,
-            Err(ProjectorError::Stopped { projection, .. }) => {
-                warn!(
-                    projection,
-                    "a projection is stopped; runs that depend on it are skipped"
-                );
-                Some(projection)
-            }
-            Err(e) => return Err(e.into()),
-        };
-        let views = Views {
+    /// What the projections show now, after catching them up as far as the log allows.
+    /// A stopped projection does not stop the caller: runs whose decision reads it are
+    /// skipped, the others go on.
+    async fn views(&self) -> Result<Views, ReconcileError> {
+        let stopped = self.projector.catch_up_all().await?.stopped_names();
+        for projection in &stopped {
+            warn!(
+                projection,
+                "a projection is stopped; runs that depend on it are skipped"
+            );
+        }
+        Ok(Views {
             checkpoints: self.projector.checkpoints().await?.into_iter().collect(),
             stopped,
-        };
+        })
+    }
+
+    /// Decides one run now, exactly as a pass would (freshness guard, adapter, stale
+    /// path, version-checked write) — for a worker that must settle a run it executes.
+    pub async fn decide_run(
+        &self,
+        run_id: Uuid,
+        now: DateTime<Utc>,
+        ctx: &CommandContext,
+    ) -> Result<Handled, ReconcileError> {
+        let views = self.views().await?;
+        Ok(self.handle(run_id, now, &views, ctx).await)
+    }
+
+    async fn pass_as_leader(&self, now: DateTime<Utc>) -> Result<PassReport, ReconcileError> {
+        // Decide on the freshest view the log allows.
+        let views = self.views().await?;
         let adapter_types: Vec<RunType> = self.registry.supported_types().collect();
         let ids = {
             let mut conn = self.pool.acquire().await?;
@@ -326,6 +340,20 @@ impl Reconciler {
                     return Handled::Failed { run_id };
                 }
             };
+            // The evidence came from other streams too (reviews, runs, slots, records):
+            // each of them must have been applied by the projections read, or another
+            // transaction's change could be missing from the evidence.
+            match self
+                .sources_caught_up(&loaded, reads, &evaluation, views)
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => return Handled::ProjectionBehind { run_id },
+                Err(e) => {
+                    warn!(error = %e, "cannot check the evidence's streams");
+                    return Handled::Failed { run_id };
+                }
+            }
             let Decision::Decided {
                 kind,
                 reason,
@@ -357,6 +385,33 @@ impl Reconciler {
         }
         .instrument(span)
         .await
+    }
+
+    /// Whether the projections in `reads` (and `operation_runs`) had applied the last
+    /// event of every stream the evaluation's evidence came from.
+    async fn sources_caught_up(
+        &self,
+        run: &LoadedRun,
+        reads: &[&str],
+        evaluation: &Evaluation,
+        views: &Views,
+    ) -> Result<bool, sqlx::Error> {
+        let Some(adapter) = self.registry.for_type(run.state.run_type) else {
+            return Ok(true);
+        };
+        let sources = adapter.sources(&run.state, evaluation.decision.evidence());
+        if sources.is_empty() {
+            return Ok(true);
+        }
+        let streams: Vec<(&str, &str)> = sources
+            .iter()
+            .map(|s| (s.aggregate_type, s.aggregate_id.as_str()))
+            .collect();
+        let mut conn = self.pool.acquire().await?;
+        let latest = runproof_projections::log::last_position_of_streams(&mut conn, &streams)
+            .await?
+            .unwrap_or_default();
+        Ok(views.caught_up(reads, latest.max(run.last_event)))
     }
 
     /// What would be decided about `run` as of `now`: its adapter first; when the

@@ -25,6 +25,19 @@ pub enum RecordKind {
     OperationRun,
 }
 
+impl RecordKind {
+    /// The event stream (aggregate type) a record of this kind is folded from; a record's
+    /// stream id is its id.
+    pub fn stream_type(self) -> &'static str {
+        use cqrs_es::Aggregate;
+        match self {
+            RecordKind::EnvironmentReview => crate::review::EnvironmentReview::TYPE,
+            RecordKind::Restore => crate::restore::Restore::TYPE,
+            RecordKind::OperationRun => crate::operation_run::OperationRun::TYPE,
+        }
+    }
+}
+
 /// The state a considered record was in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -13,10 +13,15 @@
 //! | no own review; exactly one candidate `ready`/`published` | duplicate recovered | succeeded |
 //! | more than one `ready`/`published` candidate | ambiguous | blocked, candidates listed |
 //! | only a draft held by another active run | not provable yet (deferred, even when stale) | — |
+//! | only a draft whose run ended (orphaned), or a failed review | not provable yet (the next compose run takes it over; R stale: the stale path fails R) | — |
 //! | nothing (R stale: the stale path then fails it) | not provable yet | — |
+//!
+//! "Available" (ready or published) and "held" (a draft of an active run) follow the one
+//! standing rule of [`crate::review::standing`], which the worker's slot choice uses too.
 
 use crate::reason::ReasonCode;
 use crate::reconciliation::{stale, Decision, DecisionKind, Evidence, RecordKind, RecordStatus};
+use crate::review::{standing, ReviewStatus, Standing};
 
 /// Decides a compose run from its evidence. Pure.
 pub fn decide(evidence: &Evidence) -> Decision {
@@ -67,18 +72,40 @@ pub fn decide(evidence: &Evidence) -> Decision {
             Decision::decided(DecisionKind::Blocked, ReasonCode::ReviewAmbiguous, evidence)
         }
         _ => {
-            let draft_elsewhere = reviews().any(|r| r.status == RecordStatus::Draft);
-            let holder_active = evidence.considered.iter().any(|r| {
+            // No review is available. What holds the slot, by the one standing rule the
+            // worker's slot choice uses too.
+            let drafting_run_active = evidence.considered.iter().any(|r| {
                 r.kind == RecordKind::OperationRun
                     && matches!(r.status, RecordStatus::Queued | RecordStatus::Running)
             });
-            if draft_elsewhere && holder_active {
+            let standings: Vec<Standing> = reviews()
+                .filter_map(|r| review_status(r.status))
+                .map(|s| standing(s, drafting_run_active))
+                .collect();
+            if standings.contains(&Standing::InProgress) {
                 Decision::deferred(ReasonCode::ReviewDraftHeldElsewhere, evidence)
+            } else if standings.contains(&Standing::Orphaned) {
+                Decision::not_provable_yet(ReasonCode::ReviewDraftOrphaned, evidence)
+            } else if standings.contains(&Standing::Failed) {
+                Decision::not_provable_yet(ReasonCode::ReviewFailedAwaitingRetry, evidence)
             } else {
                 Decision::not_provable_yet(ReasonCode::ReviewNoneFound, evidence)
             }
         }
     }
+}
+
+/// The review status a recorded review status stands for.
+fn review_status(status: RecordStatus) -> Option<ReviewStatus> {
+    Some(match status {
+        RecordStatus::Draft => ReviewStatus::Draft,
+        RecordStatus::Ready => ReviewStatus::Ready,
+        RecordStatus::Failed => ReviewStatus::Failed,
+        RecordStatus::Published => ReviewStatus::Published,
+        RecordStatus::Archived => ReviewStatus::Archived,
+        RecordStatus::Superseded => ReviewStatus::Superseded,
+        _ => return None,
+    })
 }
 
 #[cfg(test)]
@@ -243,8 +270,11 @@ mod tests {
         let e = evidence(45, None, vec![]);
         assert_eq!(verdict(&e), (None, ReasonCode::ReviewNoneFound));
         assert!(stale::is_stale(&e));
-        // A draft whose run already ended holds nothing: also nothing.
-        let dead = evidence(
+    }
+
+    #[test]
+    fn a_draft_whose_run_ended_is_orphaned_and_left_to_the_next_compose_run() {
+        let orphaned = evidence(
             45,
             None,
             vec![
@@ -252,6 +282,22 @@ mod tests {
                 run(9, RecordStatus::Completed),
             ],
         );
-        assert_eq!(verdict(&dead), (None, ReasonCode::ReviewNoneFound));
+        let d = decide(&orphaned);
+        assert_eq!(
+            (d.kind(), d.reason()),
+            (None, ReasonCode::ReviewDraftOrphaned)
+        );
+        assert!(
+            d.allows_stale_path(),
+            "a stale R still ends by the stale path"
+        );
+        // A draft whose run has no record at all is orphaned too (one rule with the slot).
+        let no_run = evidence(45, None, vec![review(2, RecordStatus::Draft)]);
+        assert_eq!(verdict(&no_run), (None, ReasonCode::ReviewDraftOrphaned));
+        let failed = evidence(45, None, vec![review(2, RecordStatus::Failed)]);
+        assert_eq!(
+            verdict(&failed),
+            (None, ReasonCode::ReviewFailedAwaitingRetry)
+        );
     }
 }

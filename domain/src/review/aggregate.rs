@@ -1,12 +1,17 @@
 //! The `EnvironmentReview` aggregate.
 //!
 //! ```text
-//!            ┌──────── retry (new run) ───────┐
-//!            ▼                                │
-//! (new) ──▶ draft ──▶ ready ──▶ published ──▶ archived
-//!            │                      │
+//!            ┌── retry of a failed review, or takeover of a draft ──┐
+//!            │   whose run ended (a new compose run)                │
+//!            ▼                                                      │
+//! (new) ──▶ draft ──▶ ready ──▶ published ──▶ archived              │
+//!            │  ▲                   │                               │
+//!            │  └───────────────────┼───────────────────────────────┘
 //!            └──▶ failed            └──▶ superseded (a newer review of the environment was published)
 //! ```
+//!
+//! Every run that drafted the review is kept: `run_id` is the current one,
+//! `previous_run_ids` the earlier attempts, oldest first.
 
 use chrono::{DateTime, Utc};
 use cqrs_es::event_sink::EventSink;
@@ -29,6 +34,10 @@ pub struct ReviewState {
     pub snapshot_id: Uuid,
     /// The compose run that (last) drafted it.
     pub run_id: Uuid,
+    /// The runs that drafted it before `run_id` (failed or orphaned attempts), oldest
+    /// first.
+    #[serde(default)]
+    pub previous_run_ids: Vec<Uuid>,
     pub status: ReviewStatus,
     pub content: Option<ReviewContent>,
     pub failure: Option<ReasonCode>,
@@ -62,9 +71,12 @@ pub struct DraftReview {
 #[derive(Debug, Clone, PartialEq)]
 pub enum ReviewCommand {
     Draft(DraftReview),
-    /// A failed review is drafted again by a new compose run.
+    /// A new compose run drafts the review again: a `failed` review, or a `draft` whose
+    /// drafting run is no longer active (the caller read that run's stream and says so
+    /// in `previous_run_ended`).
     Redraft {
         run_id: Uuid,
+        previous_run_ended: bool,
         drafted_at: DateTime<Utc>,
     },
     /// The drafting run composed the content: the review is ready.
@@ -97,6 +109,7 @@ pub enum ReviewCommand {
 pub enum ReviewEvent {
     ReviewDrafted(ReviewDrafted),
     ReviewRedrafted(ReviewRedrafted),
+    ReviewDraftTakenOver(ReviewDraftTakenOver),
     ReviewComposed(ReviewComposed),
     ReviewCompositionFailed(ReviewCompositionFailed),
     ReviewPublished(ReviewPublished),
@@ -120,6 +133,16 @@ pub struct ReviewDrafted {
 #[serde(deny_unknown_fields)]
 pub struct ReviewRedrafted {
     pub run_id: Uuid,
+    pub drafted_at: DateTime<Utc>,
+}
+
+/// A draft left behind by a run that ended (it crashed, or the reconciler ended it) was
+/// taken over by a new compose run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewDraftTakenOver {
+    pub run_id: Uuid,
+    pub previous_run_id: Uuid,
     pub drafted_at: DateTime<Utc>,
 }
 
@@ -216,11 +239,26 @@ impl EnvironmentReview {
         };
         match command {
             ReviewCommand::Draft(_) => Err(ReviewError::AlreadyExists),
-            ReviewCommand::Redraft { run_id, drafted_at } => match s.status {
+            ReviewCommand::Redraft {
+                run_id,
+                previous_run_ended,
+                drafted_at,
+            } => match s.status {
                 ReviewStatus::Failed => Ok(vec![ReviewEvent::ReviewRedrafted(ReviewRedrafted {
                     run_id,
                     drafted_at,
                 })]),
+                ReviewStatus::Draft if s.run_id == run_id => invalid("drafted again"),
+                ReviewStatus::Draft if previous_run_ended => {
+                    Ok(vec![ReviewEvent::ReviewDraftTakenOver(
+                        ReviewDraftTakenOver {
+                            run_id,
+                            previous_run_id: s.run_id,
+                            drafted_at,
+                        },
+                    )])
+                }
+                ReviewStatus::Draft => Err(ReviewError::NotHeldByRun),
                 _ => invalid("drafted again"),
             },
             ReviewCommand::Compose {
@@ -287,6 +325,7 @@ impl ReviewEvent {
         match self {
             ReviewEvent::ReviewDrafted(e) => e.drafted_at,
             ReviewEvent::ReviewRedrafted(e) => e.drafted_at,
+            ReviewEvent::ReviewDraftTakenOver(e) => e.drafted_at,
             ReviewEvent::ReviewComposed(e) => e.composed_at,
             ReviewEvent::ReviewCompositionFailed(e) => e.failed_at,
             ReviewEvent::ReviewPublished(e) => e.published_at,
@@ -308,6 +347,7 @@ impl ReviewState {
                     fingerprint: e.fingerprint,
                     snapshot_id: e.snapshot_id,
                     run_id: e.run_id,
+                    previous_run_ids: Vec::new(),
                     status: ReviewStatus::Draft,
                     content: None,
                     failure: None,
@@ -324,11 +364,15 @@ impl ReviewState {
         };
         match event {
             ReviewEvent::ReviewDrafted(_) => {}
-            ReviewEvent::ReviewRedrafted(e) => {
+            ReviewEvent::ReviewRedrafted(ReviewRedrafted { run_id, drafted_at })
+            | ReviewEvent::ReviewDraftTakenOver(ReviewDraftTakenOver {
+                run_id, drafted_at, ..
+            }) => {
+                state.previous_run_ids.push(state.run_id);
                 state.status = ReviewStatus::Draft;
-                state.run_id = e.run_id;
+                state.run_id = run_id;
                 state.failure = None;
-                state.drafted_at = e.drafted_at;
+                state.drafted_at = drafted_at;
             }
             ReviewEvent::ReviewComposed(e) => {
                 state.status = ReviewStatus::Ready;
@@ -362,6 +406,7 @@ impl DomainEvent for ReviewEvent {
         match self {
             ReviewEvent::ReviewDrafted(_) => "ReviewDrafted",
             ReviewEvent::ReviewRedrafted(_) => "ReviewRedrafted",
+            ReviewEvent::ReviewDraftTakenOver(_) => "ReviewDraftTakenOver",
             ReviewEvent::ReviewComposed(_) => "ReviewComposed",
             ReviewEvent::ReviewCompositionFailed(_) => "ReviewCompositionFailed",
             ReviewEvent::ReviewPublished(_) => "ReviewPublished",

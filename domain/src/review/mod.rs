@@ -8,13 +8,13 @@ mod status;
 
 pub use aggregate::{
     DraftReview, EnvironmentReview, ReviewArchived, ReviewCommand, ReviewComposed,
-    ReviewCompositionFailed, ReviewDrafted, ReviewError, ReviewEvent, ReviewPublished,
-    ReviewRedrafted, ReviewState, ReviewSuperseded,
+    ReviewCompositionFailed, ReviewDraftTakenOver, ReviewDrafted, ReviewError, ReviewEvent,
+    ReviewPublished, ReviewRedrafted, ReviewState, ReviewSuperseded,
 };
 pub use content::{compose, ReviewContent, COMPOSER_VERSION};
 pub use slot::{
-    choose, slot_key, ClaimReviewSlot, ReviewSlot, ReviewSlotClaimed, ReviewSlotEvent, SlotChoice,
-    SlotOutdated,
+    choose, slot_key, slot_stream, standing, ClaimReviewSlot, Holder, ReviewSlot,
+    ReviewSlotClaimed, ReviewSlotEvent, SlotChoice, SlotOutdated, Standing,
 };
 pub use status::ReviewStatus;
 

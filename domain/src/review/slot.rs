@@ -18,6 +18,18 @@ pub fn slot_key(workspace_id: Uuid, environment_id: Uuid, fingerprint: &Fingerpr
     format!("{workspace_id}/{environment_id}/{fingerprint}")
 }
 
+/// The slot's event stream: its aggregate type and id.
+pub fn slot_stream(
+    workspace_id: Uuid,
+    environment_id: Uuid,
+    fingerprint: &Fingerprint,
+) -> (&'static str, String) {
+    (
+        <ReviewSlot as Aggregate>::TYPE,
+        slot_key(workspace_id, environment_id, fingerprint),
+    )
+}
+
 /// The slot.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ReviewSlot {
@@ -72,35 +84,79 @@ impl ReviewSlot {
     }
 }
 
-/// What compose run `run_id` may do, given the slot's holder as read from its stream.
+/// What a review means to the next compose run for its fingerprint. One rule, used by
+/// the slot choice (the worker), `create_or_refresh` and the review-compose adapter, so
+/// none of them can disagree about whether a review is available or still held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    /// `ready` or `published`: a repeated trigger reuses it (invariant 6).
+    Available,
+    /// A `draft` whose drafting run is still queued or running: that run composes it.
+    InProgress,
+    /// A `draft` whose drafting run is no longer active (it ended with any outcome, or
+    /// has no history): nobody will finish it, so the next compose run for the
+    /// fingerprint takes it over (invariant 11).
+    Orphaned,
+    /// `failed`: the next compose run for the fingerprint drafts it again.
+    Failed,
+    /// `archived` or `superseded`: historical lineage; a new review is composed beside it.
+    Historical,
+}
+
+/// Pure: the standing of a review in `status` whose drafting run is (or is not) active.
+pub fn standing(status: ReviewStatus, drafting_run_active: bool) -> Standing {
+    match status {
+        ReviewStatus::Ready | ReviewStatus::Published => Standing::Available,
+        ReviewStatus::Draft if drafting_run_active => Standing::InProgress,
+        ReviewStatus::Draft => Standing::Orphaned,
+        ReviewStatus::Failed => Standing::Failed,
+        ReviewStatus::Archived | ReviewStatus::Superseded => Standing::Historical,
+    }
+}
+
+/// What a compose run may do, given the slot's holder as read from its stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SlotChoice {
-    /// No mutable review holds the slot: claim it with a new draft.
+    /// No review holds the slot, or only historical lineage: claim it with a new draft.
     ClaimNew,
-    /// The holder failed earlier: draft it again with this run.
-    RetryFailed(Uuid),
-    /// This run already drafted the holder (a restarted worker): carry on with it.
-    ResumeOwnDraft(Uuid),
-    /// A ready review with this fingerprint exists: nothing to compose.
+    /// The holder failed, or its draft was orphaned by a run that ended: this run drafts
+    /// it again (recorded with the previous run, so the history shows the handover).
+    Redraft {
+        review_id: Uuid,
+        previous_run_id: Uuid,
+    },
+    /// A ready or published review with this fingerprint exists: nothing to compose.
     Available(Uuid),
-    /// Another run is drafting the holder: this run lost the race.
-    HeldByOtherDraft(Uuid),
+    /// An active run is drafting the holder: this run lost the race.
+    HeldByActiveRun(Uuid),
+}
+
+/// A slot's holder as the slot choice needs it: the review, and whether the run that
+/// drafted it is still active (read from the run's own stream).
+#[derive(Debug, Clone, Copy)]
+pub struct Holder<'a> {
+    pub review: &'a ReviewState,
+    pub drafting_run_active: bool,
 }
 
 /// Pure: decides the slot choice.
-pub fn choose(holder: Option<&ReviewState>, run_id: Uuid) -> SlotChoice {
+///
+/// A compose run never sees a draft of its own here: a run is executed once (its start
+/// event is appended once) and a claim that fails writes nothing. Should it see one
+/// anyway, the draft counts as held by an active run, and the review-compose adapter then
+/// decides the run from its own draft.
+pub fn choose(holder: Option<Holder<'_>>) -> SlotChoice {
     let Some(h) = holder else {
         return SlotChoice::ClaimNew;
     };
-    match h.status {
-        ReviewStatus::Draft if h.run_id == run_id => SlotChoice::ResumeOwnDraft(h.id),
-        ReviewStatus::Draft => SlotChoice::HeldByOtherDraft(h.id),
-        ReviewStatus::Ready => SlotChoice::Available(h.id),
-        ReviewStatus::Failed => SlotChoice::RetryFailed(h.id),
-        // Historical lineage is not mutable: a new review may be composed beside it.
-        ReviewStatus::Published | ReviewStatus::Archived | ReviewStatus::Superseded => {
-            SlotChoice::ClaimNew
-        }
+    match standing(h.review.status, h.drafting_run_active) {
+        Standing::Available => SlotChoice::Available(h.review.id),
+        Standing::InProgress => SlotChoice::HeldByActiveRun(h.review.id),
+        Standing::Orphaned | Standing::Failed => SlotChoice::Redraft {
+            review_id: h.review.id,
+            previous_run_id: h.review.run_id,
+        },
+        Standing::Historical => SlotChoice::ClaimNew,
     }
 }
 

@@ -131,12 +131,85 @@ fn it_should_fail_and_be_drafted_again_by_a_new_run() {
         .given(vec![drafted(), failed()])
         .when(ReviewCommand::Redraft {
             run_id: Uuid::from_u128(0xCC),
+            previous_run_ended: true,
             drafted_at: at(),
         })
         .then_expect_events(vec![ReviewEvent::ReviewRedrafted(ReviewRedrafted {
             run_id: Uuid::from_u128(0xCC),
             drafted_at: at(),
         })]);
+}
+
+fn taken_over(by: u128) -> ReviewEvent {
+    ReviewEvent::ReviewDraftTakenOver(ReviewDraftTakenOver {
+        run_id: Uuid::from_u128(by),
+        previous_run_id: run(),
+        drafted_at: at(),
+    })
+}
+
+#[test]
+fn it_should_let_a_new_run_take_over_a_draft_whose_run_ended_naming_the_previous_run() {
+    ReviewTest::with(())
+        .given(vec![drafted()])
+        .when(ReviewCommand::Redraft {
+            run_id: Uuid::from_u128(0xCC),
+            previous_run_ended: true,
+            drafted_at: at(),
+        })
+        .then_expect_events(vec![taken_over(0xCC)]);
+}
+
+#[test]
+fn it_should_not_let_a_new_run_take_over_a_draft_whose_run_is_still_active() {
+    ReviewTest::with(())
+        .given(vec![drafted()])
+        .when(ReviewCommand::Redraft {
+            run_id: Uuid::from_u128(0xCC),
+            previous_run_ended: false,
+            drafted_at: at(),
+        })
+        .then_expect_error(ReviewError::NotHeldByRun);
+}
+
+#[test]
+fn it_should_let_only_the_run_that_took_over_compose_the_draft() {
+    ReviewTest::with(())
+        .given(vec![drafted(), taken_over(0xCC)])
+        .when(ReviewCommand::Compose {
+            run_id: run(),
+            content: content(),
+            composed_at: at(),
+        })
+        .then_expect_error(ReviewError::NotHeldByRun);
+    ReviewTest::with(())
+        .given(vec![drafted(), taken_over(0xCC)])
+        .when(ReviewCommand::Compose {
+            run_id: Uuid::from_u128(0xCC),
+            content: content(),
+            composed_at: at(),
+        })
+        .then_expect_events(vec![composed()]);
+}
+
+#[test]
+fn a_redraft_keeps_every_earlier_run_as_attempt_history() {
+    let events = vec![
+        drafted(),
+        taken_over(0xCC),
+        ReviewEvent::ReviewCompositionFailed(ReviewCompositionFailed {
+            reason_code: ReasonCode::ReviewComposeFailed,
+            failed_at: at(),
+        }),
+        ReviewEvent::ReviewRedrafted(ReviewRedrafted {
+            run_id: Uuid::from_u128(0xDD),
+            drafted_at: at(),
+        }),
+    ];
+    let state = events.into_iter().fold(None, ReviewState::fold).unwrap();
+    assert_eq!(state.run_id, Uuid::from_u128(0xDD));
+    assert_eq!(state.previous_run_ids, vec![run(), Uuid::from_u128(0xCC)]);
+    assert_eq!(state.status, ReviewStatus::Draft);
 }
 
 #[test]
@@ -204,10 +277,22 @@ fn it_should_not_draft_twice_or_act_on_a_missing_review() {
         .given(vec![drafted()])
         .when(ReviewCommand::Redraft {
             run_id: run(),
+            previous_run_ended: true,
             drafted_at: at(),
         })
         .then_expect_error(ReviewError::InvalidTransition {
             from: ReviewStatus::Draft,
+            action: "drafted again",
+        });
+    ReviewTest::with(())
+        .given(vec![drafted(), composed()])
+        .when(ReviewCommand::Redraft {
+            run_id: Uuid::from_u128(0xCC),
+            previous_run_ended: true,
+            drafted_at: at(),
+        })
+        .then_expect_error(ReviewError::InvalidTransition {
+            from: ReviewStatus::Ready,
             action: "drafted again",
         });
     ReviewTest::with(())
@@ -223,39 +308,71 @@ fn holder(status: ReviewStatus, run_id: Uuid) -> ReviewState {
     s
 }
 
+fn choice(status: ReviewStatus, drafting_run_active: bool) -> SlotChoice {
+    let review = holder(status, Uuid::from_u128(0xBB));
+    choose(Some(Holder {
+        review: &review,
+        drafting_run_active,
+    }))
+}
+
 #[test]
-fn the_slot_choice_follows_the_holder() {
-    let other = Uuid::from_u128(0xBB);
-    assert_eq!(choose(None, run()), SlotChoice::ClaimNew);
+fn the_slot_choice_follows_the_holder_and_its_drafting_run() {
+    let review = Uuid::from_u128(7);
+    let previous_run_id = Uuid::from_u128(0xBB);
+    assert_eq!(choose(None), SlotChoice::ClaimNew);
     assert_eq!(
-        choose(Some(&holder(ReviewStatus::Draft, run())), run()),
-        SlotChoice::ResumeOwnDraft(Uuid::from_u128(7))
+        choice(ReviewStatus::Draft, true),
+        SlotChoice::HeldByActiveRun(review)
     );
     assert_eq!(
-        choose(Some(&holder(ReviewStatus::Draft, other)), run()),
-        SlotChoice::HeldByOtherDraft(Uuid::from_u128(7))
+        choice(ReviewStatus::Draft, false),
+        SlotChoice::Redraft {
+            review_id: review,
+            previous_run_id
+        },
+        "a draft whose run ended is orphaned and taken over"
     );
-    assert_eq!(
-        choose(Some(&holder(ReviewStatus::Ready, other)), run()),
-        SlotChoice::Available(Uuid::from_u128(7))
-    );
-    assert_eq!(
-        choose(Some(&holder(ReviewStatus::Published, other)), run()),
-        SlotChoice::ClaimNew,
-        "published is historical lineage: a new review may be composed beside it"
-    );
-    assert_eq!(
-        choose(Some(&holder(ReviewStatus::Failed, other)), run()),
-        SlotChoice::RetryFailed(Uuid::from_u128(7))
-    );
-    assert_eq!(
-        choose(Some(&holder(ReviewStatus::Archived, other)), run()),
-        SlotChoice::ClaimNew
-    );
-    assert_eq!(
-        choose(Some(&holder(ReviewStatus::Superseded, other)), run()),
-        SlotChoice::ClaimNew
-    );
+    for active in [true, false] {
+        assert_eq!(
+            choice(ReviewStatus::Ready, active),
+            SlotChoice::Available(review)
+        );
+        assert_eq!(
+            choice(ReviewStatus::Published, active),
+            SlotChoice::Available(review),
+            "a published review of the same fingerprint is available"
+        );
+        assert_eq!(
+            choice(ReviewStatus::Failed, active),
+            SlotChoice::Redraft {
+                review_id: review,
+                previous_run_id
+            }
+        );
+        assert_eq!(choice(ReviewStatus::Archived, active), SlotChoice::ClaimNew);
+        assert_eq!(
+            choice(ReviewStatus::Superseded, active),
+            SlotChoice::ClaimNew
+        );
+    }
+}
+
+#[test]
+fn one_standing_rule_for_every_status() {
+    use Standing::*;
+    let expected = [
+        (ReviewStatus::Draft, InProgress, Orphaned),
+        (ReviewStatus::Ready, Available, Available),
+        (ReviewStatus::Failed, Failed, Failed),
+        (ReviewStatus::Published, Available, Available),
+        (ReviewStatus::Archived, Historical, Historical),
+        (ReviewStatus::Superseded, Historical, Historical),
+    ];
+    for (status, active, ended) in expected {
+        assert_eq!(standing(status, true), active, "{status}, run active");
+        assert_eq!(standing(status, false), ended, "{status}, run ended");
+    }
 }
 
 #[test]
