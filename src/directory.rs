@@ -18,6 +18,10 @@ use crate::clock::Clock;
 use crate::service_error::ServiceError;
 use crate::writer::Writer;
 
+/// How many times a capture is tried when concurrent captures of the same environment
+/// got there first.
+const CAPTURE_ATTEMPTS: usize = 16;
+
 /// A captured evidence snapshot.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Captured {
@@ -94,7 +98,7 @@ impl DirectoryService {
             },
             |e| match e {
                 WorkspaceError::InvalidName => name_refused(),
-                _ => ServiceError::Conflict,
+                _ => ServiceError::conflict(),
             },
         )
         .await?;
@@ -118,7 +122,7 @@ impl DirectoryService {
             },
             |e| match e {
                 ActorError::InvalidName => name_refused(),
-                ActorError::AlreadyExists => ServiceError::Conflict,
+                ActorError::AlreadyExists => ServiceError::conflict(),
             },
         )
         .await?;
@@ -152,7 +156,7 @@ impl DirectoryService {
                 WorkspaceError::AlreadyMember => {
                     ServiceError::refused(ReasonCode::ActorAlreadyMember, vec![])
                 }
-                _ => ServiceError::Conflict,
+                _ => ServiceError::conflict(),
             },
         )
         .await
@@ -187,7 +191,7 @@ impl DirectoryService {
             },
             |e| match e {
                 EnvironmentError::InvalidName => name_refused(),
-                _ => ServiceError::Conflict,
+                _ => ServiceError::conflict(),
             },
         )
         .await?;
@@ -210,27 +214,39 @@ impl DirectoryService {
             finding_count: parsed.findings.len() as u64,
         };
         let snapshot_id = captured.snapshot_id;
-        self.execute::<ManagedEnvironment>(
-            environment_id,
-            ctx,
-            |now| EnvironmentCommand::CaptureEvidence {
-                snapshot_id,
-                document,
-                captured_at: now,
-            },
-            |e| match e {
-                EnvironmentError::NotFound => refused(
-                    ReasonCode::EnvironmentNotFound,
-                    "environment",
+        // Captures of one environment append to its stream; concurrent ones conflict and
+        // are retried on the new version, a bounded number of times.
+        for _ in 0..CAPTURE_ATTEMPTS {
+            let result = self
+                .execute::<ManagedEnvironment>(
                     environment_id,
-                ),
-                EnvironmentError::InvalidDocument(d) => {
-                    refused(ReasonCode::EvidenceInvalid, "detail", d)
-                }
-                _ => ServiceError::Conflict,
-            },
-        )
-        .await?;
-        Ok(captured)
+                    ctx,
+                    |now| EnvironmentCommand::CaptureEvidence {
+                        snapshot_id,
+                        document: document.clone(),
+                        captured_at: now,
+                    },
+                    |e| match e {
+                        EnvironmentError::NotFound => refused(
+                            ReasonCode::EnvironmentNotFound,
+                            "environment",
+                            environment_id,
+                        ),
+                        EnvironmentError::InvalidDocument(d) => {
+                            refused(ReasonCode::EvidenceInvalid, "detail", d)
+                        }
+                        _ => ServiceError::conflict(),
+                    },
+                )
+                .await;
+            match result {
+                Ok(()) => return Ok(captured),
+                Err(ServiceError::Conflict(_)) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(ServiceError::Conflict(
+            ReasonCode::EnvironmentConcurrentChange,
+        ))
     }
 }

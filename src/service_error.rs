@@ -15,9 +15,10 @@ pub enum ServiceError {
         reason: ReasonCode,
         args: Vec<(&'static str, String)>,
     },
-    /// A concurrent writer got there first and retrying did not settle it.
+    /// A concurrent writer got there first and retrying did not settle it. The reason
+    /// names what was changed (`environment.concurrent_change`, …).
     #[error("a concurrent write got there first")]
-    Conflict,
+    Conflict(ReasonCode),
     /// The store or a read failed; nothing was written.
     #[error("storage failure")]
     Store(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -32,6 +33,19 @@ impl ServiceError {
         ServiceError::Store(Box::new(e))
     }
 
+    /// A conflict on something the caller cannot name more precisely.
+    pub fn conflict() -> Self {
+        ServiceError::Conflict(ReasonCode::RecordConcurrentChange)
+    }
+
+    /// Names what a conflict was about (leaves other errors as they are).
+    pub fn on(self, reason: ReasonCode) -> Self {
+        match self {
+            ServiceError::Conflict(_) => ServiceError::Conflict(reason),
+            other => other,
+        }
+    }
+
     /// Maps a write failure, turning the domain's rejection into a refusal.
     pub fn from_write<E: std::error::Error + 'static>(
         e: WriteError<E>,
@@ -39,7 +53,7 @@ impl ServiceError {
     ) -> Self {
         match e {
             WriteError::Rejected(e) => refuse(e),
-            WriteError::Conflict => ServiceError::Conflict,
+            WriteError::Conflict => ServiceError::conflict(),
             WriteError::Store(e) => ServiceError::Store(Box::new(e)),
         }
     }
@@ -54,7 +68,7 @@ impl From<sqlx::Error> for ServiceError {
 impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Conflict => ServiceError::Conflict,
+            StoreError::Conflict => ServiceError::conflict(),
             StoreError::Database(e) => ServiceError::Store(e),
         }
     }

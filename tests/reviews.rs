@@ -1379,3 +1379,39 @@ async fn the_worker_pages_past_queued_rows_it_cannot_claim() {
         "the runnable run behind the unclaimable ones was executed: {done:?}"
     );
 }
+
+#[tokio::test]
+async fn sixteen_concurrent_captures_on_one_environment_all_succeed() {
+    let s = scene().await;
+    let barrier = Arc::new(Barrier::new(16));
+    let captures = (0..16).map(|i| {
+        let (app, barrier, environment) = (s.app.clone(), barrier.clone(), s.environment);
+        tokio::spawn(async move {
+            barrier.wait().await;
+            app.directory
+                .capture_evidence(environment, findings(i + 1), &operator())
+                .await
+        })
+    });
+    for captured in futures::future::join_all(captures).await {
+        captured.unwrap().unwrap();
+    }
+    assert_eq!(
+        s.count("SELECT count(*) FROM events WHERE event_type = 'EvidenceSnapshotCaptured'")
+            .await,
+        17,
+        "the scene's capture and sixteen concurrent ones"
+    );
+}
+
+#[test]
+fn a_conflict_that_outlasts_the_retries_names_the_environment() {
+    use runproof::cli::error::CliError;
+    let e = CliError::from_service(&ServiceError::Conflict(
+        ReasonCode::EnvironmentConcurrentChange,
+    ));
+    let text = e.message(runproof_domain::Lang::En);
+    assert!(text.contains("the environment"), "{text}");
+    assert!(!text.contains("run"), "{text}");
+    assert!(text.ends_with("[environment.concurrent_change]"), "{text}");
+}

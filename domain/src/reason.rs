@@ -137,6 +137,21 @@ text_catalogue! {
         en: "The run input is invalid: {detail}.",
         de: "Die Laufeingabe ist ungültig: {detail}."
     }
+    /// A concurrent writer changed the environment first, also after retrying.
+    EnvironmentConcurrentChange = "environment.concurrent_change" {
+        en: "Someone else changed the environment at the same moment; try again.",
+        de: "Jemand anderes hat die Umgebung im selben Moment geändert; bitte erneut versuchen."
+    }
+    /// A concurrent writer changed the review (or its fingerprint slot) first.
+    ReviewConcurrentChange = "review.concurrent_change" {
+        en: "Someone else changed the review at the same moment; try again.",
+        de: "Jemand anderes hat das Review im selben Moment geändert; bitte erneut versuchen."
+    }
+    /// A concurrent writer changed a record the request wrote to first.
+    RecordConcurrentChange = "record.concurrent_change" {
+        en: "Someone else changed the same record at the same moment; try again.",
+        de: "Jemand anderes hat denselben Datensatz im selben Moment geändert; bitte erneut versuchen."
+    }
     /// A concurrent writer changed the run first; the caller may retry.
     RunConcurrentChange = "run.concurrent_change" {
         en: "Someone else changed the run at the same moment; try again.",

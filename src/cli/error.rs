@@ -86,7 +86,7 @@ impl CliError {
                 debug!(cause = %chain(e), "request refused");
                 CliError::input(*reason, args.clone())
             }
-            ServiceError::Conflict => CliError::input(ReasonCode::RunConcurrentChange, vec![]),
+            ServiceError::Conflict(reason) => CliError::input(*reason, vec![]),
             ServiceError::Store(_) => CliError::internal(e),
         }
     }

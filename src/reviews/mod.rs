@@ -320,7 +320,7 @@ impl ReviewService {
                             run_id: job.run_id,
                             drafted_at: now,
                         }))
-                        .map_err(|_| ServiceError::Conflict)?;
+                        .map_err(|_| ServiceError::Conflict(ReasonCode::ReviewConcurrentChange))?;
                     let mut writes = NewEvent::for_stream::<ReviewSlot>(
                         &view.key,
                         view.slot.version,
@@ -369,7 +369,7 @@ impl ReviewService {
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(ServiceError::Conflict)
+        Err(ServiceError::Conflict(ReasonCode::ReviewConcurrentChange))
     }
 
     /// Waits (with read-your-writes on) until the review's draft is visible.

@@ -124,7 +124,7 @@ impl ReviewService {
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(ServiceError::Conflict)
+        Err(ServiceError::Conflict(ReasonCode::ReviewConcurrentChange))
     }
 
     /// Archives a published review.
