@@ -378,7 +378,10 @@ async fn the_demo_creates_its_database_and_can_run_again() {
         );
     }
     assert_eq!(runproof(&url, &["replay", "--verify"]).code, 0);
-    sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
+    sqlx::query(&format!(
+        "DROP DATABASE {} WITH (FORCE)",
+        runproof_projections::sql::quote_ident(&name).unwrap()
+    ))
         .execute(&db.pool)
         .await
         .ok();

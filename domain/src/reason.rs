@@ -343,6 +343,12 @@ text_catalogue! {
         en: "The database {target} does not exist: run `runproof demo` or create it, then `runproof migrate`.",
         de: "Die Datenbank {target} existiert nicht: `runproof demo` ausführen oder sie anlegen, dann `runproof migrate`."
     }
+    /// A database name PostgreSQL would not keep as given (empty, a NUL character, or
+    /// longer than 63 bytes, which it would silently shorten to another name).
+    DbInvalidName = "db.invalid_name" {
+        en: "The database name cannot be used: it is empty, contains a NUL character or is longer than 63 bytes (with the bench's `_bench` suffix).",
+        de: "Der Datenbankname ist nicht verwendbar: Er ist leer, enthält ein NUL-Zeichen oder ist länger als 63 Bytes (beim Benchmark mit dem Zusatz `_bench`)."
+    }
     /// The database has no runproof schema or an older one.
     DbNotMigrated = "db.not_migrated" {
         en: "The database schema is not up to date: run `runproof migrate` first.",

@@ -72,3 +72,11 @@ pub fn is_transient(e: &sqlx::Error) -> bool {
         _ => false,
     }
 }
+
+/// A name that cannot be quoted is a database error like any other statement that
+/// cannot be sent (see [`crate::sql`]).
+impl From<crate::sql::InvalidIdentifier> for ProjectorError {
+    fn from(e: crate::sql::InvalidIdentifier) -> Self {
+        ProjectorError::Database(e.into())
+    }
+}

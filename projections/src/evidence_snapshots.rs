@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::log::StoredEvent;
 use crate::projection::{Projection, ProjectionError, TableSet, TableSpec};
+use crate::sql::quote_ident;
 
 /// A captured snapshot.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,7 +47,7 @@ impl Projection for EvidenceSnapshotsProjection {
         set: TableSet,
         events: &[StoredEvent],
     ) -> Result<(), ProjectionError> {
-        let table = set.table("evidence_snapshots");
+        let table = quote_ident(&set.table("evidence_snapshots")).map_err(sqlx::Error::from)?;
         for e in events.iter().filter(|e| {
             e.aggregate_type == ManagedEnvironment::TYPE
                 && e.event_type == "EvidenceSnapshotCaptured"

@@ -14,6 +14,7 @@
 //! - [`operation_runs`]: the run projection and its queries.
 //! - [`restore_runs`]: the restore records the restore adapter reads.
 //! - [`directory`]: workspaces (members), actors, managed environments.
+//! - [`sql`]: the one helper that puts a name (table, index, database) into SQL text.
 //! - [`evidence_snapshots`], [`environment_reviews`]: what reviews are composed from, and
 //!   the reviews (with invariant 4's partial unique index).
 #![forbid(unsafe_code)]
@@ -31,6 +32,7 @@ pub mod projection;
 pub mod projector;
 pub mod rebuild;
 pub mod restore_runs;
+pub mod sql;
 mod stream_table;
 
 pub use stream_table::Row;

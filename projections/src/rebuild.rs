@@ -22,6 +22,7 @@ use crate::position::LogPosition;
 use crate::progress::Progress;
 use crate::projection::{TableSet, TableSpec};
 use crate::projector::{apply_batch, apply_batch_all, custom_plans, Projector};
+use crate::sql::quote_ident;
 
 /// Session advisory lock key held for the duration of a rebuild or verify.
 const REBUILD_LOCK: i64 = 0x7275_6e70_726f_6f66; // "runproof"
@@ -258,20 +259,21 @@ async fn prepare_copies(projector: &Projector, set: TableSet) -> Result<(), Proj
     custom_plans(&mut tx).await?;
     for p in projector.projections() {
         for spec in p.tables() {
-            let copy = set.table(spec.name);
+            let copy_name = set.table(spec.name);
+            let copy = quote_ident(&copy_name)?;
+            let pkey = quote_ident(&format!("{copy_name}_pkey"))?;
+            let (live, key) = (quote_ident(spec.name)?, quote_ident(spec.key)?);
             sqlx::query(&format!("DROP TABLE IF EXISTS {copy}"))
                 .execute(&mut *tx)
                 .await?;
             sqlx::query(&format!(
                 "CREATE TABLE {copy} (LIKE {live} INCLUDING DEFAULTS INCLUDING CONSTRAINTS \
-                 INCLUDING GENERATED INCLUDING IDENTITY INCLUDING STORAGE)",
-                live = spec.name
+                 INCLUDING GENERATED INCLUDING IDENTITY INCLUDING STORAGE)"
             ))
             .execute(&mut *tx)
             .await?;
             sqlx::query(&format!(
-                "ALTER TABLE {copy} ADD CONSTRAINT {copy}_pkey PRIMARY KEY ({key})",
-                key = spec.key
+                "ALTER TABLE {copy} ADD CONSTRAINT {pkey} PRIMARY KEY ({key})"
             ))
             .execute(&mut *tx)
             .await?;
@@ -322,7 +324,8 @@ async fn drop_copies(projector: &Projector, set: TableSet) -> Result<(), Project
     custom_plans(&mut tx).await?;
     for p in projector.projections() {
         for spec in p.tables() {
-            sqlx::query(&format!("DROP TABLE IF EXISTS {}", set.table(spec.name)))
+            let copy = quote_ident(&set.table(spec.name))?;
+            sqlx::query(&format!("DROP TABLE IF EXISTS {copy}"))
                 .execute(&mut *tx)
                 .await?;
         }
@@ -358,7 +361,12 @@ async fn copy_indexes(
         let def: String = row.try_get("def")?;
         let schema: String = row.try_get("schema")?;
         let from = format!("INDEX {name} ON {schema}.{live} ", live = spec.name);
-        let to = format!("INDEX {} ON {schema}.{copy} ", set.table(&name));
+        let to = format!(
+            "INDEX {} ON {}.{} ",
+            quote_ident(&set.table(&name))?,
+            quote_ident(&schema)?,
+            quote_ident(&copy)?
+        );
         if !def.contains(&from) {
             return Err(ProjectorError::Schema {
                 table: spec.name.to_string(),
@@ -388,8 +396,13 @@ async fn swap_in(
     spec: &TableSpec,
     set: TableSet,
 ) -> Result<(), ProjectorError> {
-    let live = spec.name;
-    let copy = set.table(live);
+    let live_name = spec.name;
+    let copy_name = set.table(live_name);
+    let (live, copy) = (quote_ident(live_name)?, quote_ident(&copy_name)?);
+    let (live_pkey, copy_pkey) = (
+        quote_ident(&format!("{live_name}_pkey"))?,
+        quote_ident(&format!("{copy_name}_pkey"))?,
+    );
     sqlx::query(&format!("DROP TABLE {live}"))
         .execute(&mut *conn)
         .await?;
@@ -397,7 +410,7 @@ async fn swap_in(
         .execute(&mut *conn)
         .await?;
     sqlx::query(&format!(
-        "ALTER TABLE {live} RENAME CONSTRAINT {copy}_pkey TO {live}_pkey"
+        "ALTER TABLE {live} RENAME CONSTRAINT {copy_pkey} TO {live_pkey}"
     ))
     .execute(&mut *conn)
     .await?;
@@ -408,12 +421,13 @@ async fn swap_in(
          WHERE t.relname = $1 AND t.relnamespace = current_schema()::regnamespace \
            AND NOT i.indisprimary",
     )
-    .bind(live)
+    .bind(live_name)
     .fetch_all(&mut *conn)
     .await?;
     let suffix = set.table("");
     for index in suffixed {
         if let Some(base) = index.strip_suffix(&suffix) {
+            let (index, base) = (quote_ident(&index)?, quote_ident(base)?);
             sqlx::query(&format!("ALTER INDEX {index} RENAME TO {base}"))
                 .execute(&mut *conn)
                 .await?;
@@ -428,9 +442,9 @@ async fn compare(
     spec: &TableSpec,
     set: TableSet,
 ) -> Result<(i64, Vec<RowDifference>), ProjectorError> {
-    let live = spec.name;
-    let copy = set.table(live);
-    let key = spec.key;
+    let live = quote_ident(spec.name)?;
+    let copy = quote_ident(&set.table(spec.name))?;
+    let key = quote_ident(spec.key)?;
     let rows: i64 = sqlx::query_scalar(&format!(
         "SELECT count(*) FROM {live} l FULL OUTER JOIN {copy} c ON l.{key} = c.{key}"
     ))

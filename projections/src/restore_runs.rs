@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::log::StoredEvent;
 use crate::projection::{Projection, ProjectionError, TableSet, TableSpec};
+use crate::sql::quote_ident;
 use crate::stream_table::{self, Row, StreamTable};
 
 /// The projection's name and checkpoint row.
@@ -127,6 +128,7 @@ impl StreamTable for RestoreRunsProjection {
         table: &str,
         ids: &[Uuid],
     ) -> Result<Vec<(Uuid, RestoreRow)>, sqlx::Error> {
+        let table = quote_ident(table)?;
         let sql = format!("SELECT {COLUMNS} FROM {table} WHERE restore_id = ANY($1)");
         let rows = sqlx::query(&sql).bind(ids).fetch_all(conn).await?;
         rows.iter()
@@ -143,6 +145,7 @@ impl StreamTable for RestoreRunsProjection {
         if rows.is_empty() {
             return Ok(());
         }
+        let table = quote_ident(table)?;
         let to_i64 = |v: u64| i64::try_from(v).map_err(|e| sqlx::Error::Encode(Box::new(e)));
         let mut restore_id = Vec::new();
         let mut run_id = Vec::new();

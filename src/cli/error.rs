@@ -58,7 +58,14 @@ impl CliError {
 
     pub fn from_database(e: &DatabaseError, target: &DatabaseTarget) -> Self {
         let (reason, args) = e.reason(target);
-        CliError::environment(reason, args, e)
+        match e {
+            // The name came from the operator's connection string: bad input.
+            DatabaseError::InvalidName(_) => {
+                debug!(cause = %chain(e), "database name refused");
+                CliError::input(reason, args)
+            }
+            _ => CliError::environment(reason, args, e),
+        }
     }
 
     pub fn from_projector(e: &ProjectorError) -> Self {
