@@ -32,12 +32,18 @@ async fn database_exists(db: &TestDb, name: &str) -> bool {
 async fn a_hostile_database_name_recreates_only_its_own_scratch_database() {
     // Any database on the server will do as the admin connection for the checks.
     let db = TestDb::unmigrated().await;
-    let victim = format!("victim_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    let victim = format!(
+        "victim_{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    );
     let mut admin = db.pool.acquire().await.unwrap();
-    sqlx::query(&format!("CREATE DATABASE {}", quote_ident(&victim).unwrap()))
-        .execute(&mut *admin)
-        .await
-        .unwrap();
+    sqlx::query(&format!(
+        "CREATE DATABASE {}",
+        quote_ident(&victim).unwrap()
+    ))
+    .execute(&mut *admin)
+    .await
+    .unwrap();
 
     // `--database-url postgres://…/victim%22%20WITH%20(FORCE)%20--`
     let hostile = format!("{victim}\" WITH (FORCE) --");
@@ -69,9 +75,9 @@ async fn a_hostile_database_name_recreates_only_its_own_scratch_database() {
         "DROP DATABASE {} WITH (FORCE)",
         quote_ident(&victim).unwrap()
     ))
-        .execute(&mut *admin)
-        .await
-        .unwrap();
+    .execute(&mut *admin)
+    .await
+    .unwrap();
 }
 
 #[tokio::test]
@@ -83,10 +89,13 @@ async fn a_scratch_name_postgres_would_shorten_into_another_database_is_refused(
     let victim = format!("{base}_be");
     assert_eq!(victim.len(), 63);
     let mut admin = db.pool.acquire().await.unwrap();
-    sqlx::query(&format!("CREATE DATABASE {}", quote_ident(&victim).unwrap()))
-        .execute(&mut *admin)
-        .await
-        .unwrap();
+    sqlx::query(&format!(
+        "CREATE DATABASE {}",
+        quote_ident(&victim).unwrap()
+    ))
+    .execute(&mut *admin)
+    .await
+    .unwrap();
 
     let target = DatabaseTarget::parse(&url_with_database(&db, &base)).unwrap();
     let err = bench::fresh_database(&bench::scratch_target(&target))

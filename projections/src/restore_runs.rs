@@ -9,7 +9,7 @@ use sqlx::{PgConnection, Row as _};
 use uuid::Uuid;
 
 use crate::log::StoredEvent;
-use crate::projection::{Projection, ProjectionError, TableSet, TableSpec};
+use crate::projection::{IndexSpec, Projection, ProjectionError, TableSet, TableSpec};
 use crate::sql::quote_ident;
 use crate::stream_table::{self, Row, StreamTable};
 
@@ -19,6 +19,26 @@ pub const NAME: &str = "restore_runs";
 const TABLES: &[TableSpec] = &[TableSpec {
     name: "restore_runs",
     key: "restore_id",
+    columns: "
+        restore_id     uuid PRIMARY KEY,
+        run_id         uuid        NOT NULL,
+        workspace_id   uuid        NOT NULL,
+        environment_id uuid        NOT NULL,
+        status         text        NOT NULL CHECK (status IN ('queued', 'running', 'completed', 'completed_with_errors', 'failed')),
+        requested_at   timestamptz NOT NULL,
+        started_at     timestamptz,
+        finished_at    timestamptz,
+        items_total    bigint      NOT NULL,
+        items_failed   bigint      NOT NULL,
+        updated_at     timestamptz NOT NULL,
+        version        bigint      NOT NULL,
+        last_position  bigint      NOT NULL",
+    // the adapter's scoped lookup: its run, its workspace, its environment
+    indexes: &[IndexSpec {
+        name: "restore_runs_scope_idx",
+        unique: false,
+        definition: "(run_id, workspace_id, environment_id)",
+    }],
 }];
 
 const COLUMNS: &str = "restore_id, run_id, workspace_id, environment_id, status, requested_at, \

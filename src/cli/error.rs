@@ -83,6 +83,20 @@ impl CliError {
             ProjectorError::Lagging { .. } => {
                 CliError::environment(ReasonCode::ProjectionLagging, vec![], e)
             }
+            ProjectorError::RebuildBusy => CliError::environment(ReasonCode::ReplayBusy, vec![], e),
+            ProjectorError::LockTimeout {
+                projection,
+                timeout,
+                attempts,
+            } => CliError::environment(
+                ReasonCode::ReplayLockTimeout,
+                vec![
+                    ("projection", projection.to_string()),
+                    ("timeout", format!("{} s", timeout.as_secs_f64())),
+                    ("attempts", attempts.to_string()),
+                ],
+                e,
+            ),
             _ => CliError::internal(e),
         }
     }
