@@ -5,6 +5,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use runproof_domain::ReasonCode;
+use runproof_projections::sql::{quote_ident, InvalidIdentifier};
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgConnection, PgPool, Row};
@@ -33,6 +34,9 @@ pub enum DatabaseError {
     Unreachable(#[source] sqlx::Error),
     #[error("the database does not exist")]
     Missing,
+    /// A name that PostgreSQL would not keep as given (empty, a NUL, over 63 bytes).
+    #[error("the database name cannot be used")]
+    InvalidName(#[from] InvalidIdentifier),
     #[error("the database schema is not migrated")]
     NotMigrated,
     #[error("the database schema is newer than this build (version {0})")]
@@ -54,6 +58,7 @@ impl DatabaseError {
                 vec![("target", target.to_string())],
             ),
             DatabaseError::Missing => (ReasonCode::DbMissing, vec![("target", target.to_string())]),
+            DatabaseError::InvalidName(_) => (ReasonCode::DbInvalidName, vec![]),
             DatabaseError::NotMigrated => (ReasonCode::DbNotMigrated, vec![]),
             DatabaseError::Newer(v) => {
                 (ReasonCode::DbSchemaNewer, vec![("version", v.to_string())])
@@ -128,6 +133,7 @@ impl DatabaseTarget {
 
     /// Creates the database if it does not exist. Returns whether it created it.
     pub async fn create_if_missing(&self) -> Result<bool, DatabaseError> {
+        let quoted = quote_ident(&self.database)?;
         let admin = self.with_database("postgres");
         let mut conn = PgConnection::connect_with(&admin.options)
             .await
@@ -140,7 +146,6 @@ impl DatabaseTarget {
         if exists {
             return Ok(false);
         }
-        let quoted = format!("\"{}\"", self.database.replace('"', "\"\""));
         match sqlx::query(&format!("CREATE DATABASE {quoted}"))
             .execute(&mut conn)
             .await
@@ -150,6 +155,23 @@ impl DatabaseTarget {
             Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P04") => Ok(false),
             Err(e) => Err(e.into()),
         }
+    }
+}
+
+impl DatabaseTarget {
+    /// Drops the database if it exists, disconnecting its sessions (`WITH (FORCE)`).
+    /// Only for scratch databases runproof made itself (the bench's).
+    pub async fn drop_if_exists(&self) -> Result<(), DatabaseError> {
+        let quoted = quote_ident(&self.database)?;
+        let admin = self.with_database("postgres");
+        let mut conn = PgConnection::connect_with(&admin.options)
+            .await
+            .map_err(classify)?;
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {quoted} WITH (FORCE)"))
+            .execute(&mut conn)
+            .await?;
+        conn.close().await.ok();
+        Ok(())
     }
 }
 

@@ -319,6 +319,105 @@ async fn replay_verify_exits_1_on_any_difference_and_replay_repairs_it() {
 }
 
 #[tokio::test]
+async fn a_dropped_projection_table_is_reported_by_verify_and_created_again_by_replay() {
+    let (db, _, id) = seeded().await;
+    let before = runproof(&db.url(), &["--json", "runs", "show", &id.to_string()]);
+    assert_eq!(before.code, 0, "{}", before.stderr);
+    sqlx::query("DROP TABLE operation_runs")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    // `migrate` has nothing to do: the schema version is unchanged.
+    assert_eq!(runproof(&db.url(), &["migrate"]).code, 0);
+
+    let verify = runproof(&db.url(), &["replay", "--verify"]);
+    assert_eq!(verify.code, 1, "{}", verify.stderr);
+    assert!(
+        verify
+            .stdout
+            .contains("operation_runs: the live table is missing"),
+        "{}",
+        verify.stdout
+    );
+    let last = verify.stderr.trim_end().lines().last().unwrap_or_default();
+    assert!(last.starts_with("error: "), "{}", verify.stderr);
+    assert!(last.contains("[replay.table_missing]"), "{}", verify.stderr);
+    let json: Value =
+        serde_json::from_str(&runproof(&db.url(), &["--json", "replay", "--verify"]).stdout)
+            .unwrap();
+    assert_eq!(json["missing_tables"], json!(["operation_runs"]));
+
+    let replay = runproof(&db.url(), &["--lang", "de", "replay"]);
+    assert_eq!(replay.code, 0, "{}", replay.stderr);
+    assert!(
+        replay.stdout.contains(
+            "Die Live-Tabelle operation_runs fehlte; sie wurde nach runproofs Schema angelegt."
+        ),
+        "{}",
+        replay.stdout
+    );
+    let after = runproof(&db.url(), &["--json", "runs", "show", &id.to_string()]);
+    assert_eq!(after.code, 0, "{}", after.stderr);
+    assert_eq!(after.stdout, before.stdout);
+    assert_eq!(runproof(&db.url(), &["replay", "--verify"]).code, 0);
+}
+
+#[tokio::test]
+async fn a_replay_while_another_rebuild_runs_answers_replay_busy_with_exit_3() {
+    let (db, _, _) = seeded().await;
+    // Another replay holds the rebuild lock.
+    let mut other = db.pool.acquire().await.unwrap();
+    sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(runproof_projections::rebuild::REBUILD_LOCK_KEY)
+        .execute(&mut *other)
+        .await
+        .unwrap();
+
+    let replay = runproof(&db.url(), &["replay"]);
+    one_line_error(&replay, 3, "replay.busy");
+    assert!(replay.stderr.contains("A rebuild is already running"));
+    let verify = runproof(&db.url(), &["--lang", "de", "replay", "--verify"]);
+    one_line_error(&verify, 3, "replay.busy");
+    assert!(verify.stderr.contains("Ein Neuaufbau läuft bereits"));
+
+    sqlx::query("SELECT pg_advisory_unlock($1)")
+        .bind(runproof_projections::rebuild::REBUILD_LOCK_KEY)
+        .execute(&mut *other)
+        .await
+        .unwrap();
+    assert_eq!(runproof(&db.url(), &["replay"]).code, 0);
+}
+
+#[tokio::test]
+async fn a_replay_behind_a_long_reader_gives_up_within_its_lock_timeout_with_exit_3() {
+    let (db, _, id) = seeded().await;
+    let mut reader = db.pool.begin().await.unwrap();
+    sqlx::query("SELECT count(*) FROM operation_runs")
+        .execute(&mut *reader)
+        .await
+        .unwrap();
+
+    let replay = runproof(&db.url(), &["replay", "--lock-timeout", "0.1"]);
+    assert_eq!(replay.code, 3, "{}", replay.stderr);
+    let last = replay.stderr.trim_end().lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("error: The rebuilt operation_runs was not swapped in"),
+        "{last}"
+    );
+    assert!(last.contains("(0.1 s) in 3 attempts"), "{last}");
+    assert!(last.ends_with("[replay.lock_timeout]"), "{last}");
+    let bad = runproof(&db.url(), &["replay", "--lock-timeout", "0"]);
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+
+    reader.commit().await.unwrap();
+    assert_eq!(runproof(&db.url(), &["replay"]).code, 0);
+    assert_eq!(
+        runproof(&db.url(), &["runs", "show", &id.to_string()]).code,
+        0
+    );
+}
+
+#[tokio::test]
 async fn the_demo_creates_its_database_and_can_run_again() {
     let db = TestDb::unmigrated().await;
     // The demo must create the database itself: point it at a name that does not exist.
@@ -380,10 +479,13 @@ async fn the_demo_creates_its_database_and_can_run_again() {
         );
     }
     assert_eq!(runproof(&url, &["replay", "--verify"]).code, 0);
-    sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
-        .execute(&db.pool)
-        .await
-        .ok();
+    sqlx::query(&format!(
+        "DROP DATABASE {} WITH (FORCE)",
+        runproof_projections::sql::quote_ident(&name).unwrap()
+    ))
+    .execute(&db.pool)
+    .await
+    .ok();
 }
 
 #[tokio::test]

@@ -306,3 +306,96 @@ async fn a_compose_error_fails_review_and_run_and_a_retry_redrafts_the_same_revi
     );
     scenario.teardown();
 }
+
+/// Runs the binary, with failpoints armed if given.
+fn runproof_with(url: &str, failpoints: Option<&str>, args: &[&str]) -> std::process::Output {
+    let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("runproof"));
+    if let Some(failpoints) = failpoints {
+        command.env("FAILPOINTS", failpoints);
+    }
+    command
+        .env_remove("RUST_LOG")
+        .args(["--database-url", url])
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// Kills `runproof <args>` after its first batch of copies committed, then waits until
+/// the server has ended the dead process's sessions (and with them its rebuild lock).
+async fn killed_mid_copy(s: &Setup, args: &[&str]) {
+    let out = runproof_with(&s.db.url(), Some("replay.after_copy_batch=return"), args);
+    assert!(
+        !out.status.success(),
+        "the process should have been aborted"
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let sessions = || {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND application_name = 'runproof'",
+        )
+        .bind(&s.db.name)
+        .fetch_one(&s.db.pool)
+    };
+    while sessions().await.unwrap() > 0 {
+        assert!(std::time::Instant::now() < deadline, "sessions never ended");
+        tokio::task::yield_now().await;
+    }
+}
+
+/// Copy tables and copy checkpoint rows of a set (`__rebuild`, `__verify`).
+async fn copies_of(s: &Setup, suffix: &str) -> (i64, i64) {
+    let pattern = format!("%{}", suffix.replace('_', "\\_"));
+    let tables: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM pg_class WHERE relkind = 'r' AND relname LIKE $1")
+            .bind(&pattern)
+            .fetch_one(&s.db.pool)
+            .await
+            .unwrap();
+    let checkpoints: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM projection_checkpoints WHERE projection LIKE $1")
+            .bind(&pattern)
+            .fetch_one(&s.db.pool)
+            .await
+            .unwrap();
+    (tables, checkpoints)
+}
+
+#[tokio::test]
+async fn a_killed_replay_or_verify_leaves_copies_that_the_next_one_removes_and_says_so() {
+    let s = setup().await;
+    let url = s.db.url();
+    let projections = runproof_projections::all().len() as i64;
+
+    killed_mid_copy(&s, &["replay"]).await;
+    assert_eq!(copies_of(&s, "__rebuild").await, (projections, projections));
+    let filled: i64 = s.count("SELECT count(*) FROM workspaces__rebuild").await;
+    assert_eq!(filled, 1, "the copies hold what the dead process projected");
+
+    let verify = runproof_with(&url, None, &["replay", "--verify"]);
+    let stdout = String::from_utf8_lossy(&verify.stdout);
+    assert!(verify.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("Removed actors__rebuild, environment_reviews__rebuild, evidence_snapshots__rebuild, managed_environments__rebuild, operation_runs__rebuild, restore_runs__rebuild, workspaces__rebuild, left behind by an interrupted replay or verify."),
+        "{stdout}"
+    );
+    assert_eq!(copies_of(&s, "__rebuild").await, (0, 0));
+    assert_eq!(copies_of(&s, "__verify").await, (0, 0));
+
+    killed_mid_copy(&s, &["replay", "--verify"]).await;
+    assert_eq!(copies_of(&s, "__verify").await, (projections, projections));
+    let replay = runproof_with(&url, None, &["--lang", "de", "replay"]);
+    let stdout = String::from_utf8_lossy(&replay.stdout);
+    assert!(replay.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("workspaces__verify entfernt, zurückgelassen von einem abgebrochenen replay oder verify."),
+        "{stdout}"
+    );
+    assert_eq!(copies_of(&s, "__verify").await, (0, 0));
+    assert_eq!(copies_of(&s, "__rebuild").await, (0, 0));
+
+    // Nothing left behind now: nothing to say.
+    let clean = runproof_with(&url, None, &["replay", "--verify"]);
+    assert!(clean.status.success());
+    assert!(!String::from_utf8_lossy(&clean.stdout).contains("Removed"));
+}

@@ -5,7 +5,7 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Duration as Span;
@@ -20,7 +20,8 @@ use runproof_domain::reconciliation::{
 };
 use runproof_domain::ReasonCode;
 use runproof_projections::rebuild::{self, Difference};
-use runproof_projections::{NoProgress, Projector};
+use runproof_projections::sql::quote_ident;
+use runproof_projections::{NoProgress, Progress, Projector, ProjectorError};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -257,6 +258,356 @@ async fn a_rebuild_that_meets_an_undecodable_event_fails_and_keeps_the_live_tabl
     .unwrap();
     assert!(rebuild::rebuild(&app.projector, &NoProgress).await.is_err());
     assert_eq!(snapshot(&db).await, before);
+    assert_eq!(
+        copies_left(&db).await,
+        Vec::<String>::new(),
+        "a failed rebuild cleans up"
+    );
+}
+
+/// Copy tables and copy checkpoint rows that exist right now.
+async fn copies_left(db: &TestDb) -> Vec<String> {
+    sqlx::query_scalar(
+        "SELECT relname::text FROM pg_class WHERE relname LIKE '%\\_\\_rebuild%' OR relname LIKE '%\\_\\_verify%' \
+         UNION ALL SELECT projection FROM projection_checkpoints WHERE projection LIKE '%\\_\\_%' \
+         ORDER BY 1",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .unwrap()
+}
+
+/// Every projection table's columns, constraints and indexes, as the catalog has them.
+async fn catalog(db: &TestDb) -> Vec<String> {
+    let mut out = Vec::new();
+    for p in runproof_projections::all() {
+        for spec in p.tables() {
+            let table = quote_ident(spec.name).unwrap();
+            let columns: Vec<String> = sqlx::query_scalar(
+                "SELECT format('column %s %s%s%s', a.attname, format_type(a.atttypid, a.atttypmod), \
+                        CASE WHEN a.attnotnull THEN ' not null' ELSE '' END, \
+                        COALESCE(' default ' || pg_get_expr(d.adbin, d.adrelid), '')) \
+                 FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
+                 WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+            )
+            .bind(&table)
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+            let constraints: Vec<String> = sqlx::query_scalar(
+                "SELECT format('constraint %s %s', conname, pg_get_constraintdef(oid)) \
+                 FROM pg_constraint WHERE conrelid = $1::regclass ORDER BY conname",
+            )
+            .bind(&table)
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+            let indexes: Vec<String> = sqlx::query_scalar(
+                "SELECT format('index %s', pg_get_indexdef(indexrelid)) \
+                 FROM pg_index WHERE indrelid = $1::regclass ORDER BY 1",
+            )
+            .bind(&table)
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+            out.push(format!("table {}", spec.name));
+            out.extend(columns);
+            out.extend(constraints);
+            out.extend(indexes);
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn the_owned_schema_creates_every_projection_table_exactly_as_the_migrations_do() {
+    let db = TestDb::new().await;
+    let (app, clock) = app(&db);
+    varied_history(&app, &clock, Uuid::new_v4()).await;
+    let migrated = catalog(&db).await;
+    assert!(
+        migrated.iter().any(|l| l.starts_with(
+            "index CREATE UNIQUE INDEX environment_reviews_fingerprint_mutable_unique"
+        )),
+        "{migrated:#?}"
+    );
+    let rows = snapshot(&db).await;
+
+    // Copies are created from the owned schema and take the live names when swapped in.
+    rebuild::rebuild(&app.projector, &NoProgress).await.unwrap();
+    assert_eq!(catalog(&db).await, migrated);
+
+    // Every live table gone: the rebuild creates each from the owned schema.
+    for p in runproof_projections::all() {
+        for spec in p.tables() {
+            sqlx::query(&format!("DROP TABLE {}", quote_ident(spec.name).unwrap()))
+                .execute(&db.pool)
+                .await
+                .unwrap();
+        }
+    }
+    let report = rebuild::rebuild(&app.projector, &NoProgress).await.unwrap();
+    let all_tables: Vec<&str> = runproof_projections::all()
+        .iter()
+        .flat_map(|p| p.tables().iter().map(|t| t.name))
+        .collect();
+    assert_eq!(report.created, all_tables);
+    assert_eq!(catalog(&db).await, migrated);
+    assert_eq!(snapshot(&db).await, rows);
+    assert_eq!(copies_left(&db).await, Vec::<String>::new());
+    assert!(rebuild::verify(&app.projector, &NoProgress)
+        .await
+        .unwrap()
+        .is_clean());
+}
+
+#[tokio::test]
+async fn a_verify_reports_a_missing_live_table_and_a_rebuild_creates_it() {
+    let db = TestDb::new().await;
+    let (app, clock) = app(&db);
+    varied_history(&app, &clock, Uuid::new_v4()).await;
+    let rows = snapshot(&db).await;
+    sqlx::query("DROP TABLE operation_runs")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+
+    let report = rebuild::verify(&app.projector, &NoProgress).await.unwrap();
+    assert_eq!(report.missing_tables, ["operation_runs"]);
+    assert!(!report.is_clean());
+    assert!(report.differences.is_empty(), "{:?}", report.differences);
+    assert_eq!(
+        report.tables.len(),
+        runproof_projections::all().len() - 1,
+        "the other tables are still compared"
+    );
+
+    let rebuilt = rebuild::rebuild(&app.projector, &NoProgress).await.unwrap();
+    assert_eq!(rebuilt.created, ["operation_runs"]);
+    assert_eq!(snapshot(&db).await, rows);
+    assert!(rebuild::verify(&app.projector, &NoProgress)
+        .await
+        .unwrap()
+        .is_clean());
+}
+
+/// Leaves behind what a process killed mid-replay leaves: filled copies of either set
+/// and their checkpoint rows.
+async fn leave_interrupted_copies(db: &TestDb) {
+    for statement in [
+        "CREATE TABLE operation_runs__rebuild (LIKE operation_runs)",
+        "INSERT INTO operation_runs__rebuild SELECT * FROM operation_runs",
+        "CREATE TABLE restore_runs__verify (LIKE restore_runs)",
+        "INSERT INTO projection_checkpoints (projection, position) VALUES \
+         ('operation_runs__rebuild', 3), ('restore_runs__verify', 2), ('workspaces__rebuild', 1)",
+    ] {
+        sqlx::query(statement).execute(&db.pool).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_rebuild_and_a_verify_remove_what_an_interrupted_one_left_behind_and_say_so() {
+    let db = TestDb::new().await;
+    let (app, clock) = app(&db);
+    varied_history(&app, &clock, Uuid::new_v4()).await;
+    let rows = snapshot(&db).await;
+
+    leave_interrupted_copies(&db).await;
+    let report = rebuild::verify(&app.projector, &NoProgress).await.unwrap();
+    assert!(report.is_clean(), "{:?}", report.differences);
+    assert_eq!(
+        report.removed_leftovers,
+        [
+            "operation_runs__rebuild",
+            "restore_runs__verify",
+            "workspaces__rebuild"
+        ]
+    );
+    assert_eq!(copies_left(&db).await, Vec::<String>::new());
+
+    leave_interrupted_copies(&db).await;
+    let report = rebuild::rebuild(&app.projector, &NoProgress).await.unwrap();
+    assert_eq!(
+        report.removed_leftovers,
+        [
+            "operation_runs__rebuild",
+            "restore_runs__verify",
+            "workspaces__rebuild"
+        ]
+    );
+    assert_eq!(copies_left(&db).await, Vec::<String>::new());
+    assert_eq!(snapshot(&db).await, rows);
+
+    // Nothing left: nothing to say.
+    let report = rebuild::rebuild(&app.projector, &NoProgress).await.unwrap();
+    assert!(report.removed_leftovers.is_empty());
+}
+
+/// Holds a rebuild inside its bulk phase until released: `begin` tells the test it is
+/// there, then waits for the test's go.
+struct HeldProgress {
+    entered: Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
+    go: Mutex<std::sync::mpsc::Receiver<()>>,
+}
+
+impl Progress for HeldProgress {
+    fn begin(&self, _phase: &str, _total: Option<u64>) {
+        if let Some(entered) = self.entered.lock().unwrap().take() {
+            let _ = entered.send(());
+        }
+        // Blocks this worker thread (the runtime has others) until the test says go or
+        // drops its sender.
+        let _ = self.go.lock().unwrap().recv();
+    }
+    fn advance(&self, _n: u64) {}
+    fn finish(&self) {}
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_second_rebuild_or_verify_while_one_runs_is_refused_as_busy() {
+    let db = TestDb::new().await;
+    let (app, clock) = app(&db);
+    varied_history(&app, &clock, Uuid::new_v4()).await;
+    let (entered_tx, entered) = tokio::sync::oneshot::channel();
+    let (go, go_rx) = std::sync::mpsc::channel();
+    let progress = Arc::new(HeldProgress {
+        entered: Mutex::new(Some(entered_tx)),
+        go: Mutex::new(go_rx),
+    });
+    let first = {
+        let projector = app.projector.clone();
+        let progress = progress.clone();
+        tokio::spawn(async move { rebuild::rebuild(&projector, progress.as_ref()).await })
+    };
+    entered.await.unwrap();
+
+    let second = Projector::new(db.second_pool().await, runproof_projections::all());
+    assert!(matches!(
+        rebuild::rebuild(&second, &NoProgress).await,
+        Err(ProjectorError::RebuildBusy)
+    ));
+    assert!(matches!(
+        rebuild::verify(&second, &NoProgress).await,
+        Err(ProjectorError::RebuildBusy)
+    ));
+    // The refused ones touched nothing of the running one.
+    assert!(copies_left(&db)
+        .await
+        .contains(&"operation_runs__rebuild".to_string()));
+
+    go.send(()).unwrap();
+    first.await.unwrap().unwrap();
+    assert_eq!(copies_left(&db).await, Vec::<String>::new());
+    rebuild::rebuild(&second, &NoProgress).await.unwrap();
+}
+
+/// A session that reads `table` in a transaction it keeps open, holding its lock.
+async fn long_reader(db: &TestDb, table: &str) -> sqlx::Transaction<'static, sqlx::Postgres> {
+    let mut reader = db.pool.begin().await.unwrap();
+    sqlx::query(&format!(
+        "SELECT count(*) FROM {}",
+        quote_ident(table).unwrap()
+    ))
+    .execute(&mut *reader)
+    .await
+    .unwrap();
+    reader
+}
+
+#[tokio::test]
+async fn a_long_reader_makes_the_swap_give_up_within_the_lock_timeout_and_leaves_the_table_as_it_was(
+) {
+    let db = TestDb::new().await;
+    let (app, clock) = app(&db);
+    varied_history(&app, &clock, Uuid::new_v4()).await;
+    let rows = snapshot(&db).await;
+    let projector = app
+        .projector
+        .clone()
+        .with_lock_timeout(Duration::from_millis(100))
+        .with_swap_attempts(2);
+
+    let reader = long_reader(&db, "operation_runs").await;
+    let outcome = tokio::time::timeout(
+        Duration::from_secs(30),
+        rebuild::rebuild(&projector, &NoProgress),
+    )
+    .await
+    .expect("the rebuild gives up instead of waiting behind the reader");
+    match outcome {
+        Err(ProjectorError::LockTimeout {
+            projection,
+            attempts,
+            ..
+        }) => {
+            assert_eq!(projection, "operation_runs");
+            assert_eq!(attempts, 2);
+        }
+        other => panic!("expected a lock timeout, got {other:?}"),
+    }
+    assert_eq!(snapshot(&db).await, rows, "the live table is unchanged");
+    assert_eq!(copies_left(&db).await, Vec::<String>::new());
+
+    // Once the reader is done, the same rebuild goes through.
+    reader.commit().await.unwrap();
+    rebuild::rebuild(&projector, &NoProgress).await.unwrap();
+    assert_eq!(snapshot(&db).await, rows);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn readers_of_a_swapped_projection_do_not_wait_while_a_later_one_waits_for_its_lock() {
+    let db = TestDb::new().await;
+    let (app, clock) = app(&db);
+    varied_history(&app, &clock, Uuid::new_v4()).await;
+    let rows = snapshot(&db).await;
+    // environment_reviews is swapped last; a reader holds it.
+    let last = runproof_projections::all().last().unwrap().tables()[0].name;
+    let reader = long_reader(&db, last).await;
+    let rebuilding = {
+        let projector = app
+            .projector
+            .clone()
+            .with_lock_timeout(Duration::from_secs(60));
+        tokio::spawn(async move { rebuild::rebuild(&projector, &NoProgress).await })
+    };
+
+    // Wait until the swap queues for the reader's table.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let waiting: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE relation = $1::regclass \
+             AND mode = 'AccessExclusiveLock' AND NOT granted)",
+        )
+        .bind(last)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+        if waiting {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the swap never waited"
+        );
+        tokio::task::yield_now().await;
+    }
+
+    // operation_runs was swapped before: reading it does not wait for anything.
+    let mut conn = db.pool.acquire().await.unwrap();
+    sqlx::query("SET lock_timeout = '2s'")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    let read: Vec<Value> =
+        sqlx::query_scalar("SELECT to_jsonb(r) FROM operation_runs r ORDER BY id")
+            .fetch_all(&mut *conn)
+            .await
+            .expect("a swapped projection is readable while a later one waits");
+    assert_eq!(read, rows);
+
+    reader.commit().await.unwrap();
+    rebuilding.await.unwrap().unwrap();
+    assert_eq!(snapshot(&db).await, rows);
 }
 
 #[derive(Debug, Clone)]

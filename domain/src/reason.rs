@@ -368,6 +368,12 @@ text_catalogue! {
         en: "The database {target} does not exist: run `runproof demo` or create it, then `runproof migrate`.",
         de: "Die Datenbank {target} existiert nicht: `runproof demo` ausführen oder sie anlegen, dann `runproof migrate`."
     }
+    /// A database name PostgreSQL would not keep as given (empty, a NUL character, or
+    /// longer than 63 bytes, which it would silently shorten to another name).
+    DbInvalidName = "db.invalid_name" {
+        en: "The database name cannot be used: it is empty, contains a NUL character or is longer than 63 bytes (with the bench's `_bench` suffix).",
+        de: "Der Datenbankname ist nicht verwendbar: Er ist leer, enthält ein NUL-Zeichen oder ist länger als 63 Bytes (beim Benchmark mit dem Zusatz `_bench`)."
+    }
     /// The database has no runproof schema or an older one.
     DbNotMigrated = "db.not_migrated" {
         en: "The database schema is not up to date: run `runproof migrate` first.",
@@ -402,6 +408,21 @@ text_catalogue! {
     ReplayDifferences = "replay.differences" {
         en: "The rebuilt projections differ from the live tables in {count} row(s).",
         de: "Die neu aufgebauten Projektionen weichen in {count} Zeile(n) von den Live-Tabellen ab."
+    }
+    /// A verify found live projection tables missing.
+    ReplayTableMissing = "replay.table_missing" {
+        en: "The live table(s) {tables} are missing: `runproof replay` creates them from runproof's schema and fills them from the log.",
+        de: "Die Live-Tabelle(n) {tables} fehlen: `runproof replay` legt sie nach runproofs Schema an und füllt sie aus dem Log."
+    }
+    /// Another replay or verify holds the rebuild lock of this database.
+    ReplayBusy = "replay.busy" {
+        en: "A rebuild is already running: another replay or verify is working on this database. Run again once it has finished.",
+        de: "Ein Neuaufbau läuft bereits: Ein anderes replay oder verify arbeitet an dieser Datenbank. Erneut ausführen, sobald es fertig ist."
+    }
+    /// The swap of a rebuilt projection did not get its locks in time.
+    ReplayLockTimeout = "replay.lock_timeout" {
+        en: "The rebuilt {projection} was not swapped in: other sessions kept its table busy longer than the lock timeout ({timeout}) in {attempts} attempts. Its live table is unchanged; run `runproof replay` again later or with a longer --lock-timeout.",
+        de: "Das neu aufgebaute {projection} wurde nicht übernommen: Andere Sitzungen hielten seine Tabelle in {attempts} Versuchen länger als die Sperrfrist ({timeout}) belegt. Die Live-Tabelle ist unverändert; `runproof replay` später oder mit längerem --lock-timeout erneut ausführen."
     }
 }
 }

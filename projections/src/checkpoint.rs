@@ -79,13 +79,14 @@ pub async fn reset(conn: &mut PgConnection, name: &str) -> Result<(), sqlx::Erro
     Ok(())
 }
 
-/// Removes a checkpoint row (after a rebuild or verify is done with it).
-pub async fn remove(conn: &mut PgConnection, name: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM projection_checkpoints WHERE projection = $1")
+/// Removes a checkpoint row (after a rebuild or verify is done with it). Returns whether
+/// there was one.
+pub async fn remove(conn: &mut PgConnection, name: &str) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM projection_checkpoints WHERE projection = $1")
         .bind(name)
         .execute(conn)
         .await?;
-    Ok(())
+    Ok(done.rows_affected() > 0)
 }
 
 fn decode(row: &sqlx::postgres::PgRow) -> Result<Checkpoint, sqlx::Error> {

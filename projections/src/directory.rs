@@ -14,7 +14,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::log::StoredEvent;
-use crate::projection::{Projection, ProjectionError, TableSet, TableSpec};
+use crate::projection::{IndexSpec, Projection, ProjectionError, TableSet, TableSpec};
 use crate::stream_table::{
     self, get_columns, load_columns, upsert_columns, JsonColumns, Row, StreamTable,
 };
@@ -88,6 +88,20 @@ impl Projection for WorkspacesProjection {
         &[TableSpec {
             name: "workspaces",
             key: "id",
+            // member actor ids, as a JSON array of strings
+            columns: "
+                id            uuid PRIMARY KEY,
+                name          text        NOT NULL,
+                member_ids    jsonb       NOT NULL,
+                created_at    timestamptz NOT NULL,
+                updated_at    timestamptz NOT NULL,
+                version       bigint      NOT NULL,
+                last_position bigint      NOT NULL",
+            indexes: &[IndexSpec {
+                name: "workspaces_members_idx",
+                unique: false,
+                definition: "USING gin (member_ids)",
+            }],
         }]
     }
     async fn apply(
@@ -220,6 +234,14 @@ impl Projection for ActorsProjection {
         &[TableSpec {
             name: "actors",
             key: "id",
+            columns: "
+                id            uuid PRIMARY KEY,
+                display_name  text        NOT NULL,
+                created_at    timestamptz NOT NULL,
+                updated_at    timestamptz NOT NULL,
+                version       bigint      NOT NULL,
+                last_position bigint      NOT NULL",
+            indexes: &[],
         }]
     }
     async fn apply(
@@ -362,6 +384,23 @@ impl Projection for EnvironmentsProjection {
         &[TableSpec {
             name: "managed_environments",
             key: "id",
+            columns: "
+                id                  uuid PRIMARY KEY,
+                workspace_id        uuid        NOT NULL,
+                name                text        NOT NULL,
+                created_at          timestamptz NOT NULL,
+                latest_snapshot_id  uuid,
+                latest_content_hash text,
+                latest_captured_at  timestamptz,
+                published_review_id uuid,
+                updated_at          timestamptz NOT NULL,
+                version             bigint      NOT NULL,
+                last_position       bigint      NOT NULL",
+            indexes: &[IndexSpec {
+                name: "managed_environments_workspace_idx",
+                unique: false,
+                definition: "(workspace_id, id)",
+            }],
         }]
     }
     async fn apply(

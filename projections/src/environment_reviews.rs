@@ -15,7 +15,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::log::StoredEvent;
-use crate::projection::{Projection, ProjectionError, TableSet, TableSpec};
+use crate::projection::{IndexSpec, Projection, ProjectionError, TableSet, TableSpec};
 use crate::stream_table::{
     self, get_columns, load_columns, query_columns, upsert_columns, JsonColumns, Row, StreamTable,
 };
@@ -142,6 +142,54 @@ impl Projection for EnvironmentReviewsProjection {
         &[TableSpec {
             name: NAME,
             key: "id",
+            columns: "
+                id             uuid PRIMARY KEY,
+                workspace_id   uuid        NOT NULL,
+                environment_id uuid        NOT NULL,
+                fingerprint    text        NOT NULL,
+                snapshot_id    uuid        NOT NULL,
+                run_id         uuid        NOT NULL,
+                status         text        NOT NULL CHECK (status IN ('draft', 'ready', 'failed', 'published', 'archived', 'superseded')),
+                content        jsonb,
+                failure_reason text,
+                drafted_at     timestamptz NOT NULL,
+                ready_at       timestamptz,
+                published_at   timestamptz,
+                archived_at    timestamptz,
+                superseded_by  uuid,
+                superseded_at  timestamptz,
+                updated_at     timestamptz NOT NULL,
+                version        bigint      NOT NULL,
+                last_position  bigint      NOT NULL,
+                -- the runs that drafted it before run_id (migration 0005), oldest first
+                previous_run_ids jsonb     NOT NULL DEFAULT '[]'",
+            indexes: &[
+                // Invariant 4's second line of defence: the guarantee is made when events
+                // are written (the fingerprint slot stream); if this index ever fires, the
+                // projector stops loudly.
+                IndexSpec {
+                    name: "environment_reviews_fingerprint_mutable_unique",
+                    unique: true,
+                    definition: "(workspace_id, environment_id, fingerprint) \
+                                 WHERE status IN ('draft', 'ready', 'failed')",
+                },
+                // the adapter's and the service's scoped candidate lookup
+                IndexSpec {
+                    name: "environment_reviews_scope_idx",
+                    unique: false,
+                    definition: "(workspace_id, environment_id, fingerprint)",
+                },
+                IndexSpec {
+                    name: "environment_reviews_workspace_idx",
+                    unique: false,
+                    definition: "(workspace_id, drafted_at DESC, id)",
+                },
+                IndexSpec {
+                    name: "environment_reviews_run_idx",
+                    unique: false,
+                    definition: "(run_id)",
+                },
+            ],
         }]
     }
     async fn apply(

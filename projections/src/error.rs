@@ -1,5 +1,7 @@
 //! What can go wrong in the projector, and what the caller should do about it.
 
+use std::time::Duration;
+
 use crate::position::LogPosition;
 use crate::projection::ProjectionError;
 
@@ -33,11 +35,23 @@ pub enum ProjectorError {
         applied: i64,
         at: LogPosition,
     },
-    /// Another replay or verify holds the rebuild lock.
+    /// Another replay or verify holds the rebuild lock: nothing was done; run again when
+    /// it has finished.
     #[error("another replay or verify is running")]
     RebuildBusy,
-    /// The schema of a projection table could not be copied for a rebuild.
-    #[error("cannot copy the schema of {table}: {reason}")]
+    /// A rebuild's swap did not get its locks within the lock timeout on any attempt:
+    /// other sessions held the live table (or its checkpoint). That projection's live
+    /// table is unchanged (projections swapped before it stay swapped); run again later
+    /// or with a longer timeout.
+    #[error("could not swap in {projection}: its locks were not granted within {timeout:?} in {attempts} attempts")]
+    LockTimeout {
+        projection: &'static str,
+        timeout: Duration,
+        attempts: u32,
+    },
+    /// The rebuilt rows do not fit a projection table's schema (a unique index refused
+    /// them), or the owned schema itself is malformed.
+    #[error("the schema of {table} refuses the rebuild: {reason}")]
     Schema { table: String, reason: String },
 }
 
@@ -51,7 +65,9 @@ impl ProjectorError {
                 source: ProjectionError::Database(e),
                 ..
             } => is_transient(e),
-            ProjectorError::Lagging { .. } | ProjectorError::RebuildBusy => true,
+            ProjectorError::Lagging { .. }
+            | ProjectorError::RebuildBusy
+            | ProjectorError::LockTimeout { .. } => true,
             _ => false,
         }
     }
@@ -70,5 +86,13 @@ pub fn is_transient(e: &sqlx::Error) -> bool {
                 )
         }),
         _ => false,
+    }
+}
+
+/// A name that cannot be quoted is a database error like any other statement that
+/// cannot be sent (see [`crate::sql`]).
+impl From<crate::sql::InvalidIdentifier> for ProjectorError {
+    fn from(e: crate::sql::InvalidIdentifier) -> Self {
+        ProjectorError::Database(e.into())
     }
 }

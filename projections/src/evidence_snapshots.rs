@@ -9,7 +9,8 @@ use sqlx::{PgConnection, Row as _};
 use uuid::Uuid;
 
 use crate::log::StoredEvent;
-use crate::projection::{Projection, ProjectionError, TableSet, TableSpec};
+use crate::projection::{IndexSpec, Projection, ProjectionError, TableSet, TableSpec};
+use crate::sql::quote_ident;
 
 /// A captured snapshot.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,9 +35,24 @@ impl Projection for EvidenceSnapshotsProjection {
     }
 
     fn tables(&self) -> &'static [TableSpec] {
+        // one row per captured snapshot (the document is the anchored input of a compose)
         &[TableSpec {
             name: "evidence_snapshots",
             key: "id",
+            columns: "
+                id             uuid PRIMARY KEY,
+                workspace_id   uuid        NOT NULL,
+                environment_id uuid        NOT NULL,
+                content_hash   text        NOT NULL,
+                finding_count  bigint      NOT NULL,
+                document       jsonb       NOT NULL,
+                captured_at    timestamptz NOT NULL,
+                position       bigint      NOT NULL",
+            indexes: &[IndexSpec {
+                name: "evidence_snapshots_environment_idx",
+                unique: false,
+                definition: "(workspace_id, environment_id, captured_at DESC, position DESC)",
+            }],
         }]
     }
 
@@ -46,7 +62,7 @@ impl Projection for EvidenceSnapshotsProjection {
         set: TableSet,
         events: &[StoredEvent],
     ) -> Result<(), ProjectionError> {
-        let table = set.table("evidence_snapshots");
+        let table = quote_ident(&set.table("evidence_snapshots")).map_err(sqlx::Error::from)?;
         for e in events.iter().filter(|e| {
             e.aggregate_type == ManagedEnvironment::TYPE
                 && e.event_type == "EvidenceSnapshotCaptured"

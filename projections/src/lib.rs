@@ -11,9 +11,11 @@
 //! - [`projection`]: the contract a projection implements.
 //! - [`projector`]: catch-up, read-your-writes waits, the polling loop, status.
 //! - [`rebuild`]: rebuild from position zero with a swap, and verify against live tables.
+//! - [`schema`]: the projection tables' schema as runproof owns it, created for a rebuild.
 //! - [`operation_runs`]: the run projection and its queries.
 //! - [`restore_runs`]: the restore records the restore adapter reads.
 //! - [`directory`]: workspaces (members), actors, managed environments.
+//! - [`sql`]: the one helper that puts a name (table, index, database) into SQL text.
 //! - [`evidence_snapshots`], [`environment_reviews`]: what reviews are composed from, and
 //!   the reviews (with invariant 4's partial unique index).
 #![forbid(unsafe_code)]
@@ -31,6 +33,8 @@ pub mod projection;
 pub mod projector;
 pub mod rebuild;
 pub mod restore_runs;
+pub mod schema;
+pub mod sql;
 mod stream_table;
 
 pub use stream_table::Row;
@@ -38,7 +42,7 @@ pub use stream_table::Row;
 pub use error::ProjectorError;
 pub use position::LogPosition;
 pub use progress::{NoProgress, Progress};
-pub use projection::{Projection, ProjectionError, TableSet, TableSpec};
+pub use projection::{IndexSpec, Projection, ProjectionError, TableSet, TableSpec};
 pub use projector::{CaughtUp, Projector, Step};
 
 use std::sync::Arc;

@@ -6,11 +6,35 @@ use sqlx::PgConnection;
 use crate::log::StoredEvent;
 use crate::position::LogPosition;
 
-/// A table a projection owns, and the column that identifies its rows.
+/// A table a projection owns: its name, the column that identifies its rows, and its
+/// schema.
+///
+/// The schema here is the one runproof owns: a rebuild creates its copies from it, so a
+/// live table that is missing is created again by `runproof replay`. The migrations
+/// create the same table for a fresh database; `tests/replay.rs` compares the two
+/// through the catalog (columns, constraints, indexes), so changing a projection table
+/// means one edit here plus a migration that makes existing databases match.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TableSpec {
     pub name: &'static str,
     pub key: &'static str,
+    /// Column and table-constraint definitions: the body of `CREATE TABLE <name> (…)`.
+    /// Constraints stay unnamed, so PostgreSQL names them after the table (as the
+    /// migrations do) and a swap renames them with it.
+    pub columns: &'static str,
+    /// Secondary indexes (built after a rebuild's bulk load).
+    pub indexes: &'static [IndexSpec],
+}
+
+/// A secondary index of a projection table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IndexSpec {
+    /// The live index's name. It starts with the table's name and `_`; a copy's index
+    /// carries the copy's name there instead.
+    pub name: &'static str,
+    pub unique: bool,
+    /// What follows `ON <table>`: method, key columns, predicate.
+    pub definition: &'static str,
 }
 
 /// Which physical copy of a projection's tables is written: the live tables, or a
@@ -30,6 +54,9 @@ impl TableSet {
             TableSet::Verify => "__verify",
         }
     }
+
+    /// Both sets of copies, for finding what an interrupted rebuild or verify left.
+    pub const COPIES: [TableSet; 2] = [TableSet::Rebuild, TableSet::Verify];
 
     /// The physical name of `table` in this set.
     pub fn table(self, table: &str) -> String {

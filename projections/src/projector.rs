@@ -23,6 +23,12 @@ use crate::projection::{Projection, TableSet};
 /// Default number of events applied per transaction.
 pub const DEFAULT_BATCH: i64 = 1_000;
 
+/// Default longest wait of a rebuild's swap for a lock (a reader of the live table).
+pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Default number of times a rebuild's swap tries to get its locks before giving up.
+pub const DEFAULT_SWAP_ATTEMPTS: u32 = 3;
+
 /// What one step did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
@@ -70,6 +76,8 @@ pub struct Projector {
     pool: PgPool,
     projections: Vec<Arc<dyn Projection>>,
     batch: i64,
+    lock_timeout: Duration,
+    swap_attempts: u32,
 }
 
 impl Projector {
@@ -78,7 +86,32 @@ impl Projector {
             pool,
             projections,
             batch: DEFAULT_BATCH,
+            lock_timeout: DEFAULT_LOCK_TIMEOUT,
+            swap_attempts: DEFAULT_SWAP_ATTEMPTS,
         }
+    }
+
+    /// Sets how long a rebuild's swap waits for a lock before it lets go and tries again
+    /// (`lock_timeout`). While the swap waits for a table, new readers of that table queue
+    /// behind it, so this bounds how long a long reader can hold up a projection.
+    pub fn with_lock_timeout(mut self, timeout: Duration) -> Self {
+        self.lock_timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
+    /// Sets how many times a rebuild's swap tries to get its locks before giving up with
+    /// [`ProjectorError::LockTimeout`].
+    pub fn with_swap_attempts(mut self, attempts: u32) -> Self {
+        self.swap_attempts = attempts.max(1);
+        self
+    }
+
+    pub(crate) fn lock_timeout(&self) -> Duration {
+        self.lock_timeout
+    }
+
+    pub(crate) fn swap_attempts(&self) -> u32 {
+        self.swap_attempts
     }
 
     /// Sets the number of events applied per transaction.

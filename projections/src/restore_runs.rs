@@ -9,7 +9,8 @@ use sqlx::{PgConnection, Row as _};
 use uuid::Uuid;
 
 use crate::log::StoredEvent;
-use crate::projection::{Projection, ProjectionError, TableSet, TableSpec};
+use crate::projection::{IndexSpec, Projection, ProjectionError, TableSet, TableSpec};
+use crate::sql::quote_ident;
 use crate::stream_table::{self, Row, StreamTable};
 
 /// The projection's name and checkpoint row.
@@ -18,6 +19,26 @@ pub const NAME: &str = "restore_runs";
 const TABLES: &[TableSpec] = &[TableSpec {
     name: "restore_runs",
     key: "restore_id",
+    columns: "
+        restore_id     uuid PRIMARY KEY,
+        run_id         uuid        NOT NULL,
+        workspace_id   uuid        NOT NULL,
+        environment_id uuid        NOT NULL,
+        status         text        NOT NULL CHECK (status IN ('queued', 'running', 'completed', 'completed_with_errors', 'failed')),
+        requested_at   timestamptz NOT NULL,
+        started_at     timestamptz,
+        finished_at    timestamptz,
+        items_total    bigint      NOT NULL,
+        items_failed   bigint      NOT NULL,
+        updated_at     timestamptz NOT NULL,
+        version        bigint      NOT NULL,
+        last_position  bigint      NOT NULL",
+    // the adapter's scoped lookup: its run, its workspace, its environment
+    indexes: &[IndexSpec {
+        name: "restore_runs_scope_idx",
+        unique: false,
+        definition: "(run_id, workspace_id, environment_id)",
+    }],
 }];
 
 const COLUMNS: &str = "restore_id, run_id, workspace_id, environment_id, status, requested_at, \
@@ -127,6 +148,7 @@ impl StreamTable for RestoreRunsProjection {
         table: &str,
         ids: &[Uuid],
     ) -> Result<Vec<(Uuid, RestoreRow)>, sqlx::Error> {
+        let table = quote_ident(table)?;
         let sql = format!("SELECT {COLUMNS} FROM {table} WHERE restore_id = ANY($1)");
         let rows = sqlx::query(&sql).bind(ids).fetch_all(conn).await?;
         rows.iter()
@@ -143,6 +165,7 @@ impl StreamTable for RestoreRunsProjection {
         if rows.is_empty() {
             return Ok(());
         }
+        let table = quote_ident(table)?;
         let to_i64 = |v: u64| i64::try_from(v).map_err(|e| sqlx::Error::Encode(Box::new(e)));
         let mut restore_id = Vec::new();
         let mut run_id = Vec::new();

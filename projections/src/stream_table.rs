@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use crate::log::StoredEvent;
 use crate::projection::ProjectionError;
+use crate::sql::quote_ident;
 
 /// A projected stream: its folded state and where it stands in the log.
 #[derive(Debug, Clone, PartialEq)]
@@ -158,6 +159,7 @@ pub(crate) async fn load_json(
     key: &str,
     ids: &[Uuid],
 ) -> Result<Vec<serde_json::Value>, sqlx::Error> {
+    let (table, key) = (quote_ident(table)?, quote_ident(key)?);
     sqlx::query_scalar(&format!(
         "SELECT to_jsonb(t) FROM {table} t WHERE {key} = ANY($1)"
     ))
@@ -178,8 +180,13 @@ pub(crate) async fn upsert_json(
     if rows.is_empty() {
         return Ok(());
     }
-    let set: Vec<&str> = columns.iter().copied().filter(|c| *c != key).collect();
+    let set: Vec<String> = columns
+        .iter()
+        .filter(|c| **c != key)
+        .map(|c| quote_ident(c))
+        .collect::<Result<_, _>>()?;
     let excluded: Vec<String> = set.iter().map(|c| format!("EXCLUDED.{c}")).collect();
+    let (table, key) = (quote_ident(table)?, quote_ident(key)?);
     let sql = format!(
         "INSERT INTO {table} SELECT * FROM jsonb_populate_recordset(NULL::{table}, $1) \
          ON CONFLICT ({key}) DO UPDATE SET ({cols}) = ROW({excluded}) \

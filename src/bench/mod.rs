@@ -96,8 +96,13 @@ pub(crate) fn failed(e: impl std::error::Error + 'static) -> CliError {
     CliError::internal(&e)
 }
 
+/// The scratch database the bench measures on: `<database>_bench` on the same server.
+pub fn scratch_target(target: &DatabaseTarget) -> DatabaseTarget {
+    target.with_database(&format!("{}_bench", target.database()))
+}
+
 pub async fn run(target: &DatabaseTarget, args: BenchArgs, out: &Out) -> Result<(), CliError> {
-    let bench = target.with_database(&format!("{}_bench", target.database()));
+    let bench = scratch_target(target);
     let mut table = Vec::new();
     let mut notes = Vec::new();
 
@@ -181,21 +186,12 @@ pub async fn run(target: &DatabaseTarget, args: BenchArgs, out: &Out) -> Result<
 }
 
 /// Drops and creates the scratch database, migrated.
-async fn fresh_database(bench: &DatabaseTarget) -> Result<PgPool, CliError> {
-    let admin = bench.with_database("postgres");
-    let admin_pool = admin
-        .connect(1)
-        .await
-        .map_err(|e| CliError::from_database(&e, &admin))?;
+pub async fn fresh_database(bench: &DatabaseTarget) -> Result<PgPool, CliError> {
     eprintln!("bench: database {bench} (recreated)");
-    sqlx::query(&format!(
-        "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
-        bench.database()
-    ))
-    .execute(&admin_pool)
-    .await
-    .map_err(failed)?;
-    admin_pool.close().await;
+    bench
+        .drop_if_exists()
+        .await
+        .map_err(|e| CliError::from_database(&e, bench))?;
     bench
         .create_if_missing()
         .await

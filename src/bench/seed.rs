@@ -13,6 +13,7 @@ use runproof_domain::operation_run::{
 };
 use runproof_domain::run_slot::{RunSlot, RunSlotClaimed, RunSlotEvent};
 use runproof_domain::run_type::RunType;
+use runproof_projections::sql::quote_ident;
 use serde_json::json;
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -154,6 +155,7 @@ pub fn interleaved_log(events: usize, lag: usize) -> Vec<Row> {
 
 /// Inserts rows into an events-shaped table in batches (one transaction per batch).
 pub async fn insert(pool: &PgPool, table: &str, rows: &[Row]) -> Result<(), sqlx::Error> {
+    let table = quote_ident(table)?;
     for chunk in rows.chunks(10_000) {
         let mut types = Vec::with_capacity(chunk.len());
         let mut ids = Vec::with_capacity(chunk.len());

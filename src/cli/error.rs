@@ -58,7 +58,14 @@ impl CliError {
 
     pub fn from_database(e: &DatabaseError, target: &DatabaseTarget) -> Self {
         let (reason, args) = e.reason(target);
-        CliError::environment(reason, args, e)
+        match e {
+            // The name came from the operator's connection string: bad input.
+            DatabaseError::InvalidName(_) => {
+                debug!(cause = %chain(e), "database name refused");
+                CliError::input(reason, args)
+            }
+            _ => CliError::environment(reason, args, e),
+        }
     }
 
     pub fn from_projector(e: &ProjectorError) -> Self {
@@ -76,6 +83,20 @@ impl CliError {
             ProjectorError::Lagging { .. } => {
                 CliError::environment(ReasonCode::ProjectionLagging, vec![], e)
             }
+            ProjectorError::RebuildBusy => CliError::environment(ReasonCode::ReplayBusy, vec![], e),
+            ProjectorError::LockTimeout {
+                projection,
+                timeout,
+                attempts,
+            } => CliError::environment(
+                ReasonCode::ReplayLockTimeout,
+                vec![
+                    ("projection", projection.to_string()),
+                    ("timeout", format!("{} s", timeout.as_secs_f64())),
+                    ("attempts", attempts.to_string()),
+                ],
+                e,
+            ),
             _ => CliError::internal(e),
         }
     }

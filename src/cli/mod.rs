@@ -68,6 +68,11 @@ pub enum Command {
         /// tables (exit code 1 on any difference); changes nothing.
         #[arg(long)]
         verify: bool,
+        /// Seconds the swap of each rebuilt projection waits for readers of its live
+        /// table (they queue behind the swap meanwhile) before it lets go and retries;
+        /// after three attempts the replay gives up with `replay.lock_timeout`.
+        #[arg(long, value_name = "SECONDS", default_value = "5", value_parser = parse_seconds)]
+        lock_timeout: Duration,
     },
     /// Keep the projections up to date: follow the log until stopped.
     Project {
@@ -246,6 +251,15 @@ pub enum ReviewsCommand {
     },
 }
 
+/// A positive number of seconds, fractions allowed (`0.5`).
+fn parse_seconds(s: &str) -> Result<Duration, String> {
+    s.parse::<f64>()
+        .ok()
+        .filter(|secs| *secs > 0.0)
+        .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
+        .ok_or_else(|| format!("{s} is not a positive number of seconds"))
+}
+
 fn parse_lang(s: &str) -> Result<Lang, String> {
     s.parse()
         .map_err(|e: runproof_domain::lang::UnknownLang| e.to_string())
@@ -300,9 +314,12 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 .await
                 .map(|_| ExitCode::SUCCESS)
         }
-        Command::Replay { verify } => {
+        Command::Replay {
+            verify,
+            lock_timeout,
+        } => {
             let app = open(&target).await?;
-            replay::replay(&app, verify, &out).await
+            replay::replay(&app, verify, lock_timeout, &out).await
         }
         Command::Reconcile {
             once: _,

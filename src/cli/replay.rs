@@ -1,6 +1,7 @@
 //! `runproof replay [--verify]`.
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use runproof_domain::ReasonCode;
 use runproof_projections::rebuild::{self, Difference};
@@ -12,10 +13,16 @@ use super::progress::CliProgress;
 use super::text::UiText;
 use crate::app::App;
 
-pub async fn replay(app: &App, verify: bool, out: &Out) -> Result<ExitCode, CliError> {
+pub async fn replay(
+    app: &App,
+    verify: bool,
+    lock_timeout: Duration,
+    out: &Out,
+) -> Result<ExitCode, CliError> {
     let progress = CliProgress::new(out.lang);
+    let projector = app.projector.clone().with_lock_timeout(lock_timeout);
     if !verify {
-        let report = rebuild::rebuild(&app.projector, &progress)
+        let report = rebuild::rebuild(&projector, &progress)
             .await
             .map_err(|e| CliError::from_projector(&e))?;
         if out.json {
@@ -24,8 +31,16 @@ pub async fn replay(app: &App, verify: bool, out: &Out) -> Result<ExitCode, CliE
                 .iter()
                 .map(|(name, at, events)| json!({"projection": name, "position": at.position, "transaction_id": at.transaction_id, "events": events}))
                 .collect();
-            out.json(&json!({ "rebuilt": items }));
+            out.json(&json!({
+                "rebuilt": items,
+                "created": report.created,
+                "removed_leftovers": report.removed_leftovers,
+            }));
         } else {
+            say_removed(out, &report.removed_leftovers);
+            for table in &report.created {
+                out.say(UiText::ReplayCreated, &[("table", table)]);
+            }
             for (name, at, events) in &report.projections {
                 out.say(
                     UiText::ReplayDone,
@@ -40,7 +55,7 @@ pub async fn replay(app: &App, verify: bool, out: &Out) -> Result<ExitCode, CliE
         return Ok(ExitCode::SUCCESS);
     }
 
-    let report = rebuild::verify(&app.projector, &progress)
+    let report = rebuild::verify(&projector, &progress)
         .await
         .map_err(|e| CliError::from_projector(&e))?;
     if out.json {
@@ -56,8 +71,17 @@ pub async fn replay(app: &App, verify: bool, out: &Out) -> Result<ExitCode, CliE
                 }),
             })
             .collect();
-        out.json(&json!({ "clean": report.is_clean(), "differences": diffs }));
+        out.json(&json!({
+            "clean": report.is_clean(),
+            "differences": diffs,
+            "missing_tables": report.missing_tables,
+            "removed_leftovers": report.removed_leftovers,
+        }));
     } else {
+        say_removed(out, &report.removed_leftovers);
+        for table in &report.missing_tables {
+            out.say(UiText::VerifyTableMissing, &[("table", table)]);
+        }
         for d in &report.differences {
             let key = d.key.as_str();
             match &d.difference {
@@ -100,17 +124,38 @@ pub async fn replay(app: &App, verify: bool, out: &Out) -> Result<ExitCode, CliE
         }
     }
     if report.is_clean() {
-        Ok(ExitCode::SUCCESS)
+        return Ok(ExitCode::SUCCESS);
+    }
+    // One line: a missing table first (its remedy also repairs any differing rows).
+    let (reason, args) = if report.missing_tables.is_empty() {
+        (
+            ReasonCode::ReplayDifferences,
+            vec![("count", report.differences.len().to_string())],
+        )
     } else {
-        eprintln!(
-            "{}",
-            CliError {
-                reason: ReasonCode::ReplayDifferences,
-                args: vec![("count", report.differences.len().to_string())],
-                exit: EXIT_DIFFERENCES,
-            }
-            .message(out.lang)
+        (
+            ReasonCode::ReplayTableMissing,
+            vec![("tables", report.missing_tables.join(", "))],
+        )
+    };
+    eprintln!(
+        "{}",
+        CliError {
+            reason,
+            args,
+            exit: EXIT_DIFFERENCES,
+        }
+        .message(out.lang)
+    );
+    Ok(ExitCode::from(EXIT_DIFFERENCES))
+}
+
+/// Says what an interrupted replay or verify had left behind and this one removed.
+fn say_removed(out: &Out, removed: &[String]) {
+    if !removed.is_empty() {
+        out.say(
+            UiText::ReplayLeftoversRemoved,
+            &[("names", &removed.join(", "))],
         );
-        Ok(ExitCode::from(EXIT_DIFFERENCES))
     }
 }

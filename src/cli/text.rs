@@ -73,6 +73,18 @@ runproof_domain::text_catalogue! {
             en: "Rebuilt {projection} from {events} event(s) up to position {position} and swapped it in.",
             de: "{projection} aus {events} Ereignis(sen) bis Position {position} neu aufgebaut und übernommen."
         }
+        ReplayCreated = "ui.replay.created" {
+            en: "The live table {table} was missing; it was created from runproof's schema.",
+            de: "Die Live-Tabelle {table} fehlte; sie wurde nach runproofs Schema angelegt."
+        }
+        ReplayLeftoversRemoved = "ui.replay.leftovers_removed" {
+            en: "Removed {names}, left behind by an interrupted replay or verify.",
+            de: "{names} entfernt, zurückgelassen von einem abgebrochenen replay oder verify."
+        }
+        VerifyTableMissing = "ui.replay.table_missing" {
+            en: "{table}: the live table is missing; `runproof replay` creates it and fills it from the log",
+            de: "{table}: die Live-Tabelle fehlt; `runproof replay` legt sie an und füllt sie aus dem Log"
+        }
         VerifyClean = "ui.replay.verify_clean" {
             en: "Verified {projection}: {rows} row(s) rebuilt from the log match the live table at position {position}.",
             de: "{projection} geprüft: {rows} aus dem Log neu aufgebaute Zeile(n) stimmen bei Position {position} mit der Live-Tabelle überein."

@@ -12,6 +12,7 @@ use runproof::app::App;
 use runproof::clock::ManualClock;
 use runproof_domain::initiator::Initiator;
 use runproof_domain::metadata::CommandContext;
+use runproof_projections::sql::quote_ident;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgConnection, PgPool};
 
@@ -51,7 +52,7 @@ impl TestDb {
         let mut conn = PgConnection::connect_with(&admin)
             .await
             .expect("connect to the postgres database");
-        sqlx::query(&format!("CREATE DATABASE {name}"))
+        sqlx::query(&format!("CREATE DATABASE {}", quote_ident(&name).unwrap()))
             .execute(&mut conn)
             .await
             .expect("create test database");
@@ -100,8 +101,11 @@ impl Drop for TestDb {
             if let Ok(rt) = rt {
                 rt.block_on(async move {
                     if let Ok(mut conn) = PgConnection::connect_with(&admin).await {
+                        let Ok(quoted) = quote_ident(&name) else {
+                            return;
+                        };
                         let _ =
-                            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                            sqlx::query(&format!("DROP DATABASE IF EXISTS {quoted} WITH (FORCE)"))
                                 .execute(&mut conn)
                                 .await;
                     }

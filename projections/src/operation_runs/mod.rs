@@ -14,7 +14,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::log::StoredEvent;
-use crate::projection::{Projection, ProjectionError, TableSet, TableSpec};
+use crate::projection::{IndexSpec, Projection, ProjectionError, TableSet, TableSpec};
 use crate::stream_table::{self, Row, StreamTable};
 
 /// The projection's name and checkpoint row.
@@ -23,6 +23,59 @@ pub const NAME: &str = "operation_runs";
 const TABLES: &[TableSpec] = &[TableSpec {
     name: "operation_runs",
     key: "id",
+    // `context` holds type-specific context, `context.reconciliation` once something else
+    // decided the run; `updated_at`, `version` and `last_position` are the time, stream
+    // version and log position of the run's last event. The last CHECK keeps the two
+    // families apart: pending exactly while not completed.
+    columns: "
+        id                     uuid PRIMARY KEY,
+        workspace_id           uuid        NOT NULL,
+        managed_environment_id uuid,
+        run_type               text        NOT NULL,
+        status                 text        NOT NULL CHECK (status IN ('queued', 'running', 'completed')),
+        outcome                text        NOT NULL CHECK (outcome IN ('pending', 'succeeded', 'partially_succeeded', 'blocked', 'failed')),
+        initiator              text        NOT NULL,
+        identity_hash          text        NOT NULL,
+        context                jsonb       NOT NULL,
+        summary_counts         jsonb       NOT NULL,
+        failure_summary        jsonb       NOT NULL,
+        created_at             timestamptz NOT NULL,
+        started_at             timestamptz,
+        completed_at           timestamptz,
+        updated_at             timestamptz NOT NULL,
+        version                bigint      NOT NULL,
+        last_position          bigint      NOT NULL,
+        CHECK ((status = 'completed') = (outcome <> 'pending'))",
+    indexes: &[
+        // the list: a workspace's runs, newest first (and all runs, newest first)
+        IndexSpec {
+            name: "operation_runs_workspace_created_idx",
+            unique: false,
+            definition: "(workspace_id, created_at DESC, id)",
+        },
+        IndexSpec {
+            name: "operation_runs_created_idx",
+            unique: false,
+            definition: "(created_at DESC, id)",
+        },
+        // the stale scan: cost follows the number of active runs, not the table size
+        IndexSpec {
+            name: "operation_runs_stale_queued_idx",
+            unique: false,
+            definition: "(run_type, created_at) WHERE status = 'queued'",
+        },
+        IndexSpec {
+            name: "operation_runs_stale_running_idx",
+            unique: false,
+            definition: "(run_type, started_at) WHERE status = 'running'",
+        },
+        // lookups by run identity
+        IndexSpec {
+            name: "operation_runs_identity_idx",
+            unique: false,
+            definition: "(identity_hash, created_at DESC)",
+        },
+    ],
 }];
 
 /// Folds `operation_run` events into `operation_runs`.

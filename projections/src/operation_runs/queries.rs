@@ -8,6 +8,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::row::{RunRow, COLUMNS};
+use crate::sql::quote_ident;
 
 /// Filters for listing runs; every filter is optional.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -73,6 +74,7 @@ pub(crate) async fn load(
     table: &str,
     ids: &[Uuid],
 ) -> Result<Vec<RunRow>, sqlx::Error> {
+    let table = quote_ident(table)?;
     let sql = format!("SELECT {COLUMNS} FROM {table} WHERE id = ANY($1)");
     let rows = sqlx::query(&sql).bind(ids).fetch_all(conn).await?;
     rows.iter().map(RunRow::decode).collect()
@@ -87,6 +89,7 @@ pub(crate) async fn upsert(
     if rows.is_empty() {
         return Ok(());
     }
+    let table = quote_ident(table)?;
     let n = rows.len();
     let mut id = Vec::with_capacity(n);
     let mut workspace = Vec::with_capacity(n);

@@ -1,0 +1,115 @@
+//! The bench's scratch database: whatever the database name holds, it is one quoted
+//! identifier, so creating and dropping the scratch database touches nothing else.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::TestDb;
+use runproof::bench;
+use runproof::database::DatabaseTarget;
+use runproof_domain::ReasonCode;
+use runproof_projections::sql::quote_ident;
+
+/// `db`'s connection string with another database name, percent-encoded as an operator
+/// would type it.
+fn url_with_database(db: &TestDb, name: &str) -> String {
+    format!(
+        "{}/{}",
+        db.url().rsplit_once('/').unwrap().0,
+        name.replace('"', "%22").replace(' ', "%20")
+    )
+}
+
+async fn database_exists(db: &TestDb, name: &str) -> bool {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+        .bind(name)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_hostile_database_name_recreates_only_its_own_scratch_database() {
+    // Any database on the server will do as the admin connection for the checks.
+    let db = TestDb::unmigrated().await;
+    let victim = format!(
+        "victim_{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    );
+    let mut admin = db.pool.acquire().await.unwrap();
+    sqlx::query(&format!(
+        "CREATE DATABASE {}",
+        quote_ident(&victim).unwrap()
+    ))
+    .execute(&mut *admin)
+    .await
+    .unwrap();
+
+    // `--database-url postgres://…/victim%22%20WITH%20(FORCE)%20--`
+    let hostile = format!("{victim}\" WITH (FORCE) --");
+    let target = DatabaseTarget::parse(&url_with_database(&db, &hostile)).unwrap();
+    assert_eq!(target.database(), hostile);
+    let scratch = bench::scratch_target(&target);
+    let scratch_name = scratch.database().to_string();
+
+    let pool = bench::fresh_database(&scratch).await.unwrap();
+    let migrated: bool = sqlx::query_scalar("SELECT to_regclass('events') IS NOT NULL")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    assert!(migrated, "the scratch database is created and migrated");
+    assert!(database_exists(&db, &scratch_name).await);
+    assert!(database_exists(&db, &victim).await, "the victim survives");
+
+    // Again: this time the hostile-named scratch database exists and is dropped first.
+    let pool = bench::fresh_database(&scratch).await.unwrap();
+    pool.close().await;
+    assert!(database_exists(&db, &victim).await, "the victim survives");
+
+    scratch.drop_if_exists().await.unwrap();
+    assert!(!database_exists(&db, &scratch_name).await, "dropped");
+    assert!(database_exists(&db, &victim).await, "the victim survives");
+
+    sqlx::query(&format!(
+        "DROP DATABASE {} WITH (FORCE)",
+        quote_ident(&victim).unwrap()
+    ))
+    .execute(&mut *admin)
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn a_scratch_name_postgres_would_shorten_into_another_database_is_refused() {
+    let db = TestDb::unmigrated().await;
+    // PostgreSQL keeps 63 bytes of a name: `<60 bytes>_bench` would become `<60 bytes>_be`.
+    let prefix = format!("victim_{}", uuid::Uuid::new_v4().simple());
+    let base = format!("{prefix:x<60}");
+    let victim = format!("{base}_be");
+    assert_eq!(victim.len(), 63);
+    let mut admin = db.pool.acquire().await.unwrap();
+    sqlx::query(&format!(
+        "CREATE DATABASE {}",
+        quote_ident(&victim).unwrap()
+    ))
+    .execute(&mut *admin)
+    .await
+    .unwrap();
+
+    let target = DatabaseTarget::parse(&url_with_database(&db, &base)).unwrap();
+    let err = bench::fresh_database(&bench::scratch_target(&target))
+        .await
+        .unwrap_err();
+    assert_eq!(err.reason, ReasonCode::DbInvalidName);
+    assert_eq!(err.exit, 2, "a bad name is bad input");
+    assert!(database_exists(&db, &victim).await, "the victim survives");
+
+    sqlx::query(&format!(
+        "DROP DATABASE {} WITH (FORCE)",
+        quote_ident(&victim).unwrap()
+    ))
+    .execute(&mut *admin)
+    .await
+    .unwrap();
+}
