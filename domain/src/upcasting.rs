@@ -223,7 +223,7 @@ pub fn decode<E: DomainEvent + DeserializeOwned>(
     }
     let registry = current_version(event_type);
     let written = event.event_version();
-    if version(&written)? != version(registry)? {
+    if written != registry && version(&written)? != version(registry)? {
         return Err(DecodeError::NotCurrent {
             event_type: event_type.to_string(),
             written,

@@ -52,7 +52,7 @@ pub struct RunStarted {
 ///
 /// Version 1.1: `note` is always present, so every terminal event carries its reason
 /// (as `RunReconciled` always did). In 1.0 it was optional; the upcaster
-/// [`run_completed_1_1`] gives a 1.0 event without one the note its completion implied.
+/// `run_completed_1_1` gives a 1.0 event without one the note its completion implied.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RunCompleted {
