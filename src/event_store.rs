@@ -9,6 +9,7 @@ use cqrs_es::persist::PersistedEventStore;
 use cqrs_es::{Aggregate, AggregateContext, AggregateError, DomainEvent, EventStore as _};
 use postgres_es::PostgresEventRepository;
 use runproof_domain::metadata::{CommandContext, EventMetadata};
+use runproof_domain::upcasting;
 use runproof_projections::{log, LogPosition};
 use sqlx::PgPool;
 
@@ -117,8 +118,11 @@ impl EventStore {
         &self.pool
     }
 
+    /// The cqrs-es store for `A`, reading every stored event through the domain's
+    /// upcasting registry (so an aggregate is folded from events in their current shape).
     fn store<A: Aggregate>(&self) -> PersistedEventStore<PostgresEventRepository, A> {
         PersistedEventStore::new_event_store(PostgresEventRepository::new(self.pool.clone()))
+            .with_upcasters(upcasting::upcasters())
     }
 
     /// Loads an aggregate by replaying its stream.

@@ -1,7 +1,7 @@
 //! Why a run is where it is: the one-sentence decision an operator reads first.
 
 use chrono::{DateTime, Utc};
-use runproof_domain::operation_run::{RunState, RunStatus};
+use runproof_domain::operation_run::{CompletionNote, RunState, RunStatus};
 use runproof_domain::reconciliation::{DecisionKind, ReconciliationSource};
 use runproof_domain::{Lang, ReasonCode};
 use serde::Serialize;
@@ -56,26 +56,37 @@ pub fn why(run: &RunState, lang: Lang) -> Why {
     }
     let thresholds = run.run_type.thresholds();
     match run.status {
-        RunStatus::Completed => match run.failures.first() {
-            Some(f) => {
-                let mut reason = f.reason_code.text(lang);
-                if let Some(m) = &f.message {
-                    reason = format!("{reason} ({m})");
-                }
-                Why {
-                    code: Some(f.reason_code),
-                    text: UiText::WhyFailedByJob.render(
-                        lang,
-                        &[("outcome", run.outcome.label(lang)), ("reason", &reason)],
-                    ),
-                }
+        RunStatus::Completed => {
+            // The job's note (always recorded since RunCompleted 1.1; a row projected by
+            // an older build may lack it, and gets the note its completion implied).
+            let note = run
+                .completion
+                .clone()
+                .unwrap_or_else(|| CompletionNote::implied(&run.failures));
+            if !note.has_reason() {
+                return Why {
+                    code: None,
+                    text: UiText::WhyCompletedByJob
+                        .render(lang, &[("outcome", run.outcome.label(lang))]),
+                };
             }
-            None => Why {
-                code: None,
-                text: UiText::WhyCompletedByJob
-                    .render(lang, &[("outcome", run.outcome.label(lang))]),
-            },
-        },
+            let mut reason = note.reason_code.text(lang);
+            let message = run
+                .failures
+                .iter()
+                .find(|f| f.reason_code == note.reason_code)
+                .and_then(|f| f.message.as_deref());
+            if let Some(m) = message {
+                reason = format!("{reason} ({m})");
+            }
+            Why {
+                code: Some(note.reason_code),
+                text: UiText::WhyReportedByJob.render(
+                    lang,
+                    &[("outcome", run.outcome.label(lang)), ("reason", &reason)],
+                ),
+            }
+        }
         RunStatus::Running => {
             let since = run.started_at.unwrap_or(run.created_at);
             Why {

@@ -15,7 +15,9 @@
 //! - [`reviews`]: compose requests and their feedback, the compose worker, publishing.
 //! - [`service_error`]: the error every domain service returns.
 //! - [`app`]: wiring of pool, store, projector and services.
-//! - [`explain`]: the decision-first explanation of a run.
+//! - [`explain`]: the decision-first explanation of a run (and whether it needs attention).
+//! - [`history`]: a run's or a review's recorded events, in their current shape, with
+//!   the streams they link to.
 //! - [`cli`]: argument parsing and one module per command; [`demo`], [`bench`].
 //! - [`clock`], [`telemetry`]: time and logs.
 #![forbid(unsafe_code)]
@@ -29,6 +31,7 @@ pub mod demo;
 pub mod directory;
 pub mod event_store;
 pub mod explain;
+pub mod history;
 pub mod lifecycle;
 pub mod reconciliation;
 pub mod restore;

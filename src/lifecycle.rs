@@ -501,7 +501,8 @@ impl RunLifecycle {
         let last_event = events.iter().map(|e| e.at).max().unwrap_or(last.at);
         let mut state = None;
         for e in &events {
-            let event: OperationRunEvent = serde_json::from_str(&e.payload)
+            let event: OperationRunEvent = e
+                .decode()
                 .map_err(|err| RecordError::Failed(Box::new(err)))?;
             state = RunState::fold(state, event);
         }

@@ -160,7 +160,7 @@ async fn bad_input_gets_a_one_line_error_and_a_non_zero_exit_code() {
     one_line_error(
         &runproof(&db.url(), &["history", &unknown]),
         2,
-        "run.not_found",
+        "history.not_found",
     );
     one_line_error(
         &runproof(&db.url(), &["runs", "list", "--status", "cancelled"]),
@@ -260,7 +260,9 @@ async fn list_show_and_history_print_the_decision_first_and_json_on_request() {
 
     let history_json: Value =
         serde_json::from_str(&runproof(&db.url(), &["--json", "history", &id_s]).stdout).unwrap();
-    let entries = history_json.as_array().unwrap();
+    assert_eq!(history_json["stream"], "run");
+    assert_eq!(history_json["id"], id_s);
+    let entries = history_json["events"].as_array().unwrap();
     assert_eq!(entries.len(), 3);
     assert!(entries
         .windows(2)

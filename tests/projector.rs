@@ -114,7 +114,7 @@ async fn all_rows(db: &TestDb) -> Vec<operation_runs::RunRow> {
     let mut rows = operation_runs::list(
         &mut conn,
         &RunFilter {
-            limit: 100_000,
+            limit: runproof_projections::LIST_LIMIT_MAX,
             ..RunFilter::default()
         },
     )

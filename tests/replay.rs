@@ -124,7 +124,9 @@ async fn a_rebuild_yields_identical_rows_and_a_verify_finds_no_difference() {
     assert_eq!(
         indexes,
         [
+            "operation_runs_attention_idx",
             "operation_runs_created_idx",
+            "operation_runs_environment_created_idx",
             "operation_runs_identity_idx",
             "operation_runs_pkey",
             "operation_runs_stale_queued_idx",

@@ -19,6 +19,8 @@
 //! - [`reason`]: every reason code with EN and DE text.
 //! - [`identity`], [`fingerprint`]: deterministic `sha256:` hashes.
 //! - [`metadata`], [`initiator`], [`lang`]: what every event carries and who reads it.
+//! - [`upcasting`]: schema evolution — the one registry of upcasters every reader of
+//!   stored events decodes through.
 #![forbid(unsafe_code)]
 
 pub mod actor;
@@ -37,6 +39,7 @@ pub mod review;
 pub mod run_slot;
 pub mod run_type;
 mod text_input;
+pub mod upcasting;
 pub mod workspace;
 
 pub use lang::Lang;

@@ -342,6 +342,12 @@ text_catalogue! {
         en: "Some items failed.",
         de: "Einige Elemente sind fehlgeschlagen."
     }
+    /// The job reported its outcome without naming a reason (the note a plain
+    /// completion implies).
+    JobNoReason = "job.no_reason" {
+        en: "The job reported its outcome without naming a reason.",
+        de: "Der Job hat sein Ergebnis gemeldet, ohne einen Grund zu nennen."
+    }
     // --- operator-facing errors of the command line ---
     /// An argument that should be a UUID was not one.
     CliInvalidUuid = "cli.invalid_uuid" {
@@ -352,6 +358,21 @@ text_catalogue! {
     CliUnknownStatus = "cli.unknown_status" {
         en: "Unknown status {value} (use queued, running or completed).",
         de: "Unbekannter Status {value} (erlaubt: queued, running, completed)."
+    }
+    /// An outcome filter named an unknown outcome.
+    CliUnknownOutcome = "cli.unknown_outcome" {
+        en: "Unknown outcome {value} (use pending, succeeded, partially_succeeded, blocked or failed).",
+        de: "Unbekanntes Ergebnis {value} (erlaubt: pending, succeeded, partially_succeeded, blocked, failed)."
+    }
+    /// A list was asked for fewer than one or more than the maximum number of rows.
+    CliLimitOutOfRange = "cli.limit_out_of_range" {
+        en: "--limit must be between 1 and {max} (got {value}); narrow the list with its filters instead.",
+        de: "--limit muss zwischen 1 und {max} liegen (angegeben: {value}); die Liste stattdessen mit ihren Filtern eingrenzen."
+    }
+    /// `history` was given an id that is neither a run nor a review (or not visible).
+    HistoryNotFound = "history.not_found" {
+        en: "No run or review {id} was found.",
+        de: "Kein Lauf und kein Review {id} wurde gefunden."
     }
     /// The connection string could not be parsed.
     DbInvalidUrl = "db.invalid_url" {
@@ -403,6 +424,17 @@ text_catalogue! {
     ProjectionStopped = "projection.stopped" {
         en: "The projection {projection} stopped at an event it could not apply; nothing was skipped. See the log.",
         de: "Die Projektion {projection} hat bei einem nicht anwendbaren Ereignis angehalten; nichts wurde übersprungen. Siehe Log."
+    }
+    // --- the event log: reading stored events ---
+    /// A stored event cannot be brought to its current shape or does not match its type.
+    EventUndecodable = "event.undecodable" {
+        en: "This build cannot read the stored {event} event (version {version}; it reads {known}); it is shown as stored.",
+        de: "Dieses Build kann das gespeicherte Ereignis {event} (Version {version}; lesbar ist {known}) nicht lesen; es wird wie gespeichert gezeigt."
+    }
+    /// A stored event was written by a newer runproof than this one.
+    EventVersionUnknown = "event.version_unknown" {
+        en: "The {event} event was written in version {version}, newer than this build knows ({known}): upgrade runproof to read it.",
+        de: "Das Ereignis {event} wurde in Version {version} geschrieben, neuer als dieses Build kennt ({known}): runproof aktualisieren, um es zu lesen."
     }
     /// A rebuilt projection differs from the live one.
     ReplayDifferences = "replay.differences" {

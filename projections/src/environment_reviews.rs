@@ -259,17 +259,21 @@ pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<Option<ReviewRow>,
     get_columns::<Columns>(conn, NAME, id).await
 }
 
-/// Reviews of one workspace, or of all, newest first.
+/// Reviews of one workspace, or of all, newest first; with `visible_to`, only those of
+/// workspaces that actor belongs to (filtered before the limit).
 pub async fn list(
     conn: &mut PgConnection,
     workspace_id: Option<Uuid>,
+    visible_to: Option<Uuid>,
     limit: i64,
 ) -> Result<Vec<ReviewRow>, sqlx::Error> {
     let query = sqlx::query_scalar(
         "SELECT to_jsonb(t) FROM environment_reviews t WHERE ($1::uuid IS NULL OR workspace_id = $1) \
+         AND ($3::text IS NULL OR workspace_id IN (SELECT id FROM workspaces WHERE member_ids ? $3)) \
          ORDER BY drafted_at DESC, id LIMIT $2",
     )
     .bind(workspace_id)
-    .bind(limit.max(1));
+    .bind(limit.clamp(1, crate::LIST_LIMIT_MAX))
+    .bind(visible_to.map(|a| a.to_string()));
     query_columns::<Columns>(query, conn).await
 }

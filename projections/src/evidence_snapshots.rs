@@ -67,12 +67,11 @@ impl Projection for EvidenceSnapshotsProjection {
             e.aggregate_type == ManagedEnvironment::TYPE
                 && e.event_type == "EvidenceSnapshotCaptured"
         }) {
-            let event: EnvironmentEvent =
-                serde_json::from_str(&e.payload).map_err(|err| ProjectionError::Decode {
-                    at: e.at,
-                    event_type: e.event_type.clone(),
-                    reason: err.to_string(),
-                })?;
+            let event: EnvironmentEvent = e.decode().map_err(|err| ProjectionError::Decode {
+                at: e.at,
+                event_type: e.event_type.clone(),
+                reason: err.to_string(),
+            })?;
             let EnvironmentEvent::EvidenceSnapshotCaptured(s) = event else {
                 continue;
             };

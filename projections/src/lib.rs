@@ -47,6 +47,10 @@ pub use projector::{CaughtUp, Projector, Step};
 
 use std::sync::Arc;
 
+/// The most rows a list (`runs list`, `reviews list`) returns at once. Interfaces refuse
+/// a larger `--limit` (`cli.limit_out_of_range`); the queries clamp to it as well.
+pub const LIST_LIMIT_MAX: i64 = 1000;
+
 /// Every projection runproof maintains, in the order they are applied.
 pub fn all() -> Vec<Arc<dyn Projection>> {
     vec![

@@ -11,6 +11,9 @@
 //! appear behind a reader's position.
 
 use chrono::{DateTime, Utc};
+use cqrs_es::DomainEvent;
+use runproof_domain::upcasting::{self, DecodeError};
+use serde::de::DeserializeOwned;
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 
@@ -28,6 +31,15 @@ pub struct StoredEvent {
     pub event_version: String,
     pub payload: String,
     pub metadata: String,
+}
+
+impl StoredEvent {
+    /// The event in its current shape: upcast through the domain's one registry
+    /// ([`runproof_domain::upcasting`]) and decoded. Every reader of stored events
+    /// decodes this way.
+    pub fn decode<E: DomainEvent + DeserializeOwned>(&self) -> Result<E, DecodeError> {
+        upcasting::decode(&self.event_type, &self.event_version, &self.payload)
+    }
 }
 
 const COLUMNS: &str = "transaction_id::text::bigint AS transaction_id, position, aggregate_type, \
@@ -97,6 +109,26 @@ pub async fn read_stream(
         .fetch_all(conn)
         .await?;
     rows.iter().map(decode).collect()
+}
+
+/// The ids of the `aggregate_type` streams with an event whose body names `run_id` as
+/// its `run_id` (e.g. the reviews a compose run drafted or took over), in id order.
+/// Generic over the event types: a new event that carries `run_id` is found too.
+/// Served by the partial expression index `events_review_run_id_idx` for reviews.
+pub async fn streams_naming_run(
+    conn: &mut PgConnection,
+    aggregate_type: &str,
+    run_id: uuid::Uuid,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT DISTINCT aggregate_id FROM events \
+         WHERE aggregate_type = $1 AND (payload -> event_type ->> 'run_id') = $2 \
+         ORDER BY aggregate_id",
+    )
+    .bind(aggregate_type)
+    .bind(run_id.to_string())
+    .fetch_all(conn)
+    .await
 }
 
 /// The log position of one stream's event at `sequence` (used to wait for a write).

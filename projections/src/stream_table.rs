@@ -8,6 +8,7 @@ use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use cqrs_es::DomainEvent;
 use serde::de::DeserializeOwned;
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -31,7 +32,7 @@ pub struct Row<S> {
 /// A table with one row per stream of one aggregate type.
 #[async_trait]
 pub(crate) trait StreamTable: Send + Sync {
-    type Event: DeserializeOwned + Send;
+    type Event: DomainEvent + DeserializeOwned + Send;
     type State: Send + Sync;
 
     /// The aggregate type whose events are folded.
@@ -78,8 +79,7 @@ pub(crate) async fn apply<T: StreamTable>(
         .filter(|e| e.aggregate_type == t.aggregate_type())
     {
         let id = Uuid::parse_str(&e.aggregate_id).map_err(|err| decode_error(e, err))?;
-        let event: T::Event =
-            serde_json::from_str(&e.payload).map_err(|err| decode_error(e, err))?;
+        let event: T::Event = e.decode().map_err(|err| decode_error(e, err))?;
         decoded.push((id, e, event));
     }
     if decoded.is_empty() {

@@ -152,12 +152,13 @@ async fn raw_round(
                 for r in group {
                     sqlx::query(
                         "INSERT INTO bench_raw_events (aggregate_type, aggregate_id, sequence, event_type, \
-                         event_version, payload, metadata) VALUES ($1, $2, $3, $4, '1.0', $5::json, $6::json)",
+                         event_version, payload, metadata) VALUES ($1, $2, $3, $4, $5, $6::json, $7::json)",
                     )
                     .bind(r.aggregate_type)
                     .bind(&r.aggregate_id)
                     .bind(r.sequence)
                     .bind(&r.event_type)
+                    .bind(&r.event_version)
                     .bind(&r.payload)
                     .bind(&r.metadata)
                     .execute(&mut *tx)

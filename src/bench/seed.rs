@@ -9,7 +9,8 @@ use runproof_domain::identity::IdentityHash;
 use runproof_domain::initiator::Initiator;
 use runproof_domain::metadata::CommandContext;
 use runproof_domain::operation_run::{
-    OperationRun, OperationRunEvent, RunCompleted, RunQueued, RunStarted, TerminalOutcome,
+    CompletionNote, OperationRun, OperationRunEvent, RunCompleted, RunQueued, RunStarted,
+    TerminalOutcome,
 };
 use runproof_domain::run_slot::{RunSlot, RunSlotClaimed, RunSlotEvent};
 use runproof_domain::run_type::RunType;
@@ -25,6 +26,7 @@ pub struct Row {
     pub aggregate_id: String,
     pub sequence: i64,
     pub event_type: String,
+    pub event_version: String,
     pub payload: String,
     pub metadata: String,
 }
@@ -41,6 +43,7 @@ pub fn row<A: Aggregate>(
         aggregate_id: id.to_string(),
         sequence,
         event_type: event.event_type(),
+        event_version: event.event_version(),
         payload: serde_json::to_string(event).unwrap_or_default(),
         metadata: serde_json::to_string(&ctx.metadata(at, &event.event_version()).to_map())
             .unwrap_or_default(),
@@ -88,7 +91,7 @@ pub fn lifecycle(n: usize, run_id: Uuid) -> [(OperationRunEvent, DateTime<Utc>);
         summary: BTreeMap::from([("items".to_string(), (n % 50) as u64)]),
         failures: vec![],
         completed_at: t + Duration::seconds(30),
-        note: None,
+        note: CompletionNote::implied(&[]),
     });
     [
         (queued, t),
@@ -161,6 +164,7 @@ pub async fn insert(pool: &PgPool, table: &str, rows: &[Row]) -> Result<(), sqlx
         let mut ids = Vec::with_capacity(chunk.len());
         let mut seqs = Vec::with_capacity(chunk.len());
         let mut event_types = Vec::with_capacity(chunk.len());
+        let mut versions = Vec::with_capacity(chunk.len());
         let mut payloads = Vec::with_capacity(chunk.len());
         let mut metas = Vec::with_capacity(chunk.len());
         for r in chunk {
@@ -168,19 +172,21 @@ pub async fn insert(pool: &PgPool, table: &str, rows: &[Row]) -> Result<(), sqlx
             ids.push(r.aggregate_id.as_str());
             seqs.push(r.sequence);
             event_types.push(r.event_type.as_str());
+            versions.push(r.event_version.as_str());
             payloads.push(r.payload.as_str());
             metas.push(r.metadata.as_str());
         }
         sqlx::query(&format!(
             "INSERT INTO {table} (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
-             SELECT t, i, s, e, '1.0', p::json, m::json \
-             FROM UNNEST($1::text[], $2::text[], $3::int8[], $4::text[], $5::text[], $6::text[]) \
-               WITH ORDINALITY AS u(t, i, s, e, p, m, o) ORDER BY o"
+             SELECT t, i, s, e, v, p::json, m::json \
+             FROM UNNEST($1::text[], $2::text[], $3::int8[], $4::text[], $5::text[], $6::text[], $7::text[]) \
+               WITH ORDINALITY AS u(t, i, s, e, v, p, m, o) ORDER BY o"
         ))
         .bind(types)
         .bind(ids)
         .bind(seqs)
         .bind(event_types)
+        .bind(versions)
         .bind(payloads)
         .bind(metas)
         .execute(pool)

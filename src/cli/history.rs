@@ -1,9 +1,11 @@
-//! `runproof history RUN_ID`: the run's events in order, each decision with its evidence.
+//! `runproof history ID` (a run or a review) and `runproof reviews history ID`: the
+//! stream's events in order, each in its current shape with what it means, each
+//! decision with its evidence, and the streams it links to.
 
 use runproof_domain::metadata::EventMetadata;
-use runproof_domain::operation_run::OperationRunEvent;
+use runproof_domain::operation_run::{OperationRunEvent, RunOutcome};
+use runproof_domain::review::ReviewEvent;
 use runproof_domain::{Lang, ReasonCode};
-use runproof_projections::log::{self, StoredEvent};
 use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
@@ -12,67 +14,140 @@ use super::error::CliError;
 use super::out::Out;
 use super::text::UiText;
 use crate::app::App;
-use crate::event_store::metadata_of;
 use crate::explain::when;
-use crate::lifecycle::RUN_AGGREGATE;
+use crate::history::{self, Decoded, History, Link, Recorded, StreamKind};
 
-/// One event of a run's history, as `--json` prints it.
+/// A history as `--json` prints it.
+#[derive(Debug, Serialize)]
+pub struct HistoryView {
+    pub stream: StreamKind,
+    pub id: Uuid,
+    pub events: Vec<HistoryEntry>,
+    /// Streams to follow with `runproof history ID`.
+    pub links: Vec<Link>,
+}
+
+/// One event of a history, as `--json` prints it.
 #[derive(Debug, Serialize)]
 pub struct HistoryEntry {
     pub sequence: i64,
     pub position: i64,
     pub transaction_id: i64,
     pub event_type: String,
+    /// The version the event is shown in (its current version once upcast).
     pub event_version: String,
+    /// The version it was stored in.
+    pub stored_version: String,
     pub summary: String,
+    /// Set when this build cannot read the event; `payload` is then as stored.
+    pub undecodable: Option<Undecodable>,
     pub metadata: Option<EventMetadata>,
     pub payload: Value,
 }
 
+/// Why an event is shown as stored instead of decoded.
+#[derive(Debug, Serialize)]
+pub struct Undecodable {
+    pub reason_code: ReasonCode,
+    pub message: String,
+}
+
+/// Shows the history of `id`. Without `only`, `id` may be a run or a review; with it,
+/// only that kind is looked up. With an actor, a stream outside its workspaces answers
+/// "not found" like one that does not exist.
 pub async fn history(
     app: &App,
-    run_id: Uuid,
+    id: Uuid,
     actor: Option<Uuid>,
+    only: Option<StreamKind>,
     out: &Out,
 ) -> Result<(), CliError> {
-    let mut conn = app
-        .pool
-        .acquire()
+    let not_found = || match only {
+        Some(StreamKind::Review) => {
+            CliError::input(ReasonCode::ReviewNotFound, vec![("review", id.to_string())])
+        }
+        Some(StreamKind::Run) => {
+            CliError::input(ReasonCode::RunNotFound, vec![("run", id.to_string())])
+        }
+        None => CliError::input(ReasonCode::HistoryNotFound, vec![("id", id.to_string())]),
+    };
+    let found = history::load(&app.pool, id, only)
         .await
-        .map_err(|e| CliError::internal(&e))?;
-    let events = log::read_stream(&mut conn, RUN_AGGREGATE, &run_id.to_string())
-        .await
-        .map_err(|e| CliError::internal(&e))?;
-    if events.is_empty() {
-        return Err(CliError::input(
-            ReasonCode::RunNotFound,
-            vec![("run", run_id.to_string())],
-        ));
-    }
-    if actor.is_some() {
-        let workspace = events.first().and_then(|e| {
-            match serde_json::from_str::<OperationRunEvent>(&e.payload) {
-                Ok(OperationRunEvent::RunQueued(q)) => Some(q.workspace_id),
-                _ => None,
-            }
-        });
-        match workspace {
-            Some(ws) => super::runs::check_visible(app, ws, run_id, actor).await?,
-            None => {
-                return Err(CliError::input(
-                    ReasonCode::RunNotFound,
-                    vec![("run", run_id.to_string())],
-                ))
-            }
+        .map_err(|e| CliError::internal(&e))?
+        .ok_or_else(not_found)?;
+    if let Some(actor) = actor {
+        let Some(workspace) = found.workspace_id else {
+            return Err(not_found());
+        };
+        let mut conn = app
+            .pool
+            .acquire()
+            .await
+            .map_err(|e| CliError::internal(&e))?;
+        let member = runproof_projections::directory::is_member(&mut conn, workspace, actor)
+            .await
+            .map_err(|e| CliError::internal(&e))?;
+        if !member {
+            return Err(not_found());
         }
     }
-    let entries: Vec<HistoryEntry> = events.iter().map(|e| entry(e, out.lang)).collect();
+    let view = view(&found, out.lang);
     if out.json {
-        out.json(&entries);
+        out.json(&view);
         return Ok(());
     }
-    out.line(format!("{} {run_id}", out.t(UiText::LabelRun)));
-    for e in &entries {
+    render(&found, &view, out);
+    Ok(())
+}
+
+fn view(h: &History, lang: Lang) -> HistoryView {
+    HistoryView {
+        stream: h.stream,
+        id: h.id,
+        events: h.events.iter().map(|e| entry(e, lang)).collect(),
+        links: h.links.clone(),
+    }
+}
+
+fn entry(e: &Recorded, lang: Lang) -> HistoryEntry {
+    let (summary, undecodable) = match &e.decoded {
+        Ok(event) => (summarise(event, lang), None),
+        Err(err) => {
+            let args = err.reason_args(&e.stored.event_type, &e.stored.event_version);
+            let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let message = err.reason().render(lang, &args);
+            let marker = UiText::HistoryUndecodable
+                .render(lang, &[("version", e.stored.event_version.as_str())]);
+            (
+                format!("⚠ {marker} — {message} [{}]", err.reason()),
+                Some(Undecodable {
+                    reason_code: err.reason(),
+                    message,
+                }),
+            )
+        }
+    };
+    HistoryEntry {
+        sequence: e.stored.sequence,
+        position: e.stored.at.position,
+        transaction_id: e.stored.at.transaction_id,
+        event_type: e.stored.event_type.clone(),
+        event_version: e.version(),
+        stored_version: e.stored.event_version.clone(),
+        summary,
+        undecodable,
+        metadata: e.metadata.clone(),
+        payload: e.payload(),
+    }
+}
+
+fn render(h: &History, view: &HistoryView, out: &Out) {
+    let label = match h.stream {
+        StreamKind::Run => UiText::LabelRun,
+        StreamKind::Review => UiText::LabelReview,
+    };
+    out.line(format!("{} {}", out.t(label), h.id));
+    for (recorded, e) in h.events.iter().zip(&view.events) {
         let (time, actor) = match &e.metadata {
             Some(m) => (when(m.occurred_at), m.actor.to_string()),
             None => (String::from("?"), String::from("?")),
@@ -86,9 +161,19 @@ pub async fn history(
             actor
         ));
         out.line(format!("        {}: {}", e.event_type, e.summary));
-        if let Ok(OperationRunEvent::RunReconciled(r)) =
-            serde_json::from_value::<OperationRunEvent>(e.payload.clone())
-        {
+        if e.undecodable.is_none() && e.event_version != e.stored_version {
+            out.line(format!(
+                "        ({})",
+                UiText::HistoryUpcast.render(
+                    out.lang,
+                    &[
+                        ("stored", e.stored_version.as_str()),
+                        ("current", e.event_version.as_str())
+                    ]
+                )
+            ));
+        }
+        if let Ok(Decoded::Run(OperationRunEvent::RunReconciled(r))) = &recorded.decoded {
             let evidence =
                 serde_json::to_string_pretty(&r.reconciliation.evidence).unwrap_or_default();
             out.line(format!("        {}:", out.t(UiText::HeadingEvidence)));
@@ -97,29 +182,29 @@ pub async fn history(
             }
         }
     }
-    Ok(())
-}
-
-fn entry(e: &StoredEvent, lang: Lang) -> HistoryEntry {
-    let payload: Value = serde_json::from_str(&e.payload).unwrap_or(Value::Null);
-    let summary = match serde_json::from_str::<OperationRunEvent>(&e.payload) {
-        Ok(event) => summarise(&event, lang),
-        Err(_) => e.event_type.clone(),
-    };
-    HistoryEntry {
-        sequence: e.sequence,
-        position: e.at.position,
-        transaction_id: e.at.transaction_id,
-        event_type: e.event_type.clone(),
-        event_version: e.event_version.clone(),
-        summary,
-        metadata: metadata_of(e),
-        payload,
+    if !h.links.is_empty() {
+        out.line("");
+        out.line(out.t(UiText::HistoryLinks));
+        for link in &h.links {
+            let label = match link.stream {
+                StreamKind::Run => UiText::LabelRun,
+                StreamKind::Review => UiText::LabelReview,
+            };
+            out.line(format!("  {} {}", out.t(label), link.id));
+        }
     }
 }
 
-/// One line saying what the event means.
-pub fn summarise(event: &OperationRunEvent, lang: Lang) -> String {
+/// One line saying what an event means.
+pub fn summarise(event: &Decoded, lang: Lang) -> String {
+    match event {
+        Decoded::Run(e) => summarise_run(e, lang),
+        Decoded::Review(e) => summarise_review(e, lang),
+    }
+}
+
+/// One line saying what a run event means.
+pub fn summarise_run(event: &OperationRunEvent, lang: Lang) -> String {
     match event {
         OperationRunEvent::RunQueued(e) => format!(
             "{} — {} ({})",
@@ -132,9 +217,20 @@ pub fn summarise(event: &OperationRunEvent, lang: Lang) -> String {
             let mut s = format!(
                 "{}: {}",
                 UiText::EventCompleted.text(lang),
-                runproof_domain::operation_run::RunOutcome::from(e.outcome).label(lang)
+                RunOutcome::from(e.outcome).label(lang)
             );
-            for f in &e.failures {
+            if e.note.has_reason() {
+                s.push_str(&format!(
+                    " — {} [{}]",
+                    e.note.reason_code.text(lang),
+                    e.note.reason_code
+                ));
+            }
+            for f in e
+                .failures
+                .iter()
+                .filter(|f| f.reason_code != e.note.reason_code)
+            {
                 s.push_str(&format!(
                     "; {} ({})",
                     f.reason_code.text(lang),
@@ -156,6 +252,46 @@ pub fn summarise(event: &OperationRunEvent, lang: Lang) -> String {
                 r.reason_code.text(lang),
                 r.reason_code
             )
+        }
+    }
+}
+
+/// One line saying what a review event means. A new review event needs one arm here.
+pub fn summarise_review(event: &ReviewEvent, lang: Lang) -> String {
+    match event {
+        ReviewEvent::ReviewDrafted(e) => UiText::EventReviewDrafted.render(
+            lang,
+            &[
+                ("run", &e.run_id.to_string()),
+                ("snapshot", &e.snapshot_id.to_string()),
+            ],
+        ),
+        ReviewEvent::ReviewRedrafted(e) => {
+            UiText::EventReviewRedrafted.render(lang, &[("run", &e.run_id.to_string())])
+        }
+        ReviewEvent::ReviewDraftTakenOver(e) => UiText::EventReviewDraftTakenOver.render(
+            lang,
+            &[
+                ("run", &e.run_id.to_string()),
+                ("previous", &e.previous_run_id.to_string()),
+            ],
+        ),
+        ReviewEvent::ReviewComposed(e) => UiText::EventReviewComposed
+            .render(lang, &[("count", &e.content.total_findings.to_string())]),
+        ReviewEvent::ReviewCompositionFailed(e) => format!(
+            "{} — {} [{}]",
+            UiText::EventReviewCompositionFailed.text(lang),
+            e.reason_code.text(lang),
+            e.reason_code
+        ),
+        ReviewEvent::ReviewPublished(e) => match e.supersedes {
+            Some(previous) => UiText::EventReviewPublishedSuperseding
+                .render(lang, &[("previous", &previous.to_string())]),
+            None => UiText::EventReviewPublished.text(lang),
+        },
+        ReviewEvent::ReviewArchived(_) => UiText::EventReviewArchived.text(lang),
+        ReviewEvent::ReviewSuperseded(e) => {
+            UiText::EventReviewSuperseded.render(lang, &[("review", &e.superseded_by.to_string())])
         }
     }
 }

@@ -37,7 +37,7 @@ pub struct Cli {
     /// PostgreSQL connection string.
     #[arg(long, global = true, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, hide_env_values = true)]
     pub database_url: String,
-    /// Machine-readable JSON output (list, show, history, replay).
+    /// Machine-readable JSON output (list, show, history, replay, …).
     #[arg(long, global = true)]
     pub json: bool,
     /// Language of everything printed: en or de.
@@ -54,10 +54,12 @@ pub enum Command {
     /// Look at operation runs.
     #[command(subcommand)]
     Runs(RunsCommand),
-    /// A run's events in order: position, time, actor, and each decision with its evidence.
+    /// A run's or a review's events in order: position, time, actor, each decision with
+    /// its evidence, and the linked streams (the reviews a run touched, the runs that
+    /// drafted a review).
     History {
-        /// The run's id.
-        run_id: String,
+        /// The run's or the review's id.
+        id: String,
         /// Only if this actor may see it (else "not found").
         #[arg(long)]
         actor: Option<String>,
@@ -133,21 +135,32 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum RunsCommand {
-    /// Runs, newest first.
+    /// Runs, newest first. Filters combine.
     List {
         /// Only this workspace's runs.
         #[arg(long)]
         workspace: Option<String>,
+        /// Only runs in this managed environment.
+        #[arg(long)]
+        environment: Option<String>,
         /// Only runs in this status (queued, running, completed).
         #[arg(long)]
         status: Option<String>,
+        /// Only runs with this outcome (pending, succeeded, partially_succeeded, blocked,
+        /// failed).
+        #[arg(long)]
+        outcome: Option<String>,
+        /// Only runs that need attention: failed, blocked or partially succeeded, or
+        /// still queued or running past their type's stale threshold.
+        #[arg(long)]
+        needs_attention: bool,
         /// Only runs of this type (e.g. restore.execute).
         #[arg(long = "type")]
         run_type: Option<String>,
         /// Only what this actor may see (runs of workspaces it belongs to).
         #[arg(long)]
         actor: Option<String>,
-        /// At most this many runs.
+        /// At most this many runs (1 to 1000; a larger value is refused).
         #[arg(long, default_value_t = 50)]
         limit: i64,
     },
@@ -228,8 +241,16 @@ pub enum ReviewsCommand {
         /// Only what this actor may see.
         #[arg(long)]
         actor: Option<String>,
+        /// At most this many reviews (1 to 1000; a larger value is refused).
         #[arg(long, default_value_t = 50)]
         limit: i64,
+    },
+    /// The review's events in order, with the runs that drafted it (the same as
+    /// `runproof history REVIEW_ID`, for reviews only).
+    History {
+        review_id: String,
+        #[arg(long)]
+        actor: Option<String>,
     },
     /// One review with its composed content.
     Show {
@@ -281,20 +302,25 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
             .map(|_| ExitCode::SUCCESS),
         Command::Runs(RunsCommand::List {
             workspace,
+            environment,
             status,
+            outcome,
+            needs_attention,
             run_type,
             actor,
             limit,
         }) => {
-            let mut filter = runs::parse_filter(
-                workspace.as_deref(),
-                status.as_deref(),
-                run_type.as_deref(),
+            let filter = runs::parse_filter(&runs::ListArgs {
+                workspace: workspace.as_deref(),
+                environment: environment.as_deref(),
+                status: status.as_deref(),
+                outcome: outcome.as_deref(),
+                run_type: run_type.as_deref(),
+                actor: actor.as_deref(),
                 limit,
-            )?;
-            filter.visible_to = actor.as_deref().map(runs::parse_id).transpose()?;
+            })?;
             let app = open(&target).await?;
-            runs::list(&app, filter, &out)
+            runs::list(&app, filter, needs_attention, &out)
                 .await
                 .map(|_| ExitCode::SUCCESS)
         }
@@ -306,11 +332,11 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 .await
                 .map(|_| ExitCode::SUCCESS)
         }
-        Command::History { run_id, actor } => {
-            let id = runs::parse_id(&run_id)?;
+        Command::History { id, actor } => {
+            let id = runs::parse_id(&id)?;
             let actor = actor.as_deref().map(runs::parse_id).transpose()?;
             let app = open(&target).await?;
-            history::history(&app, id, actor, &out)
+            history::history(&app, id, actor, None, &out)
                 .await
                 .map(|_| ExitCode::SUCCESS)
         }
@@ -393,8 +419,15 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
                     limit,
                 } => {
                     let (w, a) = (optional(workspace)?, optional(actor)?);
+                    let limit = runs::parse_limit(limit)?;
                     let app = open(&target).await?;
                     reviews::list(&app, w, a, limit, &out).await
+                }
+                ReviewsCommand::History { review_id, actor } => {
+                    let (id, a) = (runs::parse_id(&review_id)?, optional(actor)?);
+                    let app = open(&target).await?;
+                    history::history(&app, id, a, Some(crate::history::StreamKind::Review), &out)
+                        .await
                 }
                 ReviewsCommand::Show { review_id, actor } => {
                     let (id, a) = (runs::parse_id(&review_id)?, optional(actor)?);

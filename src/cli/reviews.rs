@@ -117,11 +117,10 @@ pub async fn list(
         .acquire()
         .await
         .map_err(|e| CliError::internal(&e))?;
-    let rows = environment_reviews::list(&mut conn, workspace, limit)
+    let rows = environment_reviews::list(&mut conn, workspace, actor, limit)
         .await
         .map_err(|e| CliError::internal(&e))?;
     drop(conn);
-    let rows = visible(app, rows, actor).await?;
     if out.json {
         out.json(&rows.iter().map(view).collect::<Vec<_>>());
         return Ok(());

@@ -1,11 +1,14 @@
 //! `runproof runs list` and `runproof runs show`.
 
+use chrono::{DateTime, Utc};
 use comfy_table::presets::UTF8_BORDERS_ONLY;
 use comfy_table::{ContentArrangement, Table};
-use runproof_domain::operation_run::RunStatus;
+use runproof_domain::operation_run::attention::needs_attention;
+use runproof_domain::operation_run::{RunOutcome, RunStatus};
 use runproof_domain::run_type::RunType;
 use runproof_domain::ReasonCode;
 use runproof_projections::operation_runs::{self, RunFilter, RunRow};
+use runproof_projections::LIST_LIMIT_MAX;
 use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
@@ -25,6 +28,8 @@ pub struct RunView {
     pub status: &'static str,
     pub outcome: &'static str,
     pub why: Why,
+    /// Failed, blocked, partially succeeded, or active past its stale threshold now.
+    pub needs_attention: bool,
     pub workspace_id: Uuid,
     pub managed_environment_id: Option<Uuid>,
     pub initiator: String,
@@ -40,7 +45,7 @@ pub struct RunView {
 }
 
 impl RunView {
-    pub fn of(row: &RunRow, out: &Out) -> RunView {
+    pub fn of(row: &RunRow, now: DateTime<Utc>, out: &Out) -> RunView {
         let s = &row.state;
         RunView {
             id: s.id,
@@ -49,6 +54,7 @@ impl RunView {
             status: s.status.as_str(),
             outcome: s.outcome.as_str(),
             why: explain::why(s, out.lang),
+            needs_attention: needs_attention(s, now),
             workspace_id: s.workspace_id,
             managed_environment_id: s.environment_id,
             initiator: s.initiator.to_string(),
@@ -75,32 +81,70 @@ pub fn parse_id(value: &str) -> Result<Uuid, CliError> {
     })
 }
 
-/// Parses the list filters.
-pub fn parse_filter(
-    workspace: Option<&str>,
-    status: Option<&str>,
-    run_type: Option<&str>,
-    limit: i64,
-) -> Result<RunFilter, CliError> {
+/// The list filters as given on the command line.
+#[derive(Debug, Clone, Default)]
+pub struct ListArgs<'a> {
+    pub workspace: Option<&'a str>,
+    pub environment: Option<&'a str>,
+    pub status: Option<&'a str>,
+    pub outcome: Option<&'a str>,
+    pub run_type: Option<&'a str>,
+    pub actor: Option<&'a str>,
+    pub limit: i64,
+}
+
+/// Parses the list filters. "Needs attention" is evaluated when the list is read.
+pub fn parse_filter(args: &ListArgs<'_>) -> Result<RunFilter, CliError> {
     Ok(RunFilter {
-        workspace_id: workspace.map(parse_id).transpose()?,
-        status: status
+        workspace_id: args.workspace.map(parse_id).transpose()?,
+        environment_id: args.environment.map(parse_id).transpose()?,
+        status: args
+            .status
             .map(|s| {
                 s.parse::<RunStatus>().map_err(|_| {
                     CliError::input(ReasonCode::CliUnknownStatus, vec![("value", s.to_string())])
                 })
             })
             .transpose()?,
-        run_type: run_type
+        outcome: args
+            .outcome
+            .map(|o| {
+                o.parse::<RunOutcome>().map_err(|_| {
+                    CliError::input(
+                        ReasonCode::CliUnknownOutcome,
+                        vec![("value", o.to_string())],
+                    )
+                })
+            })
+            .transpose()?,
+        run_type: args
+            .run_type
             .map(|t| {
                 t.parse::<RunType>().map_err(|_| {
                     CliError::input(ReasonCode::RunUnknownType, vec![("type", t.to_string())])
                 })
             })
             .transpose()?,
-        visible_to: None,
-        limit,
+        needs_attention_at: None,
+        visible_to: args.actor.map(parse_id).transpose()?,
+        limit: parse_limit(args.limit)?,
     })
+}
+
+/// A list's `--limit`: refused outside `1..=LIST_LIMIT_MAX` (a larger list is read with
+/// narrower filters, not one huge page).
+pub fn parse_limit(limit: i64) -> Result<i64, CliError> {
+    if (1..=LIST_LIMIT_MAX).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(CliError::input(
+            ReasonCode::CliLimitOutOfRange,
+            vec![
+                ("max", LIST_LIMIT_MAX.to_string()),
+                ("value", limit.to_string()),
+            ],
+        ))
+    }
 }
 
 /// With an actor: a run outside the actor's workspaces answers "not found".
@@ -129,7 +173,15 @@ pub async fn check_visible(
     }
 }
 
-pub async fn list(app: &App, filter: RunFilter, out: &Out) -> Result<(), CliError> {
+/// Lists runs; with `needs_attention`, only those that need attention now.
+pub async fn list(
+    app: &App,
+    mut filter: RunFilter,
+    needs_attention: bool,
+    out: &Out,
+) -> Result<(), CliError> {
+    let now = app.clock.now();
+    filter.needs_attention_at = needs_attention.then_some(now);
     super::error::catch_up_for(app, runproof_projections::operation_runs::NAME, out.lang).await?;
     let mut conn = app
         .pool
@@ -140,7 +192,7 @@ pub async fn list(app: &App, filter: RunFilter, out: &Out) -> Result<(), CliErro
         .await
         .map_err(|e| CliError::internal(&e))?;
     if out.json {
-        let views: Vec<RunView> = rows.iter().map(|r| RunView::of(r, out)).collect();
+        let views: Vec<RunView> = rows.iter().map(|r| RunView::of(r, now, out)).collect();
         out.json(&views);
         return Ok(());
     }
@@ -190,13 +242,14 @@ pub async fn show(app: &App, id: Uuid, actor: Option<Uuid>, out: &Out) -> Result
         .map_err(|e| CliError::internal(&e))?
         .ok_or_else(|| CliError::input(ReasonCode::RunNotFound, vec![("run", id.to_string())]))?;
     check_visible(app, row.state.workspace_id, id, actor).await?;
-    let view = RunView::of(&row, out);
+    let view = RunView::of(&row, app.clock.now(), out);
     if out.json {
         out.json(&serde_json::json!({
             "decision": {
                 "status": view.status,
                 "outcome": view.outcome,
                 "why": view.why,
+                "needs_attention": view.needs_attention,
                 "reconciliation": view.context.get("reconciliation"),
             },
             "diagnostics": {

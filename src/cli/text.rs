@@ -40,7 +40,7 @@ runproof_domain::text_catalogue! {
             en: "Reported {outcome} by its own job.",
             de: "Vom eigenen Job als {outcome} gemeldet."
         }
-        WhyFailedByJob = "ui.why.failed_by_job" {
+        WhyReportedByJob = "ui.why.reported_by_job" {
             en: "Reported {outcome} by its own job: {reason}",
             de: "Vom eigenen Job als {outcome} gemeldet: {reason}"
         }
@@ -56,6 +56,48 @@ runproof_domain::text_catalogue! {
         EventStarted = "ui.event.started" { en: "started", de: "gestartet" }
         EventCompleted = "ui.event.completed" { en: "completed by its job", de: "vom Job abgeschlossen" }
         EventReconciled = "ui.event.reconciled" { en: "reconciled", de: "abgeglichen" }
+        EventReviewDrafted = "ui.event.review_drafted" {
+            en: "drafted by run {run} from evidence snapshot {snapshot}",
+            de: "von Lauf {run} aus Belegstand {snapshot} entworfen"
+        }
+        EventReviewRedrafted = "ui.event.review_redrafted" {
+            en: "drafted again by run {run}",
+            de: "von Lauf {run} erneut entworfen"
+        }
+        EventReviewDraftTakenOver = "ui.event.review_draft_taken_over" {
+            en: "draft taken over by run {run} from run {previous}, which had ended",
+            de: "Entwurf von Lauf {run} übernommen, von Lauf {previous}, der beendet war"
+        }
+        EventReviewComposed = "ui.event.review_composed" {
+            en: "composed from {count} finding(s); ready",
+            de: "aus {count} Befund(en) erstellt; bereit"
+        }
+        EventReviewCompositionFailed = "ui.event.review_composition_failed" {
+            en: "composition failed",
+            de: "Erstellung fehlgeschlagen"
+        }
+        EventReviewPublished = "ui.event.review_published" { en: "published", de: "veröffentlicht" }
+        EventReviewPublishedSuperseding = "ui.event.review_published_superseding" {
+            en: "published; supersedes review {previous}",
+            de: "veröffentlicht; löst Review {previous} ab"
+        }
+        EventReviewArchived = "ui.event.review_archived" { en: "archived", de: "archiviert" }
+        EventReviewSuperseded = "ui.event.review_superseded" {
+            en: "superseded by review {review}",
+            de: "abgelöst durch Review {review}"
+        }
+        HistoryUndecodable = "ui.history.undecodable" {
+            en: "undecodable event (stored version {version})",
+            de: "nicht lesbares Ereignis (gespeicherte Version {version})"
+        }
+        HistoryUpcast = "ui.history.upcast" {
+            en: "stored as version {stored}, shown in its current shape {current}",
+            de: "gespeichert als Version {stored}, gezeigt in der aktuellen Form {current}"
+        }
+        HistoryLinks = "ui.history.links" {
+            en: "Linked streams (follow with `runproof history ID`):",
+            de: "Verknüpfte Streams (weiter mit `runproof history ID`):"
+        }
         NoRuns = "ui.runs.none" { en: "No runs match.", de: "Keine passenden Läufe." }
         RunsShown = "ui.runs.shown" {
             en: "{count} run(s), newest first.",

@@ -245,6 +245,7 @@ runproof_domain::text_catalogue! {
             de: "Ansehen:"
         }
         PointerRuns = "demo.pointer_runs" { en: "every run, newest first, with its why", de: "alle Läufe, neueste zuerst, mit ihrem Warum" }
+        PointerAttention = "demo.pointer_attention" { en: "what needs attention: failed, blocked, partial or stale", de: "was Aufmerksamkeit braucht: fehlgeschlagen, blockiert, teilweise oder hängend" }
         PointerWorkspace = "demo.pointer_workspace" { en: "one workspace, as JSON", de: "ein Arbeitsbereich, als JSON" }
         PointerShow = "demo.pointer_show" { en: "decision first, then diagnostics, then raw context", de: "zuerst die Entscheidung, dann Diagnose, dann Rohkontext" }
         PointerRestore = "demo.pointer_restore" { en: "proven from its restore record", de: "aus dem Wiederherstellungsdatensatz belegt" }
@@ -253,6 +254,7 @@ runproof_domain::text_catalogue! {
         PointerStray = "demo.pointer_stray" { en: "a stray run: proven a duplicate of the published review", de: "ein verirrter Lauf: als Duplikat des veröffentlichten Reviews belegt" }
         PointerReviews = "demo.pointer_reviews" { en: "the reviews and their lifecycle", de: "die Reviews und ihr Lebenszyklus" }
         PointerReview = "demo.pointer_review" { en: "one review with its sections", de: "ein Review mit seinen Abschnitten" }
+        PointerReviewHistory = "demo.pointer_review_history" { en: "the review's events, linked with the run that composed it", de: "die Ereignisse des Reviews, verknüpft mit dem Lauf, der es erstellt hat" }
         PointerExplain = "demo.pointer_explain" { en: "another pass: nothing is left to decide", de: "ein weiterer Durchlauf: nichts mehr zu entscheiden" }
         PointerVerify = "demo.pointer_verify" { en: "rebuild every projection from the log and compare", de: "alle Projektionen aus dem Log neu aufbauen und vergleichen" }
         FromCheckout = "demo.from_checkout" {

@@ -212,6 +212,10 @@ pub(super) async fn record(stage: &Stage, pointers: &mut Pointers) -> Result<Cra
             format!("runproof reviews show {review_id}"),
             DemoText::PointerReview.text(lang),
         ));
+        pointers.push((
+            format!("runproof history {review_id}"),
+            DemoText::PointerReviewHistory.text(lang),
+        ));
     }
 
     // 2. A compose three hours ago whose worker died mid-way: the claim and the draft are

@@ -270,6 +270,10 @@ pub(super) async fn record(
         DemoText::PointerRuns.text(lang),
     ));
     pointers.push((
+        "runproof runs list --needs-attention".into(),
+        DemoText::PointerAttention.text(lang),
+    ));
+    pointers.push((
         format!("runproof runs list --workspace {fabrikam} --json"),
         DemoText::PointerWorkspace.text(lang),
     ));

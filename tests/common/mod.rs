@@ -4,6 +4,8 @@
 //! test gets `runproof_test_<uuid>` on it, migrated with the embedded migrator.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod cli;
+
 use std::str::FromStr;
 use std::sync::Arc;
 

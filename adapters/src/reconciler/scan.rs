@@ -2,6 +2,8 @@
 //! number of active runs of each type, not the size of `operation_runs`.
 
 use chrono::{DateTime, Utc};
+use runproof_domain::operation_run::RunStatus;
+use runproof_domain::reconciliation::stale;
 use runproof_domain::run_type::RunType;
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -15,19 +17,18 @@ pub async fn candidates(
 ) -> Result<Vec<Uuid>, sqlx::Error> {
     let mut ids = Vec::new();
     for run_type in RunType::ALL {
-        let thresholds = run_type.thresholds();
         let all_active = adapter_types.contains(&run_type);
-        // With an adapter, every active run is a candidate; otherwise only stale ones.
-        let queued_cut = if all_active {
-            None
-        } else {
-            Some(now - thresholds.queued_after())
+        // With an adapter, every active run is a candidate; otherwise only stale ones
+        // (the domain's stale rule, as cut-offs).
+        let cut = |status| {
+            if all_active {
+                None
+            } else {
+                stale::stale_cutoff(run_type, status, now)
+            }
         };
-        let running_cut = if all_active {
-            None
-        } else {
-            Some(now - thresholds.running_after())
-        };
+        let queued_cut = cut(RunStatus::Queued);
+        let running_cut = cut(RunStatus::Running);
         let queued: Vec<Uuid> = sqlx::query_scalar(
             "SELECT id FROM operation_runs WHERE status = 'queued' AND run_type = $1 \
              AND ($2::timestamptz IS NULL OR created_at <= $2) ORDER BY created_at",

@@ -11,7 +11,7 @@ use crate::operation_run::commands::{
 };
 use crate::operation_run::error::OperationRunError;
 use crate::operation_run::events::{
-    Failure, OperationRunEvent, RunCompleted, RunQueued, RunReconciled, RunStarted,
+    CompletionNote, Failure, OperationRunEvent, RunCompleted, RunQueued, RunReconciled, RunStarted,
 };
 use crate::operation_run::state::RunState;
 use crate::operation_run::status::{RunOutcome, RunStatus, TerminalOutcome};
@@ -125,12 +125,15 @@ impl OperationRun {
             }
             RunStatus::Running => {
                 validate_summary(&cmd)?;
+                let note = cmd
+                    .note
+                    .unwrap_or_else(|| CompletionNote::implied(&cmd.failures));
                 Ok(vec![OperationRunEvent::RunCompleted(RunCompleted {
                     outcome: cmd.outcome,
                     summary: cmd.summary,
                     failures: cmd.failures,
                     completed_at: cmd.completed_at,
-                    note: cmd.note,
+                    note,
                 })])
             }
         }

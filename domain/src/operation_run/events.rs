@@ -15,9 +15,7 @@ use crate::operation_run::status::TerminalOutcome;
 use crate::reason::ReasonCode;
 use crate::reconciliation::{Reconciliation, RecordRef};
 use crate::run_type::RunType;
-
-/// The schema version of every run event at this release.
-pub const RUN_EVENT_VERSION: &str = "1.0";
+use crate::upcasting::{self, Body};
 
 /// An event of the `operation_run` stream.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -51,6 +49,10 @@ pub struct RunStarted {
 }
 
 /// The run's own job completed it.
+///
+/// Version 1.1: `note` is always present, so every terminal event carries its reason
+/// (as `RunReconciled` always did). In 1.0 it was optional; the upcaster
+/// `run_completed_1_1` gives a 1.0 event without one the note its completion implied.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RunCompleted {
@@ -58,10 +60,8 @@ pub struct RunCompleted {
     pub summary: BTreeMap<String, u64>,
     pub failures: Vec<Failure>,
     pub completed_at: DateTime<Utc>,
-    /// Why the job ended this way and which record it produced, when it says so
-    /// (optional field added in 1.0; absent in older events).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub note: Option<CompletionNote>,
+    /// Why the job ended this way and which record it produced or found.
+    pub note: CompletionNote,
 }
 
 /// What a job says about how it ended: a catalogued reason and the record it produced
@@ -72,6 +72,41 @@ pub struct CompletionNote {
     pub reason_code: ReasonCode,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub record: Option<RecordRef>,
+}
+
+impl CompletionNote {
+    /// The note a completion implies when its job names no reason: the first failure's
+    /// reason, or `job.no_reason` when it reported none. The aggregate records it for
+    /// such completions, and the 1.1 upcaster gives it to 1.0 events.
+    pub fn implied(failures: &[Failure]) -> CompletionNote {
+        CompletionNote {
+            reason_code: failures
+                .first()
+                .map_or(ReasonCode::JobNoReason, |f| f.reason_code),
+            record: None,
+        }
+    }
+
+    /// Whether the note names a reason (rather than "the job gave none").
+    pub fn has_reason(&self) -> bool {
+        self.reason_code != ReasonCode::JobNoReason
+    }
+}
+
+/// Upcaster `RunCompleted` 1.0 → 1.1: a completion without a note gets the note it
+/// implied ([`CompletionNote::implied`]); a note that is there stays as it is.
+pub(crate) fn run_completed_1_1(mut body: Body) -> Result<Body, &'static str> {
+    if body.contains_key("note") {
+        return Ok(body);
+    }
+    let failures: Vec<Failure> = match body.get("failures") {
+        Some(v) => Vec::<Failure>::deserialize(v).map_err(|_| "`failures` is malformed")?,
+        None => return Err("`failures` is missing"),
+    };
+    let note = serde_json::to_value(CompletionNote::implied(&failures))
+        .map_err(|_| "the note cannot be written")?;
+    body.insert("note".into(), note);
+    Ok(body)
 }
 
 /// Something other than the run's job decided its terminal state.
@@ -120,7 +155,9 @@ impl DomainEvent for OperationRunEvent {
         self.name().to_string()
     }
 
+    /// Each run event's version comes from the upcasting registry: a new version is
+    /// one entry there.
     fn event_version(&self) -> String {
-        RUN_EVENT_VERSION.to_string()
+        upcasting::current_version(self.name()).to_string()
     }
 }

@@ -1,6 +1,7 @@
 //! The operation run: one execution of a run type in a scope, from queued to completed.
 
 mod aggregate;
+pub mod attention;
 mod commands;
 mod error;
 mod events;
@@ -13,9 +14,9 @@ pub use commands::{
     RESERVED_CONTEXT_KEYS,
 };
 pub use error::OperationRunError;
+pub(crate) use events::run_completed_1_1;
 pub use events::{
     CompletionNote, Failure, OperationRunEvent, RunCompleted, RunQueued, RunReconciled, RunStarted,
-    RUN_EVENT_VERSION,
 };
 pub use state::RunState;
 pub use status::{RunOutcome, RunStatus, TerminalOutcome, UnknownValue};

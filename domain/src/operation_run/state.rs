@@ -33,7 +33,8 @@ pub struct RunState {
     pub started_at: Option<DateTime<Utc>>,
     pub completed_at: Option<DateTime<Utc>>,
     pub reconciliation: Option<Reconciliation>,
-    /// What the run's own job said when it completed it.
+    /// What the run's own job said when it completed it (always set once its job
+    /// completed it; `None` while active or when a reconciler decided it).
     pub completion: Option<CompletionNote>,
 }
 
@@ -75,7 +76,7 @@ impl RunState {
                 self.summary = e.summary;
                 self.failures = e.failures;
                 self.completed_at = Some(e.completed_at);
-                self.completion = e.note;
+                self.completion = Some(e.note);
             }
             OperationRunEvent::RunReconciled(e) => {
                 self.status = RunStatus::Completed;

@@ -12,9 +12,11 @@ use crate::identity::IdentityHash;
 use crate::initiator::Initiator;
 use crate::reason::ReasonCode;
 use crate::reconciliation::{
-    AdapterRef, DecisionKind, Evidence, Reconciliation, ReconciliationSource,
+    AdapterRef, DecisionKind, Evidence, Reconciliation, ReconciliationSource, RecordKind,
+    RecordRef, RecordStatus,
 };
 use crate::run_type::RunType;
+use cqrs_es::DomainEvent;
 
 type RunTest = TestFramework<OperationRun>;
 
@@ -90,7 +92,7 @@ fn completed(outcome: TerminalOutcome) -> OperationRunEvent {
         summary: BTreeMap::new(),
         failures: vec![],
         completed_at: t0() + Duration::seconds(60),
-        note: None,
+        note: CompletionNote::implied(&[]),
     })
 }
 
@@ -261,8 +263,107 @@ fn it_should_record_summary_counts_and_failures() {
             summary: cmd.summary,
             failures: cmd.failures,
             completed_at: cmd.completed_at,
-            note: None,
+            // The job named no reason: its first failure is the reason.
+            note: CompletionNote {
+                reason_code: ReasonCode::JobItemsFailed,
+                record: None,
+            },
         })]
+    );
+}
+
+#[test]
+fn it_should_record_the_note_the_job_gives() {
+    let note = CompletionNote {
+        reason_code: ReasonCode::ReviewDuplicateRecovered,
+        record: Some(RecordRef {
+            kind: RecordKind::EnvironmentReview,
+            id: Uuid::from_u128(77),
+            status: RecordStatus::Ready,
+        }),
+    };
+    let mut cmd =
+        CompleteRun::with_outcome(TerminalOutcome::Succeeded, t0() + Duration::seconds(60));
+    cmd.note = Some(note.clone());
+    let events = RunTest::with(())
+        .given(vec![queued(), started()])
+        .when(OperationRunCommand::Complete(cmd))
+        .inspect_result()
+        .unwrap();
+    let [OperationRunEvent::RunCompleted(e)] = &events[..] else {
+        panic!("{events:?}")
+    };
+    assert_eq!(e.note, note);
+}
+
+#[test]
+fn it_should_record_that_no_reason_was_named_for_a_plain_completion() {
+    RunTest::with(())
+        .given(vec![queued(), started()])
+        .when(complete_cmd(TerminalOutcome::Succeeded))
+        .then_expect_events(vec![completed(TerminalOutcome::Succeeded)]);
+    assert!(!CompletionNote::implied(&[]).has_reason());
+}
+
+#[test]
+fn it_should_write_a_completion_at_version_1_1_and_the_other_run_events_at_1_0() {
+    assert_eq!(completed(TerminalOutcome::Succeeded).event_version(), "1.1");
+    assert_eq!(queued().event_version(), "1.0");
+    assert_eq!(started().event_version(), "1.0");
+}
+
+#[test]
+fn a_1_0_completion_without_a_note_is_read_with_the_note_it_implied() {
+    let stored = json!({"RunCompleted": {
+        "outcome": "partially_succeeded",
+        "summary": {"total": 10, "failed": 2},
+        "failures": [{"reason_code": "job.items_failed", "message": "2 of 10"}],
+        "completed_at": "2026-01-01T00:01:00Z"
+    }})
+    .to_string();
+    let event: OperationRunEvent =
+        crate::upcasting::decode("RunCompleted", "1.0", &stored).unwrap();
+    let OperationRunEvent::RunCompleted(e) = event else {
+        panic!("{event:?}")
+    };
+    assert_eq!(
+        e.note,
+        CompletionNote {
+            reason_code: ReasonCode::JobItemsFailed,
+            record: None
+        }
+    );
+    assert_eq!(e.failures[0].message.as_deref(), Some("2 of 10"));
+}
+
+#[test]
+fn a_1_0_completion_with_a_note_keeps_it() {
+    let note = json!({"reason_code": "review.ready", "record": {"kind": "environment_review", "id": Uuid::from_u128(5), "status": "ready"}});
+    let stored = json!({"RunCompleted": {
+        "outcome": "succeeded", "summary": {}, "failures": [],
+        "completed_at": "2026-01-01T00:01:00Z", "note": note
+    }})
+    .to_string();
+    let event: OperationRunEvent =
+        crate::upcasting::decode("RunCompleted", "1.0", &stored).unwrap();
+    let OperationRunEvent::RunCompleted(e) = event else {
+        panic!("{event:?}")
+    };
+    assert_eq!(serde_json::to_value(e.note).unwrap(), note);
+}
+
+#[test]
+fn a_1_1_completion_without_its_note_is_undecodable() {
+    let stored = json!({"RunCompleted": {
+        "outcome": "succeeded", "summary": {}, "failures": [],
+        "completed_at": "2026-01-01T00:01:00Z"
+    }})
+    .to_string();
+    let err =
+        crate::upcasting::decode::<OperationRunEvent>("RunCompleted", "1.1", &stored).unwrap_err();
+    assert!(
+        matches!(err, crate::upcasting::DecodeError::Payload { .. }),
+        "{err:?}"
     );
 }
 

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use crate::operation_run::{RunState, RunStatus};
 use crate::reason::ReasonCode;
 use crate::reconciliation::{Decision, DecisionKind, Evidence, TimeLabel};
+use crate::run_type::RunType;
 
 /// The evidence every reconciliation of `run` starts from: scope, status, timestamps,
 /// thresholds and the evaluation time.
@@ -46,6 +47,23 @@ pub fn stale_since(evidence: &Evidence) -> Option<DateTime<Utc>> {
                 .or_else(|| evidence.timestamps.get(&TimeLabel::RunQueuedAt))?;
             Some(*started + thresholds.running_after())
         }
+        RunStatus::Completed => None,
+    }
+}
+
+/// The same rule as a cut-off, for queries: a run of `run_type` in `status` is stale at
+/// `now` exactly when its anchor — queued time for queued runs, start time (else queued
+/// time) for running runs — is at or before the returned time. `None` for completed
+/// runs. Scans bind these values instead of restating the thresholds.
+pub fn stale_cutoff(
+    run_type: RunType,
+    status: RunStatus,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    let thresholds = run_type.thresholds();
+    match status {
+        RunStatus::Queued => Some(now - thresholds.queued_after()),
+        RunStatus::Running => Some(now - thresholds.running_after()),
         RunStatus::Completed => None,
     }
 }
@@ -147,6 +165,27 @@ mod tests {
         let d = decide(&late);
         assert_eq!(d.kind(), Some(DecisionKind::ProvenFailed));
         assert_eq!(d.reason(), ReasonCode::RunStaleRunning);
+    }
+
+    #[test]
+    fn the_cutoff_asks_the_same_question_as_the_evidence() {
+        for (status, started) in [(RunStatus::Queued, None), (RunStatus::Running, Some(10))] {
+            let r = run(status, started);
+            let anchor = r.started_at.unwrap_or(r.created_at);
+            for minutes in [0, 14, 15, 16, 69, 70, 71, 200] {
+                let now = t0() + Duration::minutes(minutes);
+                let cutoff = stale_cutoff(r.run_type, status, now).unwrap();
+                assert_eq!(
+                    anchor <= cutoff,
+                    is_stale(&base_evidence(&r, now)),
+                    "{status} at +{minutes} min"
+                );
+            }
+        }
+        assert_eq!(
+            stale_cutoff(RunType::InventorySync, RunStatus::Completed, t0()),
+            None
+        );
     }
 
     #[test]

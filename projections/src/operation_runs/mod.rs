@@ -75,6 +75,19 @@ const TABLES: &[TableSpec] = &[TableSpec {
             unique: false,
             definition: "(identity_hash, created_at DESC)",
         },
+        // an environment's runs, newest first (migration 0007)
+        IndexSpec {
+            name: "operation_runs_environment_created_idx",
+            unique: false,
+            definition: "(managed_environment_id, created_at DESC, id)",
+        },
+        // runs that ended badly, newest first (`runs list --needs-attention`; migration 0007)
+        IndexSpec {
+            name: "operation_runs_attention_idx",
+            unique: false,
+            definition: "(created_at DESC, id) \
+                         WHERE outcome IN ('failed', 'blocked', 'partially_succeeded')",
+        },
     ],
 }];
 

@@ -2,7 +2,9 @@
 
 use chrono::{DateTime, Utc};
 use runproof_domain::identity::IdentityHash;
-use runproof_domain::operation_run::RunStatus;
+use runproof_domain::operation_run::attention::ATTENTION_OUTCOMES;
+use runproof_domain::operation_run::{RunOutcome, RunStatus};
+use runproof_domain::reconciliation::stale;
 use runproof_domain::run_type::RunType;
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -10,26 +12,50 @@ use uuid::Uuid;
 use super::row::{RunRow, COLUMNS};
 use crate::sql::quote_ident;
 
-/// Filters for listing runs; every filter is optional.
+/// Filters for listing runs; every filter is optional and they combine.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RunFilter {
     pub workspace_id: Option<Uuid>,
+    pub environment_id: Option<Uuid>,
     pub status: Option<RunStatus>,
+    pub outcome: Option<RunOutcome>,
     pub run_type: Option<RunType>,
+    /// Only runs that need attention at this time
+    /// ([`runproof_domain::operation_run::attention::needs_attention`]).
+    pub needs_attention_at: Option<DateTime<Utc>>,
     /// Only runs of workspaces this actor belongs to.
     pub visible_to: Option<Uuid>,
-    /// At most this many rows (newest first).
+    /// At most this many rows (newest first), within `1..=`[`crate::LIST_LIMIT_MAX`].
     pub limit: i64,
 }
 
 /// Runs matching `filter`, newest first.
 pub async fn list(conn: &mut PgConnection, filter: &RunFilter) -> Result<Vec<RunRow>, sqlx::Error> {
+    // "Needs attention" is the domain's rule, asked with its own values: the attention
+    // outcomes, and each run type's stale cut-offs at that time.
+    let attention_outcomes: Vec<&str> = ATTENTION_OUTCOMES.iter().map(|o| o.as_str()).collect();
+    let (mut types, mut queued_cut, mut running_cut) = (Vec::new(), Vec::new(), Vec::new());
+    if let Some(now) = filter.needs_attention_at {
+        for t in RunType::ALL {
+            types.push(t.key());
+            queued_cut.push(stale::stale_cutoff(t, RunStatus::Queued, now));
+            running_cut.push(stale::stale_cutoff(t, RunStatus::Running, now));
+        }
+    }
     let sql = format!(
-        "SELECT {COLUMNS} FROM operation_runs \
+        "SELECT {COLUMNS} FROM operation_runs r \
          WHERE ($1::uuid IS NULL OR workspace_id = $1) \
            AND ($2::text IS NULL OR status = $2) \
            AND ($3::text IS NULL OR run_type = $3) \
            AND ($5::text IS NULL OR workspace_id IN (SELECT id FROM workspaces WHERE member_ids ? $5)) \
+           AND ($6::uuid IS NULL OR managed_environment_id = $6) \
+           AND ($7::text IS NULL OR outcome = $7) \
+           AND (NOT $8::bool OR outcome = ANY($9::text[]) OR EXISTS ( \
+                SELECT 1 FROM UNNEST($10::text[], $11::timestamptz[], $12::timestamptz[]) \
+                  AS c(run_type, queued_cut, running_cut) \
+                WHERE c.run_type = r.run_type \
+                  AND ((r.status = 'queued' AND r.created_at <= c.queued_cut) \
+                    OR (r.status = 'running' AND COALESCE(r.started_at, r.created_at) <= c.running_cut)))) \
          ORDER BY created_at DESC, id \
          LIMIT $4"
     );
@@ -37,8 +63,15 @@ pub async fn list(conn: &mut PgConnection, filter: &RunFilter) -> Result<Vec<Run
         .bind(filter.workspace_id)
         .bind(filter.status.map(RunStatus::as_str))
         .bind(filter.run_type.map(RunType::key))
-        .bind(filter.limit.max(1))
+        .bind(filter.limit.clamp(1, crate::LIST_LIMIT_MAX))
         .bind(filter.visible_to.map(|a| a.to_string()))
+        .bind(filter.environment_id)
+        .bind(filter.outcome.map(RunOutcome::as_str))
+        .bind(filter.needs_attention_at.is_some())
+        .bind(attention_outcomes)
+        .bind(types)
+        .bind(queued_cut)
+        .bind(running_cut)
         .fetch_all(conn)
         .await?;
     rows.iter().map(RunRow::decode).collect()
