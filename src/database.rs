@@ -16,6 +16,13 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 /// The connection string used when neither `--database-url` nor `DATABASE_URL` is set.
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/runproof";
 
+/// `idle_in_transaction_session_timeout` of runproof's own sessions. A session left idle
+/// inside a transaction holds the read horizon back for every reader on the server (see
+/// [`runproof_projections::log`]); the server ends such a session of runproof's after
+/// this long. runproof's transactions are short and never wait on a person, so a
+/// minute is far beyond any of them.
+pub const IDLE_IN_TRANSACTION_TIMEOUT: &str = "60s";
+
 /// Where the database is, parsed once; printable without credentials.
 #[derive(Debug, Clone)]
 pub struct DatabaseTarget {
@@ -77,9 +84,19 @@ impl DatabaseTarget {
             .map(str::to_string)
             .unwrap_or_else(|| options.get_username().to_string());
         let display = format!("{}:{}/{}", options.get_host(), options.get_port(), database);
-        let options = options
+        let mut options = options
             .application_name("runproof")
             .disable_statement_logging();
+        // A connection string that sets its own value keeps it.
+        if !options
+            .get_options()
+            .is_some_and(|o| o.contains("idle_in_transaction_session_timeout"))
+        {
+            options = options.options([(
+                "idle_in_transaction_session_timeout",
+                IDLE_IN_TRANSACTION_TIMEOUT,
+            )]);
+        }
         Ok(DatabaseTarget {
             options,
             database,
