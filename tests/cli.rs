@@ -139,6 +139,89 @@ async fn a_database_migrated_by_a_newer_runproof_is_refused() {
 }
 
 #[tokio::test]
+async fn a_database_whose_applied_migration_was_changed_is_refused_with_what_to_do() {
+    let db = TestDb::new().await;
+    let first = runproof::MIGRATOR.iter().next().unwrap().version;
+    sqlx::query("UPDATE _sqlx_migrations SET checksum = '\\x00' WHERE version = $1")
+        .bind(first)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    for args in [&["migrate"][..], &["runs", "list"]] {
+        let o = runproof(&db.url(), args);
+        one_line_error(&o, 3, "db.migration_changed");
+        assert!(o.stderr.contains(&first.to_string()), "{}", o.stderr);
+    }
+    let de = runproof(&db.url(), &["--lang", "de", "migrate"]);
+    assert!(de.stderr.contains("anderen Build"), "{}", de.stderr);
+}
+
+#[tokio::test]
+async fn a_database_left_dirty_by_a_failed_migration_is_refused_by_migrate_too() {
+    let db = TestDb::new().await;
+    let last = runproof::MIGRATOR.iter().last().unwrap().version;
+    sqlx::query("UPDATE _sqlx_migrations SET success = false WHERE version = $1")
+        .bind(last)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    for args in [&["migrate"][..], &["runs", "list"]] {
+        let o = runproof(&db.url(), args);
+        one_line_error(&o, 3, "db.schema_dirty");
+        assert!(o.stderr.contains(&last.to_string()), "{}", o.stderr);
+    }
+}
+
+/// A TCP server on a free local port that answers every connection with `reply` and
+/// closes it once the client has spoken; returns its address.
+fn impostor_server(reply: &'static [u8]) -> std::net::SocketAddr {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let _ = stream.write_all(reply);
+            let mut buf = [0u8; 512];
+            let _ = stream.read(&mut buf);
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn a_server_that_is_not_postgresql_is_named_as_such() {
+    // A banner like NATS, SMTP or Redis send, then the connection closes; and a reply
+    // whose first byte is no PostgreSQL message at all.
+    for reply in [
+        &b"INFO {\"server_id\":\"x\"}\r\n"[..],
+        b"-ERR unknown command\r\n",
+    ] {
+        let addr = impostor_server(reply);
+        let url = format!("postgres://postgres@{addr}/runproof");
+        let o = runproof(&url, &["runs", "list"]);
+        one_line_error(&o, 3, "db.not_postgres");
+        assert!(o.stderr.contains(&addr.to_string()), "{}", o.stderr);
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_role_is_named_not_blamed_on_an_unreachable_server() {
+    let db = TestDb::new().await;
+    let url = db.url().replacen("postgres@", "runproof_no_such_role@", 1);
+    assert_ne!(url, db.url(), "the test URL names a role");
+    let o = runproof(&url, &["runs", "list"]);
+    one_line_error(&o, 3, "db.role_refused");
+    assert!(o.stderr.contains("runproof_no_such_role"), "{}", o.stderr);
+    let de = runproof(&url, &["--lang", "de", "migrate"]);
+    one_line_error(&de, 3, "db.role_refused");
+    assert!(
+        de.stderr.contains("Rolle runproof_no_such_role"),
+        "{}",
+        de.stderr
+    );
+}
+
+#[tokio::test]
 async fn bad_input_gets_a_one_line_error_and_a_non_zero_exit_code() {
     let (db, _, _) = seeded().await;
     one_line_error(

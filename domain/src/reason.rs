@@ -338,6 +338,21 @@ text_catalogue! {
         en: "Cannot reach the database at {target}: is PostgreSQL running? Set --database-url or DATABASE_URL.",
         de: "Die Datenbank unter {target} ist nicht erreichbar: Läuft PostgreSQL? --database-url oder DATABASE_URL setzen."
     }
+    /// Something answered at the address, but not as a PostgreSQL server.
+    DbNotPostgres = "db.not_postgres" {
+        en: "The server at {target} does not answer like a PostgreSQL server: check the host and port in the connection string.",
+        de: "Der Server unter {target} antwortet nicht wie ein PostgreSQL-Server: Host und Port in der Verbindungszeichenfolge prüfen."
+    }
+    /// The server refused the role (it does not exist, or may not connect from here).
+    DbRoleRefused = "db.role_refused" {
+        en: "The server at {target} refuses the role {role}: it does not exist or may not connect to this database from here. Check the user name in the connection string.",
+        de: "Der Server unter {target} weist die Rolle {role} ab: Sie existiert nicht oder darf sich von hier nicht mit dieser Datenbank verbinden. Benutzernamen in der Verbindungszeichenfolge prüfen."
+    }
+    /// The role's password (or other credential) was not accepted.
+    DbAuthenticationFailed = "db.authentication_failed" {
+        en: "Authentication failed for the role {role} at {target}: check the password in the connection string.",
+        de: "Die Anmeldung der Rolle {role} unter {target} ist fehlgeschlagen: Passwort in der Verbindungszeichenfolge prüfen."
+    }
     /// The database does not exist.
     DbMissing = "db.missing" {
         en: "The database {target} does not exist: run `runproof demo` or create it, then `runproof migrate`.",
@@ -355,8 +370,13 @@ text_catalogue! {
     }
     /// A migration failed half-way and left the schema marked dirty.
     DbSchemaDirty = "db.schema_dirty" {
-        en: "A migration (version {version}) failed earlier and left the schema incomplete: restore a backup or fix it, then run `runproof migrate`.",
-        de: "Eine Migration (Version {version}) ist früher fehlgeschlagen und hat das Schema unvollständig hinterlassen: Sicherung einspielen oder reparieren, dann `runproof migrate`."
+        en: "Migration {version} failed earlier and left the schema incomplete: restore a backup, or repair the schema and clear the failed migration's record (docs/operations.md), then run `runproof migrate`.",
+        de: "Migration {version} ist früher fehlgeschlagen und hat das Schema unvollständig hinterlassen: Sicherung einspielen oder das Schema reparieren und den Eintrag der fehlgeschlagenen Migration entfernen (docs/operations.md), dann `runproof migrate`."
+    }
+    /// An applied migration differs from the one this build carries under its version.
+    DbMigrationChanged = "db.migration_changed" {
+        en: "Migration {version} in this database differs from the one this runproof carries: the database was migrated by another build. Use that build, or restore a backup made with this one; nothing was changed.",
+        de: "Migration {version} in dieser Datenbank weicht von der ab, die dieses runproof mitbringt: Die Datenbank wurde von einem anderen Build migriert. Diesen Build verwenden oder eine mit diesem Build erstellte Sicherung einspielen; nichts wurde geändert."
     }
     /// Anything the database reported that an operator cannot act on; details go to the log.
     DbInternal = "db.internal" {
