@@ -826,6 +826,122 @@ async fn the_review_commands_tell_the_story_and_refuse_bad_input_in_one_line() {
     );
 }
 
+fn capture(url: &str, env: &str, file: &std::path::Path, lang: &str) -> Output {
+    runproof(
+        url,
+        &[
+            "--lang",
+            lang,
+            "evidence",
+            "capture",
+            "--environment",
+            env,
+            "--file",
+            file.to_str().unwrap(),
+        ],
+    )
+}
+
+#[tokio::test]
+async fn an_evidence_document_with_a_nul_character_is_invalid_input_and_records_nothing() {
+    let db = TestDb::new().await;
+    let url = db.url();
+    let (_, env, _) = cli_scene(&url);
+    let events = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM events")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap()
+    };
+    let before = events().await;
+    let file = std::env::temp_dir().join(format!("runproof-nul-{}.json", Uuid::new_v4()));
+    for document in [
+        r#"{"findings": [{"severity": "low", "category": "x", "title": "a\u0000b"}]}"#,
+        r#"{"findings": [], "key\u0000": true}"#,
+    ] {
+        std::fs::write(&file, document).unwrap();
+        let o = capture(&url, &env, &file, "en");
+        one_line_error(&o, 2, "evidence.invalid");
+        assert!(o.stderr.contains("U+0000"), "{}", o.stderr);
+    }
+    std::fs::remove_file(&file).ok();
+    assert_eq!(events().await, before, "nothing recorded");
+}
+
+#[tokio::test]
+async fn an_evidence_file_is_read_only_up_to_its_limit() {
+    let db = TestDb::new().await;
+    let url = db.url();
+    let (_, env, _) = cli_scene(&url);
+    let big = std::env::temp_dir().join(format!("runproof-big-{}.json", Uuid::new_v4()));
+    // Valid JSON of 2 MiB: refused for its size, not parsed.
+    let padding = "x".repeat(2 * 1024 * 1024);
+    std::fs::write(&big, format!(r#"{{"findings": [], "pad": "{padding}"}}"#)).unwrap();
+    let o = capture(&url, &env, &big, "en");
+    one_line_error(&o, 2, "evidence.invalid");
+    assert!(o.stderr.contains("larger than 1 MiB"), "{}", o.stderr);
+    std::fs::remove_file(&big).ok();
+    // Endless inputs end promptly with the same answer (before, they were read until
+    // memory ran out).
+    for endless in ["/dev/zero", "/dev/urandom"] {
+        let out = Command::cargo_bin("runproof")
+            .unwrap()
+            .env_remove("RUST_LOG")
+            .args(["--database-url", &url, "evidence", "capture"])
+            .args(["--environment", &env, "--file", endless])
+            .timeout(std::time::Duration::from_secs(30))
+            .output()
+            .unwrap();
+        let o = Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        };
+        one_line_error(&o, 2, "evidence.invalid");
+        assert!(
+            o.stderr.contains("larger than 1 MiB"),
+            "{endless}: {}",
+            o.stderr
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_refused_document_is_explained_in_the_operators_language() {
+    let db = TestDb::new().await;
+    let url = db.url();
+    let (_, env, _) = cli_scene(&url);
+    let bad = std::env::temp_dir().join(format!("runproof-bad-{}.json", Uuid::new_v4()));
+    std::fs::write(
+        &bad,
+        r#"{"findings": [{"severity": "low", "category": "x"}, {"severity": "cosmic", "category": "x"}]}"#,
+    )
+    .unwrap();
+    let de = capture(&url, &env, &bad, "de");
+    one_line_error(&de, 2, "evidence.invalid");
+    assert!(
+        de.stderr.contains("Befund 2 braucht einen Schweregrad"),
+        "{}",
+        de.stderr
+    );
+    assert!(!de.stderr.contains("needs"), "{}", de.stderr);
+    let en = capture(&url, &env, &bad, "en");
+    assert!(
+        en.stderr.contains("finding 2 needs a severity"),
+        "{}",
+        en.stderr
+    );
+    std::fs::write(&bad, "{ not json").unwrap();
+    let de = capture(&url, &env, &bad, "de");
+    one_line_error(&de, 2, "evidence.invalid");
+    assert!(
+        de.stderr.contains("kein gültiges JSON (Zeile 1"),
+        "{}",
+        de.stderr
+    );
+    std::fs::remove_file(bad).ok();
+}
+
 #[tokio::test]
 async fn concurrent_compose_requests_from_many_processes_collide_silently_into_one_run() {
     let db = TestDb::new().await;

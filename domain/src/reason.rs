@@ -401,6 +401,136 @@ text_catalogue! {
 }
 }
 
+text_catalogue! {
+    /// What exactly was wrong, filling a reason's `{detail}` placeholder (for example
+    /// [`ReasonCode::EvidenceInvalid`]). Carried as its code in the reason's arguments
+    /// (see [`Detail::arg`]) and rendered in the reader's language together with the
+    /// reason ([`ReasonCode::render_with_details`]), so a sentence never mixes languages.
+    Detail {
+    // --- evidence documents ---
+    /// The document is not an object with a `findings` array.
+    DocumentNotFindings = "detail.document.not_findings" {
+        en: "the document must be a JSON object with a findings array",
+        de: "das Dokument muss ein JSON-Objekt mit einem Array findings sein"
+    }
+    /// The document is larger than its bound.
+    DocumentTooLarge = "detail.document.too_large" {
+        en: "the document is larger than 1 MiB",
+        de: "das Dokument ist größer als 1 MiB"
+    }
+    /// The document has more findings than its bound.
+    DocumentTooManyFindings = "detail.document.too_many_findings" {
+        en: "the document has more than 10000 findings",
+        de: "das Dokument enthält mehr als 10000 Befunde"
+    }
+    /// A finding (counted from 1) lacks a known severity or a category.
+    DocumentBadFinding = "detail.document.bad_finding" {
+        en: "finding {finding} needs a severity (critical, high, medium, low, info) and a category",
+        de: "Befund {finding} braucht einen Schweregrad (critical, high, medium, low, info) und eine Kategorie"
+    }
+    /// A finding's (counted from 1) category is not a short lowercase word.
+    DocumentBadCategory = "detail.document.bad_category" {
+        en: "finding {finding} has a category that is not a short lowercase word",
+        de: "die Kategorie von Befund {finding} ist kein kurzes kleingeschriebenes Wort"
+    }
+    /// A key or string of the document contains U+0000, which PostgreSQL cannot store.
+    DocumentNulCharacter = "detail.document.nul_character" {
+        en: "the document contains the character U+0000 (\\u0000), which cannot be stored",
+        de: "das Dokument enthält das Zeichen U+0000 (\\u0000), das nicht gespeichert werden kann"
+    }
+    /// The file is not JSON; the position of the first error.
+    DocumentNotJson = "detail.document.not_json" {
+        en: "not valid JSON (line {line}, column {column})",
+        de: "kein gültiges JSON (Zeile {line}, Spalte {column})"
+    }
+    // --- run input ---
+    /// A run's context is not a JSON object.
+    RunContextNotObject = "detail.run.context_not_object" {
+        en: "the context must be a JSON object",
+        de: "der Kontext muss ein JSON-Objekt sein"
+    }
+    /// A run's context uses a key runproof reserves for itself.
+    RunContextReservedKey = "detail.run.context_reserved_key" {
+        en: "the context uses a reserved key (reconciliation, completion)",
+        de: "der Kontext verwendet einen reservierten Schlüssel (reconciliation, completion)"
+    }
+    /// A run's context is larger than its bound.
+    RunContextTooLarge = "detail.run.context_too_large" {
+        en: "the context is larger than 16 KiB",
+        de: "der Kontext ist größer als 16 KiB"
+    }
+    /// A key or string of a run's context contains U+0000.
+    RunContextNulCharacter = "detail.run.context_nul_character" {
+        en: "the context contains the character U+0000 (\\u0000), which cannot be stored",
+        de: "der Kontext enthält das Zeichen U+0000 (\\u0000), das nicht gespeichert werden kann"
+    }
+    /// An adapter decision without its adapter.
+    RunAdapterMissing = "detail.run.adapter_missing" {
+        en: "an adapter decision must name its adapter",
+        de: "eine Adapter-Entscheidung muss ihren Adapter nennen"
+    }
+    /// A stale decision that names an adapter.
+    RunStaleWithAdapter = "detail.run.stale_with_adapter" {
+        en: "a stale decision has no adapter",
+        de: "eine Entscheidung über einen hängenden Lauf hat keinen Adapter"
+    }
+    /// More summary counts than the bound.
+    RunTooManySummaryCounts = "detail.run.too_many_summary_counts" {
+        en: "too many summary counts",
+        de: "zu viele Zählwerte"
+    }
+    /// A summary key that is not a lowercase word.
+    RunSummaryKey = "detail.run.summary_key" {
+        en: "summary keys must be lowercase words",
+        de: "Schlüssel der Zählwerte müssen kleingeschriebene Wörter sein"
+    }
+    /// More failure entries than the bound.
+    RunTooManyFailures = "detail.run.too_many_failures" {
+        en: "too many failure entries",
+        de: "zu viele Fehlereinträge"
+    }
+    /// A failure message that is empty, too long or not one line.
+    RunFailureMessage = "detail.run.failure_message" {
+        en: "failure messages must be one short line",
+        de: "Fehlermeldungen müssen eine kurze Zeile sein"
+    }
+    /// A compose run whose context names no fingerprint or snapshot.
+    RunComposeContext = "detail.run.compose_context" {
+        en: "the compose run names no fingerprint or snapshot",
+        de: "der Erstellungslauf nennt keinen Fingerabdruck und keinen Belegstand"
+    }
+}
+}
+
+/// The placeholder of a reason text that a [`Detail`] fills.
+pub const DETAIL: &str = "detail";
+
+impl Detail {
+    /// The argument that fills a reason's `{detail}` with this detail (its code; rendered
+    /// in the reader's language by [`ReasonCode::render_with_details`]).
+    pub fn arg(self) -> (&'static str, String) {
+        (DETAIL, self.code().to_string())
+    }
+}
+
+impl ReasonCode {
+    /// The text in `lang` with placeholders filled from `args`, where a `detail`
+    /// argument holding a [`Detail`] code is first rendered in `lang` itself (with the
+    /// same arguments, for a detail's own placeholders). A `detail` value that is no
+    /// code is used as it is.
+    pub fn render_with_details(self, lang: crate::lang::Lang, args: &[(&str, &str)]) -> String {
+        let rendered: Vec<(&str, String)> = args
+            .iter()
+            .map(|(name, value)| match value.parse::<Detail>() {
+                Ok(detail) if *name == DETAIL => (*name, detail.render(lang, args)),
+                _ => (*name, value.to_string()),
+            })
+            .collect();
+        let args: Vec<(&str, &str)> = rendered.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        self.render(lang, &args)
+    }
+}
+
 /// An entry of any catalogue generated by [`text_catalogue!`].
 pub trait Phrase: Copy {
     /// The text in `lang` with `{name}` placeholders filled from `args`.
@@ -506,6 +636,58 @@ mod tests {
             let json = serde_json::to_string(code).unwrap();
             assert_eq!(serde_json::from_str::<ReasonCode>(&json).unwrap(), *code);
         }
+    }
+
+    #[test]
+    fn every_detail_has_english_and_german_text_with_the_same_placeholders() {
+        assert_eq!(Detail::catalogue_problems(), Vec::<String>::new());
+    }
+
+    /// Every reason that takes a detail, with every detail, reads in one language: the
+    /// German sentence carries the German detail and no English one.
+    #[test]
+    fn a_detail_is_rendered_in_the_language_of_its_reason() {
+        let takes_detail: Vec<ReasonCode> = ReasonCode::ALL
+            .iter()
+            .copied()
+            .filter(|r| r.template(Lang::En).contains("{detail}"))
+            .collect();
+        assert!(takes_detail.contains(&ReasonCode::EvidenceInvalid));
+        assert!(takes_detail.contains(&ReasonCode::RunInvalidInput));
+        for reason in takes_detail {
+            for detail in Detail::ALL {
+                let (name, code) = detail.arg();
+                let args = [
+                    (name, code.as_str()),
+                    ("finding", "3"),
+                    ("line", "1"),
+                    ("column", "7"),
+                ];
+                let en_detail = detail.render(Lang::En, &args);
+                let de_detail = detail.render(Lang::De, &args);
+                let en = reason.render_with_details(Lang::En, &args);
+                let de = reason.render_with_details(Lang::De, &args);
+                assert!(en.contains(&en_detail), "{reason}/{detail}: {en}");
+                assert!(de.contains(&de_detail), "{reason}/{detail}: {de}");
+                assert!(
+                    !de.contains(&en_detail),
+                    "{reason}/{detail} mixes languages: {de}"
+                );
+                assert!(!de.contains(detail.code()), "{reason}/{detail}: {de}");
+                assert!(
+                    !de.contains('{'),
+                    "{reason}/{detail} left a placeholder: {de}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_detail_that_is_no_code_is_used_as_it_is() {
+        assert_eq!(
+            ReasonCode::EvidenceInvalid.render_with_details(Lang::En, &[("detail", "odd")]),
+            "The evidence file is not valid: odd."
+        );
     }
 
     #[test]

@@ -1,4 +1,7 @@
-//! Names people give things (workspaces, environments, actors): one line, bounded.
+//! Text that comes from outside: names people give things (workspaces, environments,
+//! actors) — one visible line, bounded — and strings inside JSON documents.
+
+use serde_json::Value;
 
 /// A name is 1–100 characters after trimming, with no control characters.
 pub fn valid_name(name: &str) -> Option<String> {
@@ -7,6 +10,18 @@ pub fn valid_name(name: &str) -> Option<String> {
         && trimmed.chars().count() <= 100
         && !trimmed.chars().any(char::is_control);
     ok.then(|| trimmed.to_string())
+}
+
+/// Whether any key or string of `value` contains U+0000. PostgreSQL refuses it in
+/// `jsonb` (and `text`), so a document carrying it cannot be stored and is refused as
+/// input instead.
+pub fn contains_nul(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(contains_nul),
+        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || contains_nul(v)),
+        Value::Null | Value::Bool(_) | Value::Number(_) => false,
+    }
 }
 
 #[cfg(test)]

@@ -96,7 +96,7 @@ impl CliError {
             LifecycleError::Rejected { run_id, source } => {
                 debug!(cause = %chain(e), "command rejected");
                 let args = match source {
-                    OperationRunError::InvalidInput(detail) => vec![("detail", detail.to_string())],
+                    OperationRunError::InvalidInput(detail) => vec![detail.arg()],
                     OperationRunError::UnknownRunType(t) => vec![("type", t.clone())],
                     _ => vec![("run", run_id.map(|id| id.to_string()).unwrap_or_default())],
                 };
@@ -107,12 +107,12 @@ impl CliError {
         }
     }
 
-    /// The one line an operator reads.
+    /// The one line an operator reads, all of it in `lang` (a detail too).
     pub fn message(&self, lang: Lang) -> String {
         let args: Vec<(&str, &str)> = self.args.iter().map(|(k, v)| (*k, v.as_str())).collect();
         format!(
             "error: {} [{}]",
-            self.reason.render(lang, &args),
+            self.reason.render_with_details(lang, &args),
             self.reason
         )
     }

@@ -348,9 +348,9 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Evidence(EvidenceCommand::Capture { environment, file }) => {
             let environment = runs::parse_id(&environment)?;
             // Read and parse the file before touching the database.
-            directory::read_document(&file, &out)?;
+            let document = directory::read_document(&file)?;
             let app = open(&target).await?;
-            directory::capture_evidence(&app, environment, &file, &out)
+            directory::capture_evidence(&app, environment, document, &out)
                 .await
                 .map(|_| ExitCode::SUCCESS)
         }

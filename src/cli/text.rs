@@ -162,10 +162,6 @@ runproof_domain::text_catalogue! {
             en: "Captured evidence snapshot {id}: {count} finding(s), content {hash}.",
             de: "Belegstand {id} erfasst: {count} Befund(e), Inhalt {hash}."
         }
-        EvidenceNotJson = "ui.evidence.not_json" {
-            en: "not valid JSON (line {line}, column {column})",
-            de: "kein gültiges JSON (Zeile {line}, Spalte {column})"
-        }
         NoReviews = "ui.reviews.none" { en: "No reviews match.", de: "Keine passenden Reviews." }
         LabelReview = "ui.label.review" { en: "Review", de: "Prüfbericht (Review)" }
         LabelFingerprint = "ui.label.fingerprint" { en: "Fingerprint", de: "Fingerabdruck" }
