@@ -943,6 +943,29 @@ async fn a_refused_document_is_explained_in_the_operators_language() {
 }
 
 #[tokio::test]
+async fn a_name_with_a_bidirectional_override_is_refused() {
+    let db = TestDb::new().await;
+    let url = db.url();
+    for name in [
+        "invoice\u{202E}fdp.exe",
+        "Contoso\u{200B}",
+        "\u{2066}prod\u{2069}",
+    ] {
+        for args in [
+            &["workspaces", "create", "--name", name][..],
+            &["actors", "create", "--name", name],
+        ] {
+            one_line_error(&runproof(&url, args), 2, "name.invalid");
+        }
+    }
+    let events: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(events, 0);
+}
+
+#[tokio::test]
 async fn concurrent_compose_requests_from_many_processes_collide_silently_into_one_run() {
     let db = TestDb::new().await;
     let url = db.url();

@@ -283,8 +283,8 @@ text_catalogue! {
     }
     /// A name was empty, too long or not a single line.
     NameInvalid = "name.invalid" {
-        en: "The name must be one line of 1 to 100 characters.",
-        de: "Der Name muss eine Zeile mit 1 bis 100 Zeichen sein."
+        en: "The name must be one line of 1 to 100 visible characters (no control or invisible formatting characters).",
+        de: "Der Name muss eine Zeile mit 1 bis 100 sichtbaren Zeichen sein (keine Steuer- oder unsichtbaren Formatierungszeichen)."
     }
     /// The file could not be read.
     FileUnreadable = "file.unreadable" {
