@@ -965,6 +965,178 @@ async fn a_name_with_a_bidirectional_override_is_refused() {
     assert_eq!(events, 0);
 }
 
+/// A transaction that holds an xid open on another database of the same server (xids are
+/// cluster-wide, so it holds every reader's horizon); returns it and its server pid.
+async fn hold_the_horizon(other: &TestDb) -> (sqlx::Transaction<'static, sqlx::Postgres>, i32) {
+    let mut tx = other.pool.begin().await.unwrap();
+    let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    sqlx::query("SELECT pg_current_xact_id()")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    (tx, pid)
+}
+
+#[tokio::test]
+async fn a_write_the_views_do_not_show_yet_says_so_and_names_what_holds_them() {
+    let db = TestDb::new().await;
+    let url = db.url();
+    let (ws, env, actor) = cli_scene(&url);
+    let other = TestDb::unmigrated().await;
+    // A role that cannot see other roles' sessions (no pg_read_all_stats).
+    let role = format!("runproof_lag_{}", Uuid::new_v4().simple());
+    for sql in [
+        format!("CREATE ROLE {role} LOGIN"),
+        format!("GRANT ALL ON ALL TABLES IN SCHEMA public TO {role}"),
+        format!("GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO {role}"),
+    ] {
+        sqlx::query(&sql).execute(&db.pool).await.unwrap();
+    }
+    let role_url = url.replacen("postgres@", &format!("{role}@"), 1);
+    let fast = ["--read-your-writes-timeout", "0.2"];
+    let compose = [
+        "reviews",
+        "compose",
+        "--workspace",
+        &ws,
+        "--environment",
+        &env,
+        "--actor",
+        &actor,
+    ];
+
+    // Keep this short: while the transaction is open, every reader on the server waits.
+    let (tx, pid) = hold_the_horizon(&other).await;
+    let queued = runproof(&url, &[&fast[..], &compose[..]].concat());
+    let queued_json: Value = {
+        let again = runproof(
+            &url,
+            &[
+                &fast[..],
+                &["--json", "workspaces", "create", "--name", "Fabrikam"],
+            ]
+            .concat(),
+        );
+        serde_json::from_str(&again.stdout).unwrap()
+    };
+    let german = runproof(
+        &url,
+        &[
+            &fast[..],
+            &["--lang", "de", "actors", "create", "--name", "Grace"],
+        ]
+        .concat(),
+    );
+    let run = queued
+        .stdout
+        .split_whitespace()
+        .nth(3)
+        .unwrap()
+        .trim_end_matches(';')
+        .to_string();
+    let shown = runproof(&url, &["runs", "show", &run]);
+    let stranger = Uuid::new_v4().to_string();
+    let outside = runproof(&url, &["runs", "show", &run, "--actor", &stranger]);
+    let unseen = runproof(
+        &role_url,
+        &[&fast[..], &["workspaces", "create", "--name", "Initech"]].concat(),
+    );
+    tx.rollback().await.unwrap();
+
+    // The write went through and says so, naming the session, its database and age.
+    assert_eq!(queued.code, 0, "{}", queued.stderr);
+    assert!(
+        queued.stdout.starts_with("Queued compose run"),
+        "{}",
+        queued.stdout
+    );
+    assert_eq!(
+        queued.stderr.trim_end().lines().count(),
+        1,
+        "{}",
+        queued.stderr
+    );
+    assert!(
+        queued
+            .stderr
+            .starts_with("warning: The change is recorded, but the views do not show it yet"),
+        "{}",
+        queued.stderr
+    );
+    assert!(
+        queued
+            .stderr
+            .contains(&format!("session {pid} on database {}", other.name)),
+        "{}",
+        queued.stderr
+    );
+    assert!(queued.stderr.contains("open for"), "{}", queued.stderr);
+    assert!(
+        queued.stderr.trim_end().ends_with("[projection.lagging]"),
+        "{}",
+        queued.stderr
+    );
+    // JSON carries it as a field.
+    assert_eq!(queued_json["lag"]["held_by"]["kind"], "session");
+    assert_eq!(queued_json["lag"]["held_by"]["pid"], pid);
+    assert_eq!(
+        queued_json["lag"]["held_by"]["database"],
+        other.name.as_str()
+    );
+    assert_eq!(queued_json["lag"]["reason"], "projection.lagging");
+    // In German.
+    assert_eq!(german.code, 0, "{}", german.stderr);
+    assert!(
+        german.stderr.contains(&format!(
+            "aufgehalten durch die Transaktion der Sitzung {pid}"
+        )),
+        "{}",
+        german.stderr
+    );
+    // The run is in the log but not yet in the view: not "not found".
+    one_line_error(&shown, 3, "run.not_yet_visible");
+    assert!(
+        shown.stderr.contains(&format!("session {pid}")),
+        "{}",
+        shown.stderr
+    );
+    assert!(
+        shown.stderr.contains(&format!("runproof history {run}")),
+        "{}",
+        shown.stderr
+    );
+    // … unless the caller may not see it.
+    one_line_error(&outside, 2, "run.not_found");
+    // A role that may not see another role's session details says what it cannot see.
+    assert_eq!(unseen.code, 0, "{}", unseen.stderr);
+    assert!(
+        unseen
+            .stderr
+            .contains(&format!("session {pid} on database {}", other.name))
+            && unseen
+                .stderr
+                .contains("whose age this database role cannot see"),
+        "{}",
+        unseen.stderr
+    );
+
+    // Once it ends, the views catch up and the run shows.
+    let shown = runproof(&url, &["runs", "show", &run]);
+    assert_eq!(shown.code, 0, "{}", shown.stderr);
+    let quiet = runproof(&url, &["--json", "actors", "create", "--name", "Linus"]);
+    assert_eq!(quiet.stderr, "");
+    assert_eq!(
+        serde_json::from_str::<Value>(&quiet.stdout).unwrap()["lag"],
+        Value::Null
+    );
+    for sql in [format!("DROP OWNED BY {role}"), format!("DROP ROLE {role}")] {
+        sqlx::query(&sql).execute(&db.pool).await.unwrap();
+    }
+}
+
 #[tokio::test]
 async fn concurrent_compose_requests_from_many_processes_collide_silently_into_one_run() {
     let db = TestDb::new().await;

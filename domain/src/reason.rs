@@ -107,6 +107,11 @@ text_catalogue! {
         en: "Run {run} was not found.",
         de: "Lauf {run} wurde nicht gefunden."
     }
+    /// The run's events are in the log, but the views do not show it yet.
+    RunNotYetVisible = "run.not_yet_visible" {
+        en: "Run {run} is recorded, but the views do not show it yet: {cause}. `runproof history {run}` shows its events now.",
+        de: "Lauf {run} ist aufgezeichnet, aber die Ansichten zeigen ihn noch nicht: {cause}. `runproof history {run}` zeigt seine Ereignisse schon jetzt."
+    }
     /// Start was sent for a run that is already running (another worker claimed it).
     RunAlreadyRunning = "run.already_running" {
         en: "The run is already running.",

@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::error::CliError;
+use super::lag;
 use super::out::Out;
 use super::text::UiText;
 use crate::app::App;
@@ -29,7 +30,9 @@ pub async fn create_workspace(app: &App, name: &str, out: &Out) -> Result<(), Cl
         .await
         .map_err(|e| CliError::from_service(&e))?;
     if out.json {
-        out.json(&json!({ "workspace_id": id, "name": name.trim() }));
+        out.json(
+            &json!({ "workspace_id": id, "name": name.trim(), "lag": lag::json(app.lag(), out) }),
+        );
     } else {
         out.say(
             UiText::CreatedWorkspace,
@@ -51,7 +54,12 @@ pub async fn create_environment(
         .await
         .map_err(|e| CliError::from_service(&e))?;
     if out.json {
-        out.json(&json!({ "environment_id": id, "workspace_id": workspace, "name": name.trim() }));
+        out.json(&json!({
+            "environment_id": id,
+            "workspace_id": workspace,
+            "name": name.trim(),
+            "lag": lag::json(app.lag(), out),
+        }));
     } else {
         out.say(
             UiText::CreatedEnvironment,
@@ -72,7 +80,7 @@ pub async fn create_actor(app: &App, name: &str, out: &Out) -> Result<(), CliErr
         .await
         .map_err(|e| CliError::from_service(&e))?;
     if out.json {
-        out.json(&json!({ "actor_id": id, "name": name.trim() }));
+        out.json(&json!({ "actor_id": id, "name": name.trim(), "lag": lag::json(app.lag(), out) }));
     } else {
         out.say(
             UiText::CreatedActor,
@@ -93,7 +101,7 @@ pub async fn add_member(
         .await
         .map_err(|e| CliError::from_service(&e))?;
     if out.json {
-        out.json(&json!({ "workspace_id": workspace, "actor_id": actor }));
+        out.json(&json!({ "workspace_id": workspace, "actor_id": actor, "lag": lag::json(app.lag(), out) }));
     } else {
         out.say(
             UiText::AddedMember,
@@ -158,6 +166,7 @@ pub async fn capture_evidence(
             "environment_id": environment,
             "content_hash": captured.content_hash,
             "finding_count": captured.finding_count,
+            "lag": lag::json(app.lag(), out),
         }));
     } else {
         out.say(

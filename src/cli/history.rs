@@ -50,13 +50,7 @@ pub async fn history(
         ));
     }
     if actor.is_some() {
-        let workspace = events.first().and_then(|e| {
-            match serde_json::from_str::<OperationRunEvent>(&e.payload) {
-                Ok(OperationRunEvent::RunQueued(q)) => Some(q.workspace_id),
-                _ => None,
-            }
-        });
-        match workspace {
+        match super::runs::queued_workspace(&events) {
             Some(ws) => super::runs::check_visible(app, ws, run_id, actor).await?,
             None => {
                 return Err(CliError::input(

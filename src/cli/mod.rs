@@ -3,6 +3,7 @@
 pub mod directory;
 pub mod error;
 pub mod history;
+pub mod lag;
 pub mod out;
 pub mod progress;
 pub mod reconcile;
@@ -23,6 +24,7 @@ use crate::bench::{self, BenchArgs};
 use crate::clock::SystemClock;
 use crate::database::{self, DatabaseTarget, DEFAULT_DATABASE_URL, MIGRATOR};
 use crate::demo;
+use crate::writer::Lag;
 use error::CliError;
 use out::Out;
 use text::UiText;
@@ -43,6 +45,10 @@ pub struct Cli {
     /// Language of everything printed: en or de.
     #[arg(long, global = true, default_value = "en", value_parser = parse_lang)]
     pub lang: Lang,
+    /// Seconds a write waits for the views to show it (read-your-writes). When they do
+    /// not in time, the command says so and names what holds them back.
+    #[arg(long, global = true, env = "RUNPROOF_READ_YOUR_WRITES_TIMEOUT", default_value = "10", value_parser = parse_seconds, value_name = "SECONDS")]
+    pub read_your_writes_timeout: Duration,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -246,12 +252,58 @@ pub enum ReviewsCommand {
     },
 }
 
+fn parse_seconds(s: &str) -> Result<Duration, String> {
+    s.parse::<f64>()
+        .ok()
+        .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
+        .ok_or_else(|| format!("{s} is not a number of seconds"))
+}
+
 fn parse_lang(s: &str) -> Result<Lang, String> {
     s.parse()
         .map_err(|e: runproof_domain::lang::UnknownLang| e.to_string())
 }
 
-/// Runs the parsed command.
+/// Opens the database for a command, and remembers the services it opened so that a
+/// lag their writes noted can be reported once the command is done.
+pub struct Opener {
+    target: DatabaseTarget,
+    read_your_writes: Duration,
+    opened: std::sync::OnceLock<App>,
+}
+
+impl Opener {
+    pub fn new(target: DatabaseTarget, read_your_writes: Duration) -> Self {
+        Opener {
+            target,
+            read_your_writes,
+            opened: std::sync::OnceLock::new(),
+        }
+    }
+
+    pub fn target(&self) -> &DatabaseTarget {
+        &self.target
+    }
+
+    /// Connects to a migrated database (every command but `migrate` and `demo`).
+    pub async fn open(&self) -> Result<App, CliError> {
+        let app = App::open(&self.target, Arc::new(SystemClock))
+            .await
+            .map_err(|e| CliError::from_database(&e, &self.target))?
+            .with_read_your_writes(Some(self.read_your_writes));
+        // Clones share the writer's lag note.
+        let _ = self.opened.set(app.clone());
+        Ok(app)
+    }
+
+    /// The lag the opened services' last write noted, if any.
+    pub fn lag(&self) -> Option<Lag> {
+        self.opened.get().and_then(App::lag)
+    }
+}
+
+/// Runs the parsed command. A write whose views did not show it in time is reported on
+/// stderr afterwards (also when the command failed later), naming what holds them back.
 pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
     let out = Out {
         json: cli.json,
@@ -259,10 +311,21 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
     };
     let target = DatabaseTarget::parse(&cli.database_url)
         .map_err(|_| CliError::input(ReasonCode::DbInvalidUrl, vec![]))?;
-    match cli.command {
-        Command::Migrate => migrate(&target, &out).await,
-        Command::Demo => demo::run(&target, &out).await.map(|_| ExitCode::SUCCESS),
-        Command::Bench(args) => bench::run(&target, args, &out)
+    let opener = Opener::new(target, cli.read_your_writes_timeout);
+    let result = dispatch(cli.command, &opener, &out).await;
+    if let Some(lag) = opener.lag() {
+        lag::warn(&lag, &out);
+    }
+    result
+}
+
+async fn dispatch(command: Command, opener: &Opener, out: &Out) -> Result<ExitCode, CliError> {
+    let target = opener.target();
+    let out = *out;
+    match command {
+        Command::Migrate => migrate(target, &out).await,
+        Command::Demo => demo::run(target, &out).await.map(|_| ExitCode::SUCCESS),
+        Command::Bench(args) => bench::run(target, args, &out)
             .await
             .map(|_| ExitCode::SUCCESS),
         Command::Runs(RunsCommand::List {
@@ -279,7 +342,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 limit,
             )?;
             filter.visible_to = actor.as_deref().map(runs::parse_id).transpose()?;
-            let app = open(&target).await?;
+            let app = opener.open().await?;
             runs::list(&app, filter, &out)
                 .await
                 .map(|_| ExitCode::SUCCESS)
@@ -287,7 +350,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Runs(RunsCommand::Show { run_id, actor }) => {
             let id = runs::parse_id(&run_id)?;
             let actor = actor.as_deref().map(runs::parse_id).transpose()?;
-            let app = open(&target).await?;
+            let app = opener.open().await?;
             runs::show(&app, id, actor, &out)
                 .await
                 .map(|_| ExitCode::SUCCESS)
@@ -295,13 +358,13 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::History { run_id, actor } => {
             let id = runs::parse_id(&run_id)?;
             let actor = actor.as_deref().map(runs::parse_id).transpose()?;
-            let app = open(&target).await?;
+            let app = opener.open().await?;
             history::history(&app, id, actor, &out)
                 .await
                 .map(|_| ExitCode::SUCCESS)
         }
         Command::Replay { verify } => {
-            let app = open(&target).await?;
+            let app = opener.open().await?;
             replay::replay(&app, verify, &out).await
         }
         Command::Reconcile {
@@ -311,7 +374,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
             explain,
         } => {
             let run_id = explain.as_deref().map(runs::parse_id).transpose()?;
-            let app = open(&target).await?;
+            let app = opener.open().await?;
             match (run_id, watch) {
                 (Some(id), _) => reconcile::explain(&app, id, &out).await,
                 (None, true) => reconcile::watch(&app, interval, &out).await,
@@ -320,27 +383,27 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
             .map(|_| ExitCode::SUCCESS)
         }
         Command::Workspaces(WorkspacesCommand::Create { name }) => {
-            let app = open(&target).await?;
+            let app = opener.open().await?;
             directory::create_workspace(&app, &name, &out)
                 .await
                 .map(|_| ExitCode::SUCCESS)
         }
         Command::Environments(EnvironmentsCommand::Create { workspace, name }) => {
             let workspace = runs::parse_id(&workspace)?;
-            let app = open(&target).await?;
+            let app = opener.open().await?;
             directory::create_environment(&app, workspace, &name, &out)
                 .await
                 .map(|_| ExitCode::SUCCESS)
         }
         Command::Actors(ActorsCommand::Create { name }) => {
-            let app = open(&target).await?;
+            let app = opener.open().await?;
             directory::create_actor(&app, &name, &out)
                 .await
                 .map(|_| ExitCode::SUCCESS)
         }
         Command::Actors(ActorsCommand::AddMember { workspace, actor }) => {
             let (workspace, actor) = (runs::parse_id(&workspace)?, runs::parse_id(&actor)?);
-            let app = open(&target).await?;
+            let app = opener.open().await?;
             directory::add_member(&app, workspace, actor, &out)
                 .await
                 .map(|_| ExitCode::SUCCESS)
@@ -349,7 +412,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
             let environment = runs::parse_id(&environment)?;
             // Read and parse the file before touching the database.
             let document = directory::read_document(&file)?;
-            let app = open(&target).await?;
+            let app = opener.open().await?;
             directory::capture_evidence(&app, environment, document, &out)
                 .await
                 .map(|_| ExitCode::SUCCESS)
@@ -367,7 +430,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
                         runs::parse_id(&environment)?,
                         runs::parse_id(&actor)?,
                     );
-                    let app = open(&target).await?;
+                    let app = opener.open().await?;
                     reviews::compose(&app, w, e, a, &out).await
                 }
                 ReviewsCommand::List {
@@ -376,47 +439,40 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
                     limit,
                 } => {
                     let (w, a) = (optional(workspace)?, optional(actor)?);
-                    let app = open(&target).await?;
+                    let app = opener.open().await?;
                     reviews::list(&app, w, a, limit, &out).await
                 }
                 ReviewsCommand::Show { review_id, actor } => {
                     let (id, a) = (runs::parse_id(&review_id)?, optional(actor)?);
-                    let app = open(&target).await?;
+                    let app = opener.open().await?;
                     reviews::show(&app, id, a, &out).await
                 }
                 ReviewsCommand::Publish { review_id, actor } => {
                     let (id, a) = (runs::parse_id(&review_id)?, optional(actor)?);
-                    let app = open(&target).await?;
+                    let app = opener.open().await?;
                     reviews::publish(&app, id, a, &out).await
                 }
                 ReviewsCommand::Archive { review_id, actor } => {
                     let (id, a) = (runs::parse_id(&review_id)?, optional(actor)?);
-                    let app = open(&target).await?;
+                    let app = opener.open().await?;
                     reviews::archive(&app, id, a, &out).await
                 }
             }
             .map(|_| ExitCode::SUCCESS)
         }
         Command::Worker { once, interval } => {
-            let app = open(&target).await?;
+            let app = opener.open().await?;
             reviews::worker(&app, once, interval, &out)
                 .await
                 .map(|_| ExitCode::SUCCESS)
         }
         Command::Project { once, interval } => {
-            let app = open(&target).await?;
+            let app = opener.open().await?;
             project(&app, once, interval, &out)
                 .await
                 .map(|_| ExitCode::SUCCESS)
         }
     }
-}
-
-/// Connects to a migrated database (every command but `migrate` and `demo`).
-pub async fn open(target: &DatabaseTarget) -> Result<App, CliError> {
-    App::open(target, Arc::new(SystemClock))
-        .await
-        .map_err(|e| CliError::from_database(&e, target))
 }
 
 async fn migrate(target: &DatabaseTarget, out: &Out) -> Result<ExitCode, CliError> {
