@@ -393,6 +393,11 @@ text_catalogue! {
         en: "The write was recorded, but the views have not caught up yet; a long-open transaction may hold them back.",
         de: "Die Änderung wurde aufgezeichnet, aber die Ansichten sind noch nicht nachgezogen; eine lange offene Transaktion kann sie aufhalten."
     }
+    /// No projection advanced for a while although events wait above the read horizon.
+    ProjectionStalled = "projection.stalled" {
+        en: "No projection has advanced for {seconds} s while {count} event(s) wait above the read horizon; held back by {holder}.",
+        de: "Seit {seconds} s ist keine Projektion vorangekommen, während {count} Ereignis(se) oberhalb des Lesehorizonts warten; aufgehalten durch {holder}."
+    }
     /// A projection could not apply an event; it stopped instead of skipping it.
     ProjectionStopped = "projection.stopped" {
         en: "The projection {projection} stopped at an event it could not apply; nothing was skipped. See the log.",

@@ -39,7 +39,7 @@ pub use error::ProjectorError;
 pub use position::LogPosition;
 pub use progress::{NoProgress, Progress};
 pub use projection::{Projection, ProjectionError, TableSet, TableSpec};
-pub use projector::{Projector, Step};
+pub use projector::{CatchUp, Projector, Stall, StallWatch, Step};
 
 use std::sync::Arc;
 

@@ -51,6 +51,16 @@ impl CliError {
         }
     }
 
+    /// The database or environment is in a state the operator has to act on; nothing
+    /// failed in this command that the log should add to (the text says it all).
+    pub fn environment_state(reason: ReasonCode, args: Vec<(&'static str, String)>) -> Self {
+        CliError {
+            reason,
+            args,
+            exit: EXIT_ENVIRONMENT,
+        }
+    }
+
     /// An internal database error; details go to the log.
     pub fn internal(cause: &(dyn std::error::Error + 'static)) -> Self {
         CliError::environment(ReasonCode::DbInternal, vec![], cause)

@@ -77,12 +77,17 @@ pub enum Command {
     },
     /// Keep the projections up to date: follow the log until stopped.
     Project {
-        /// Catch up once, print each projection's position, and exit.
+        /// Catch up once, print each projection's position (also of a stopped one), and
+        /// exit (exit code 3 when a projection is stopped).
         #[arg(long)]
         once: bool,
         /// Seconds between polls of the log.
         #[arg(long, default_value_t = 1)]
         interval: u64,
+        /// Warn when no projection advanced for this many seconds while events wait
+        /// above the read horizon, naming what holds it.
+        #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+        stall_after: u64,
     },
     /// Reconcile stuck runs: adapters prove outcomes from domain truth; stale runs nobody
     /// can prove are ended with a reason.
@@ -466,9 +471,13 @@ async fn dispatch(command: Command, opener: &Opener, out: &Out) -> Result<ExitCo
                 .await
                 .map(|_| ExitCode::SUCCESS)
         }
-        Command::Project { once, interval } => {
+        Command::Project {
+            once,
+            interval,
+            stall_after,
+        } => {
             let app = opener.open().await?;
-            project(&app, once, interval, &out)
+            project(&app, once, interval, stall_after, &out)
                 .await
                 .map(|_| ExitCode::SUCCESS)
         }
@@ -502,20 +511,49 @@ async fn migrate(target: &DatabaseTarget, out: &Out) -> Result<ExitCode, CliErro
     Ok(ExitCode::SUCCESS)
 }
 
-async fn project(app: &App, once: bool, interval: u64, out: &Out) -> Result<(), CliError> {
+async fn project(
+    app: &App,
+    once: bool,
+    interval: u64,
+    stall_after: u64,
+    out: &Out,
+) -> Result<(), CliError> {
     if !once {
         let stop = shutdown_signal();
         out.say(
             UiText::ProjectorStarted,
             &[("interval", &interval.to_string())],
         );
+        let on_stall = |stall: &runproof_projections::Stall| {
+            let holder = match &stall.oldest {
+                Some(o) => lag::holder_text(&o.holder, out),
+                None => UiText::HolderUnseen.text(out.lang),
+            };
+            let text = ReasonCode::ProjectionStalled.render(
+                out.lang,
+                &[
+                    ("seconds", &stall.stalled_for.as_secs().to_string()),
+                    ("count", &stall.events_waiting.to_string()),
+                    ("holder", &holder),
+                ],
+            );
+            eprintln!("warning: {text} [{}]", ReasonCode::ProjectionStalled);
+        };
         app.projector
-            .run(Duration::from_secs(interval.max(1)), stop)
+            .run(
+                Duration::from_secs(interval.max(1)),
+                Duration::from_secs(stall_after.max(1)),
+                on_stall,
+                stop,
+            )
             .await;
         return Ok(());
     }
-    app.projector
-        .catch_up()
+    // Every projection's position is printed, also when one is stopped; the stop is the
+    // command's error afterwards.
+    let caught_up = app
+        .projector
+        .catch_up_report()
         .await
         .map_err(|e| CliError::from_projector(&e))?;
     let (statuses, horizon) = app
@@ -523,6 +561,8 @@ async fn project(app: &App, once: bool, interval: u64, out: &Out) -> Result<(), 
         .status()
         .await
         .map_err(|e| CliError::from_projector(&e))?;
+    let stopped = |name: &str| caught_up.stopped.contains(&name);
+    let held_back = horizon.events_above_horizon > 0;
     if out.json {
         let items: Vec<_> = statuses
             .iter()
@@ -533,35 +573,49 @@ async fn project(app: &App, once: bool, interval: u64, out: &Out) -> Result<(), 
                     "transaction_id": s.checkpoint.at.transaction_id,
                     "events_applied": s.checkpoint.events_applied,
                     "events_behind": s.events_behind,
+                    "stopped": stopped(s.projection),
                 })
             })
             .collect();
         out.json(&serde_json::json!({
             "projections": items,
+            "events_above_horizon": horizon.events_above_horizon,
             "oldest_open_transaction_since": horizon.oldest_open_transaction_since,
+            "held_by": horizon.oldest_transaction.filter(|_| held_back).map(|o| o.holder),
         }));
-        return Ok(());
+    } else {
+        for s in &statuses {
+            let phrase = if stopped(s.projection) {
+                UiText::ProjectorStopped
+            } else {
+                UiText::ProjectorStatus
+            };
+            out.say(
+                phrase,
+                &[
+                    ("projection", s.projection),
+                    ("position", &s.checkpoint.at.position.to_string()),
+                    ("behind", &s.events_behind.to_string()),
+                ],
+            );
+        }
+        if let (Some(oldest), true) = (&horizon.oldest_transaction, held_back) {
+            out.say(
+                UiText::ProjectorHeldBack,
+                &[
+                    ("holder", &lag::holder_text(&oldest.holder, out)),
+                    ("count", &horizon.events_above_horizon.to_string()),
+                ],
+            );
+        }
     }
-    for s in &statuses {
-        out.say(
-            UiText::ProjectorStatus,
-            &[
-                ("projection", s.projection),
-                ("position", &s.checkpoint.at.position.to_string()),
-                ("behind", &s.events_behind.to_string()),
-            ],
-        );
+    match caught_up.stopped.first() {
+        Some(projection) => Err(CliError::environment_state(
+            ReasonCode::ProjectionStopped,
+            vec![("projection", projection.to_string())],
+        )),
+        None => Ok(()),
     }
-    if let (Some(since), true) = (
-        horizon.oldest_open_transaction_since,
-        horizon.events_above_horizon > 0,
-    ) {
-        out.say(
-            UiText::ProjectorHeldBack,
-            &[("since", &crate::explain::when(since))],
-        );
-    }
-    Ok(())
 }
 
 /// Resolves on Ctrl-C (SIGINT) or SIGTERM. The handlers are installed when this is

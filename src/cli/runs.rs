@@ -164,14 +164,13 @@ async fn not_in_view(app: &App, id: Uuid, actor: Option<Uuid>, out: &Out) -> Cli
         Ok(oldest) => oldest.filter(|o| o.holds_back(first.at)).map(|o| o.holder),
         Err(e) => return CliError::internal(&e),
     };
-    CliError {
-        reason: ReasonCode::RunNotYetVisible,
-        args: vec![
+    CliError::environment_state(
+        ReasonCode::RunNotYetVisible,
+        vec![
             ("run", id.to_string()),
             ("cause", super::lag::cause_text(holder.as_ref(), out)),
         ],
-        exit: super::error::EXIT_ENVIRONMENT,
-    }
+    )
 }
 
 pub async fn list(app: &App, filter: RunFilter, out: &Out) -> Result<(), CliError> {

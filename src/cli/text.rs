@@ -225,10 +225,6 @@ runproof_domain::text_catalogue! {
             en: "{projection}: stopped at position {position} (an event it cannot apply), {behind} event(s) behind",
             de: "{projection}: angehalten bei Position {position} (ein Ereignis, das sie nicht anwenden kann), {behind} Ereignis(se) zurück"
         }
-        ProjectorStalled = "ui.projector.stalled" {
-            en: "No projection has advanced for {seconds} s while {count} event(s) wait above the read horizon; held back by {holder}.",
-            de: "Seit {seconds} s ist keine Projektion vorangekommen, während {count} Ereignis(se) oberhalb des Lesehorizonts warten; aufgehalten durch {holder}."
-        }
         HolderSession = "ui.holder.session" {
             en: "the transaction of session {pid} on database {database}, open for {age} s (since {since})",
             de: "die Transaktion der Sitzung {pid} auf der Datenbank {database}, seit {age} s offen (seit {since})"
