@@ -307,9 +307,13 @@ fn executed_line(run: Uuid, e: &Executed, out: &Out) -> String {
             &[("run", &run_s), ("review", &review_id.to_string())],
         ),
         Executed::Interrupted => UiText::WorkerInterrupted.render(out.lang, &[("run", &run_s)]),
-        Executed::Unexecutable { reason } => {
-            format!("run {run_s}: {} [{reason}]", reason.text(out.lang))
-        }
+        Executed::Unexecutable { reason } => UiText::WorkerUnexecutable.render(
+            out.lang,
+            &[
+                ("run", &run_s),
+                ("reason", &format!("{} [{reason}]", reason.text(out.lang))),
+            ],
+        ),
         Executed::LostRace { decided } => {
             let outcome = match decided {
                 Some(reason) => format!("{} [{reason}]", reason.text(out.lang)),

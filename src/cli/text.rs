@@ -205,6 +205,10 @@ runproof_domain::text_catalogue! {
             en: "left for the reconciler",
             de: "dem Abgleich überlassen"
         }
+        WorkerUnexecutable = "ui.worker.unexecutable" {
+            en: "run {run}: cannot be executed: {reason}",
+            de: "Lauf {run}: nicht ausführbar: {reason}"
+        }
         WorkerInterrupted = "ui.worker.interrupted" {
             en: "run {run}: interrupted by a database failure; the reconciler will decide it",
             de: "Lauf {run}: durch einen Datenbankfehler unterbrochen; der Abgleich entscheidet ihn"
