@@ -13,7 +13,7 @@ use crate::lifecycle::RunLifecycle;
 use crate::restore::RestoreService;
 use crate::reviews::worker::ComposeWorker;
 use crate::reviews::ReviewService;
-use crate::writer::Writer;
+use crate::writer::{Lag, Writer};
 use runproof_projections::Projector;
 
 /// Connections per process by default.
@@ -33,6 +33,7 @@ pub struct App {
     pub directory: DirectoryService,
     pub reviews: ReviewService,
     pub clock: Arc<dyn Clock>,
+    writer: Writer,
 }
 
 impl App {
@@ -62,7 +63,8 @@ impl App {
             reviews: ReviewService::new(writer.clone(), lifecycle.clone(), clock.clone()),
             directory: DirectoryService::new(writer.clone(), clock.clone()),
             lifecycle,
-            restores: RestoreService::new(writer, clock.clone()),
+            restores: RestoreService::new(writer.clone(), clock.clone()),
+            writer,
             clock,
             pool,
             store,
@@ -82,6 +84,18 @@ impl App {
 
     /// The same services without read-your-writes waits (writers that do not read back).
     pub fn without_read_your_writes(self) -> App {
-        App::wire(self.pool, self.clock, None)
+        self.with_read_your_writes(None)
+    }
+
+    /// The same services, with writes waiting up to `timeout` for the projections to
+    /// show them (`None`: not at all).
+    pub fn with_read_your_writes(self, timeout: Option<Duration>) -> App {
+        App::wire(self.pool, self.clock, timeout)
+    }
+
+    /// The lag of this process's last read-your-writes wait, if it timed out: the write
+    /// is recorded, but the views do not show it yet (see [`Writer::lag`]).
+    pub fn lag(&self) -> Option<Lag> {
+        self.writer.lag()
     }
 }

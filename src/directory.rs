@@ -207,7 +207,7 @@ impl DirectoryService {
         ctx: &CommandContext,
     ) -> Result<Captured, ServiceError> {
         let parsed = FindingsDocument::parse(&document)
-            .map_err(|d| refused(ReasonCode::EvidenceInvalid, "detail", d))?;
+            .map_err(|d| ServiceError::refused(ReasonCode::EvidenceInvalid, d.args()))?;
         let captured = Captured {
             snapshot_id: Uuid::new_v4(),
             content_hash: content_hash(&document),
@@ -233,7 +233,7 @@ impl DirectoryService {
                             environment_id,
                         ),
                         EnvironmentError::InvalidDocument(d) => {
-                            refused(ReasonCode::EvidenceInvalid, "detail", d)
+                            ServiceError::refused(ReasonCode::EvidenceInvalid, d.args())
                         }
                         _ => ServiceError::conflict(),
                     },

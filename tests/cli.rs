@@ -139,6 +139,89 @@ async fn a_database_migrated_by_a_newer_runproof_is_refused() {
 }
 
 #[tokio::test]
+async fn a_database_whose_applied_migration_was_changed_is_refused_with_what_to_do() {
+    let db = TestDb::new().await;
+    let first = runproof::MIGRATOR.iter().next().unwrap().version;
+    sqlx::query("UPDATE _sqlx_migrations SET checksum = '\\x00' WHERE version = $1")
+        .bind(first)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    for args in [&["migrate"][..], &["runs", "list"]] {
+        let o = runproof(&db.url(), args);
+        one_line_error(&o, 3, "db.migration_changed");
+        assert!(o.stderr.contains(&first.to_string()), "{}", o.stderr);
+    }
+    let de = runproof(&db.url(), &["--lang", "de", "migrate"]);
+    assert!(de.stderr.contains("anderen Build"), "{}", de.stderr);
+}
+
+#[tokio::test]
+async fn a_database_left_dirty_by_a_failed_migration_is_refused_by_migrate_too() {
+    let db = TestDb::new().await;
+    let last = runproof::MIGRATOR.iter().last().unwrap().version;
+    sqlx::query("UPDATE _sqlx_migrations SET success = false WHERE version = $1")
+        .bind(last)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    for args in [&["migrate"][..], &["runs", "list"]] {
+        let o = runproof(&db.url(), args);
+        one_line_error(&o, 3, "db.schema_dirty");
+        assert!(o.stderr.contains(&last.to_string()), "{}", o.stderr);
+    }
+}
+
+/// A TCP server on a free local port that answers every connection with `reply` and
+/// closes it once the client has spoken; returns its address.
+fn impostor_server(reply: &'static [u8]) -> std::net::SocketAddr {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let _ = stream.write_all(reply);
+            let mut buf = [0u8; 512];
+            let _ = stream.read(&mut buf);
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn a_server_that_is_not_postgresql_is_named_as_such() {
+    // A banner like NATS, SMTP or Redis send, then the connection closes; and a reply
+    // whose first byte is no PostgreSQL message at all.
+    for reply in [
+        &b"INFO {\"server_id\":\"x\"}\r\n"[..],
+        b"-ERR unknown command\r\n",
+    ] {
+        let addr = impostor_server(reply);
+        let url = format!("postgres://postgres@{addr}/runproof");
+        let o = runproof(&url, &["runs", "list"]);
+        one_line_error(&o, 3, "db.not_postgres");
+        assert!(o.stderr.contains(&addr.to_string()), "{}", o.stderr);
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_role_is_named_not_blamed_on_an_unreachable_server() {
+    let db = TestDb::new().await;
+    let url = db.url().replacen("postgres@", "runproof_no_such_role@", 1);
+    assert_ne!(url, db.url(), "the test URL names a role");
+    let o = runproof(&url, &["runs", "list"]);
+    one_line_error(&o, 3, "db.role_refused");
+    assert!(o.stderr.contains("runproof_no_such_role"), "{}", o.stderr);
+    let de = runproof(&url, &["--lang", "de", "migrate"]);
+    one_line_error(&de, 3, "db.role_refused");
+    assert!(
+        de.stderr.contains("Rolle runproof_no_such_role"),
+        "{}",
+        de.stderr
+    );
+}
+
+#[tokio::test]
 async fn bad_input_gets_a_one_line_error_and_a_non_zero_exit_code() {
     let (db, _, _) = seeded().await;
     one_line_error(
@@ -849,6 +932,319 @@ async fn the_review_commands_tell_the_story_and_refuse_bad_input_in_one_line() {
     );
 }
 
+fn capture(url: &str, env: &str, file: &std::path::Path, lang: &str) -> Output {
+    runproof(
+        url,
+        &[
+            "--lang",
+            lang,
+            "evidence",
+            "capture",
+            "--environment",
+            env,
+            "--file",
+            file.to_str().unwrap(),
+        ],
+    )
+}
+
+#[tokio::test]
+async fn an_evidence_document_with_a_nul_character_is_invalid_input_and_records_nothing() {
+    let db = TestDb::new().await;
+    let url = db.url();
+    let (_, env, _) = cli_scene(&url);
+    let events = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM events")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap()
+    };
+    let before = events().await;
+    let file = std::env::temp_dir().join(format!("runproof-nul-{}.json", Uuid::new_v4()));
+    for document in [
+        r#"{"findings": [{"severity": "low", "category": "x", "title": "a\u0000b"}]}"#,
+        r#"{"findings": [], "key\u0000": true}"#,
+    ] {
+        std::fs::write(&file, document).unwrap();
+        let o = capture(&url, &env, &file, "en");
+        one_line_error(&o, 2, "evidence.invalid");
+        assert!(o.stderr.contains("U+0000"), "{}", o.stderr);
+    }
+    std::fs::remove_file(&file).ok();
+    assert_eq!(events().await, before, "nothing recorded");
+}
+
+#[tokio::test]
+async fn an_evidence_file_is_read_only_up_to_its_limit() {
+    let db = TestDb::new().await;
+    let url = db.url();
+    let (_, env, _) = cli_scene(&url);
+    let big = std::env::temp_dir().join(format!("runproof-big-{}.json", Uuid::new_v4()));
+    // Valid JSON of 2 MiB: refused for its size, not parsed.
+    let padding = "x".repeat(2 * 1024 * 1024);
+    std::fs::write(&big, format!(r#"{{"findings": [], "pad": "{padding}"}}"#)).unwrap();
+    let o = capture(&url, &env, &big, "en");
+    one_line_error(&o, 2, "evidence.invalid");
+    assert!(o.stderr.contains("larger than 1 MiB"), "{}", o.stderr);
+    std::fs::remove_file(&big).ok();
+    // Endless inputs end promptly with the same answer (before, they were read until
+    // memory ran out).
+    for endless in ["/dev/zero", "/dev/urandom"] {
+        let out = Command::cargo_bin("runproof")
+            .unwrap()
+            .env_remove("RUST_LOG")
+            .args(["--database-url", &url, "evidence", "capture"])
+            .args(["--environment", &env, "--file", endless])
+            .timeout(std::time::Duration::from_secs(30))
+            .output()
+            .unwrap();
+        let o = Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        };
+        one_line_error(&o, 2, "evidence.invalid");
+        assert!(
+            o.stderr.contains("larger than 1 MiB"),
+            "{endless}: {}",
+            o.stderr
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_refused_document_is_explained_in_the_operators_language() {
+    let db = TestDb::new().await;
+    let url = db.url();
+    let (_, env, _) = cli_scene(&url);
+    let bad = std::env::temp_dir().join(format!("runproof-bad-{}.json", Uuid::new_v4()));
+    std::fs::write(
+        &bad,
+        r#"{"findings": [{"severity": "low", "category": "x"}, {"severity": "cosmic", "category": "x"}]}"#,
+    )
+    .unwrap();
+    let de = capture(&url, &env, &bad, "de");
+    one_line_error(&de, 2, "evidence.invalid");
+    assert!(
+        de.stderr.contains("Befund 2 braucht einen Schweregrad"),
+        "{}",
+        de.stderr
+    );
+    assert!(!de.stderr.contains("needs"), "{}", de.stderr);
+    let en = capture(&url, &env, &bad, "en");
+    assert!(
+        en.stderr.contains("finding 2 needs a severity"),
+        "{}",
+        en.stderr
+    );
+    std::fs::write(&bad, "{ not json").unwrap();
+    let de = capture(&url, &env, &bad, "de");
+    one_line_error(&de, 2, "evidence.invalid");
+    assert!(
+        de.stderr.contains("kein gültiges JSON (Zeile 1"),
+        "{}",
+        de.stderr
+    );
+    std::fs::remove_file(bad).ok();
+}
+
+#[tokio::test]
+async fn a_name_with_a_bidirectional_override_is_refused() {
+    let db = TestDb::new().await;
+    let url = db.url();
+    for name in [
+        "invoice\u{202E}fdp.exe",
+        "Contoso\u{200B}",
+        "\u{2066}prod\u{2069}",
+    ] {
+        for args in [
+            &["workspaces", "create", "--name", name][..],
+            &["actors", "create", "--name", name],
+        ] {
+            one_line_error(&runproof(&url, args), 2, "name.invalid");
+        }
+    }
+    let events: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(events, 0);
+}
+
+/// A transaction that holds an xid open on another database of the same server (xids are
+/// cluster-wide, so it holds every reader's horizon); returns it and its server pid.
+async fn hold_the_horizon(other: &TestDb) -> (sqlx::Transaction<'static, sqlx::Postgres>, i32) {
+    let mut tx = other.pool.begin().await.unwrap();
+    let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    sqlx::query("SELECT pg_current_xact_id()")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    (tx, pid)
+}
+
+#[tokio::test]
+async fn a_write_the_views_do_not_show_yet_says_so_and_names_what_holds_them() {
+    let db = TestDb::new().await;
+    let url = db.url();
+    let (ws, env, actor) = cli_scene(&url);
+    let other = TestDb::unmigrated().await;
+    // A role that cannot see other roles' sessions (no pg_read_all_stats).
+    let role = format!("runproof_lag_{}", Uuid::new_v4().simple());
+    for sql in [
+        format!("CREATE ROLE {role} LOGIN"),
+        format!("GRANT ALL ON ALL TABLES IN SCHEMA public TO {role}"),
+        format!("GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO {role}"),
+    ] {
+        sqlx::query(&sql).execute(&db.pool).await.unwrap();
+    }
+    let role_url = url.replacen("postgres@", &format!("{role}@"), 1);
+    let fast = ["--read-your-writes-timeout", "0.2"];
+    let compose = [
+        "reviews",
+        "compose",
+        "--workspace",
+        &ws,
+        "--environment",
+        &env,
+        "--actor",
+        &actor,
+    ];
+
+    // Keep this short: while the transaction is open, every reader on the server waits.
+    let (tx, pid) = hold_the_horizon(&other).await;
+    let queued = runproof(&url, &[&fast[..], &compose[..]].concat());
+    // Another test's older transaction may hold the horizon for a moment: the holder is
+    // always the oldest, so ask until it is this one (it is, once theirs ended).
+    let named: Value = (0..20)
+        .map(|i| {
+            let o = runproof(
+                &url,
+                &[
+                    &fast[..],
+                    &["--json", "workspaces", "create", "--name", &format!("W{i}")],
+                ]
+                .concat(),
+            );
+            serde_json::from_str::<Value>(&o.stdout).unwrap()
+        })
+        .find(|v| v["lag"]["held_by"]["pid"] == pid)
+        .expect("the lag names the session holding the horizon");
+    let german = runproof(
+        &url,
+        &[
+            &fast[..],
+            &["--lang", "de", "actors", "create", "--name", "Grace"],
+        ]
+        .concat(),
+    );
+    let run = queued
+        .stdout
+        .split_whitespace()
+        .nth(3)
+        .unwrap()
+        .trim_end_matches(';')
+        .to_string();
+    let shown = runproof(&url, &["runs", "show", &run]);
+    let stranger = Uuid::new_v4().to_string();
+    let outside = runproof(&url, &["runs", "show", &run, "--actor", &stranger]);
+    let unseen = runproof(
+        &role_url,
+        &[&fast[..], &["workspaces", "create", "--name", "Initech"]].concat(),
+    );
+    tx.rollback().await.unwrap();
+
+    // The write went through and says so, naming the session, its database and age.
+    assert_eq!(queued.code, 0, "{}", queued.stderr);
+    assert!(
+        queued.stdout.starts_with("Queued compose run"),
+        "{}",
+        queued.stdout
+    );
+    assert_eq!(
+        queued.stderr.trim_end().lines().count(),
+        1,
+        "{}",
+        queued.stderr
+    );
+    assert!(
+        queued
+            .stderr
+            .starts_with("warning: The change is recorded, but the views do not show it yet"),
+        "{}",
+        queued.stderr
+    );
+    assert!(
+        queued
+            .stderr
+            .contains("held back by the transaction of session ")
+            && queued.stderr.contains(" on database "),
+        "{}",
+        queued.stderr
+    );
+    assert!(queued.stderr.contains("open for"), "{}", queued.stderr);
+    assert!(
+        queued.stderr.trim_end().ends_with("[projection.lagging]"),
+        "{}",
+        queued.stderr
+    );
+    // JSON carries it as a field.
+    assert_eq!(named["lag"]["held_by"]["kind"], "session");
+    assert_eq!(named["lag"]["held_by"]["database"], other.name.as_str());
+    assert!(named["lag"]["held_by"]["age_seconds"].is_i64(), "{named}");
+    assert_eq!(named["lag"]["reason"], "projection.lagging");
+    // In German.
+    assert_eq!(german.code, 0, "{}", german.stderr);
+    assert!(
+        german
+            .stderr
+            .contains("aufgehalten durch die Transaktion der Sitzung "),
+        "{}",
+        german.stderr
+    );
+    // The run is in the log but not yet in the view: not "not found".
+    one_line_error(&shown, 3, "run.not_yet_visible");
+    assert!(
+        shown
+            .stderr
+            .contains("held back by the transaction of session "),
+        "{}",
+        shown.stderr
+    );
+    assert!(
+        shown.stderr.contains(&format!("runproof history {run}")),
+        "{}",
+        shown.stderr
+    );
+    // … unless the caller may not see it.
+    one_line_error(&outside, 2, "run.not_found");
+    // A role that may not see another role's session details says what it cannot see.
+    assert_eq!(unseen.code, 0, "{}", unseen.stderr);
+    assert!(
+        unseen
+            .stderr
+            .contains("whose age this database role cannot see"),
+        "{}",
+        unseen.stderr
+    );
+
+    // Once it ends, the views catch up and the run shows.
+    let shown = runproof(&url, &["runs", "show", &run]);
+    assert_eq!(shown.code, 0, "{}", shown.stderr);
+    let quiet = runproof(&url, &["--json", "actors", "create", "--name", "Linus"]);
+    assert_eq!(quiet.stderr, "");
+    assert_eq!(
+        serde_json::from_str::<Value>(&quiet.stdout).unwrap()["lag"],
+        Value::Null
+    );
+    for sql in [format!("DROP OWNED BY {role}"), format!("DROP ROLE {role}")] {
+        sqlx::query(&sql).execute(&db.pool).await.unwrap();
+    }
+}
+
 #[tokio::test]
 async fn concurrent_compose_requests_from_many_processes_collide_silently_into_one_run() {
     let db = TestDb::new().await;
@@ -911,6 +1307,106 @@ async fn a_tripped_unique_index_is_reported_without_sql_or_constraint_wording() 
             .starts_with("warning: Die Projektion environment_reviews"),
         "{}",
         runs.stderr
+    );
+}
+
+#[tokio::test]
+async fn project_once_prints_every_projection_also_when_one_is_stopped() {
+    let db = TestDb::new().await;
+    let url = db.url();
+    let (ws, env, _) = cli_scene(&url);
+    let app = App::from_pool(db.pool.clone(), Arc::new(SystemClock)).without_read_your_writes();
+    let (ws, env) = (ws.parse::<Uuid>().unwrap(), env.parse::<Uuid>().unwrap());
+    let f = runproof_domain::fingerprint::Fingerprint::compute(ws, env, "sha256:0", "x");
+    common::plant_review_draft(&app, ws, env, f.clone()).await;
+    common::plant_review_draft(&app, ws, env, f).await;
+    common::wait_until_stopped(&app.projector).await;
+
+    let once = runproof(&url, &["project", "--once"]);
+    assert_eq!(once.code, 3, "{}", once.stderr);
+    for p in runproof_projections::all() {
+        assert!(
+            once.stdout.contains(p.name()),
+            "{}: {}",
+            p.name(),
+            once.stdout
+        );
+    }
+    let stopped_line = once
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("environment_reviews"))
+        .unwrap();
+    assert!(
+        stopped_line.contains("stopped at position"),
+        "{stopped_line}"
+    );
+    assert!(
+        once.stdout.contains("operation_runs: at position"),
+        "{}",
+        once.stdout
+    );
+    one_line_error(&once, 3, "projection.stopped");
+
+    let json: Value =
+        serde_json::from_str(&runproof(&url, &["--json", "project", "--once"]).stdout).unwrap();
+    let items = json["projections"].as_array().unwrap();
+    assert_eq!(items.len(), runproof_projections::all().len());
+    for item in items {
+        assert_eq!(
+            item["stopped"],
+            item["projection"] == "environment_reviews",
+            "{item}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_projector_warns_when_a_transaction_stalls_it_and_names_the_session() {
+    use std::io::{BufRead, BufReader};
+    let db = TestDb::new().await;
+    let other = TestDb::unmigrated().await;
+    let app = App::from_pool(db.pool.clone(), Arc::new(SystemClock)).without_read_your_writes();
+    // The holder begins first, so the event written next waits above the horizon.
+    let (tx, pid) = hold_the_horizon(&other).await;
+    app.directory
+        .create_workspace(Uuid::new_v4(), "Contoso", &operator())
+        .await
+        .unwrap();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("runproof"))
+        .env("RUST_LOG", "off")
+        .args(["--database-url", &db.url(), "project", "--interval", "1"])
+        .args(["--stall-after", "1"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    // The warning repeats every second while the stall lasts; another test's older
+    // transaction may be the holder for a moment, so read until this one is named.
+    let ours = format!("session {pid} on database {}", other.name);
+    let mut warning = String::new();
+    for _ in 0..60 {
+        warning.clear();
+        if stderr.read_line(&mut warning).unwrap() == 0 || warning.contains(&ours) {
+            break;
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    tx.rollback().await.unwrap();
+    assert!(
+        warning.starts_with("warning: No projection has advanced for"),
+        "{warning}"
+    );
+    assert!(
+        warning.contains("1 event(s) wait above the read horizon"),
+        "{warning}"
+    );
+    assert!(warning.contains(&ours), "{warning}");
+    assert!(
+        warning.trim_end().ends_with("[projection.stalled]"),
+        "{warning}"
     );
 }
 

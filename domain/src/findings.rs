@@ -10,6 +10,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::identity::{sha256_hex, write_canonical};
+use crate::lang::Lang;
+use crate::reason::Detail;
+use crate::text_input::contains_nul;
 
 /// How serious a finding is, most serious first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -56,25 +59,61 @@ pub mod limits {
 }
 
 /// Why a document was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DocumentError {
-    #[error("the document must be a JSON object with a findings array")]
     NotAFindingsObject,
-    #[error("the document is larger than 1 MiB")]
     TooLarge,
-    #[error("the document has more than 10000 findings")]
     TooManyFindings,
-    #[error("finding {0} needs a severity (critical, high, medium, low, info) and a category")]
+    /// The finding at this index lacks a known severity or a category.
     BadFinding(usize),
-    #[error("finding {0} has a category that is not a short lowercase word")]
+    /// The finding at this index has a category that is not a short lowercase word.
     BadCategory(usize),
+    /// A key or string contains U+0000, which PostgreSQL refuses in `jsonb`.
+    NulCharacter,
 }
+
+impl DocumentError {
+    /// The catalogued detail of this refusal.
+    pub fn detail(&self) -> Detail {
+        match self {
+            DocumentError::NotAFindingsObject => Detail::DocumentNotFindings,
+            DocumentError::TooLarge => Detail::DocumentTooLarge,
+            DocumentError::TooManyFindings => Detail::DocumentTooManyFindings,
+            DocumentError::BadFinding(_) => Detail::DocumentBadFinding,
+            DocumentError::BadCategory(_) => Detail::DocumentBadCategory,
+            DocumentError::NulCharacter => Detail::DocumentNulCharacter,
+        }
+    }
+
+    /// The arguments of [`ReasonCode::EvidenceInvalid`](crate::ReasonCode::EvidenceInvalid)
+    /// for this refusal: the detail and, for a finding, its number counted from 1.
+    pub fn args(&self) -> Vec<(&'static str, String)> {
+        let mut args = vec![self.detail().arg()];
+        if let DocumentError::BadFinding(i) | DocumentError::BadCategory(i) = self {
+            args.push(("finding", (i + 1).to_string()));
+        }
+        args
+    }
+}
+
+impl fmt::Display for DocumentError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let args = self.args();
+        let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        f.write_str(&self.detail().render(Lang::En, &args))
+    }
+}
+
+impl std::error::Error for DocumentError {}
 
 impl FindingsDocument {
     /// Validates a captured document.
     pub fn parse(value: &Value) -> Result<FindingsDocument, DocumentError> {
         if value.to_string().len() > limits::DOCUMENT_BYTES {
             return Err(DocumentError::TooLarge);
+        }
+        if contains_nul(value) {
+            return Err(DocumentError::NulCharacter);
         }
         let Some(items) = value
             .as_object()
@@ -160,6 +199,37 @@ mod tests {
                 &json!({"findings": [{"severity": "low", "category": "DROP TABLE x"}]})
             ),
             Err(DocumentError::BadCategory(0))
+        );
+    }
+
+    #[test]
+    fn a_nul_character_anywhere_is_refused_before_anything_is_stored() {
+        for doc in [
+            json!({"findings": [{"severity": "low", "category": "x", "title": "a\u{0}b"}]}),
+            json!({"findings": [], "source\u{0}": 1}),
+            json!({"findings": [], "nested": [{"deep": ["\u{0}"]}]}),
+        ] {
+            assert_eq!(
+                FindingsDocument::parse(&doc),
+                Err(DocumentError::NulCharacter),
+                "{doc}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_refusal_names_the_finding_counted_from_one_in_english_for_the_log() {
+        let e = DocumentError::BadCategory(0);
+        assert_eq!(
+            e.args(),
+            vec![
+                ("detail", "detail.document.bad_category".to_string()),
+                ("finding", "1".to_string())
+            ]
+        );
+        assert_eq!(
+            e.to_string(),
+            "finding 1 has a category that is not a short lowercase word"
         );
     }
 

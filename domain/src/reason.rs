@@ -107,6 +107,11 @@ text_catalogue! {
         en: "Run {run} was not found.",
         de: "Lauf {run} wurde nicht gefunden."
     }
+    /// The run's events are in the log, but the views do not show it yet.
+    RunNotYetVisible = "run.not_yet_visible" {
+        en: "Run {run} is recorded, but the views do not show it yet: {cause}. `runproof history {run}` shows its events now.",
+        de: "Lauf {run} ist aufgezeichnet, aber die Ansichten zeigen ihn noch nicht: {cause}. `runproof history {run}` zeigt seine Ereignisse schon jetzt."
+    }
     /// Start was sent for a run that is already running (another worker claimed it).
     RunAlreadyRunning = "run.already_running" {
         en: "The run is already running.",
@@ -308,8 +313,8 @@ text_catalogue! {
     }
     /// A name was empty, too long or not a single line.
     NameInvalid = "name.invalid" {
-        en: "The name must be one line of 1 to 100 characters.",
-        de: "Der Name muss eine Zeile mit 1 bis 100 Zeichen sein."
+        en: "The name must be one line of 1 to 100 visible characters (no control or invisible formatting characters).",
+        de: "Der Name muss eine Zeile mit 1 bis 100 sichtbaren Zeichen sein (keine Steuer- oder unsichtbaren Formatierungszeichen)."
     }
     /// The file could not be read.
     FileUnreadable = "file.unreadable" {
@@ -384,6 +389,21 @@ text_catalogue! {
         en: "Cannot reach the database at {target}: is PostgreSQL running? Set --database-url or DATABASE_URL.",
         de: "Die Datenbank unter {target} ist nicht erreichbar: Läuft PostgreSQL? --database-url oder DATABASE_URL setzen."
     }
+    /// Something answered at the address, but not as a PostgreSQL server.
+    DbNotPostgres = "db.not_postgres" {
+        en: "The server at {target} does not answer like a PostgreSQL server: check the host and port in the connection string.",
+        de: "Der Server unter {target} antwortet nicht wie ein PostgreSQL-Server: Host und Port in der Verbindungszeichenfolge prüfen."
+    }
+    /// The server refused the role (it does not exist, or may not connect from here).
+    DbRoleRefused = "db.role_refused" {
+        en: "The server at {target} refuses the role {role}: it does not exist or may not connect to this database from here. Check the user name in the connection string.",
+        de: "Der Server unter {target} weist die Rolle {role} ab: Sie existiert nicht oder darf sich von hier nicht mit dieser Datenbank verbinden. Benutzernamen in der Verbindungszeichenfolge prüfen."
+    }
+    /// The role's password (or other credential) was not accepted.
+    DbAuthenticationFailed = "db.authentication_failed" {
+        en: "Authentication failed for the role {role} at {target}: check the password in the connection string.",
+        de: "Die Anmeldung der Rolle {role} unter {target} ist fehlgeschlagen: Passwort in der Verbindungszeichenfolge prüfen."
+    }
     /// The database does not exist.
     DbMissing = "db.missing" {
         en: "The database {target} does not exist: run `runproof demo` or create it, then `runproof migrate`.",
@@ -407,8 +427,13 @@ text_catalogue! {
     }
     /// A migration failed half-way and left the schema marked dirty.
     DbSchemaDirty = "db.schema_dirty" {
-        en: "A migration (version {version}) failed earlier and left the schema incomplete: restore a backup or fix it, then run `runproof migrate`.",
-        de: "Eine Migration (Version {version}) ist früher fehlgeschlagen und hat das Schema unvollständig hinterlassen: Sicherung einspielen oder reparieren, dann `runproof migrate`."
+        en: "Migration {version} failed earlier and left the schema incomplete: restore a backup, or repair the schema and clear the failed migration's record (docs/operations.md), then run `runproof migrate`.",
+        de: "Migration {version} ist früher fehlgeschlagen und hat das Schema unvollständig hinterlassen: Sicherung einspielen oder das Schema reparieren und den Eintrag der fehlgeschlagenen Migration entfernen (docs/operations.md), dann `runproof migrate`."
+    }
+    /// An applied migration differs from the one this build carries under its version.
+    DbMigrationChanged = "db.migration_changed" {
+        en: "Migration {version} in this database differs from the one this runproof carries: the database was migrated by another build. Use that build, or restore a backup made with this one; nothing was changed.",
+        de: "Migration {version} in dieser Datenbank weicht von der ab, die dieses runproof mitbringt: Die Datenbank wurde von einem anderen Build migriert. Diesen Build verwenden oder eine mit diesem Build erstellte Sicherung einspielen; nichts wurde geändert."
     }
     /// Anything the database reported that an operator cannot act on; details go to the log.
     DbInternal = "db.internal" {
@@ -419,6 +444,11 @@ text_catalogue! {
     ProjectionLagging = "projection.lagging" {
         en: "The write was recorded, but the views have not caught up yet; a long-open transaction may hold them back.",
         de: "Die Änderung wurde aufgezeichnet, aber die Ansichten sind noch nicht nachgezogen; eine lange offene Transaktion kann sie aufhalten."
+    }
+    /// No projection advanced for a while although events wait above the read horizon.
+    ProjectionStalled = "projection.stalled" {
+        en: "No projection has advanced for {seconds} s while {count} event(s) wait above the read horizon; held back by {holder}.",
+        de: "Seit {seconds} s ist keine Projektion vorangekommen, während {count} Ereignis(se) oberhalb des Lesehorizonts warten; aufgehalten durch {holder}."
     }
     /// A projection could not apply an event; it stopped instead of skipping it.
     ProjectionStopped = "projection.stopped" {
@@ -457,6 +487,136 @@ text_catalogue! {
         de: "Das neu aufgebaute {projection} wurde nicht übernommen: Andere Sitzungen hielten seine Tabelle in {attempts} Versuchen länger als die Sperrfrist ({timeout}) belegt. Die Live-Tabelle ist unverändert; `runproof replay` später oder mit längerem --lock-timeout erneut ausführen."
     }
 }
+}
+
+text_catalogue! {
+    /// What exactly was wrong, filling a reason's `{detail}` placeholder (for example
+    /// [`ReasonCode::EvidenceInvalid`]). Carried as its code in the reason's arguments
+    /// (see [`Detail::arg`]) and rendered in the reader's language together with the
+    /// reason ([`ReasonCode::render_with_details`]), so a sentence never mixes languages.
+    Detail {
+    // --- evidence documents ---
+    /// The document is not an object with a `findings` array.
+    DocumentNotFindings = "detail.document.not_findings" {
+        en: "the document must be a JSON object with a findings array",
+        de: "das Dokument muss ein JSON-Objekt mit einem Array findings sein"
+    }
+    /// The document is larger than its bound.
+    DocumentTooLarge = "detail.document.too_large" {
+        en: "the document is larger than 1 MiB",
+        de: "das Dokument ist größer als 1 MiB"
+    }
+    /// The document has more findings than its bound.
+    DocumentTooManyFindings = "detail.document.too_many_findings" {
+        en: "the document has more than 10000 findings",
+        de: "das Dokument enthält mehr als 10000 Befunde"
+    }
+    /// A finding (counted from 1) lacks a known severity or a category.
+    DocumentBadFinding = "detail.document.bad_finding" {
+        en: "finding {finding} needs a severity (critical, high, medium, low, info) and a category",
+        de: "Befund {finding} braucht einen Schweregrad (critical, high, medium, low, info) und eine Kategorie"
+    }
+    /// A finding's (counted from 1) category is not a short lowercase word.
+    DocumentBadCategory = "detail.document.bad_category" {
+        en: "finding {finding} has a category that is not a short lowercase word",
+        de: "die Kategorie von Befund {finding} ist kein kurzes kleingeschriebenes Wort"
+    }
+    /// A key or string of the document contains U+0000, which PostgreSQL cannot store.
+    DocumentNulCharacter = "detail.document.nul_character" {
+        en: "the document contains the character U+0000 (\\u0000), which cannot be stored",
+        de: "das Dokument enthält das Zeichen U+0000 (\\u0000), das nicht gespeichert werden kann"
+    }
+    /// The file is not JSON; the position of the first error.
+    DocumentNotJson = "detail.document.not_json" {
+        en: "not valid JSON (line {line}, column {column})",
+        de: "kein gültiges JSON (Zeile {line}, Spalte {column})"
+    }
+    // --- run input ---
+    /// A run's context is not a JSON object.
+    RunContextNotObject = "detail.run.context_not_object" {
+        en: "the context must be a JSON object",
+        de: "der Kontext muss ein JSON-Objekt sein"
+    }
+    /// A run's context uses a key runproof reserves for itself.
+    RunContextReservedKey = "detail.run.context_reserved_key" {
+        en: "the context uses a reserved key (reconciliation, completion)",
+        de: "der Kontext verwendet einen reservierten Schlüssel (reconciliation, completion)"
+    }
+    /// A run's context is larger than its bound.
+    RunContextTooLarge = "detail.run.context_too_large" {
+        en: "the context is larger than 16 KiB",
+        de: "der Kontext ist größer als 16 KiB"
+    }
+    /// A key or string of a run's context contains U+0000.
+    RunContextNulCharacter = "detail.run.context_nul_character" {
+        en: "the context contains the character U+0000 (\\u0000), which cannot be stored",
+        de: "der Kontext enthält das Zeichen U+0000 (\\u0000), das nicht gespeichert werden kann"
+    }
+    /// An adapter decision without its adapter.
+    RunAdapterMissing = "detail.run.adapter_missing" {
+        en: "an adapter decision must name its adapter",
+        de: "eine Adapter-Entscheidung muss ihren Adapter nennen"
+    }
+    /// A stale decision that names an adapter.
+    RunStaleWithAdapter = "detail.run.stale_with_adapter" {
+        en: "a stale decision has no adapter",
+        de: "eine Entscheidung über einen hängenden Lauf hat keinen Adapter"
+    }
+    /// More summary counts than the bound.
+    RunTooManySummaryCounts = "detail.run.too_many_summary_counts" {
+        en: "too many summary counts",
+        de: "zu viele Zählwerte"
+    }
+    /// A summary key that is not a lowercase word.
+    RunSummaryKey = "detail.run.summary_key" {
+        en: "summary keys must be lowercase words",
+        de: "Schlüssel der Zählwerte müssen kleingeschriebene Wörter sein"
+    }
+    /// More failure entries than the bound.
+    RunTooManyFailures = "detail.run.too_many_failures" {
+        en: "too many failure entries",
+        de: "zu viele Fehlereinträge"
+    }
+    /// A failure message that is empty, too long or not one line.
+    RunFailureMessage = "detail.run.failure_message" {
+        en: "failure messages must be one short line",
+        de: "Fehlermeldungen müssen eine kurze Zeile sein"
+    }
+    /// A compose run whose context names no fingerprint or snapshot.
+    RunComposeContext = "detail.run.compose_context" {
+        en: "the compose run names no fingerprint or snapshot",
+        de: "der Erstellungslauf nennt keinen Fingerabdruck und keinen Belegstand"
+    }
+}
+}
+
+/// The placeholder of a reason text that a [`Detail`] fills.
+pub const DETAIL: &str = "detail";
+
+impl Detail {
+    /// The argument that fills a reason's `{detail}` with this detail (its code; rendered
+    /// in the reader's language by [`ReasonCode::render_with_details`]).
+    pub fn arg(self) -> (&'static str, String) {
+        (DETAIL, self.code().to_string())
+    }
+}
+
+impl ReasonCode {
+    /// The text in `lang` with placeholders filled from `args`, where a `detail`
+    /// argument holding a [`Detail`] code is first rendered in `lang` itself (with the
+    /// same arguments, for a detail's own placeholders). A `detail` value that is no
+    /// code is used as it is.
+    pub fn render_with_details(self, lang: crate::lang::Lang, args: &[(&str, &str)]) -> String {
+        let rendered: Vec<(&str, String)> = args
+            .iter()
+            .map(|(name, value)| match value.parse::<Detail>() {
+                Ok(detail) if *name == DETAIL => (*name, detail.render(lang, args)),
+                _ => (*name, value.to_string()),
+            })
+            .collect();
+        let args: Vec<(&str, &str)> = rendered.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        self.render(lang, &args)
+    }
 }
 
 /// An entry of any catalogue generated by [`text_catalogue!`].
@@ -564,6 +724,58 @@ mod tests {
             let json = serde_json::to_string(code).unwrap();
             assert_eq!(serde_json::from_str::<ReasonCode>(&json).unwrap(), *code);
         }
+    }
+
+    #[test]
+    fn every_detail_has_english_and_german_text_with_the_same_placeholders() {
+        assert_eq!(Detail::catalogue_problems(), Vec::<String>::new());
+    }
+
+    /// Every reason that takes a detail, with every detail, reads in one language: the
+    /// German sentence carries the German detail and no English one.
+    #[test]
+    fn a_detail_is_rendered_in_the_language_of_its_reason() {
+        let takes_detail: Vec<ReasonCode> = ReasonCode::ALL
+            .iter()
+            .copied()
+            .filter(|r| r.template(Lang::En).contains("{detail}"))
+            .collect();
+        assert!(takes_detail.contains(&ReasonCode::EvidenceInvalid));
+        assert!(takes_detail.contains(&ReasonCode::RunInvalidInput));
+        for reason in takes_detail {
+            for detail in Detail::ALL {
+                let (name, code) = detail.arg();
+                let args = [
+                    (name, code.as_str()),
+                    ("finding", "3"),
+                    ("line", "1"),
+                    ("column", "7"),
+                ];
+                let en_detail = detail.render(Lang::En, &args);
+                let de_detail = detail.render(Lang::De, &args);
+                let en = reason.render_with_details(Lang::En, &args);
+                let de = reason.render_with_details(Lang::De, &args);
+                assert!(en.contains(&en_detail), "{reason}/{detail}: {en}");
+                assert!(de.contains(&de_detail), "{reason}/{detail}: {de}");
+                assert!(
+                    !de.contains(&en_detail),
+                    "{reason}/{detail} mixes languages: {de}"
+                );
+                assert!(!de.contains(detail.code()), "{reason}/{detail}: {de}");
+                assert!(
+                    !de.contains('{'),
+                    "{reason}/{detail} left a placeholder: {de}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_detail_that_is_no_code_is_used_as_it_is() {
+        assert_eq!(
+            ReasonCode::EvidenceInvalid.render_with_details(Lang::En, &[("detail", "odd")]),
+            "The evidence file is not valid: odd."
+        );
     }
 
     #[test]

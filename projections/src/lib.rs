@@ -43,7 +43,7 @@ pub use error::ProjectorError;
 pub use position::LogPosition;
 pub use progress::{NoProgress, Progress};
 pub use projection::{IndexSpec, Projection, ProjectionError, TableSet, TableSpec};
-pub use projector::{CaughtUp, Projector, Step};
+pub use projector::{CatchUp, Projector, Stall, StallWatch, Step};
 
 use std::sync::Arc;
 

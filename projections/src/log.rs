@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use cqrs_es::DomainEvent;
 use runproof_domain::upcasting::{self, DecodeError};
 use serde::de::DeserializeOwned;
+use serde::Serialize;
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 
@@ -202,6 +203,8 @@ pub struct Horizon {
     /// database: transaction ids are cluster-wide), if any: a long-open transaction holds
     /// every reader back.
     pub oldest_open_transaction_since: Option<DateTime<Utc>>,
+    /// The oldest transaction still running on the server, and who holds it.
+    pub oldest_transaction: Option<OldestTransaction>,
 }
 
 /// Reads the current horizon (for status and lag reports).
@@ -217,7 +220,7 @@ pub async fn horizon(conn: &mut PgConnection) -> Result<Horizon, sqlx::Error> {
            (SELECT min(xact_start) FROM pg_stat_activity \
               WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid()) AS oldest",
     )
-    .fetch_one(conn)
+    .fetch_one(&mut *conn)
     .await?;
     let tx: Option<i64> = row.try_get("tx")?;
     let pos: Option<i64> = row.try_get("pos")?;
@@ -228,7 +231,86 @@ pub async fn horizon(conn: &mut PgConnection) -> Result<Horizon, sqlx::Error> {
         }),
         events_above_horizon: row.try_get("above")?,
         oldest_open_transaction_since: row.try_get("oldest")?,
+        oldest_transaction: oldest_transaction(conn).await?,
     })
+}
+
+/// Who holds the oldest running transaction, as far as this database role can see.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum HorizonHolder {
+    /// The session running it: its server process id, its database, and when its
+    /// transaction began (with its age in whole seconds, by the server's clock). The
+    /// start and age are `None` for another role's session unless this role is a
+    /// superuser or has `pg_read_all_stats` (PostgreSQL hides them; pid, database and
+    /// transaction id stay visible).
+    Session {
+        pid: i32,
+        database: Option<String>,
+        since: Option<DateTime<Utc>>,
+        age_seconds: Option<i64>,
+    },
+    /// A transaction without a session this role can see (a prepared transaction, or a
+    /// session that ended a moment ago).
+    Unseen,
+}
+
+/// The oldest transaction still running on the server: it holds the read horizon, so
+/// every event written by it or by any later transaction stays unreadable until it ends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OldestTransaction {
+    /// Its transaction id (the 64-bit form stored with events).
+    pub transaction_id: i64,
+    pub holder: HorizonHolder,
+}
+
+impl OldestTransaction {
+    /// Whether it holds back the event at `at` (the event's transaction is not older).
+    pub fn holds_back(&self, at: LogPosition) -> bool {
+        at.transaction_id >= self.transaction_id
+    }
+}
+
+/// The oldest transaction running on the server now, or `None` when none is running.
+///
+/// The horizon is `pg_snapshot_xmin(pg_current_snapshot())`, the oldest running
+/// transaction id anywhere on the server; the session whose `backend_xid` it is holds
+/// it. A transaction no session holds (a prepared one) is [`HorizonHolder::Unseen`].
+pub async fn oldest_transaction(
+    conn: &mut PgConnection,
+) -> Result<Option<OldestTransaction>, sqlx::Error> {
+    let row = sqlx::query(
+        "WITH h AS (SELECT pg_snapshot_xmin(s)::text::bigint AS xmin, \
+                           pg_snapshot_xmax(s)::text::bigint AS xmax \
+                    FROM pg_current_snapshot() AS s) \
+         SELECT h.xmin, h.xmax, a.pid, a.datname::text AS datname, a.xact_start, \
+                EXTRACT(EPOCH FROM clock_timestamp() - a.xact_start)::bigint AS age_seconds \
+         FROM h LEFT JOIN pg_stat_activity a \
+           ON a.backend_xid IS NOT NULL AND a.pid <> pg_backend_pid() \
+          AND a.backend_xid::text::bigint = h.xmin % 4294967296 \
+         ORDER BY a.xact_start NULLS LAST LIMIT 1",
+    )
+    .fetch_one(conn)
+    .await?;
+    let xmin: i64 = row.try_get("xmin")?;
+    let xmax: i64 = row.try_get("xmax")?;
+    if xmin >= xmax {
+        return Ok(None);
+    }
+    let pid: Option<i32> = row.try_get("pid")?;
+    let holder = match pid {
+        Some(pid) => HorizonHolder::Session {
+            pid,
+            database: row.try_get("datname")?,
+            since: row.try_get("xact_start")?,
+            age_seconds: row.try_get("age_seconds")?,
+        },
+        None => HorizonHolder::Unseen,
+    };
+    Ok(Some(OldestTransaction {
+        transaction_id: xmin,
+        holder,
+    }))
 }
 
 /// Number of events at or before `upto` (to check a rebuild's final count).

@@ -16,7 +16,7 @@ use tracing::{debug, info_span, warn, Instrument};
 
 use crate::checkpoint::{self, Checkpoint};
 use crate::error::ProjectorError;
-use crate::log::{self, Horizon};
+use crate::log::{self, Horizon, OldestTransaction};
 use crate::position::LogPosition;
 use crate::projection::{Projection, TableSet};
 
@@ -40,24 +40,60 @@ pub enum Step {
     Busy,
 }
 
-/// What a catch-up did: the events read, and every projection that is stopped.
-#[derive(Debug)]
-pub struct CaughtUp {
+/// What a catch-up did: events read, and the projections that stopped at an event they
+/// cannot apply (they stay where they are; the others went on).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatchUp {
     pub applied: usize,
-    /// One [`ProjectorError::Stopped`] per stopped projection.
-    pub stopped: Vec<ProjectorError>,
+    pub stopped: Vec<&'static str>,
 }
 
-impl CaughtUp {
-    /// The names of the stopped projections.
-    pub fn stopped_names(&self) -> Vec<&'static str> {
-        self.stopped
-            .iter()
-            .filter_map(|e| match e {
-                ProjectorError::Stopped { projection, .. } => Some(*projection),
-                _ => None,
-            })
-            .collect()
+/// A stall of the projector: nothing advanced for `stalled_for` while events wait above
+/// the read horizon.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stall {
+    pub stalled_for: Duration,
+    pub events_waiting: i64,
+    /// What holds the horizon (the oldest transaction still running on the server).
+    pub oldest: Option<OldestTransaction>,
+}
+
+/// Decides when the projector's loop reports a stall: once nothing advanced for
+/// `stall_after` while events waited above the horizon, and again every `stall_after`
+/// while it lasts. Any progress, or nothing waiting, ends a stall.
+#[derive(Debug, Clone)]
+pub struct StallWatch {
+    stall_after: Duration,
+    since: Instant,
+    reported: Option<Instant>,
+}
+
+impl StallWatch {
+    pub fn new(stall_after: Duration, now: Instant) -> Self {
+        StallWatch {
+            stall_after,
+            since: now,
+            reported: None,
+        }
+    }
+
+    /// After a round: whether any projection advanced, and whether events wait above the
+    /// horizon. Returns how long nothing has advanced when a report is due now.
+    pub fn observe(&mut self, now: Instant, advanced: bool, waiting: bool) -> Option<Duration> {
+        if advanced || !waiting {
+            self.since = now;
+            self.reported = None;
+            return None;
+        }
+        let stalled_for = now.saturating_duration_since(self.since);
+        let due = stalled_for >= self.stall_after
+            && self
+                .reported
+                .is_none_or(|at| now.saturating_duration_since(at) >= self.stall_after);
+        if due {
+            self.reported = Some(now);
+        }
+        due.then_some(stalled_for)
     }
 }
 
@@ -135,19 +171,35 @@ impl Projector {
     /// Brings every live projection up to the read horizon. Each batch is read once and
     /// applied to every projection in one transaction. A projection that stops (an event
     /// it cannot apply) is set aside so the others still catch up; the first stop is
-    /// returned at the end (see [`Projector::catch_up_all`] for every one of them).
+    /// returned at the end (see [`Projector::catch_up_report`] for every one of them).
     /// Returns the number of events read by this call.
     pub async fn catch_up(&self) -> Result<usize, ProjectorError> {
-        let caught_up = self.catch_up_all().await?;
-        match caught_up.stopped.into_iter().next() {
-            Some(stop) => Err(stop),
-            None => Ok(caught_up.applied),
+        let (applied, mut stopped) = self.catch_up_all().await?;
+        match stopped.is_empty() {
+            true => Ok(applied),
+            false => Err(stopped.swap_remove(0)),
         }
     }
 
-    /// Like [`Projector::catch_up`], reporting every projection that is stopped instead
-    /// of only the first; an error only for failures other than a stopped projection.
-    pub async fn catch_up_all(&self) -> Result<CaughtUp, ProjectorError> {
+    /// Like [`catch_up`](Self::catch_up), but reports every projection that stopped
+    /// instead of failing on the first: for status reports that show all of them.
+    pub async fn catch_up_report(&self) -> Result<CatchUp, ProjectorError> {
+        let (applied, stopped) = self.catch_up_all().await?;
+        Ok(CatchUp {
+            applied,
+            stopped: stopped
+                .iter()
+                .filter_map(|e| match e {
+                    ProjectorError::Stopped { projection, .. } => Some(*projection),
+                    _ => None,
+                })
+                .collect(),
+        })
+    }
+
+    /// Events read, and the stop of every projection that stopped (in the order they
+    /// stopped).
+    async fn catch_up_all(&self) -> Result<(usize, Vec<ProjectorError>), ProjectorError> {
         let mut active: Vec<Arc<dyn Projection>> = self.projections.clone();
         let mut stopped = Vec::new();
         let mut applied = 0;
@@ -173,7 +225,7 @@ impl Projector {
         }
         .instrument(span)
         .await?;
-        Ok(CaughtUp { applied, stopped })
+        Ok((applied, stopped))
     }
 
     /// One batch for several live projections, read once; retried on transient failures.
@@ -262,7 +314,7 @@ impl Projector {
         loop {
             // A stopped projection cannot show any write until it is repaired; waiting for
             // it would only turn every write into a timeout. The others are waited for.
-            let stopped = self.catch_up_all().await?.stopped_names();
+            let stopped = self.catch_up_report().await?.stopped;
             let reached = self.low_water_mark_except(&stopped).await?;
             if reached >= target {
                 return Ok(());
@@ -305,9 +357,18 @@ impl Projector {
     /// Runs until `shutdown` resolves: catch up, then poll every `interval`. Failures
     /// are logged and retried on the next round; a stopped projection is reported on
     /// every round until it is fixed, and never skipped. Shutdown is honoured between
-    /// batches, also while events keep arriving.
-    pub async fn run(&self, interval: Duration, shutdown: impl Future<Output = ()>) {
+    /// batches, also while events keep arriving. When nothing advanced for
+    /// `stall_after` while events wait above the read horizon, `on_stall` hears of it
+    /// (see [`StallWatch`]).
+    pub async fn run(
+        &self,
+        interval: Duration,
+        stall_after: Duration,
+        mut on_stall: impl FnMut(&Stall),
+        shutdown: impl Future<Output = ()>,
+    ) {
         tokio::pin!(shutdown);
+        let mut watch = StallWatch::new(stall_after, Instant::now());
         loop {
             let busy = match self.catch_up().await {
                 Ok(n) => n > 0,
@@ -317,12 +378,38 @@ impl Projector {
                     false
                 }
             };
+            if !busy {
+                self.check_stall(&mut watch, &mut on_stall).await;
+            } else {
+                watch.observe(Instant::now(), true, false);
+            }
             let pause = if busy { Duration::ZERO } else { interval };
             tokio::select! {
                 biased;
                 _ = &mut shutdown => return,
                 _ = tokio::time::sleep(pause) => {}
             }
+        }
+    }
+
+    /// After a round that applied nothing: reads the horizon and reports a due stall.
+    async fn check_stall(&self, watch: &mut StallWatch, on_stall: &mut impl FnMut(&Stall)) {
+        let horizon = match self.pool.acquire().await {
+            Ok(mut conn) => log::horizon(&mut conn).await,
+            Err(e) => Err(e),
+        };
+        match horizon {
+            Ok(h) => {
+                let waiting = h.events_above_horizon > 0;
+                if let Some(stalled_for) = watch.observe(Instant::now(), false, waiting) {
+                    on_stall(&Stall {
+                        stalled_for,
+                        events_waiting: h.events_above_horizon,
+                        oldest: h.oldest_transaction,
+                    });
+                }
+            }
+            Err(e) => debug!(error = %e, "cannot read the horizon"),
         }
     }
 
@@ -431,4 +518,52 @@ pub(crate) async fn apply_batch_all(
     }
     checkpoint::save_many(conn, &moved).await?;
     Ok(Some(events.len()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(start: Instant, secs: u64) -> Instant {
+        start + Duration::from_secs(secs)
+    }
+
+    #[test]
+    fn a_stall_is_reported_once_nothing_advanced_for_the_threshold_while_events_wait() {
+        let t0 = Instant::now();
+        let mut watch = StallWatch::new(Duration::from_secs(30), t0);
+        assert_eq!(watch.observe(at(t0, 10), false, true), None);
+        assert_eq!(watch.observe(at(t0, 29), false, true), None);
+        assert_eq!(
+            watch.observe(at(t0, 30), false, true),
+            Some(Duration::from_secs(30))
+        );
+        // Not again on the next round, but again after another threshold.
+        assert_eq!(watch.observe(at(t0, 31), false, true), None);
+        assert_eq!(
+            watch.observe(at(t0, 60), false, true),
+            Some(Duration::from_secs(60))
+        );
+    }
+
+    #[test]
+    fn progress_or_nothing_waiting_is_no_stall() {
+        let t0 = Instant::now();
+        let mut watch = StallWatch::new(Duration::from_secs(30), t0);
+        // Idle: nothing waits above the horizon, however long.
+        assert_eq!(watch.observe(at(t0, 100), false, false), None);
+        // Waiting starts counting from the last round without a stall.
+        assert_eq!(watch.observe(at(t0, 120), false, true), None);
+        assert_eq!(
+            watch.observe(at(t0, 130), false, true),
+            Some(Duration::from_secs(30))
+        );
+        // Progress ends the stall and starts over.
+        assert_eq!(watch.observe(at(t0, 131), true, true), None);
+        assert_eq!(watch.observe(at(t0, 160), false, true), None);
+        assert_eq!(
+            watch.observe(at(t0, 161), false, true),
+            Some(Duration::from_secs(30))
+        );
+    }
 }

@@ -1,14 +1,19 @@
 //! `runproof workspaces | environments | actors | evidence`.
 
+use std::fs::File;
+use std::io::Read;
 use std::path::Path;
 
+use runproof_domain::findings::{limits, DocumentError};
 use runproof_domain::initiator::Initiator;
 use runproof_domain::metadata::CommandContext;
+use runproof_domain::reason::Detail;
 use runproof_domain::ReasonCode;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::error::CliError;
+use super::lag;
 use super::out::Out;
 use super::text::UiText;
 use crate::app::App;
@@ -25,7 +30,9 @@ pub async fn create_workspace(app: &App, name: &str, out: &Out) -> Result<(), Cl
         .await
         .map_err(|e| CliError::from_service(&e))?;
     if out.json {
-        out.json(&json!({ "workspace_id": id, "name": name.trim() }));
+        out.json(
+            &json!({ "workspace_id": id, "name": name.trim(), "lag": lag::json(app.lag(), out) }),
+        );
     } else {
         out.say(
             UiText::CreatedWorkspace,
@@ -47,7 +54,12 @@ pub async fn create_environment(
         .await
         .map_err(|e| CliError::from_service(&e))?;
     if out.json {
-        out.json(&json!({ "environment_id": id, "workspace_id": workspace, "name": name.trim() }));
+        out.json(&json!({
+            "environment_id": id,
+            "workspace_id": workspace,
+            "name": name.trim(),
+            "lag": lag::json(app.lag(), out),
+        }));
     } else {
         out.say(
             UiText::CreatedEnvironment,
@@ -68,7 +80,7 @@ pub async fn create_actor(app: &App, name: &str, out: &Out) -> Result<(), CliErr
         .await
         .map_err(|e| CliError::from_service(&e))?;
     if out.json {
-        out.json(&json!({ "actor_id": id, "name": name.trim() }));
+        out.json(&json!({ "actor_id": id, "name": name.trim(), "lag": lag::json(app.lag(), out) }));
     } else {
         out.say(
             UiText::CreatedActor,
@@ -89,7 +101,7 @@ pub async fn add_member(
         .await
         .map_err(|e| CliError::from_service(&e))?;
     if out.json {
-        out.json(&json!({ "workspace_id": workspace, "actor_id": actor }));
+        out.json(&json!({ "workspace_id": workspace, "actor_id": actor, "lag": lag::json(app.lag(), out) }));
     } else {
         out.say(
             UiText::AddedMember,
@@ -102,33 +114,47 @@ pub async fn add_member(
     Ok(())
 }
 
-/// Reads and parses the evidence file before anything is recorded.
-pub fn read_document(path: &Path, out: &Out) -> Result<Value, CliError> {
-    let text = std::fs::read_to_string(path).map_err(|_| {
+/// Reads and parses the evidence file before anything is recorded. Reads at most one
+/// byte more than a document may have, so a huge file (or `/dev/urandom`) is refused
+/// after 1 MiB instead of being read whole.
+pub fn read_document(path: &Path) -> Result<Value, CliError> {
+    let unreadable = || {
         CliError::input(
             ReasonCode::FileUnreadable,
             vec![("path", path.display().to_string())],
         )
-    })?;
-    serde_json::from_str(&text).map_err(|e| {
-        let detail = UiText::EvidenceNotJson.render(
-            out.lang,
-            &[
-                ("line", &e.line().to_string()),
-                ("column", &e.column().to_string()),
+    };
+    let file = File::open(path).map_err(|_| unreadable())?;
+    let limit = limits::DOCUMENT_BYTES as u64;
+    let mut bytes = Vec::new();
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|_| unreadable())?;
+    if bytes.len() as u64 > limit {
+        return Err(CliError::input(
+            ReasonCode::EvidenceInvalid,
+            DocumentError::TooLarge.args(),
+        ));
+    }
+    serde_json::from_slice(&bytes).map_err(|e| {
+        CliError::input(
+            ReasonCode::EvidenceInvalid,
+            vec![
+                Detail::DocumentNotJson.arg(),
+                ("line", e.line().to_string()),
+                ("column", e.column().to_string()),
             ],
-        );
-        CliError::input(ReasonCode::EvidenceInvalid, vec![("detail", detail)])
+        )
     })
 }
 
+/// Captures `document` (read with [`read_document`]) as the environment's newest evidence.
 pub async fn capture_evidence(
     app: &App,
     environment: Uuid,
-    path: &Path,
+    document: Value,
     out: &Out,
 ) -> Result<(), CliError> {
-    let document = read_document(path, out)?;
     let captured = app
         .directory
         .capture_evidence(environment, document, &context(None))
@@ -140,6 +166,7 @@ pub async fn capture_evidence(
             "environment_id": environment,
             "content_hash": captured.content_hash,
             "finding_count": captured.finding_count,
+            "lag": lag::json(app.lag(), out),
         }));
     } else {
         out.say(

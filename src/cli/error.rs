@@ -51,6 +51,16 @@ impl CliError {
         }
     }
 
+    /// The database or environment is in a state the operator has to act on; nothing
+    /// failed in this command that the log should add to (the text says it all).
+    pub fn environment_state(reason: ReasonCode, args: Vec<(&'static str, String)>) -> Self {
+        CliError {
+            reason,
+            args,
+            exit: EXIT_ENVIRONMENT,
+        }
+    }
+
     /// An internal database error; details go to the log.
     pub fn internal(cause: &(dyn std::error::Error + 'static)) -> Self {
         CliError::environment(ReasonCode::DbInternal, vec![], cause)
@@ -117,7 +127,7 @@ impl CliError {
             LifecycleError::Rejected { run_id, source } => {
                 debug!(cause = %chain(e), "command rejected");
                 let args = match source {
-                    OperationRunError::InvalidInput(detail) => vec![("detail", detail.to_string())],
+                    OperationRunError::InvalidInput(detail) => vec![detail.arg()],
                     OperationRunError::UnknownRunType(t) => vec![("type", t.clone())],
                     _ => vec![("run", run_id.map(|id| id.to_string()).unwrap_or_default())],
                 };
@@ -128,12 +138,12 @@ impl CliError {
         }
     }
 
-    /// The one line an operator reads.
+    /// The one line an operator reads, all of it in `lang` (a detail too).
     pub fn message(&self, lang: Lang) -> String {
         let args: Vec<(&str, &str)> = self.args.iter().map(|(k, v)| (*k, v.as_str())).collect();
         format!(
             "error: {} [{}]",
-            self.reason.render(lang, &args),
+            self.reason.render_with_details(lang, &args),
             self.reason
         )
     }

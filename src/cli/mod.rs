@@ -3,6 +3,7 @@
 pub mod directory;
 pub mod error;
 pub mod history;
+pub mod lag;
 pub mod out;
 pub mod progress;
 pub mod reconcile;
@@ -23,6 +24,7 @@ use crate::bench::{self, BenchArgs};
 use crate::clock::SystemClock;
 use crate::database::{self, DatabaseTarget, DEFAULT_DATABASE_URL, MIGRATOR};
 use crate::demo;
+use crate::writer::Lag;
 use error::CliError;
 use out::Out;
 use text::UiText;
@@ -43,6 +45,10 @@ pub struct Cli {
     /// Language of everything printed: en or de.
     #[arg(long, global = true, default_value = "en", value_parser = parse_lang)]
     pub lang: Lang,
+    /// Seconds a write waits for the views to show it (read-your-writes). When they do
+    /// not in time, the command says so and names what holds them back.
+    #[arg(long, global = true, env = "RUNPROOF_READ_YOUR_WRITES_TIMEOUT", default_value = "10", value_parser = parse_seconds, value_name = "SECONDS")]
+    pub read_your_writes_timeout: Duration,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -73,17 +79,22 @@ pub enum Command {
         /// Seconds the swap of each rebuilt projection waits for readers of its live
         /// table (they queue behind the swap meanwhile) before it lets go and retries;
         /// after three attempts the replay gives up with `replay.lock_timeout`.
-        #[arg(long, value_name = "SECONDS", default_value = "5", value_parser = parse_seconds)]
+        #[arg(long, value_name = "SECONDS", default_value = "5", value_parser = parse_positive_seconds)]
         lock_timeout: Duration,
     },
     /// Keep the projections up to date: follow the log until stopped.
     Project {
-        /// Catch up once, print each projection's position, and exit.
+        /// Catch up once, print each projection's position (also of a stopped one), and
+        /// exit (exit code 3 when a projection is stopped).
         #[arg(long)]
         once: bool,
         /// Seconds between polls of the log.
         #[arg(long, default_value_t = 1)]
         interval: u64,
+        /// Warn when no projection advanced for this many seconds while events wait
+        /// above the read horizon, naming what holds it.
+        #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+        stall_after: u64,
     },
     /// Reconcile stuck runs: adapters prove outcomes from domain truth; stale runs nobody
     /// can prove are ended with a reason.
@@ -273,7 +284,7 @@ pub enum ReviewsCommand {
 }
 
 /// A positive number of seconds, fractions allowed (`0.5`).
-fn parse_seconds(s: &str) -> Result<Duration, String> {
+fn parse_positive_seconds(s: &str) -> Result<Duration, String> {
     s.parse::<f64>()
         .ok()
         .filter(|secs| *secs > 0.0)
@@ -281,12 +292,59 @@ fn parse_seconds(s: &str) -> Result<Duration, String> {
         .ok_or_else(|| format!("{s} is not a positive number of seconds"))
 }
 
+/// A number of seconds, zero or more, fractions allowed.
+fn parse_seconds(s: &str) -> Result<Duration, String> {
+    s.parse::<f64>()
+        .ok()
+        .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
+        .ok_or_else(|| format!("{s} is not a number of seconds"))
+}
+
 fn parse_lang(s: &str) -> Result<Lang, String> {
     s.parse()
         .map_err(|e: runproof_domain::lang::UnknownLang| e.to_string())
 }
 
-/// Runs the parsed command.
+/// Opens the database for a command, and remembers the services it opened so that a
+/// lag their writes noted can be reported once the command is done.
+pub struct Opener {
+    target: DatabaseTarget,
+    read_your_writes: Duration,
+    opened: std::sync::OnceLock<App>,
+}
+
+impl Opener {
+    pub fn new(target: DatabaseTarget, read_your_writes: Duration) -> Self {
+        Opener {
+            target,
+            read_your_writes,
+            opened: std::sync::OnceLock::new(),
+        }
+    }
+
+    pub fn target(&self) -> &DatabaseTarget {
+        &self.target
+    }
+
+    /// Connects to a migrated database (every command but `migrate` and `demo`).
+    pub async fn open(&self) -> Result<App, CliError> {
+        let app = App::open(&self.target, Arc::new(SystemClock))
+            .await
+            .map_err(|e| CliError::from_database(&e, &self.target))?
+            .with_read_your_writes(Some(self.read_your_writes));
+        // Clones share the writer's lag note.
+        let _ = self.opened.set(app.clone());
+        Ok(app)
+    }
+
+    /// The lag the opened services' last write noted, if any.
+    pub fn lag(&self) -> Option<Lag> {
+        self.opened.get().and_then(App::lag)
+    }
+}
+
+/// Runs the parsed command. A write whose views did not show it in time is reported on
+/// stderr afterwards (also when the command failed later), naming what holds them back.
 pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
     let out = Out {
         json: cli.json,
@@ -294,10 +352,21 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
     };
     let target = DatabaseTarget::parse(&cli.database_url)
         .map_err(|_| CliError::input(ReasonCode::DbInvalidUrl, vec![]))?;
-    match cli.command {
-        Command::Migrate => migrate(&target, &out).await,
-        Command::Demo => demo::run(&target, &out).await.map(|_| ExitCode::SUCCESS),
-        Command::Bench(args) => bench::run(&target, args, &out)
+    let opener = Opener::new(target, cli.read_your_writes_timeout);
+    let result = dispatch(cli.command, &opener, &out).await;
+    if let Some(lag) = opener.lag() {
+        lag::warn(&lag, &out);
+    }
+    result
+}
+
+async fn dispatch(command: Command, opener: &Opener, out: &Out) -> Result<ExitCode, CliError> {
+    let target = opener.target();
+    let out = *out;
+    match command {
+        Command::Migrate => migrate(target, &out).await,
+        Command::Demo => demo::run(target, &out).await.map(|_| ExitCode::SUCCESS),
+        Command::Bench(args) => bench::run(target, args, &out)
             .await
             .map(|_| ExitCode::SUCCESS),
         Command::Runs(RunsCommand::List {
@@ -319,7 +388,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 actor: actor.as_deref(),
                 limit,
             })?;
-            let app = open(&target).await?;
+            let app = opener.open().await?;
             runs::list(&app, filter, needs_attention, &out)
                 .await
                 .map(|_| ExitCode::SUCCESS)
@@ -327,7 +396,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Runs(RunsCommand::Show { run_id, actor }) => {
             let id = runs::parse_id(&run_id)?;
             let actor = actor.as_deref().map(runs::parse_id).transpose()?;
-            let app = open(&target).await?;
+            let app = opener.open().await?;
             runs::show(&app, id, actor, &out)
                 .await
                 .map(|_| ExitCode::SUCCESS)
@@ -335,7 +404,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::History { id, actor } => {
             let id = runs::parse_id(&id)?;
             let actor = actor.as_deref().map(runs::parse_id).transpose()?;
-            let app = open(&target).await?;
+            let app = opener.open().await?;
             history::history(&app, id, actor, None, &out)
                 .await
                 .map(|_| ExitCode::SUCCESS)
@@ -344,7 +413,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
             verify,
             lock_timeout,
         } => {
-            let app = open(&target).await?;
+            let app = opener.open().await?;
             replay::replay(&app, verify, lock_timeout, &out).await
         }
         Command::Reconcile {
@@ -354,7 +423,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
             explain,
         } => {
             let run_id = explain.as_deref().map(runs::parse_id).transpose()?;
-            let app = open(&target).await?;
+            let app = opener.open().await?;
             match (run_id, watch) {
                 (Some(id), _) => reconcile::explain(&app, id, &out).await,
                 (None, true) => reconcile::watch(&app, interval, &out).await,
@@ -363,27 +432,27 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
             .map(|_| ExitCode::SUCCESS)
         }
         Command::Workspaces(WorkspacesCommand::Create { name }) => {
-            let app = open(&target).await?;
+            let app = opener.open().await?;
             directory::create_workspace(&app, &name, &out)
                 .await
                 .map(|_| ExitCode::SUCCESS)
         }
         Command::Environments(EnvironmentsCommand::Create { workspace, name }) => {
             let workspace = runs::parse_id(&workspace)?;
-            let app = open(&target).await?;
+            let app = opener.open().await?;
             directory::create_environment(&app, workspace, &name, &out)
                 .await
                 .map(|_| ExitCode::SUCCESS)
         }
         Command::Actors(ActorsCommand::Create { name }) => {
-            let app = open(&target).await?;
+            let app = opener.open().await?;
             directory::create_actor(&app, &name, &out)
                 .await
                 .map(|_| ExitCode::SUCCESS)
         }
         Command::Actors(ActorsCommand::AddMember { workspace, actor }) => {
             let (workspace, actor) = (runs::parse_id(&workspace)?, runs::parse_id(&actor)?);
-            let app = open(&target).await?;
+            let app = opener.open().await?;
             directory::add_member(&app, workspace, actor, &out)
                 .await
                 .map(|_| ExitCode::SUCCESS)
@@ -391,9 +460,9 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Evidence(EvidenceCommand::Capture { environment, file }) => {
             let environment = runs::parse_id(&environment)?;
             // Read and parse the file before touching the database.
-            directory::read_document(&file, &out)?;
-            let app = open(&target).await?;
-            directory::capture_evidence(&app, environment, &file, &out)
+            let document = directory::read_document(&file)?;
+            let app = opener.open().await?;
+            directory::capture_evidence(&app, environment, document, &out)
                 .await
                 .map(|_| ExitCode::SUCCESS)
         }
@@ -410,7 +479,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
                         runs::parse_id(&environment)?,
                         runs::parse_id(&actor)?,
                     );
-                    let app = open(&target).await?;
+                    let app = opener.open().await?;
                     reviews::compose(&app, w, e, a, &out).await
                 }
                 ReviewsCommand::List {
@@ -420,53 +489,50 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 } => {
                     let (w, a) = (optional(workspace)?, optional(actor)?);
                     let limit = runs::parse_limit(limit)?;
-                    let app = open(&target).await?;
+                    let app = opener.open().await?;
                     reviews::list(&app, w, a, limit, &out).await
                 }
                 ReviewsCommand::History { review_id, actor } => {
                     let (id, a) = (runs::parse_id(&review_id)?, optional(actor)?);
-                    let app = open(&target).await?;
+                    let app = opener.open().await?;
                     history::history(&app, id, a, Some(crate::history::StreamKind::Review), &out)
                         .await
                 }
                 ReviewsCommand::Show { review_id, actor } => {
                     let (id, a) = (runs::parse_id(&review_id)?, optional(actor)?);
-                    let app = open(&target).await?;
+                    let app = opener.open().await?;
                     reviews::show(&app, id, a, &out).await
                 }
                 ReviewsCommand::Publish { review_id, actor } => {
                     let (id, a) = (runs::parse_id(&review_id)?, optional(actor)?);
-                    let app = open(&target).await?;
+                    let app = opener.open().await?;
                     reviews::publish(&app, id, a, &out).await
                 }
                 ReviewsCommand::Archive { review_id, actor } => {
                     let (id, a) = (runs::parse_id(&review_id)?, optional(actor)?);
-                    let app = open(&target).await?;
+                    let app = opener.open().await?;
                     reviews::archive(&app, id, a, &out).await
                 }
             }
             .map(|_| ExitCode::SUCCESS)
         }
         Command::Worker { once, interval } => {
-            let app = open(&target).await?;
+            let app = opener.open().await?;
             reviews::worker(&app, once, interval, &out)
                 .await
                 .map(|_| ExitCode::SUCCESS)
         }
-        Command::Project { once, interval } => {
-            let app = open(&target).await?;
-            project(&app, once, interval, &out)
+        Command::Project {
+            once,
+            interval,
+            stall_after,
+        } => {
+            let app = opener.open().await?;
+            project(&app, once, interval, stall_after, &out)
                 .await
                 .map(|_| ExitCode::SUCCESS)
         }
     }
-}
-
-/// Connects to a migrated database (every command but `migrate` and `demo`).
-pub async fn open(target: &DatabaseTarget) -> Result<App, CliError> {
-    App::open(target, Arc::new(SystemClock))
-        .await
-        .map_err(|e| CliError::from_database(&e, target))
 }
 
 async fn migrate(target: &DatabaseTarget, out: &Out) -> Result<ExitCode, CliError> {
@@ -496,20 +562,49 @@ async fn migrate(target: &DatabaseTarget, out: &Out) -> Result<ExitCode, CliErro
     Ok(ExitCode::SUCCESS)
 }
 
-async fn project(app: &App, once: bool, interval: u64, out: &Out) -> Result<(), CliError> {
+async fn project(
+    app: &App,
+    once: bool,
+    interval: u64,
+    stall_after: u64,
+    out: &Out,
+) -> Result<(), CliError> {
     if !once {
         let stop = shutdown_signal();
         out.say(
             UiText::ProjectorStarted,
             &[("interval", &interval.to_string())],
         );
+        let on_stall = |stall: &runproof_projections::Stall| {
+            let holder = match &stall.oldest {
+                Some(o) => lag::holder_text(&o.holder, out),
+                None => UiText::HolderUnseen.text(out.lang),
+            };
+            let text = ReasonCode::ProjectionStalled.render(
+                out.lang,
+                &[
+                    ("seconds", &stall.stalled_for.as_secs().to_string()),
+                    ("count", &stall.events_waiting.to_string()),
+                    ("holder", &holder),
+                ],
+            );
+            eprintln!("warning: {text} [{}]", ReasonCode::ProjectionStalled);
+        };
         app.projector
-            .run(Duration::from_secs(interval.max(1)), stop)
+            .run(
+                Duration::from_secs(interval.max(1)),
+                Duration::from_secs(stall_after.max(1)),
+                on_stall,
+                stop,
+            )
             .await;
         return Ok(());
     }
-    app.projector
-        .catch_up()
+    // Every projection's position is printed, also when one is stopped; the stop is the
+    // command's error afterwards.
+    let caught_up = app
+        .projector
+        .catch_up_report()
         .await
         .map_err(|e| CliError::from_projector(&e))?;
     let (statuses, horizon) = app
@@ -517,6 +612,8 @@ async fn project(app: &App, once: bool, interval: u64, out: &Out) -> Result<(), 
         .status()
         .await
         .map_err(|e| CliError::from_projector(&e))?;
+    let stopped = |name: &str| caught_up.stopped.contains(&name);
+    let held_back = horizon.events_above_horizon > 0;
     if out.json {
         let items: Vec<_> = statuses
             .iter()
@@ -527,35 +624,49 @@ async fn project(app: &App, once: bool, interval: u64, out: &Out) -> Result<(), 
                     "transaction_id": s.checkpoint.at.transaction_id,
                     "events_applied": s.checkpoint.events_applied,
                     "events_behind": s.events_behind,
+                    "stopped": stopped(s.projection),
                 })
             })
             .collect();
         out.json(&serde_json::json!({
             "projections": items,
+            "events_above_horizon": horizon.events_above_horizon,
             "oldest_open_transaction_since": horizon.oldest_open_transaction_since,
+            "held_by": horizon.oldest_transaction.filter(|_| held_back).map(|o| o.holder),
         }));
-        return Ok(());
+    } else {
+        for s in &statuses {
+            let phrase = if stopped(s.projection) {
+                UiText::ProjectorStopped
+            } else {
+                UiText::ProjectorStatus
+            };
+            out.say(
+                phrase,
+                &[
+                    ("projection", s.projection),
+                    ("position", &s.checkpoint.at.position.to_string()),
+                    ("behind", &s.events_behind.to_string()),
+                ],
+            );
+        }
+        if let (Some(oldest), true) = (&horizon.oldest_transaction, held_back) {
+            out.say(
+                UiText::ProjectorHeldBack,
+                &[
+                    ("holder", &lag::holder_text(&oldest.holder, out)),
+                    ("count", &horizon.events_above_horizon.to_string()),
+                ],
+            );
+        }
     }
-    for s in &statuses {
-        out.say(
-            UiText::ProjectorStatus,
-            &[
-                ("projection", s.projection),
-                ("position", &s.checkpoint.at.position.to_string()),
-                ("behind", &s.events_behind.to_string()),
-            ],
-        );
+    match caught_up.stopped.first() {
+        Some(projection) => Err(CliError::environment_state(
+            ReasonCode::ProjectionStopped,
+            vec![("projection", projection.to_string())],
+        )),
+        None => Ok(()),
     }
-    if let (Some(since), true) = (
-        horizon.oldest_open_transaction_since,
-        horizon.events_above_horizon > 0,
-    ) {
-        out.say(
-            UiText::ProjectorHeldBack,
-            &[("since", &crate::explain::when(since))],
-        );
-    }
-    Ok(())
 }
 
 /// Resolves on Ctrl-C (SIGINT) or SIGTERM. The handlers are installed when this is

@@ -60,11 +60,11 @@ pub async fn once(app: &App, out: &Out) -> Result<(), CliError> {
         .pass(app.clock.now())
         .await
         .map_err(|e| CliError::internal(&e))?;
-    print_pass(&report, out);
+    print_pass(&report, app, out);
     Ok(())
 }
 
-fn print_pass(report: &PassReport, out: &Out) {
+fn print_pass(report: &PassReport, app: &App, out: &Out) {
     let c = report.counts();
     if out.json {
         out.json(&json!({
@@ -72,6 +72,7 @@ fn print_pass(report: &PassReport, out: &Out) {
             "evaluated_at": report.evaluated_at,
             "counts": c,
             "runs": report.runs,
+            "lag": super::lag::json(app.lag(), out),
         }));
         return;
     }
@@ -114,7 +115,7 @@ pub async fn watch(app: &App, interval: u64, out: &Out) -> Result<(), CliError> 
             move || clock.now(),
             stop,
             |result| match result {
-                Ok(report) => print_pass(&report, out),
+                Ok(report) => print_pass(&report, app, out),
                 // A failed pass is retried on the next one; the cause goes to the log.
                 Err(e) => eprintln!("{}", CliError::internal(&e).message(out.lang)),
             },

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::directory::context;
 use super::error::CliError;
+use super::lag;
 use super::out::Out;
 use super::text::UiText;
 use crate::app::App;
@@ -31,7 +32,11 @@ pub async fn compose(
         .await
         .map_err(|e| CliError::from_service(&e))?;
     if out.json {
-        out.json(&json!({ "result": feedback, "message": feedback_text(&feedback, out) }));
+        out.json(&json!({
+            "result": feedback,
+            "message": feedback_text(&feedback, out),
+            "lag": lag::json(app.lag(), out),
+        }));
     } else {
         out.line(feedback_text(&feedback, out));
     }
@@ -250,7 +255,11 @@ pub async fn publish(app: &App, id: Uuid, actor: Option<Uuid>, out: &Out) -> Res
         .await
         .map_err(|e| CliError::from_service(&e))?;
     if out.json {
-        out.json(&published);
+        let mut answer = serde_json::to_value(published).unwrap_or_default();
+        if let Some(fields) = answer.as_object_mut() {
+            fields.insert("lag".into(), lag::json(app.lag(), out));
+        }
+        out.json(&answer);
     } else {
         match published.superseded {
             Some(previous) => out.say(
@@ -272,7 +281,9 @@ pub async fn archive(app: &App, id: Uuid, actor: Option<Uuid>, out: &Out) -> Res
         .await
         .map_err(|e| CliError::from_service(&e))?;
     if out.json {
-        out.json(&json!({ "review_id": id, "status": "archived" }));
+        out.json(
+            &json!({ "review_id": id, "status": "archived", "lag": lag::json(app.lag(), out) }),
+        );
     } else {
         out.say(UiText::ArchivedReview, &[("review", &id.to_string())]);
     }
@@ -295,9 +306,13 @@ fn executed_line(run: Uuid, e: &Executed, out: &Out) -> String {
             &[("run", &run_s), ("review", &review_id.to_string())],
         ),
         Executed::Interrupted => UiText::WorkerInterrupted.render(out.lang, &[("run", &run_s)]),
-        Executed::Unexecutable { reason } => {
-            format!("run {run_s}: {} [{reason}]", reason.text(out.lang))
-        }
+        Executed::Unexecutable { reason } => UiText::WorkerUnexecutable.render(
+            out.lang,
+            &[
+                ("run", &run_s),
+                ("reason", &format!("{} [{reason}]", reason.text(out.lang))),
+            ],
+        ),
         Executed::LostRace { decided } => {
             let outcome = match decided {
                 Some(reason) => format!("{} [{reason}]", reason.text(out.lang)),

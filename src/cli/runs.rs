@@ -4,9 +4,10 @@ use chrono::{DateTime, Utc};
 use comfy_table::presets::UTF8_BORDERS_ONLY;
 use comfy_table::{ContentArrangement, Table};
 use runproof_domain::operation_run::attention::needs_attention;
-use runproof_domain::operation_run::{RunOutcome, RunStatus};
+use runproof_domain::operation_run::{OperationRunEvent, RunOutcome, RunStatus};
 use runproof_domain::run_type::RunType;
 use runproof_domain::ReasonCode;
+use runproof_projections::log::{self, StoredEvent};
 use runproof_projections::operation_runs::{self, RunFilter, RunRow};
 use runproof_projections::LIST_LIMIT_MAX;
 use serde::Serialize;
@@ -18,6 +19,7 @@ use super::out::Out;
 use super::text::UiText;
 use crate::app::App;
 use crate::explain::{self, when, Why};
+use crate::lifecycle::RUN_AGGREGATE;
 
 /// The JSON form of a run: the decision first, then everything recorded.
 #[derive(Debug, Serialize)]
@@ -173,6 +175,48 @@ pub async fn check_visible(
     }
 }
 
+/// The workspace a run's stream was queued in (its first event).
+pub fn queued_workspace(events: &[StoredEvent]) -> Option<Uuid> {
+    events
+        .first()
+        .and_then(|e| match e.decode::<OperationRunEvent>() {
+            Ok(OperationRunEvent::RunQueued(q)) => Some(q.workspace_id),
+            _ => None,
+        })
+}
+
+/// The answer for a run the view does not have: "not found" — unless its events are in
+/// the log and the caller may see it, and the view just has not caught up: then that,
+/// and what holds it back.
+async fn not_in_view(app: &App, id: Uuid, actor: Option<Uuid>, out: &Out) -> CliError {
+    let not_found = || CliError::input(ReasonCode::RunNotFound, vec![("run", id.to_string())]);
+    let mut conn = match app.pool.acquire().await {
+        Ok(conn) => conn,
+        Err(e) => return CliError::internal(&e),
+    };
+    let events = match log::read_stream(&mut conn, RUN_AGGREGATE, &id.to_string()).await {
+        Ok(events) => events,
+        Err(e) => return CliError::internal(&e),
+    };
+    let (Some(first), Some(workspace)) = (events.first(), queued_workspace(&events)) else {
+        return not_found();
+    };
+    if let Err(e) = check_visible(app, workspace, id, actor).await {
+        return e;
+    }
+    let holder = match log::oldest_transaction(&mut conn).await {
+        Ok(oldest) => oldest.filter(|o| o.holds_back(first.at)).map(|o| o.holder),
+        Err(e) => return CliError::internal(&e),
+    };
+    CliError::environment_state(
+        ReasonCode::RunNotYetVisible,
+        vec![
+            ("run", id.to_string()),
+            ("cause", super::lag::cause_text(holder.as_ref(), out)),
+        ],
+    )
+}
+
 /// Lists runs; with `needs_attention`, only those that need attention now.
 pub async fn list(
     app: &App,
@@ -239,8 +283,11 @@ pub async fn show(app: &App, id: Uuid, actor: Option<Uuid>, out: &Out) -> Result
         .map_err(|e| CliError::internal(&e))?;
     let row = operation_runs::get(&mut conn, id)
         .await
-        .map_err(|e| CliError::internal(&e))?
-        .ok_or_else(|| CliError::input(ReasonCode::RunNotFound, vec![("run", id.to_string())]))?;
+        .map_err(|e| CliError::internal(&e))?;
+    drop(conn);
+    let Some(row) = row else {
+        return Err(not_in_view(app, id, actor, out).await);
+    };
     check_visible(app, row.state.workspace_id, id, actor).await?;
     let view = RunView::of(&row, app.clock.now(), out);
     if out.json {

@@ -216,10 +216,6 @@ runproof_domain::text_catalogue! {
             en: "Captured evidence snapshot {id}: {count} finding(s), content {hash}.",
             de: "Belegstand {id} erfasst: {count} Befund(e), Inhalt {hash}."
         }
-        EvidenceNotJson = "ui.evidence.not_json" {
-            en: "not valid JSON (line {line}, column {column})",
-            de: "kein gültiges JSON (Zeile {line}, Spalte {column})"
-        }
         NoReviews = "ui.reviews.none" { en: "No reviews match.", de: "Keine passenden Reviews." }
         LabelReview = "ui.label.review" { en: "Review", de: "Prüfbericht (Review)" }
         LabelFingerprint = "ui.label.fingerprint" { en: "Fingerprint", de: "Fingerabdruck" }
@@ -263,6 +259,10 @@ runproof_domain::text_catalogue! {
             en: "left for the reconciler",
             de: "dem Abgleich überlassen"
         }
+        WorkerUnexecutable = "ui.worker.unexecutable" {
+            en: "run {run}: cannot be executed: {reason}",
+            de: "Lauf {run}: nicht ausführbar: {reason}"
+        }
         WorkerInterrupted = "ui.worker.interrupted" {
             en: "run {run}: interrupted by a database failure; the reconciler will decide it",
             de: "Lauf {run}: durch einen Datenbankfehler unterbrochen; der Abgleich entscheidet ihn"
@@ -276,8 +276,36 @@ runproof_domain::text_catalogue! {
             de: "Worker prüft die Warteschlange alle {interval} s; Strg-C oder SIGTERM beendet ihn nach dem laufenden Lauf."
         }
         ProjectorHeldBack = "ui.projector.held_back" {
-            en: "A transaction open since {since} holds the read horizon back.",
-            de: "Eine seit {since} offene Transaktion hält den Lesehorizont auf."
+            en: "Held back by {holder}: {count} event(s) wait above the read horizon.",
+            de: "Aufgehalten durch {holder}: {count} Ereignis(se) warten oberhalb des Lesehorizonts."
+        }
+        ProjectorStopped = "ui.projector.stopped" {
+            en: "{projection}: stopped at position {position} (an event it cannot apply), {behind} event(s) behind",
+            de: "{projection}: angehalten bei Position {position} (ein Ereignis, das sie nicht anwenden kann), {behind} Ereignis(se) zurück"
+        }
+        HolderSession = "ui.holder.session" {
+            en: "the transaction of session {pid} on database {database}, open for {age} s (since {since})",
+            de: "die Transaktion der Sitzung {pid} auf der Datenbank {database}, seit {age} s offen (seit {since})"
+        }
+        HolderSessionHidden = "ui.holder.session_hidden" {
+            en: "the transaction of session {pid} on database {database}, a session of another role whose age this database role cannot see (a superuser or a role with pg_read_all_stats can)",
+            de: "die Transaktion der Sitzung {pid} auf der Datenbank {database}, einer Sitzung einer anderen Rolle, deren Alter diese Datenbankrolle nicht sehen kann (ein Superuser oder eine Rolle mit pg_read_all_stats kann es)"
+        }
+        HolderUnseen = "ui.holder.unseen" {
+            en: "a transaction without a session this database role can see (a prepared transaction, for example)",
+            de: "eine Transaktion ohne Sitzung, die diese Datenbankrolle sehen kann (zum Beispiel eine vorbereitete Transaktion)"
+        }
+        Lagging = "ui.lag.lagging" {
+            en: "The change is recorded, but the views do not show it yet: {cause}.",
+            de: "Die Änderung ist aufgezeichnet, aber die Ansichten zeigen sie noch nicht: {cause}."
+        }
+        CauseHeld = "ui.lag.cause_held" {
+            en: "held back by {holder}; they catch up when it ends",
+            de: "aufgehalten durch {holder}; sie ziehen nach, sobald sie endet"
+        }
+        CauseBehind = "ui.lag.cause_behind" {
+            en: "the projections are still working through the log",
+            de: "die Projektionen arbeiten das Log noch ab"
         }
     }
 }

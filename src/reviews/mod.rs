@@ -13,6 +13,7 @@ use runproof_domain::findings::FindingsDocument;
 use runproof_domain::fingerprint::Fingerprint;
 use runproof_domain::metadata::CommandContext;
 use runproof_domain::operation_run::OperationRun;
+use runproof_domain::reason::Detail;
 use runproof_domain::review::{
     choose, compose, slot_key, ClaimReviewSlot, DraftReview, EnvironmentReview, Holder,
     ReviewCommand, ReviewContent, ReviewError, ReviewSlot, ReviewState, ReviewStatus, SlotChoice,
@@ -275,10 +276,7 @@ impl ReviewService {
             }),
             _ => Err(ServiceError::refused(
                 ReasonCode::RunInvalidInput,
-                vec![(
-                    "detail",
-                    "the compose run names no fingerprint or snapshot".into(),
-                )],
+                vec![Detail::RunComposeContext.arg()],
             )),
         }
     }

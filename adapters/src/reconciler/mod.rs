@@ -242,7 +242,7 @@ impl Reconciler {
     /// A stopped projection does not stop the caller: runs whose decision reads it are
     /// skipped, the others go on.
     async fn views(&self) -> Result<Views, ReconcileError> {
-        let stopped = self.projector.catch_up_all().await?.stopped_names();
+        let stopped = self.projector.catch_up_report().await?.stopped;
         for projection in &stopped {
             warn!(
                 projection,

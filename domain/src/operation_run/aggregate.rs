@@ -15,8 +15,10 @@ use crate::operation_run::events::{
 };
 use crate::operation_run::state::RunState;
 use crate::operation_run::status::{RunOutcome, RunStatus, TerminalOutcome};
+use crate::reason::Detail;
 use crate::reconciliation::ReconciliationSource;
 use crate::run_type::RunType;
+use crate::text_input::contains_nul;
 
 /// One operation run, as far as its stream has been read.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -69,22 +71,23 @@ impl OperationRun {
             .parse()
             .map_err(|_| OperationRunError::UnknownRunType(cmd.run_type.clone()))?;
         let Value::Object(context) = cmd.context else {
-            return Err(OperationRunError::InvalidInput(
-                "context must be a JSON object",
-            ));
+            return Err(OperationRunError::InvalidInput(Detail::RunContextNotObject));
         };
         if RESERVED_CONTEXT_KEYS
             .iter()
             .any(|k| context.contains_key(*k))
         {
             return Err(OperationRunError::InvalidInput(
-                "context uses a reserved key (reconciliation, completion)",
+                Detail::RunContextReservedKey,
+            ));
+        }
+        if contains_nul(&Value::Object(context.clone())) {
+            return Err(OperationRunError::InvalidInput(
+                Detail::RunContextNulCharacter,
             ));
         }
         if Value::Object(context.clone()).to_string().len() > limits::CONTEXT_BYTES {
-            return Err(OperationRunError::InvalidInput(
-                "context is larger than 16 KiB",
-            ));
+            return Err(OperationRunError::InvalidInput(Detail::RunContextTooLarge));
         }
         Ok(vec![OperationRunEvent::RunQueued(RunQueued {
             run_id: cmd.run_id,
@@ -153,14 +156,10 @@ impl OperationRun {
         let r = &cmd.reconciliation;
         match (r.source, &r.adapter) {
             (ReconciliationSource::Adapter, None) => {
-                return Err(OperationRunError::InvalidInput(
-                    "an adapter decision must name its adapter",
-                ))
+                return Err(OperationRunError::InvalidInput(Detail::RunAdapterMissing))
             }
             (ReconciliationSource::Stale, Some(_)) => {
-                return Err(OperationRunError::InvalidInput(
-                    "a stale decision has no adapter",
-                ))
+                return Err(OperationRunError::InvalidInput(Detail::RunStaleWithAdapter))
             }
             _ => {}
         }
@@ -184,7 +183,9 @@ fn terminal(outcome: RunOutcome) -> TerminalOutcome {
 
 fn validate_summary(cmd: &CompleteRun) -> Result<(), OperationRunError> {
     if cmd.summary.len() > limits::SUMMARY_ENTRIES {
-        return Err(OperationRunError::InvalidInput("too many summary counts"));
+        return Err(OperationRunError::InvalidInput(
+            Detail::RunTooManySummaryCounts,
+        ));
     }
     let key_ok = |k: &String| {
         !k.is_empty()
@@ -193,17 +194,13 @@ fn validate_summary(cmd: &CompleteRun) -> Result<(), OperationRunError> {
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
     };
     if !cmd.summary.keys().all(key_ok) {
-        return Err(OperationRunError::InvalidInput(
-            "summary keys must be lowercase words",
-        ));
+        return Err(OperationRunError::InvalidInput(Detail::RunSummaryKey));
     }
     if cmd.failures.len() > limits::FAILURES {
-        return Err(OperationRunError::InvalidInput("too many failure entries"));
+        return Err(OperationRunError::InvalidInput(Detail::RunTooManyFailures));
     }
     if !cmd.failures.iter().all(failure_is_safe) {
-        return Err(OperationRunError::InvalidInput(
-            "failure messages must be one short line",
-        ));
+        return Err(OperationRunError::InvalidInput(Detail::RunFailureMessage));
     }
     Ok(())
 }

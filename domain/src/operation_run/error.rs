@@ -1,7 +1,8 @@
 //! Why a run command was rejected. Each variant says what a caller should do.
 
+use crate::lang::Lang;
 use crate::operation_run::status::TerminalOutcome;
-use crate::reason::ReasonCode;
+use crate::reason::{Detail, ReasonCode};
 
 /// A domain rejection of a run command. Nothing was recorded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -33,9 +34,9 @@ pub enum OperationRunError {
     /// The decision was made on an older version: re-read the run and decide again.
     #[error("run changed since the decision (expected version {expected}, found {actual})")]
     VersionMismatch { expected: u64, actual: u64 },
-    /// Input outside its bounds: fix the input.
-    #[error("invalid run input: {0}")]
-    InvalidInput(&'static str),
+    /// Input outside its bounds: fix the input. The detail says which bound.
+    #[error("invalid run input: {}", .0.text(Lang::En))]
+    InvalidInput(Detail),
 }
 
 impl OperationRunError {

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::*;
 use crate::identity::IdentityHash;
 use crate::initiator::Initiator;
-use crate::reason::ReasonCode;
+use crate::reason::{Detail, ReasonCode};
 use crate::reconciliation::{
     AdapterRef, DecisionKind, Evidence, Reconciliation, ReconciliationSource, RecordKind,
     RecordRef, RecordStatus,
@@ -156,9 +156,7 @@ fn it_should_not_queue_a_context_that_is_not_an_object() {
     RunTest::with(())
         .given_no_previous_events()
         .when(OperationRunCommand::Queue(cmd))
-        .then_expect_error(OperationRunError::InvalidInput(
-            "context must be a JSON object",
-        ));
+        .then_expect_error(OperationRunError::InvalidInput(Detail::RunContextNotObject));
 }
 
 #[test]
@@ -176,6 +174,20 @@ fn it_should_not_queue_a_context_using_the_reserved_reconciliation_key() {
 }
 
 #[test]
+fn it_should_not_queue_a_context_that_cannot_be_stored() {
+    let OperationRunCommand::Queue(mut cmd) = queue_cmd() else {
+        unreachable!()
+    };
+    cmd.context = json!({"note": "a\u{0}b"});
+    RunTest::with(())
+        .given_no_previous_events()
+        .when(OperationRunCommand::Queue(cmd))
+        .then_expect_error(OperationRunError::InvalidInput(
+            Detail::RunContextNulCharacter,
+        ));
+}
+
+#[test]
 fn it_should_not_queue_an_oversized_context() {
     let OperationRunCommand::Queue(mut cmd) = queue_cmd() else {
         unreachable!()
@@ -184,9 +196,7 @@ fn it_should_not_queue_an_oversized_context() {
     RunTest::with(())
         .given_no_previous_events()
         .when(OperationRunCommand::Queue(cmd))
-        .then_expect_error(OperationRunError::InvalidInput(
-            "context is larger than 16 KiB",
-        ));
+        .then_expect_error(OperationRunError::InvalidInput(Detail::RunContextTooLarge));
 }
 
 // --- start ---
@@ -444,7 +454,7 @@ fn it_should_not_accept_unsafe_failure_messages_or_summary_keys() {
         .unwrap_err();
     assert_eq!(
         err,
-        OperationRunError::InvalidInput("failure messages must be one short line")
+        OperationRunError::InvalidInput(Detail::RunFailureMessage)
     );
 
     let mut cmd = CompleteRun::with_outcome(TerminalOutcome::Succeeded, t0());
@@ -452,9 +462,7 @@ fn it_should_not_accept_unsafe_failure_messages_or_summary_keys() {
     RunTest::with(())
         .given(vec![queued(), started()])
         .when(OperationRunCommand::Complete(cmd))
-        .then_expect_error(OperationRunError::InvalidInput(
-            "summary keys must be lowercase words",
-        ));
+        .then_expect_error(OperationRunError::InvalidInput(Detail::RunSummaryKey));
 }
 
 // --- reconcile ---
@@ -530,9 +538,7 @@ fn it_should_require_an_adapter_for_adapter_decisions_and_none_for_stale_ones() 
     RunTest::with(())
         .given(vec![queued()])
         .when(reconcile_cmd(1, no_adapter))
-        .then_expect_error(OperationRunError::InvalidInput(
-            "an adapter decision must name its adapter",
-        ));
+        .then_expect_error(OperationRunError::InvalidInput(Detail::RunAdapterMissing));
     let stale_with_adapter = Reconciliation {
         adapter: Some(AdapterRef::new("restore", "1.0.0").unwrap()),
         ..stale_reconciliation()
@@ -540,9 +546,7 @@ fn it_should_require_an_adapter_for_adapter_decisions_and_none_for_stale_ones() 
     RunTest::with(())
         .given(vec![queued()])
         .when(reconcile_cmd(1, stale_with_adapter))
-        .then_expect_error(OperationRunError::InvalidInput(
-            "a stale decision has no adapter",
-        ));
+        .then_expect_error(OperationRunError::InvalidInput(Detail::RunStaleWithAdapter));
 }
 
 // --- the fold ---
@@ -595,7 +599,7 @@ fn every_rejection_has_a_catalogued_reason() {
             expected: 1,
             actual: 2,
         },
-        OperationRunError::InvalidInput("x"),
+        OperationRunError::InvalidInput(Detail::RunContextTooLarge),
     ];
     for e in errors {
         assert!(ReasonCode::ALL.contains(&e.reason()));
