@@ -15,6 +15,8 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::clock::Clock;
+use crate::event_store::{NewEvent, StoreError};
+use crate::evidence_documents::EvidenceDocument;
 use crate::service_error::ServiceError;
 use crate::writer::Writer;
 
@@ -214,35 +216,60 @@ impl DirectoryService {
             finding_count: parsed.findings.len() as u64,
         };
         let snapshot_id = captured.snapshot_id;
-        // Captures of one environment append to its stream; concurrent ones conflict and
-        // are retried on the new version, a bounded number of times.
+        let store = self.writer.store();
+        // The capture event and its document are written in one transaction: the event
+        // carries the document's hash, the document store keeps the document once per
+        // workspace. Captures of one environment append to its stream; concurrent ones
+        // conflict and are retried on the new version, a bounded number of times.
         for _ in 0..CAPTURE_ATTEMPTS {
-            let result = self
-                .execute::<ManagedEnvironment>(
+            let env = store
+                .load::<ManagedEnvironment>(&environment_id.to_string())
+                .await?;
+            let Some(workspace_id) = env.aggregate.state().map(|e| e.workspace_id) else {
+                return Err(refused(
+                    ReasonCode::EnvironmentNotFound,
+                    "environment",
                     environment_id,
-                    ctx,
-                    |now| EnvironmentCommand::CaptureEvidence {
-                        snapshot_id,
-                        document: document.clone(),
-                        captured_at: now,
-                    },
-                    |e| match e {
-                        EnvironmentError::NotFound => refused(
-                            ReasonCode::EnvironmentNotFound,
-                            "environment",
-                            environment_id,
-                        ),
-                        EnvironmentError::InvalidDocument(d) => {
-                            ServiceError::refused(ReasonCode::EvidenceInvalid, d.args())
-                        }
-                        _ => ServiceError::conflict(),
-                    },
-                )
-                .await;
-            match result {
-                Ok(()) => return Ok(captured),
-                Err(ServiceError::Conflict(_)) => continue,
-                Err(e) => return Err(e),
+                ));
+            };
+            let now = self.clock.now();
+            let events = env
+                .aggregate
+                .decide(EnvironmentCommand::CaptureEvidence {
+                    snapshot_id,
+                    document: document.clone(),
+                    captured_at: now,
+                })
+                .map_err(|e| match e {
+                    EnvironmentError::InvalidDocument(d) => {
+                        ServiceError::refused(ReasonCode::EvidenceInvalid, d.args())
+                    }
+                    _ => refused(
+                        ReasonCode::EnvironmentNotFound,
+                        "environment",
+                        environment_id,
+                    ),
+                })?;
+            let writes = NewEvent::for_stream::<ManagedEnvironment>(
+                &environment_id.to_string(),
+                env.version,
+                &events,
+                ctx,
+                now,
+            )?;
+            let stored = EvidenceDocument::new(workspace_id, document.clone());
+            match store.append_with_documents(&writes, &[stored]).await {
+                Ok(()) => {
+                    self.writer
+                        .wait_visible::<ManagedEnvironment>(
+                            &environment_id.to_string(),
+                            env.version + events.len() as u64,
+                        )
+                        .await;
+                    return Ok(captured);
+                }
+                Err(StoreError::Conflict) => continue,
+                Err(e) => return Err(e.into()),
             }
         }
         Err(ServiceError::Conflict(

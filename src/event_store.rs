@@ -13,6 +13,25 @@ use runproof_domain::upcasting;
 use runproof_projections::{log, LogPosition};
 use sqlx::PgPool;
 
+use crate::evidence_documents::{self, EvidenceDocument};
+
+/// Aggregate types whose streams grow without bound — an environment gains an event per
+/// evidence capture — and are therefore loaded from a cached state plus the events after
+/// it, so a load costs the same after 10,000 captures as after 10.
+const CACHED_STATES: &[&str] = &["managed_environment"];
+
+/// A load that folded at least this many events stores its state in the cache.
+const CACHE_AFTER_EVENTS: usize = 32;
+
+/// Bump when an aggregate's state or fold changes in a way the crate version does not
+/// show: cached states of another format are ignored (and replaced on the next load).
+const CACHE_FORMAT: u32 = 1;
+
+/// Which fold wrote a cached state: the aggregate type, this build's version, the format.
+fn cache_format<A: Aggregate>() -> String {
+    format!("{}/{}/{}", A::TYPE, env!("CARGO_PKG_VERSION"), CACHE_FORMAT)
+}
+
 /// An aggregate as loaded from its stream.
 pub struct Loaded<A> {
     pub aggregate: A,
@@ -127,6 +146,9 @@ impl EventStore {
 
     /// Loads an aggregate by replaying its stream.
     pub async fn load<A: Aggregate>(&self, aggregate_id: &str) -> Result<Loaded<A>, StoreError> {
+        if CACHED_STATES.contains(&A::TYPE) {
+            return self.load_from_cache(aggregate_id).await;
+        }
         let context = self
             .store::<A>()
             .load_aggregate(aggregate_id)
@@ -137,6 +159,80 @@ impl EventStore {
             aggregate: context.aggregate,
             version,
         })
+    }
+
+    /// Loads a stream that grows without bound from its cached state (if any, written by
+    /// this build's fold) plus the events after it, decoded through the one upcasting
+    /// registry. A load that folded many events refreshes the cache; the cache is only an
+    /// optimisation: dropping `aggregate_state_cache` at any time is safe.
+    async fn load_from_cache<A: Aggregate>(
+        &self,
+        aggregate_id: &str,
+    ) -> Result<Loaded<A>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let format = cache_format::<A>();
+        let cached: Option<(i64, serde_json::Value)> = sqlx::query_as(
+            "SELECT version, state FROM aggregate_state_cache \
+             WHERE aggregate_type = $1 AND aggregate_id = $2 AND format = $3",
+        )
+        .bind(A::TYPE)
+        .bind(aggregate_id)
+        .bind(&format)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let (mut aggregate, mut version) = cached
+            .and_then(|(version, state)| {
+                let aggregate = serde_json::from_value::<A>(state).ok()?;
+                Some((aggregate, u64::try_from(version).ok()?))
+            })
+            .unwrap_or_default();
+        let from = i64::try_from(version).map_err(|e| StoreError::Database(Box::new(e)))?;
+        let events = log::read_stream_after(&mut conn, A::TYPE, aggregate_id, from).await?;
+        for e in &events {
+            let event: A::Event = e
+                .decode()
+                .map_err(|err| StoreError::Database(Box::new(err)))?;
+            aggregate.apply(event);
+            version =
+                u64::try_from(e.sequence).map_err(|err| StoreError::Database(Box::new(err)))?;
+        }
+        if events.len() >= CACHE_AFTER_EVENTS {
+            if let Err(e) = self
+                .cache_state(&mut conn, aggregate_id, &format, &aggregate, version)
+                .await
+            {
+                tracing::debug!(error = %e, "the aggregate state cache was not refreshed");
+            }
+        }
+        Ok(Loaded { aggregate, version })
+    }
+
+    async fn cache_state<A: Aggregate>(
+        &self,
+        conn: &mut sqlx::PgConnection,
+        aggregate_id: &str,
+        format: &str,
+        aggregate: &A,
+        version: u64,
+    ) -> Result<(), StoreError> {
+        let state =
+            serde_json::to_value(aggregate).map_err(|e| StoreError::Database(Box::new(e)))?;
+        let version = i64::try_from(version).map_err(|e| StoreError::Database(Box::new(e)))?;
+        sqlx::query(
+            "INSERT INTO aggregate_state_cache (aggregate_type, aggregate_id, format, version, state) \
+             VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (aggregate_type, aggregate_id, format) DO UPDATE \
+             SET version = EXCLUDED.version, state = EXCLUDED.state \
+             WHERE aggregate_state_cache.version < EXCLUDED.version",
+        )
+        .bind(A::TYPE)
+        .bind(aggregate_id)
+        .bind(format)
+        .bind(version)
+        .bind(state)
+        .execute(conn)
+        .await?;
+        Ok(())
     }
 
     /// Executes a command the cqrs-es way (load, handle, commit with metadata) and
@@ -189,7 +285,20 @@ impl EventStore {
     /// `(aggregate_type, aggregate_id, sequence)` fails the whole transaction with
     /// [`StoreError::Conflict`] and nothing is written.
     pub async fn append_atomically(&self, events: &[NewEvent]) -> Result<(), StoreError> {
+        self.append_with_documents(events, &[]).await
+    }
+
+    /// Like [`EventStore::append_atomically`], storing the evidence documents the events
+    /// reference in the same transaction (a document already stored is kept as it is).
+    pub async fn append_with_documents(
+        &self,
+        events: &[NewEvent],
+        documents: &[EvidenceDocument],
+    ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
+        for d in documents {
+            evidence_documents::put(&mut tx, d).await?;
+        }
         for e in events {
             let sequence =
                 i64::try_from(e.sequence).map_err(|e| StoreError::Database(Box::new(e)))?;

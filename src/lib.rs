@@ -11,7 +11,8 @@
 //! - [`writer`]: executing commands, with optional read-your-writes waits.
 //! - [`lifecycle`]: the run lifecycle service — the one writer of run transitions.
 //! - [`restore`]: the restore records that `restore.execute` runs follow.
-//! - [`directory`]: workspaces, members, actors, environments, evidence capture.
+//! - [`directory`]: workspaces, members, actors, environments, evidence capture;
+//!   [`evidence_documents`]: the append-only, content-addressed store of captured documents.
 //! - [`reviews`]: compose requests and their feedback, the compose worker, publishing.
 //! - [`service_error`]: the error every domain service returns.
 //! - [`app`]: wiring of pool, store, projector and services.
@@ -30,6 +31,7 @@ pub mod database;
 pub mod demo;
 pub mod directory;
 pub mod event_store;
+pub mod evidence_documents;
 pub mod explain;
 pub mod history;
 pub mod lifecycle;

@@ -266,6 +266,11 @@ text_catalogue! {
         en: "The review could not be composed from the evidence snapshot.",
         de: "Das Review konnte nicht aus dem Belegstand erstellt werden."
     }
+    /// A compose run's context does not name consistent evidence to compose from.
+    ReviewComposeContextInvalid = "review.compose_context_invalid" {
+        en: "The compose run does not name consistent evidence to compose from (fingerprint, snapshot and content hash).",
+        de: "Der Erstellungslauf nennt keine stimmigen Belege, aus denen erstellt werden kann (Fingerabdruck, Belegstand und Inhalts-Hash)."
+    }
     /// The review named does not exist (or is not visible to the caller).
     ReviewNotFound = "review.not_found" {
         en: "Review {review} was not found.",
@@ -581,11 +586,6 @@ text_catalogue! {
     RunFailureMessage = "detail.run.failure_message" {
         en: "failure messages must be one short line",
         de: "Fehlermeldungen müssen eine kurze Zeile sein"
-    }
-    /// A compose run whose context names no fingerprint or snapshot.
-    RunComposeContext = "detail.run.compose_context" {
-        en: "the compose run names no fingerprint or snapshot",
-        de: "der Erstellungslauf nennt keinen Fingerabdruck und keinen Belegstand"
     }
 }
 }

@@ -26,6 +26,7 @@ use cqrs_es::DomainEvent;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
+use crate::environment;
 use crate::operation_run;
 use crate::reason::ReasonCode;
 
@@ -58,6 +59,13 @@ pub const UPCASTERS: &[Upcaster] = &[
         event_type: "RunCompleted",
         to_version: "1.1",
         upcast: operation_run::run_completed_1_1,
+    },
+    // EvidenceSnapshotCaptured 2.0: the document moved out of the event into the
+    // content-addressed evidence document store; the event keeps its hash.
+    Upcaster {
+        event_type: "EvidenceSnapshotCaptured",
+        to_version: "2.0",
+        upcast: environment::evidence_snapshot_captured_2_0,
     },
 ];
 

@@ -112,6 +112,27 @@ pub async fn read_stream(
     rows.iter().map(decode).collect()
 }
 
+/// One stream's events after `after_sequence`, in sequence order (to fold onto a cached
+/// state of the stream at that sequence).
+pub async fn read_stream_after(
+    conn: &mut PgConnection,
+    aggregate_type: &str,
+    aggregate_id: &str,
+    after_sequence: i64,
+) -> Result<Vec<StoredEvent>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM events WHERE aggregate_type = $1 AND aggregate_id = $2 \
+         AND sequence > $3 ORDER BY sequence"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(aggregate_type)
+        .bind(aggregate_id)
+        .bind(after_sequence)
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(decode).collect()
+}
+
 /// The ids of the `aggregate_type` streams with an event whose body names `run_id` as
 /// its `run_id` (e.g. the reviews a compose run drafted or took over), in id order.
 /// Generic over the event types: a new event that carries `run_id` is found too.

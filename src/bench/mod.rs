@@ -4,6 +4,7 @@
 //! Each measurement reports runproof's rate, the baseline's rate on the same data, and
 //! their ratio. Results print as Markdown, ready for `docs/benchmarks.md`.
 
+mod capture;
 mod lifecycle;
 mod reconcile;
 mod replay;
@@ -50,7 +51,20 @@ pub struct BenchArgs {
     /// Compose runs drained per worker count in the throughput measurement.
     #[arg(long, default_value_t = 200)]
     pub review_composes: usize,
-    /// Run only these benchmarks (comma-separated: lifecycle, replay, reconcile, reviews).
+    /// Earlier captures on the environment with few captures (capture benchmark).
+    #[arg(long, default_value_t = 10)]
+    pub captures_few: usize,
+    /// Earlier captures on the environment with many captures (capture benchmark).
+    #[arg(long, default_value_t = 1_000)]
+    pub captures_many: usize,
+    /// Size of each captured document in KiB (capture benchmark).
+    #[arg(long, default_value_t = 100)]
+    pub capture_document_kib: usize,
+    /// Captures measured on each environment (capture benchmark; the median is reported).
+    #[arg(long, default_value_t = 50)]
+    pub capture_samples: usize,
+    /// Run only these benchmarks (comma-separated: lifecycle, replay, reconcile, reviews,
+    /// capture).
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
 }
@@ -177,6 +191,27 @@ pub async fn run(target: &DatabaseTarget, args: BenchArgs, out: &Out) -> Result<
         for (workers, composed, rate) in &r.throughput {
             out.line(format!("| compose throughput, {workers} worker(s) ({composed} reviews) | {rate:.0} reviews/s |"));
         }
+    }
+    if args.wants("capture") {
+        let pool = fresh_database(&bench).await?;
+        let c = capture::measure(&pool, &args).await?;
+        out.line("");
+        out.line("| evidence capture | median latency |");
+        out.line("|---|---:|");
+        for (captures, latency) in [c.few, c.many] {
+            out.line(format!(
+                "| one capture of a {} KiB document after {captures} captures ({} samples) | {:.1} ms |",
+                c.document_kib,
+                c.samples,
+                latency.as_secs_f64() * 1000.0
+            ));
+        }
+        notes.push(format!(
+            "Capture: after {} captures one capture cost {:.2}× what it cost after {} (target ≤ 1.20).",
+            c.many.0,
+            c.cost_ratio(),
+            c.few.0
+        ));
     }
     for note in notes {
         out.line("");

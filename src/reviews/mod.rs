@@ -6,14 +6,11 @@ pub mod worker;
 
 use std::sync::Arc;
 
-use cqrs_es::Aggregate;
-use runproof_domain::environment::EnvironmentEvent;
 use runproof_domain::environment::ManagedEnvironment;
 use runproof_domain::findings::FindingsDocument;
 use runproof_domain::fingerprint::Fingerprint;
 use runproof_domain::metadata::CommandContext;
 use runproof_domain::operation_run::OperationRun;
-use runproof_domain::reason::Detail;
 use runproof_domain::review::{
     choose, compose, slot_key, ClaimReviewSlot, DraftReview, EnvironmentReview, Holder,
     ReviewCommand, ReviewContent, ReviewError, ReviewSlot, ReviewState, ReviewStatus, SlotChoice,
@@ -22,12 +19,12 @@ use runproof_domain::review::{
 use runproof_domain::run_type::RunType;
 use runproof_domain::workspace::Workspace;
 use runproof_domain::ReasonCode;
-use runproof_projections::log;
 use serde_json::json;
 use uuid::Uuid;
 
 use crate::clock::Clock;
 use crate::event_store::{Loaded, NewEvent, StoreError};
+use crate::evidence_documents::{self, DocumentReadError};
 use crate::lifecycle::{EnsureRun, Ensured, RunLifecycle};
 use crate::service_error::ServiceError;
 use crate::writer::Writer;
@@ -55,6 +52,8 @@ pub struct ComposeJob {
     pub environment_id: Uuid,
     pub fingerprint: Fingerprint,
     pub snapshot_id: Uuid,
+    /// The evidence document's content hash: its address in the document store.
+    pub content_hash: String,
 }
 
 /// The outcome of claiming the fingerprint slot.
@@ -266,19 +265,40 @@ impl ReviewService {
         };
         let fingerprint = field("fingerprint").and_then(|f| Fingerprint::try_from(f).ok());
         let snapshot_id = field("snapshot_id").and_then(|s| Uuid::parse_str(&s).ok());
-        match (fingerprint, snapshot_id, state.environment_id) {
-            (Some(fingerprint), Some(snapshot_id), Some(environment_id)) => Ok(ComposeJob {
-                run_id,
-                workspace_id: state.workspace_id,
-                environment_id,
-                fingerprint,
-                snapshot_id,
-            }),
-            _ => Err(ServiceError::refused(
-                ReasonCode::RunInvalidInput,
-                vec![Detail::RunComposeContext.arg()],
-            )),
+        let content_hash = field("content_hash");
+        let job = match (fingerprint, snapshot_id, content_hash, state.environment_id) {
+            (Some(fingerprint), Some(snapshot_id), Some(content_hash), Some(environment_id)) => {
+                ComposeJob {
+                    run_id,
+                    workspace_id: state.workspace_id,
+                    environment_id,
+                    fingerprint,
+                    snapshot_id,
+                    content_hash,
+                }
+            }
+            _ => {
+                return Err(ServiceError::refused(
+                    ReasonCode::ReviewComposeContextInvalid,
+                    vec![],
+                ))
+            }
+        };
+        // The fingerprint must be the one of this scope and evidence: the document a run
+        // composes from is exactly the one its fingerprint names.
+        let expected = Fingerprint::compute(
+            job.workspace_id,
+            job.environment_id,
+            &job.content_hash,
+            COMPOSER_VERSION,
+        );
+        if expected != job.fingerprint {
+            return Err(ServiceError::refused(
+                ReasonCode::ReviewComposeContextInvalid,
+                vec![],
+            ));
         }
+        Ok(job)
     }
 
     /// Claims the fingerprint slot for the job's run: a new draft appended together with
@@ -377,9 +397,9 @@ impl ReviewService {
             .await
     }
 
-    /// Composes the content from the job's snapshot, read from the environment's own
-    /// stream (never from a projection, which could lag or be stopped) and only in the
-    /// job's workspace and environment.
+    /// Composes the content from the job's evidence document, read from the document
+    /// store by the job's workspace and content hash (never from a projection, which
+    /// could lag or be stopped; the store is written with the capture event).
     pub async fn compose_content(&self, job: &ComposeJob) -> Result<ReviewContent, ComposeError> {
         let mut conn = self
             .writer
@@ -388,36 +408,23 @@ impl ReviewService {
             .acquire()
             .await
             .map_err(ComposeError::Store)?;
-        let events = log::read_stream(
-            &mut conn,
-            ManagedEnvironment::TYPE,
-            &job.environment_id.to_string(),
-        )
-        .await
-        .map_err(ComposeError::Store)?;
-        drop(conn);
-        let snapshot = events
-            .iter()
-            .filter(|e| e.event_type == "EvidenceSnapshotCaptured")
-            .filter_map(|e| serde_json::from_str::<EnvironmentEvent>(&e.payload).ok())
-            .find_map(|e| match e {
-                EnvironmentEvent::EvidenceSnapshotCaptured(s)
-                    if s.snapshot_id == job.snapshot_id && s.workspace_id == job.workspace_id =>
-                {
-                    Some(s)
-                }
-                _ => None,
-            })
+        let document = evidence_documents::get(&mut conn, job.workspace_id, &job.content_hash)
+            .await
+            .map_err(|e| match e {
+                DocumentReadError::Read(e) => ComposeError::Store(e),
+                DocumentReadError::Tampered => ComposeError::Failed(ComposeFailure),
+            })?
             .ok_or(ComposeError::Failed(ComposeFailure))?;
+        drop(conn);
         fail::fail_point!("compose.inside_compose", |arg: Option<String>| {
             if arg.as_deref() == Some("abort") {
                 std::process::abort()
             }
             Err(ComposeError::Failed(ComposeFailure))
         });
-        let document = FindingsDocument::parse(&snapshot.document)
-            .map_err(|_| ComposeError::Failed(ComposeFailure))?;
-        Ok(compose(&document, &snapshot.content_hash))
+        let document =
+            FindingsDocument::parse(&document).map_err(|_| ComposeError::Failed(ComposeFailure))?;
+        Ok(compose(&document, &job.content_hash))
     }
 
     /// The events that finish the run's draft — ready with its content, or failed —

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::findings::{content_hash, DocumentError, FindingsDocument};
 use crate::text_input::valid_name;
+use crate::upcasting::{self, Body};
 
 /// The newest evidence snapshot of an environment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,8 +76,11 @@ pub struct EnvironmentCreated {
     pub created_at: DateTime<Utc>,
 }
 
-/// Input captured for the environment. The document is the anchored input a review is
-/// composed from; it lives in the log, never in reconciliation evidence.
+/// Input captured for the environment (version 2.0). The document itself — the anchored
+/// input a review is composed from — is stored once in the append-only, content-addressed
+/// evidence document store, written in the same transaction as this event; the event
+/// carries its reference, `content_hash` (with the workspace), so loading an environment
+/// never loads its documents. It never appears in reconciliation evidence.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EvidenceSnapshotCaptured {
@@ -84,8 +88,18 @@ pub struct EvidenceSnapshotCaptured {
     pub workspace_id: Uuid,
     pub content_hash: String,
     pub finding_count: u64,
-    pub document: Value,
     pub captured_at: DateTime<Utc>,
+}
+
+/// Upcaster `EvidenceSnapshotCaptured` 1.0 → 2.0: version 1.0 carried the document inline;
+/// it moved to the evidence document store (migration `0008_evidence_documents.sql` copied
+/// every 1.0 document there), so the body keeps only its reference.
+pub(crate) fn evidence_snapshot_captured_2_0(mut body: Body) -> Result<Body, &'static str> {
+    if !body.get("content_hash").is_some_and(Value::is_string) {
+        return Err("`content_hash` is missing");
+    }
+    body.remove("document");
+    Ok(body)
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -156,7 +170,6 @@ impl ManagedEnvironment {
                         workspace_id: s.workspace_id,
                         content_hash: content_hash(&document),
                         finding_count: parsed.findings.len() as u64,
-                        document,
                         captured_at,
                     },
                 )])
@@ -235,7 +248,7 @@ impl DomainEvent for EnvironmentEvent {
     }
 
     fn event_version(&self) -> String {
-        "1.0".to_string()
+        upcasting::current_version(&self.event_type()).to_string()
     }
 }
 
@@ -320,6 +333,37 @@ mod tests {
                 recorded_at: at(),
             })
             .then_expect_error(EnvironmentError::NotFound);
+    }
+
+    #[test]
+    fn a_capture_stored_in_its_1_0_shape_with_the_document_inline_reads_as_2_0() {
+        let stored = json!({ "EvidenceSnapshotCaptured": {
+            "snapshot_id": Uuid::from_u128(3),
+            "workspace_id": Uuid::from_u128(1),
+            "content_hash": "sha256:abc",
+            "finding_count": 1,
+            "document": { "findings": [{ "severity": "high", "category": "identity" }] },
+            "captured_at": at(),
+        }});
+        let event: EnvironmentEvent =
+            crate::upcasting::decode("EvidenceSnapshotCaptured", "1.0", &stored.to_string())
+                .unwrap();
+        assert_eq!(
+            event,
+            EnvironmentEvent::EvidenceSnapshotCaptured(EvidenceSnapshotCaptured {
+                snapshot_id: Uuid::from_u128(3),
+                workspace_id: Uuid::from_u128(1),
+                content_hash: "sha256:abc".into(),
+                finding_count: 1,
+                captured_at: at(),
+            })
+        );
+        assert_eq!(event.event_version(), "2.0");
+        // The current shape carries no document: it lives in the evidence document store.
+        let written = serde_json::to_value(&event).unwrap();
+        assert!(written["EvidenceSnapshotCaptured"]
+            .get("document")
+            .is_none());
     }
 
     #[test]
