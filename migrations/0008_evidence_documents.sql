@@ -1,12 +1,14 @@
 -- The evidence document store: each captured findings document stored once per
 -- workspace, addressed by its content hash (`sha256:` over its canonical JSON), written in
 -- the same transaction as the capture event that references it. Like the event log it is
--- part of the truth, not a projection: append-only, never rebuilt.
+-- part of the truth, not a projection: append-only, never rebuilt. The document is kept
+-- as `json` (its text exactly as written), not `jsonb`, which would rewrite numbers
+-- (`-0.0`, `1e16`) and break the document's hash.
 CREATE TABLE evidence_documents
 (
     workspace_id uuid        NOT NULL,
     content_hash text        NOT NULL CHECK (content_hash LIKE 'sha256:%'),
-    document     jsonb       NOT NULL,
+    document     json        NOT NULL,
     stored_at    timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (workspace_id, content_hash)
 );
@@ -32,10 +34,11 @@ CREATE TRIGGER evidence_documents_append_only_truncate
 -- upcaster then reads those events without it).
 INSERT INTO evidence_documents (workspace_id, content_hash, document, stored_at)
 SELECT DISTINCT ON (workspace_id, content_hash) workspace_id, content_hash, document, stored_at
-FROM (SELECT (e.payload::jsonb -> 'EvidenceSnapshotCaptured' ->> 'workspace_id')::uuid AS workspace_id,
-             e.payload::jsonb -> 'EvidenceSnapshotCaptured' ->> 'content_hash'        AS content_hash,
-             e.payload::jsonb -> 'EvidenceSnapshotCaptured' -> 'document'             AS document,
-             (e.payload::jsonb -> 'EvidenceSnapshotCaptured' ->> 'captured_at')::timestamptz AS stored_at,
+FROM (SELECT (e.payload -> 'EvidenceSnapshotCaptured' ->> 'workspace_id')::uuid AS workspace_id,
+             e.payload -> 'EvidenceSnapshotCaptured' ->> 'content_hash'        AS content_hash,
+             -- `json ->` keeps the stored text (a `jsonb` cast would rewrite numbers)
+             e.payload -> 'EvidenceSnapshotCaptured' -> 'document'             AS document,
+             (e.payload -> 'EvidenceSnapshotCaptured' ->> 'captured_at')::timestamptz AS stored_at,
              e.position
       FROM events e
       WHERE e.aggregate_type = 'managed_environment'
@@ -58,6 +61,8 @@ CREATE TABLE aggregate_state_cache
     -- which build's fold wrote it (type/version/format); other formats are ignored
     format         text   NOT NULL,
     version        bigint NOT NULL,
-    state          jsonb  NOT NULL,
+    -- the state as written (text), and its checksum: a row edited by hand is ignored
+    state          json   NOT NULL,
+    checksum       text   NOT NULL,
     PRIMARY KEY (aggregate_type, aggregate_id, format)
 );

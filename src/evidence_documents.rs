@@ -34,17 +34,24 @@ impl EvidenceDocument {
 
 /// Stores the document unless the workspace already holds one with the same hash (inside
 /// the caller's transaction).
+///
+/// The document is sent and kept as JSON text (`json`, not `jsonb`): `jsonb` would
+/// rewrite numbers (`-0.0` → `0.0`, `1e16` → `10000000000000000`) and the document would
+/// no longer match its hash.
 pub(crate) async fn put(
     conn: &mut PgConnection,
     doc: &EvidenceDocument,
 ) -> Result<(), sqlx::Error> {
+    let text =
+        serde_json::to_string(&doc.document).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
     sqlx::query(
-        "INSERT INTO evidence_documents (workspace_id, content_hash, document) VALUES ($1, $2, $3) \
+        "INSERT INTO evidence_documents (workspace_id, content_hash, document) \
+         VALUES ($1, $2, $3::text::json) \
          ON CONFLICT (workspace_id, content_hash) DO NOTHING",
     )
     .bind(doc.workspace_id)
     .bind(&doc.content_hash)
-    .bind(&doc.document)
+    .bind(text)
     .execute(conn)
     .await?;
     Ok(())
@@ -68,13 +75,17 @@ pub async fn get(
     workspace_id: Uuid,
     hash: &str,
 ) -> Result<Option<Value>, DocumentReadError> {
-    let document: Option<Value> = sqlx::query_scalar(
-        "SELECT document FROM evidence_documents WHERE workspace_id = $1 AND content_hash = $2",
+    let text: Option<String> = sqlx::query_scalar(
+        "SELECT document::text FROM evidence_documents WHERE workspace_id = $1 AND content_hash = $2",
     )
     .bind(workspace_id)
     .bind(hash)
     .fetch_optional(conn)
     .await?;
+    let document = text
+        .map(|t| serde_json::from_str::<Value>(&t))
+        .transpose()
+        .map_err(|_| DocumentReadError::Tampered)?;
     match document {
         Some(d) if content_hash(&d) != hash => Err(DocumentReadError::Tampered),
         other => Ok(other),

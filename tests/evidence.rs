@@ -127,6 +127,31 @@ async fn a_capture_stores_its_document_once_and_its_event_only_the_reference() {
 }
 
 #[tokio::test]
+async fn documents_whose_numbers_a_database_would_rewrite_compose_from_exactly_what_was_captured() {
+    let s = scene_on(TestDb::new().await).await;
+    // `jsonb` would turn -0.0 into 0.0 and 1e16 into 10000000000000000: a different hash.
+    let doc = json!({ "findings": [
+        { "severity": "high", "category": "identity", "score": -0.0 },
+        { "severity": "low", "category": "network", "score": 1e16, "ratio": 0.1 }
+    ]});
+    s.app
+        .directory
+        .capture_evidence(s.environment, doc, &operator())
+        .await
+        .unwrap();
+    s.app
+        .reviews
+        .create_or_refresh(s.actor, s.workspace, s.environment, &operator())
+        .await
+        .unwrap();
+    let done = s.app.worker().run_until_idle().await.unwrap();
+    assert!(
+        matches!(&done[..], [(_, Executed::Composed { .. })]),
+        "{done:?}"
+    );
+}
+
+#[tokio::test]
 async fn the_document_store_refuses_updates_deletes_and_truncation() {
     let s = scene_on(TestDb::new().await).await;
     s.app
@@ -306,6 +331,17 @@ async fn an_environment_with_many_captures_loads_from_its_cached_state_exactly_a
         cqrs_es::Aggregate::apply(&mut folded, e.decode().unwrap());
     }
     assert_eq!(folded, first.aggregate);
+    // A state edited by hand no longer matches its checksum and is ignored.
+    sqlx::query(
+        "UPDATE aggregate_state_cache SET state = json_build_object('state', json_build_object('id', $1::uuid, 'workspace_id', $2::uuid, 'name', 'forged', 'created_at', '2026-01-01T00:00:00Z', 'latest_snapshot', null, 'published_review', null))",
+    )
+    .bind(s.environment)
+    .bind(Uuid::new_v4())
+    .execute(&s.db.pool)
+    .await
+    .unwrap();
+    let unforged = s.app.store.load::<ManagedEnvironment>(&id).await.unwrap();
+    assert_eq!(unforged.aggregate, folded, "the edited state was not used");
     // A state cached by another build's fold is ignored, and the cache may be dropped.
     sqlx::query("UPDATE aggregate_state_cache SET format = 'managed_environment/0.0.0/1'")
         .execute(&s.db.pool)

@@ -712,3 +712,56 @@ async fn history_shows_each_decision_with_its_evidence() {
     let meta = runproof::event_store::metadata_of(last).unwrap();
     assert_eq!(meta.actor.to_string(), "system:reconciler");
 }
+
+#[tokio::test]
+async fn a_completed_restore_the_projection_does_not_show_yet_never_fails_the_run() {
+    let f = fixture().await;
+    let (ws, env, restore_id) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+    let run = f
+        .app
+        .lifecycle
+        .ensure(restore_run(ws, env, restore_id), &operator())
+        .await
+        .unwrap()
+        .run_id();
+    f.app.lifecycle.start(run, &worker()).await.unwrap();
+    common::wait_projected(&f.db, &f.app.projector).await;
+    // The restore completes while an open transaction holds the read horizon: committed,
+    // but beyond what restore_runs can show. Then the job dies before completing the run.
+    let mut holder = f.db.pool.begin().await.unwrap();
+    sqlx::query("SELECT pg_current_xact_id()")
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    let direct = f.app.clone().without_read_your_writes();
+    let scope = RestoreScope {
+        restore_id,
+        run_id: run,
+        workspace_id: ws,
+        environment_id: env,
+    };
+    direct.restores.request(scope, &worker()).await.unwrap();
+    direct.restores.start(restore_id, &worker()).await.unwrap();
+    direct
+        .restores
+        .finish(restore_id, false, 10, 0, &worker())
+        .await
+        .unwrap();
+    f.clock.advance(Duration::days(2));
+    let report = f.reconciler.pass(f.clock.now()).await.unwrap();
+    let handled = report
+        .runs
+        .iter()
+        .find(|h| matches!(h, Handled::ProjectionBehind { run_id } if *run_id == run));
+    assert!(handled.is_some(), "{:?}", report.runs);
+    holder.rollback().await.unwrap();
+    // Once the record is visible, the adapter proves the run.
+    common::wait_projected(&f.db, &f.app.projector).await;
+    f.reconciler.pass(f.clock.now()).await.unwrap();
+    let state = f.app.lifecycle.load(run).await.unwrap();
+    let state = state.state().unwrap();
+    assert_eq!(
+        (state.status, state.outcome),
+        (RunStatus::Completed, RunOutcome::Succeeded)
+    );
+}

@@ -6,6 +6,19 @@ use runproof_domain::operation_run::RunState;
 use runproof_domain::reconciliation::{AdapterRef, Decision, Evidence};
 use runproof_domain::run_type::RunType;
 
+/// The streams of the records an evidence names: its own record and every considered one.
+pub fn record_streams(evidence: &Evidence) -> Vec<StreamRef> {
+    evidence
+        .record
+        .iter()
+        .chain(evidence.considered.iter())
+        .map(|r| StreamRef {
+            aggregate_type: r.kind.stream_type(),
+            aggregate_id: r.id.to_string(),
+        })
+        .collect()
+}
+
 /// One event stream, by aggregate type and id.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct StreamRef {
@@ -47,24 +60,13 @@ pub trait ReconciliationAdapter: Send + Sync {
     /// Decides on the evidence alone.
     fn decide(&self, evidence: &Evidence) -> Decision;
 
-    /// The event streams the evidence was read from, besides the run's own. A decision is
-    /// only recorded when the projections read had applied the last event of each of
-    /// them (so a change committed by another transaction is never missed). The default
-    /// names the stream of the run's own record and of every considered record; an
-    /// adapter adds any stream that could bring a candidate the projection does not show
-    /// yet.
-    fn sources(&self, run: &RunState, evidence: &Evidence) -> Vec<StreamRef> {
-        let _ = run;
-        evidence
-            .record
-            .iter()
-            .chain(evidence.considered.iter())
-            .map(|r| StreamRef {
-                aggregate_type: r.kind.stream_type(),
-                aggregate_id: r.id.to_string(),
-            })
-            .collect()
-    }
+    /// The event streams the evidence comes from, besides the run's own: every stream
+    /// whose events could change the evidence, **whether or not a record was found** (a
+    /// record the projection does not show yet is exactly the case to catch). A decision
+    /// is only recorded when the projections read had applied the last event of each of
+    /// them. Name them from the run itself (its context), plus any record the evidence
+    /// considered. No default: an adapter must say where its truth comes from.
+    fn sources(&self, run: &RunState, evidence: &Evidence) -> Vec<StreamRef>;
 
     /// Gathers, then decides.
     async fn reconcile(

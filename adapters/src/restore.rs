@@ -11,7 +11,7 @@ use runproof_projections::restore_runs;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::contract::{AdapterError, ReconciliationAdapter};
+use crate::contract::{record_streams, AdapterError, ReconciliationAdapter, StreamRef};
 
 /// The adapter's name and version as recorded with its decisions.
 pub const NAME: &str = "restore";
@@ -85,5 +85,23 @@ impl ReconciliationAdapter for RestoreAdapter {
 
     fn decide(&self, evidence: &Evidence) -> Decision {
         restore::decide(evidence)
+    }
+
+    /// The restore stream the run's context names — also when `restore_runs` does not
+    /// show its record yet (then the decision waits instead of ending the run as stale).
+    fn sources(&self, run: &RunState, evidence: &Evidence) -> Vec<StreamRef> {
+        let mut sources = record_streams(evidence);
+        if let Some(restore_id) = run
+            .context
+            .get(RESTORE_ID_KEY)
+            .and_then(|v| v.as_str())
+            .and_then(|s| Uuid::parse_str(s).ok())
+        {
+            sources.push(StreamRef {
+                aggregate_type: RecordKind::Restore.stream_type(),
+                aggregate_id: restore_id.to_string(),
+            });
+        }
+        sources
     }
 }

@@ -13,7 +13,7 @@ use runproof_domain::run_type::RunType;
 use runproof_projections::{environment_reviews, operation_runs};
 use sqlx::PgPool;
 
-use crate::contract::{AdapterError, ReconciliationAdapter, StreamRef};
+use crate::contract::{record_streams, AdapterError, ReconciliationAdapter, StreamRef};
 
 pub const NAME: &str = "review-compose";
 pub const VERSION: &str = "1.0.0";
@@ -111,18 +111,13 @@ impl ReconciliationAdapter for ReviewComposeAdapter {
     /// drafted together with its slot claim, so a draft the projection does not show yet
     /// has moved the slot past the projection's checkpoint.
     fn sources(&self, run: &RunState, evidence: &Evidence) -> Vec<StreamRef> {
-        let mut sources: Vec<StreamRef> = evidence
-            .record
-            .iter()
-            .chain(evidence.considered.iter())
-            .map(|r| StreamRef {
-                aggregate_type: r.kind.stream_type(),
-                aggregate_id: r.id.to_string(),
-            })
-            .collect();
-        if let (Some(fingerprint), Some(environment_id)) =
-            (&evidence.fingerprint, run.environment_id)
-        {
+        let mut sources = record_streams(evidence);
+        let fingerprint = run
+            .context
+            .get(FINGERPRINT_KEY)
+            .and_then(|v| v.as_str())
+            .and_then(|s| Fingerprint::try_from(s).ok());
+        if let (Some(fingerprint), Some(environment_id)) = (&fingerprint, run.environment_id) {
             let (aggregate_type, aggregate_id) =
                 slot_stream(run.workspace_id, environment_id, fingerprint);
             sources.push(StreamRef {
