@@ -184,6 +184,16 @@ impl DatabaseTarget {
     /// Opens a pool of at most `max_connections`. An unreachable server, a server that
     /// is not PostgreSQL and a refused role are reported at once (the pool itself would
     /// keep retrying until its acquire timeout).
+    /// The same target whose sessions cancel any statement running longer than
+    /// `timeout` (for request paths: a database call made for an HTTP request is bounded).
+    pub fn with_statement_timeout(&self, timeout: Duration) -> Self {
+        let mut target = self.clone();
+        target.options = target
+            .options
+            .options([("statement_timeout", format!("{}ms", timeout.as_millis()))]);
+        target
+    }
+
     pub async fn connect(&self, max_connections: u32) -> Result<PgPool, DatabaseError> {
         let probe = self.connect_one().await?;
         probe.close().await.ok();

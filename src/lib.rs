@@ -19,7 +19,8 @@
 //! - [`explain`]: the decision-first explanation of a run (and whether it needs attention).
 //! - [`history`]: a run's or a review's recorded events, in their current shape, with
 //!   the streams they link to.
-//! - [`cli`]: argument parsing and one module per command; [`demo`], [`bench`].
+//! - [`cli`]: argument parsing and one module per command; [`http`]: the HTTP API and
+//!   operational endpoints of `runproof serve`; [`demo`], [`bench`].
 //! - [`clock`], [`telemetry`]: time and logs.
 #![forbid(unsafe_code)]
 
@@ -34,6 +35,7 @@ pub mod event_store;
 pub mod evidence_documents;
 pub mod explain;
 pub mod history;
+pub mod http;
 pub mod lifecycle;
 pub mod reconciliation;
 pub mod restore;

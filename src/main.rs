@@ -14,7 +14,8 @@ fn main() -> ExitCode {
     match &cli.command {
         Command::Project { once: false, .. }
         | Command::Reconcile { watch: true, .. }
-        | Command::Worker { once: false, .. } => telemetry::init_for_service(),
+        | Command::Worker { once: false, .. }
+        | Command::Serve(_) => telemetry::init_for_service(),
         _ => telemetry::init(),
     }
     // Named failpoints (FAILPOINTS=name=action) exist only in builds with the feature.

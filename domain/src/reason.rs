@@ -471,6 +471,37 @@ text_catalogue! {
         en: "The {event} event was written in version {version}, newer than this build knows ({known}): upgrade runproof to read it.",
         de: "Das Ereignis {event} wurde in Version {version} geschrieben, neuer als dieses Build kennt ({known}): runproof aktualisieren, um es zu lesen."
     }
+    // --- the HTTP interface ---
+    /// No route serves this path.
+    HttpRouteNotFound = "http.route_not_found" {
+        en: "There is no such resource here; see /api/openapi.json for the API.",
+        de: "Diese Ressource gibt es hier nicht; die API beschreibt /api/openapi.json."
+    }
+    /// The route does not serve this method.
+    HttpMethodNotAllowed = "http.method_not_allowed" {
+        en: "This resource does not accept that method.",
+        de: "Diese Ressource nimmt diese Methode nicht an."
+    }
+    /// The request ran longer than the server allows.
+    HttpTimeout = "http.timeout" {
+        en: "The request did not finish within {seconds} s and was stopped; anything it wrote is either fully recorded or not at all.",
+        de: "Die Anfrage wurde nicht innerhalb von {seconds} s fertig und abgebrochen; was sie geschrieben hat, ist entweder vollständig aufgezeichnet oder gar nicht."
+    }
+    /// The server is serving as many requests as it allows.
+    HttpOverloaded = "http.overloaded" {
+        en: "The service is busy; try again in a moment.",
+        de: "Der Dienst ist ausgelastet; bitte gleich erneut versuchen."
+    }
+    /// The server could not listen on its address.
+    HttpListenFailed = "http.listen_failed" {
+        en: "Cannot listen on {address}: is another process using it? Choose another with --listen.",
+        de: "Auf {address} kann nicht gehört werden: Nutzt ein anderer Prozess die Adresse? Mit --listen eine andere wählen."
+    }
+    /// The request body is larger than the server accepts.
+    HttpBodyTooLarge = "http.body_too_large" {
+        en: "The request body is larger than the server accepts (1 MiB).",
+        de: "Der Anfrageinhalt ist größer, als der Server annimmt (1 MiB)."
+    }
     /// A rebuilt projection differs from the live one.
     ReplayDifferences = "replay.differences" {
         en: "The rebuilt projections differ from the live tables in {count} row(s).",

@@ -10,6 +10,7 @@ pub mod reconcile;
 pub mod replay;
 pub mod reviews;
 pub mod runs;
+pub mod serve;
 pub mod text;
 
 use std::process::ExitCode;
@@ -138,6 +139,9 @@ pub enum Command {
         #[arg(long, default_value_t = 2)]
         interval: u64,
     },
+    /// Run the engine as a service: the HTTP API with the projector, the compose worker and
+    /// the reconciler, each of which can be switched off.
+    Serve(serve::ServeArgs),
     /// Create the database if needed, migrate it, and record a small realistic set of runs.
     Demo,
     /// Measure runproof against raw-SQL baselines on a scratch database.
@@ -366,6 +370,9 @@ async fn dispatch(command: Command, opener: &Opener, out: &Out) -> Result<ExitCo
     match command {
         Command::Migrate => migrate(target, &out).await,
         Command::Demo => demo::run(target, &out).await.map(|_| ExitCode::SUCCESS),
+        Command::Serve(args) => serve::serve(target, args, &out)
+            .await
+            .map(|_| ExitCode::SUCCESS),
         Command::Bench(args) => bench::run(target, args, &out)
             .await
             .map(|_| ExitCode::SUCCESS),

@@ -168,6 +168,14 @@ runproof_domain::text_catalogue! {
             en: "Reconciling every {interval}s; Ctrl-C or SIGTERM stops after the current pass.",
             de: "Abgleich alle {interval} s; Strg-C oder SIGTERM beendet nach dem laufenden Durchlauf."
         }
+        Serving = "ui.serve.serving" {
+            en: "runproof is serving on {url} (API under {url}/api/v1, health at {url}/healthz). Ctrl-C or SIGTERM stops it.",
+            de: "runproof läuft unter {url} (API unter {url}/api/v1, Zustand unter {url}/healthz). Strg-C oder SIGTERM beendet es."
+        }
+        ServeStopped = "ui.serve.stopped" {
+            en: "Stopped: in-flight requests, the current run and the current pass finished.",
+            de: "Beendet: laufende Anfragen, der aktuelle Lauf und der aktuelle Durchlauf wurden abgeschlossen."
+        }
         ReconcileStopped = "ui.reconcile.stopped" {
             en: "Stopped.",
             de: "Beendet."

@@ -71,6 +71,20 @@ pub enum Executed {
     Interrupted,
 }
 
+impl Executed {
+    /// The result's name, as in `--json` (`composed`, `duplicate_recovered`, …).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Executed::Composed { .. } => "composed",
+            Executed::DuplicateRecovered { .. } => "duplicate_recovered",
+            Executed::Failed { .. } => "failed",
+            Executed::LostRace { .. } => "lost_race",
+            Executed::Unexecutable { .. } => "unexecutable",
+            Executed::Interrupted => "interrupted",
+        }
+    }
+}
+
 /// Why a run could not be executed.
 #[derive(Debug, thiserror::Error)]
 pub enum WorkerError {
@@ -242,7 +256,13 @@ impl ComposeWorker {
             Err(e) => return Err(WorkerError::NotClaimed(e)),
         }
         let span = info_span!("worker.compose", run_id = %run_id);
+        let started = std::time::Instant::now();
         let executed = self.execute(run_id, &ctx).instrument(span).await?;
+        metrics::histogram!(
+            "runproof_worker_compose_duration_seconds",
+            "result" => executed.kind()
+        )
+        .record(started.elapsed().as_secs_f64());
         info!(run_id = %run_id, result = ?executed, "compose run executed");
         Ok(Some(executed))
     }

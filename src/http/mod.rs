@@ -1,0 +1,65 @@
+//! The HTTP interface of `runproof serve`: the JSON API under `/api/v1` and the
+//! operational endpoints. It is one more interface over the same services as the CLI
+//! (DESIGN.md, "Interfaces over the services"): a handler authenticates, translates the
+//! request, calls a service, and renders the answer; it never queries or writes around
+//! the services.
+//!
+//! # Layout
+//! - [`state`]: what handlers reach — the services, the limits, the metrics recorder.
+//! - [`problem`]: RFC 9457 problem+json errors in the caller's language.
+//! - [`middleware`]: request ids, one log line per request, HTTP metrics, timeouts,
+//!   load shedding.
+//! - [`ops`]: `/healthz`, `/readyz`, `/metrics`.
+
+pub mod middleware;
+pub mod ops;
+pub mod problem;
+pub mod state;
+
+use axum::error_handling::HandleErrorLayer;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::Router;
+use runproof_domain::ReasonCode;
+use tower::ServiceBuilder;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+
+use problem::ApiError;
+pub use state::{ApiState, Limits};
+
+/// The whole HTTP surface over `state`.
+pub fn router(state: ApiState) -> Router {
+    let limits = state.limits;
+    let timeout = limits.request_timeout;
+    Router::new()
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .fallback(route_not_found)
+        .with_state(state)
+        // Listed outermost first. Every layer below the problem renderer answers with a
+        // problem too, so overload and timeouts reach the client in its language.
+        .layer(
+            ServiceBuilder::new()
+                .layer(axum::middleware::from_fn(problem::render_problems))
+                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+                .layer(PropagateRequestIdLayer::x_request_id())
+                .layer(axum::middleware::from_fn(middleware::log_requests))
+                .layer(HandleErrorLayer::new(move |e| {
+                    middleware::layer_error(timeout, e)
+                }))
+                .load_shed()
+                .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
+                    limits.max_concurrent_requests,
+                ))
+                .timeout(timeout)
+                .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
+                .layer(DefaultBodyLimit::max(limits.max_body_bytes)),
+        )
+}
+
+async fn route_not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, ReasonCode::HttpRouteNotFound, vec![])
+}

@@ -1,0 +1,43 @@
+//! What every handler reaches: the services (one `App`, whose pool bounds every database
+//! call made for a request), the limits, and the metrics recorder.
+
+use std::time::Duration;
+
+use metrics_exporter_prometheus::PrometheusHandle;
+
+use crate::app::App;
+use crate::database::DatabaseTarget;
+
+/// Limits of the HTTP server.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// The longest a request may take, database calls included.
+    pub request_timeout: Duration,
+    /// Requests served at once; more are refused with 503 and `Retry-After`.
+    pub max_concurrent_requests: usize,
+    /// The largest request body accepted (evidence documents included).
+    pub max_body_bytes: usize,
+    /// Readiness: at most this many events may wait for the projections.
+    pub ready_max_lag_events: i64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            request_timeout: Duration::from_secs(10),
+            max_concurrent_requests: 64,
+            max_body_bytes: 1024 * 1024,
+            ready_max_lag_events: 10_000,
+        }
+    }
+}
+
+/// The state shared by all handlers.
+#[derive(Clone)]
+pub struct ApiState {
+    pub app: App,
+    /// Where the database is (named, without credentials, in readiness answers).
+    pub target: DatabaseTarget,
+    pub limits: Limits,
+    pub metrics: PrometheusHandle,
+}
