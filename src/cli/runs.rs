@@ -47,6 +47,38 @@ pub struct RunView {
 }
 
 impl RunView {
+    /// The document of one run, decision first: what `runs show --json` prints and
+    /// `GET /api/v1/runs/{id}` answers.
+    pub fn decision_first(&self) -> Value {
+        let view = self;
+        serde_json::json!({
+            "decision": {
+                "status": view.status,
+                "outcome": view.outcome,
+                "why": view.why,
+                "needs_attention": view.needs_attention,
+                "reconciliation": view.context.get("reconciliation"),
+            },
+            "diagnostics": {
+                "id": view.id,
+                "run_type": view.run_type,
+                "run_type_label": view.run_type_label,
+                "workspace_id": view.workspace_id,
+                "managed_environment_id": view.managed_environment_id,
+                "initiator": view.initiator,
+                "identity_hash": view.identity_hash,
+                "created_at": view.created_at,
+                "started_at": view.started_at,
+                "completed_at": view.completed_at,
+                "updated_at": view.updated_at,
+                "version": view.version,
+                "summary_counts": view.summary_counts,
+                "failure_summary": view.failure_summary,
+            },
+            "context": view.context,
+        })
+    }
+
     pub fn of(row: &RunRow, now: DateTime<Utc>, out: &Out) -> RunView {
         let s = &row.state;
         RunView {
@@ -130,6 +162,7 @@ pub fn parse_filter(args: &ListArgs<'_>) -> Result<RunFilter, CliError> {
         needs_attention_at: None,
         visible_to: args.actor.map(parse_id).transpose()?,
         limit: parse_limit(args.limit)?,
+        after: None,
     })
 }
 
@@ -291,32 +324,7 @@ pub async fn show(app: &App, id: Uuid, actor: Option<Uuid>, out: &Out) -> Result
     check_visible(app, row.state.workspace_id, id, actor).await?;
     let view = RunView::of(&row, app.clock.now(), out);
     if out.json {
-        out.json(&serde_json::json!({
-            "decision": {
-                "status": view.status,
-                "outcome": view.outcome,
-                "why": view.why,
-                "needs_attention": view.needs_attention,
-                "reconciliation": view.context.get("reconciliation"),
-            },
-            "diagnostics": {
-                "id": view.id,
-                "run_type": view.run_type,
-                "run_type_label": view.run_type_label,
-                "workspace_id": view.workspace_id,
-                "managed_environment_id": view.managed_environment_id,
-                "initiator": view.initiator,
-                "identity_hash": view.identity_hash,
-                "created_at": view.created_at,
-                "started_at": view.started_at,
-                "completed_at": view.completed_at,
-                "updated_at": view.updated_at,
-                "version": view.version,
-                "summary_counts": view.summary_counts,
-                "failure_summary": view.failure_summary,
-            },
-            "context": view.context,
-        }));
+        out.json(&view.decision_first());
         return Ok(());
     }
     let s = &row.state;

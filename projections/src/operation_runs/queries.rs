@@ -27,6 +27,9 @@ pub struct RunFilter {
     pub visible_to: Option<Uuid>,
     /// At most this many rows (newest first), within `1..=`[`crate::LIST_LIMIT_MAX`].
     pub limit: i64,
+    /// Keyset paging: only runs after this one in the list's order (newest first), given
+    /// as its `(created_at, id)`. No OFFSET: a deep page costs what the first one does.
+    pub after: Option<(DateTime<Utc>, Uuid)>,
 }
 
 /// Runs matching `filter`, newest first.
@@ -56,6 +59,7 @@ pub async fn list(conn: &mut PgConnection, filter: &RunFilter) -> Result<Vec<Run
                 WHERE c.run_type = r.run_type \
                   AND ((r.status = 'queued' AND r.created_at <= c.queued_cut) \
                     OR (r.status = 'running' AND COALESCE(r.started_at, r.created_at) <= c.running_cut)))) \
+           AND ($13::timestamptz IS NULL OR created_at < $13 OR (created_at = $13 AND id > $14)) \
          ORDER BY created_at DESC, id \
          LIMIT $4"
     );
@@ -72,6 +76,8 @@ pub async fn list(conn: &mut PgConnection, filter: &RunFilter) -> Result<Vec<Run
         .bind(types)
         .bind(queued_cut)
         .bind(running_cut)
+        .bind(filter.after.map(|(at, _)| at))
+        .bind(filter.after.map(|(_, id)| id))
         .fetch_all(conn)
         .await?;
     rows.iter().map(RunRow::decode).collect()
