@@ -587,3 +587,387 @@ async fn an_actor_stored_in_its_1_0_shape_is_a_plain_member_after_the_upgrade() 
             .operator
     );
 }
+
+// --- the command line ---
+
+mod cli_commands {
+    use super::*;
+    use crate::common::cli::{one_line_error, runproof, runproof_json};
+    use runproof::clock::SystemClock;
+    use serde_json::Value;
+
+    async fn events(db: &TestDb) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM events")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap()
+    }
+
+    fn id(v: &Value, key: &str) -> String {
+        v[key]
+            .as_str()
+            .unwrap_or_else(|| panic!("{key}: {v}"))
+            .to_string()
+    }
+
+    #[tokio::test]
+    async fn tokens_are_issued_once_listed_without_secrets_and_revoked_from_the_command_line() {
+        let db = TestDb::new().await;
+        let url = db.url();
+        let actor = id(
+            &runproof_json(&url, &["actors", "create", "--name", "CI", "--service"]),
+            "actor_id",
+        );
+
+        // Text: the id, the token on its own line, and the note that it is shown once.
+        let issued = runproof(
+            &url,
+            &[
+                "tokens",
+                "issue",
+                "--actor",
+                &actor,
+                "--name",
+                "nightly",
+                "--expires-in",
+                "30d",
+            ],
+        );
+        assert_eq!(issued.code, 0, "{}", issued.stderr);
+        let lines: Vec<&str> = issued.stdout.lines().collect();
+        assert_eq!(lines.len(), 3, "{}", issued.stdout);
+        assert!(lines[0].starts_with("Issued API token "), "{}", lines[0]);
+        assert!(lines[0].contains(&format!("to actor {actor}; it expires at ")));
+        let token = lines[1].to_string();
+        assert!(
+            token.starts_with("rp_") && token.len() == 3 + 32 + 1 + 43,
+            "{token}"
+        );
+        assert!(lines[2].contains("shown only this once"), "{}", lines[2]);
+        let token_id = lines[0]
+            .trim_start_matches("Issued API token ")
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_string();
+
+        // JSON: the same, machine-readable; valid until revoked without --expires-in.
+        let second = runproof_json(&url, &["tokens", "issue", "--actor", &actor]);
+        assert_eq!(second["expires_at"], Value::Null);
+        assert!(second["token"].as_str().unwrap().starts_with("rp_"));
+        assert!(second["note"]
+            .as_str()
+            .unwrap()
+            .contains("cannot show it again"));
+
+        // The token authenticates as the service actor.
+        let app = App::from_pool(db.pool.clone(), Arc::new(SystemClock));
+        let now = chrono::Utc::now();
+        let caller = app.tokens.authenticate(&token, now).await.unwrap();
+        assert_eq!(caller.actor_id.to_string(), actor);
+        assert!(caller.service && !caller.operator);
+
+        // Listed (newest first) with no secret and no digest, as a table and as JSON.
+        let secret = secret_of(&token);
+        let digest = SecretDigest::of(secret).to_hex();
+        let table = runproof(&url, &["tokens", "list", "--actor", &actor]);
+        assert_eq!(table.code, 0, "{}", table.stderr);
+        assert!(table.stdout.contains(&token_id) && table.stdout.contains("nightly"));
+        assert!(table.stdout.contains("active"), "{}", table.stdout);
+        assert!(table.stdout.contains("2 token(s), newest first."));
+        let listed = runproof_json(&url, &["tokens", "list", "--actor", &actor]);
+        let listed = listed.as_array().unwrap();
+        assert_eq!(listed.len(), 2);
+        assert_eq!(listed[1]["token_id"], token_id.as_str());
+        assert_eq!(listed[1]["status"], "active");
+        for shown in [&table.stdout, &listed[1].to_string()] {
+            assert!(
+                !shown.contains(secret) && !shown.contains(&digest),
+                "{shown}"
+            );
+        }
+
+        // Revoked: refused from the next request; a second revocation records nothing.
+        let revoked = runproof(&url, &["tokens", "revoke", &token_id]);
+        assert_eq!(revoked.code, 0, "{}", revoked.stderr);
+        assert!(
+            revoked
+                .stdout
+                .starts_with(&format!("Revoked API token {token_id} of actor {actor}")),
+            "{}",
+            revoked.stdout
+        );
+        assert!(matches!(
+            app.tokens.authenticate(&token, now).await,
+            Err(AuthError::Revoked)
+        ));
+        let before = events(&db).await;
+        let again = runproof_json(&url, &["tokens", "revoke", &token_id]);
+        assert_eq!(again["changed"], false);
+        assert_eq!(events(&db).await, before);
+        let again = runproof(&url, &["tokens", "revoke", &token]);
+        assert!(
+            again.stdout.contains("was already revoked at"),
+            "the whole token names its id too: {}",
+            again.stdout
+        );
+        assert!(!again.stdout.contains(secret));
+        let table = runproof(&url, &["tokens", "list", "--actor", &actor]);
+        assert!(table.stdout.contains("revoked at"), "{}", table.stdout);
+    }
+
+    #[tokio::test]
+    async fn the_token_and_role_commands_refuse_bad_input_in_one_line_and_record_nothing() {
+        let db = TestDb::new().await;
+        let url = db.url();
+        let actor = id(
+            &runproof_json(&url, &["actors", "create", "--name", "Ada"]),
+            "actor_id",
+        );
+        let before = events(&db).await;
+        for lifetime in [
+            "0d",
+            "3651d",
+            "1y",
+            "1.5h",
+            "abc",
+            "-5m",
+            "99999999999999999999d",
+        ] {
+            let o = runproof(
+                &url,
+                &[
+                    "tokens",
+                    "issue",
+                    "--actor",
+                    &actor,
+                    "--expires-in",
+                    lifetime,
+                ],
+            );
+            one_line_error(&o, 2, "token.expiry_invalid");
+            assert!(o.stderr.contains(lifetime), "{}", o.stderr);
+        }
+        let stranger = Uuid::new_v4().to_string();
+        one_line_error(
+            &runproof(&url, &["tokens", "issue", "--actor", &stranger]),
+            2,
+            "actor.not_found",
+        );
+        one_line_error(
+            &runproof(&url, &["tokens", "issue", "--actor", &actor, "--name", " "]),
+            2,
+            "name.invalid",
+        );
+        one_line_error(
+            &runproof(&url, &["tokens", "list", "--actor", &stranger]),
+            2,
+            "actor.not_found",
+        );
+        one_line_error(
+            &runproof(&url, &["tokens", "list", "--actor", "ada"]),
+            2,
+            "cli.invalid_uuid",
+        );
+        one_line_error(
+            &runproof(&url, &["tokens", "revoke", &stranger]),
+            2,
+            "token.not_found",
+        );
+        // A mistyped token is refused without being repeated.
+        let mistyped = "rp_1234_Zx9-secret-that-must-not-be-printed";
+        let o = runproof(&url, &["tokens", "revoke", mistyped]);
+        one_line_error(&o, 2, "token.id_invalid");
+        assert!(!o.stderr.contains("secret-that"), "{}", o.stderr);
+        one_line_error(
+            &runproof(
+                &url,
+                &["actors", "grant", "--actor", &actor, "--role", "admin"],
+            ),
+            2,
+            "actor.role_unknown",
+        );
+        one_line_error(
+            &runproof(
+                &url,
+                &[
+                    "actors", "grant", "--actor", &stranger, "--role", "operator",
+                ],
+            ),
+            2,
+            "actor.not_found",
+        );
+        one_line_error(
+            &runproof(
+                &url,
+                &[
+                    "actors",
+                    "revoke-role",
+                    "--actor",
+                    &stranger,
+                    "--role",
+                    "operator",
+                ],
+            ),
+            2,
+            "actor.not_found",
+        );
+        // An actor is an operator or a service, not both at creation.
+        let both = runproof(
+            &url,
+            &["actors", "create", "--name", "X", "--operator", "--service"],
+        );
+        assert_eq!(both.code, 2);
+        assert_eq!(both.stderr.trim_end().lines().count(), 1, "{}", both.stderr);
+        assert_eq!(events(&db).await, before, "nothing recorded");
+        // The database unreachable: exit 3, one line.
+        one_line_error(
+            &runproof(
+                "postgres://postgres@127.0.0.1:1/runproof",
+                &["tokens", "list", "--actor", &actor],
+            ),
+            3,
+            "db.unreachable",
+        );
+    }
+
+    #[tokio::test]
+    async fn roles_are_granted_and_revoked_from_the_command_line_and_read_in_german() {
+        let db = TestDb::new().await;
+        let url = db.url();
+        let created = runproof(&url, &["actors", "create", "--name", "Root", "--operator"]);
+        assert!(
+            created.stdout.contains("it sees every workspace"),
+            "{}",
+            created.stdout
+        );
+        let operator_json =
+            runproof_json(&url, &["actors", "create", "--name", "Ops", "--operator"]);
+        assert_eq!(operator_json["operator"], true);
+        assert_eq!(operator_json["kind"], "member");
+        let service = runproof(
+            &url,
+            &[
+                "--lang",
+                "de",
+                "actors",
+                "create",
+                "--name",
+                "Jobs",
+                "--service",
+            ],
+        );
+        assert!(
+            service.stdout.starts_with("Dienstakteur "),
+            "{}",
+            service.stdout
+        );
+        let ada = id(
+            &runproof_json(&url, &["actors", "create", "--name", "Ada"]),
+            "actor_id",
+        );
+
+        let grant = ["actors", "grant", "--actor", &ada, "--role", "operator"];
+        let revoke = [
+            "actors",
+            "revoke-role",
+            "--actor",
+            &ada,
+            "--role",
+            "operator",
+        ];
+        let o = runproof(&url, &grant);
+        assert_eq!(
+            o.stdout.trim(),
+            format!("Actor {ada} is now an operator: it sees every workspace.")
+        );
+        let o = runproof(&url, &[&["--lang", "de"][..], &grant[..]].concat());
+        assert_eq!(
+            o.stdout.trim(),
+            format!("Akteur {ada} hat die Rolle operator bereits; nichts wurde aufgezeichnet.")
+        );
+        let json = runproof_json(&url, &revoke);
+        assert_eq!(
+            (json["changed"].clone(), json["holds_role"].clone()),
+            (Value::Bool(true), Value::Bool(false))
+        );
+        let o = runproof(&url, &revoke);
+        assert_eq!(
+            o.stdout.trim(),
+            format!("Actor {ada} does not hold the role operator; nothing was recorded.")
+        );
+        let roles: Vec<String> = sqlx::query_scalar(
+            "SELECT event_type FROM events WHERE aggregate_id = $1 ORDER BY sequence",
+        )
+        .bind(&ada)
+        .fetch_all(&db.pool)
+        .await
+        .unwrap();
+        assert_eq!(
+            roles,
+            ["ActorCreated", "ActorRoleGranted", "ActorRoleRevoked"]
+        );
+
+        // Tokens in German, errors too.
+        let issued = runproof(
+            &url,
+            &[
+                "--lang",
+                "de",
+                "tokens",
+                "issue",
+                "--actor",
+                &ada,
+                "--expires-in",
+                "12h",
+            ],
+        );
+        assert!(issued.stdout.starts_with("API-Token "), "{}", issued.stdout);
+        assert!(
+            issued.stdout.contains("nur dieses eine Mal"),
+            "{}",
+            issued.stdout
+        );
+        let listed = runproof(&url, &["--lang", "de", "tokens", "list", "--actor", &ada]);
+        assert!(
+            listed.stdout.contains("Läuft ab am") && listed.stdout.contains("gültig"),
+            "{}",
+            listed.stdout
+        );
+        let o = runproof(
+            &url,
+            &[
+                "--lang",
+                "de",
+                "tokens",
+                "issue",
+                "--actor",
+                &ada,
+                "--expires-in",
+                "0m",
+            ],
+        );
+        one_line_error(&o, 2, "token.expiry_invalid");
+        assert!(
+            o.stderr.contains("Die Gültigkeitsdauer 0m ist ungültig"),
+            "{}",
+            o.stderr
+        );
+        let none = runproof(
+            &url,
+            &[
+                "--lang",
+                "de",
+                "tokens",
+                "list",
+                "--actor",
+                &id(&operator_json, "actor_id"),
+            ],
+        );
+        assert!(
+            none.stdout.contains("hat keine API-Token"),
+            "{}",
+            none.stdout
+        );
+    }
+}
