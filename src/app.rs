@@ -13,6 +13,7 @@ use crate::lifecycle::RunLifecycle;
 use crate::restore::RestoreService;
 use crate::reviews::worker::ComposeWorker;
 use crate::reviews::ReviewService;
+use crate::tokens::TokenService;
 use crate::writer::{Lag, Writer};
 use runproof_projections::Projector;
 
@@ -32,6 +33,7 @@ pub struct App {
     pub restores: RestoreService,
     pub directory: DirectoryService,
     pub reviews: ReviewService,
+    pub tokens: TokenService,
     pub clock: Arc<dyn Clock>,
     writer: Writer,
 }
@@ -64,6 +66,7 @@ impl App {
             directory: DirectoryService::new(writer.clone(), clock.clone()),
             lifecycle,
             restores: RestoreService::new(writer.clone(), clock.clone()),
+            tokens: TokenService::new(writer.clone(), clock.clone()),
             writer,
             clock,
             pool,

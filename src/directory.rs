@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use cqrs_es::Aggregate;
-use runproof_domain::actor::{Actor, ActorError, CreateActor};
+use runproof_domain::actor::{Actor, ActorCommand, ActorError, ActorKind, CreateActor, Role};
 use runproof_domain::environment::{EnvironmentCommand, EnvironmentError, ManagedEnvironment};
 use runproof_domain::findings::{content_hash, FindingsDocument};
 use runproof_domain::metadata::CommandContext;
@@ -107,28 +107,97 @@ impl DirectoryService {
         Ok(workspace_id)
     }
 
-    /// Creates an actor; returns its id.
+    /// Creates a plain member actor; returns its id.
     pub async fn create_actor(
         &self,
         actor_id: Uuid,
         display_name: &str,
         ctx: &CommandContext,
     ) -> Result<Uuid, ServiceError> {
+        self.create_actor_as(actor_id, display_name, ActorKind::Member, false, ctx)
+            .await
+    }
+
+    /// Creates an actor of `kind`, holding the operator role if `operator`; returns its
+    /// id.
+    pub async fn create_actor_as(
+        &self,
+        actor_id: Uuid,
+        display_name: &str,
+        kind: ActorKind,
+        operator: bool,
+        ctx: &CommandContext,
+    ) -> Result<Uuid, ServiceError> {
         self.execute::<Actor>(
             actor_id,
             ctx,
-            |now| CreateActor {
-                actor_id,
-                display_name: display_name.to_string(),
-                created_at: now,
+            |now| {
+                ActorCommand::Create(CreateActor {
+                    actor_id,
+                    display_name: display_name.to_string(),
+                    kind,
+                    operator,
+                    created_at: now,
+                })
             },
             |e| match e {
                 ActorError::InvalidName => name_refused(),
-                ActorError::AlreadyExists => ServiceError::conflict(),
+                ActorError::AlreadyExists | ActorError::NotFound => ServiceError::conflict(),
             },
         )
         .await?;
         Ok(actor_id)
+    }
+
+    /// Grants an actor a role (recorded as `ActorRoleGranted`, by `ctx`'s actor).
+    /// Returns whether anything changed: granting a role the actor holds records
+    /// nothing.
+    pub async fn grant_role(
+        &self,
+        actor_id: Uuid,
+        role: Role,
+        ctx: &CommandContext,
+    ) -> Result<bool, ServiceError> {
+        self.change_role(actor_id, ctx, |now| ActorCommand::GrantRole {
+            role,
+            granted_at: now,
+        })
+        .await
+    }
+
+    /// Revokes a role (recorded as `ActorRoleRevoked`). Returns whether anything
+    /// changed: revoking a role the actor does not hold records nothing.
+    pub async fn revoke_role(
+        &self,
+        actor_id: Uuid,
+        role: Role,
+        ctx: &CommandContext,
+    ) -> Result<bool, ServiceError> {
+        self.change_role(actor_id, ctx, |now| ActorCommand::RevokeRole {
+            role,
+            revoked_at: now,
+        })
+        .await
+    }
+
+    async fn change_role(
+        &self,
+        actor_id: Uuid,
+        ctx: &CommandContext,
+        command: impl FnOnce(DateTime<Utc>) -> ActorCommand,
+    ) -> Result<bool, ServiceError> {
+        let now = self.clock.now();
+        let committed = self
+            .writer
+            .execute::<Actor>(&actor_id.to_string(), command(now), ctx, now)
+            .await
+            .map_err(|e| {
+                ServiceError::from_write(e, |e| match e {
+                    ActorError::NotFound => refused(ReasonCode::ActorNotFound, "actor", actor_id),
+                    _ => ServiceError::conflict(),
+                })
+            })?;
+        Ok(committed.events > 0)
     }
 
     /// Makes an actor a member of a workspace.

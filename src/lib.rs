@@ -14,6 +14,8 @@
 //! - [`directory`]: workspaces, members, actors, environments, evidence capture;
 //!   [`evidence_documents`]: the append-only, content-addressed store of captured documents.
 //! - [`reviews`]: compose requests and their feedback, the compose worker, publishing.
+//! - [`tokens`]: API tokens (issue, revoke, list) and authenticating a presented token
+//!   into a caller with its roles.
 //! - [`service_error`]: the error every domain service returns.
 //! - [`app`]: wiring of pool, store, projector and services.
 //! - [`explain`]: the decision-first explanation of a run (and whether it needs attention).
@@ -42,6 +44,7 @@ pub mod restore;
 pub mod reviews;
 pub mod service_error;
 pub mod telemetry;
+pub mod tokens;
 pub mod writer;
 
 pub use database::MIGRATOR;

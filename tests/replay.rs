@@ -333,6 +333,14 @@ async fn the_owned_schema_creates_every_projection_table_exactly_as_the_migratio
         )),
         "{migrated:#?}"
     );
+    for expected in [
+        "table api_tokens",
+        "index CREATE INDEX api_tokens_actor_idx ON public.api_tokens USING btree (actor_id, issued_at DESC, id)",
+        "column kind text not null",
+        "constraint actors_kind_check CHECK ((kind = ANY (ARRAY['member'::text, 'service'::text])))",
+    ] {
+        assert!(migrated.iter().any(|l| l == expected), "{expected}: {migrated:#?}");
+    }
     let rows = snapshot(&db).await;
 
     // Copies are created from the owned schema and take the live names when swapped in.

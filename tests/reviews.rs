@@ -1218,6 +1218,29 @@ async fn every_projection_rebuilds_to_identical_rows() {
         environment_id: s.environment,
     };
     s.app.restores.request(scope, &operator()).await.unwrap();
+    // API tokens (one revoked, one expiring) and an actor's roles.
+    s.app
+        .directory
+        .grant_role(s.actor, runproof_domain::actor::Role::Operator, &operator())
+        .await
+        .unwrap();
+    let lifetime = runproof_domain::api_token::TokenLifetime::parse("30d").unwrap();
+    let revoked = s
+        .app
+        .tokens
+        .issue(s.actor, Some("ci"), Some(lifetime), &operator())
+        .await
+        .unwrap();
+    s.app
+        .tokens
+        .revoke(revoked.token_id, &operator())
+        .await
+        .unwrap();
+    s.app
+        .tokens
+        .issue(s.actor, None, None, &operator())
+        .await
+        .unwrap();
     s.pass().await;
 
     let before = all_projection_rows(&s).await;

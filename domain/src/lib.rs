@@ -12,7 +12,10 @@
 //!   decided it, with its bounded [`reconciliation::Evidence`].
 //! - [`restore`]: the restore record a `restore.execute` run follows.
 //! - [`workspace`], [`environment`], [`actor`]: tenants, their environments (with
-//!   evidence snapshots) and the people acting in them.
+//!   evidence snapshots) and the people and services acting in them (kinds and roles).
+//! - [`api_token`]: API tokens (only their secret's digest is recorded) and the pure
+//!   check of a presented token; [`access`]: the authenticated caller and what it may
+//!   do in a workspace.
 //! - [`review`]: environment reviews, their fingerprint slot, and the composer;
 //!   [`findings`]: the documents reviews are composed from.
 //! - [`run_type`]: the catalogue of run types, labels and stale thresholds.
@@ -23,7 +26,9 @@
 //!   stored events decodes through.
 #![forbid(unsafe_code)]
 
+pub mod access;
 pub mod actor;
+pub mod api_token;
 pub mod environment;
 pub mod findings;
 pub mod fingerprint;

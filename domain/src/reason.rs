@@ -316,6 +316,34 @@ text_catalogue! {
         en: "The actor is already a member of this workspace.",
         de: "Der Akteur ist bereits Mitglied dieses Arbeitsbereichs."
     }
+    /// A role command named a role that does not exist.
+    ActorRoleUnknown = "actor.role_unknown" {
+        en: "Unknown role {role} (the only role is operator).",
+        de: "Unbekannte Rolle {role} (die einzige Rolle ist operator)."
+    }
+    // --- API tokens and who may do what ---
+    /// A token id named no issued token.
+    TokenNotFound = "token.not_found" {
+        en: "API token {token} was not found.",
+        de: "API-Token {token} wurde nicht gefunden."
+    }
+    /// A token id argument was not a token id. The value is not repeated: it may be a
+    /// token, whose secret must not be printed.
+    TokenIdInvalid = "token.id_invalid" {
+        en: "That is not a token id: give the id that `runproof tokens issue` or `runproof tokens list` printed (32 hexadecimal characters or a UUID).",
+        de: "Das ist keine Token-ID: die ID angeben, die `runproof tokens issue` oder `runproof tokens list` ausgegeben hat (32 Hexadezimalzeichen oder eine UUID)."
+    }
+    /// A token lifetime was not a bounded number of minutes, hours or days.
+    TokenExpiryInvalid = "token.expiry_invalid" {
+        en: "The lifetime {value} is not valid: give a whole number followed by m, h or d (for example 90m, 12h, 30d), more than zero and at most 3650d (ten years).",
+        de: "Die Gültigkeitsdauer {value} ist ungültig: eine ganze Zahl gefolgt von m, h oder d angeben (zum Beispiel 90m, 12h, 30d), größer als null und höchstens 3650d (zehn Jahre)."
+    }
+    /// A request carried no token, or one that is malformed, unknown, not matching its
+    /// secret, revoked or expired: one answer for all of them.
+    TokenUnauthorized = "token.unauthorized" {
+        en: "A valid API token is required: the token is missing, not valid, revoked or expired.",
+        de: "Ein gültiges API-Token ist erforderlich: das Token fehlt, ist ungültig, widerrufen oder abgelaufen."
+    }
     /// A name was empty, too long or not a single line.
     NameInvalid = "name.invalid" {
         en: "The name must be one line of 1 to 100 visible characters (no control or invisible formatting characters).",

@@ -26,6 +26,7 @@ use cqrs_es::DomainEvent;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
+use crate::actor;
 use crate::environment;
 use crate::operation_run;
 use crate::reason::ReasonCode;
@@ -66,6 +67,13 @@ pub const UPCASTERS: &[Upcaster] = &[
         event_type: "EvidenceSnapshotCaptured",
         to_version: "2.0",
         upcast: environment::evidence_snapshot_captured_2_0,
+    },
+    // ActorCreated 2.0: an actor is created with a kind (member or service) and whether
+    // it holds the operator role; actors recorded before are plain members.
+    Upcaster {
+        event_type: "ActorCreated",
+        to_version: "2.0",
+        upcast: actor::actor_created_2_0,
     },
 ];
 

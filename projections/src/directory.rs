@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use cqrs_es::Aggregate;
-use runproof_domain::actor::{Actor, ActorEvent, ActorState};
+use runproof_domain::actor::{Actor, ActorEvent, ActorKind, ActorState};
 use runproof_domain::environment::{
     EnvironmentEvent, EnvironmentState, ManagedEnvironment, SnapshotRef,
 };
@@ -183,6 +183,8 @@ struct ActorColumns {
     updated_at: DateTime<Utc>,
     version: i64,
     last_position: i64,
+    kind: ActorKind,
+    operator: bool,
 }
 
 impl JsonColumns for ActorColumns {
@@ -194,6 +196,8 @@ impl JsonColumns for ActorColumns {
         "updated_at",
         "version",
         "last_position",
+        "kind",
+        "operator",
     ];
 
     fn id(&self) -> Uuid {
@@ -208,6 +212,8 @@ impl JsonColumns for ActorColumns {
             updated_at: r.updated_at,
             version: r.version,
             last_position: r.last_position,
+            kind: r.state.kind,
+            operator: r.state.operator,
         }
     }
 
@@ -216,6 +222,8 @@ impl JsonColumns for ActorColumns {
             state: ActorState {
                 id: self.id,
                 display_name: self.display_name,
+                kind: self.kind,
+                operator: self.operator,
                 created_at: self.created_at,
             },
             updated_at: self.updated_at,
@@ -234,13 +242,17 @@ impl Projection for ActorsProjection {
         &[TableSpec {
             name: "actors",
             key: "id",
+            // kind and operator came later (0009): added at the end, as the migration
+            // adds them to existing tables
             columns: "
                 id            uuid PRIMARY KEY,
                 display_name  text        NOT NULL,
                 created_at    timestamptz NOT NULL,
                 updated_at    timestamptz NOT NULL,
                 version       bigint      NOT NULL,
-                last_position bigint      NOT NULL",
+                last_position bigint      NOT NULL,
+                kind          text        NOT NULL CHECK (kind IN ('member', 'service')),
+                operator      boolean     NOT NULL",
             indexes: &[],
         }]
     }

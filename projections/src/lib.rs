@@ -14,12 +14,14 @@
 //! - [`schema`]: the projection tables' schema as runproof owns it, created for a rebuild.
 //! - [`operation_runs`]: the run projection and its queries.
 //! - [`restore_runs`]: the restore records the restore adapter reads.
-//! - [`directory`]: workspaces (members), actors, managed environments.
+//! - [`directory`]: workspaces (members), actors (kind, operator role), managed environments.
+//! - [`api_tokens`]: issued API tokens for `tokens list` (never the secret or its digest).
 //! - [`sql`]: the one helper that puts a name (table, index, database) into SQL text.
 //! - [`evidence_snapshots`], [`environment_reviews`]: what reviews are composed from, and
 //!   the reviews (with invariant 4's partial unique index).
 #![forbid(unsafe_code)]
 
+pub mod api_tokens;
 pub mod checkpoint;
 pub mod directory;
 pub mod environment_reviews;
@@ -61,5 +63,6 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
         Arc::new(directory::EnvironmentsProjection),
         Arc::new(evidence_snapshots::EvidenceSnapshotsProjection),
         Arc::new(environment_reviews::EnvironmentReviewsProjection),
+        Arc::new(api_tokens::ApiTokensProjection),
     ]
 }

@@ -4,6 +4,7 @@ use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 
+use runproof_domain::actor::{ActorKind, Role};
 use runproof_domain::findings::{limits, DocumentError};
 use runproof_domain::initiator::Initiator;
 use runproof_domain::metadata::CommandContext;
@@ -73,18 +74,81 @@ pub async fn create_environment(
     Ok(())
 }
 
-pub async fn create_actor(app: &App, name: &str, out: &Out) -> Result<(), CliError> {
+/// Creates an actor: a plain member, a service actor (`kind`), or an operator.
+pub async fn create_actor(
+    app: &App,
+    name: &str,
+    kind: ActorKind,
+    operator: bool,
+    out: &Out,
+) -> Result<(), CliError> {
     let id = app
         .directory
-        .create_actor(Uuid::new_v4(), name, &context(None))
+        .create_actor_as(Uuid::new_v4(), name, kind, operator, &context(None))
         .await
         .map_err(|e| CliError::from_service(&e))?;
     if out.json {
-        out.json(&json!({ "actor_id": id, "name": name.trim(), "lag": lag::json(app.lag(), out) }));
+        out.json(&json!({
+            "actor_id": id,
+            "name": name.trim(),
+            "kind": kind,
+            "operator": operator,
+            "lag": lag::json(app.lag(), out),
+        }));
     } else {
+        let phrase = match (kind, operator) {
+            (_, true) => UiText::CreatedOperator,
+            (ActorKind::Service, false) => UiText::CreatedServiceActor,
+            (ActorKind::Member, false) => UiText::CreatedActor,
+        };
+        out.say(phrase, &[("id", &id.to_string()), ("name", name.trim())]);
+    }
+    Ok(())
+}
+
+/// A role as named on the command line (`operator`).
+pub fn parse_role(value: &str) -> Result<Role, CliError> {
+    value.trim().parse().map_err(|_| {
+        CliError::input(
+            ReasonCode::ActorRoleUnknown,
+            vec![("role", value.to_string())],
+        )
+    })
+}
+
+/// Grants (`grant`) or revokes a role; either is an event, unless nothing changes.
+pub async fn change_role(
+    app: &App,
+    actor: Uuid,
+    role: Role,
+    grant: bool,
+    out: &Out,
+) -> Result<(), CliError> {
+    let ctx = context(None);
+    let changed = if grant {
+        app.directory.grant_role(actor, role, &ctx).await
+    } else {
+        app.directory.revoke_role(actor, role, &ctx).await
+    }
+    .map_err(|e| CliError::from_service(&e))?;
+    if out.json {
+        out.json(&json!({
+            "actor_id": actor,
+            "role": role,
+            "holds_role": grant,
+            "changed": changed,
+            "lag": lag::json(app.lag(), out),
+        }));
+    } else {
+        let phrase = match (grant, changed) {
+            (true, true) => UiText::RoleGranted,
+            (true, false) => UiText::RoleAlreadyHeld,
+            (false, true) => UiText::RoleRevoked,
+            (false, false) => UiText::RoleNotHeld,
+        };
         out.say(
-            UiText::CreatedActor,
-            &[("id", &id.to_string()), ("name", name.trim())],
+            phrase,
+            &[("actor", &actor.to_string()), ("role", role.as_str())],
         );
     }
     Ok(())

@@ -12,12 +12,14 @@ pub mod reviews;
 pub mod runs;
 pub mod serve;
 pub mod text;
+pub mod tokens;
 
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use runproof_domain::actor::ActorKind;
 use runproof_domain::{Lang, ReasonCode};
 
 use crate::app::App;
@@ -121,9 +123,12 @@ pub enum Command {
     /// Managed environments inside a workspace.
     #[command(subcommand)]
     Environments(EnvironmentsCommand),
-    /// Actors and their workspace memberships.
+    /// Actors, their roles and their workspace memberships.
     #[command(subcommand)]
     Actors(ActorsCommand),
+    /// API tokens: issue (printed once), revoke, list.
+    #[command(subcommand)]
+    Tokens(tokens::TokensCommand),
     /// Evidence snapshots: what reviews are composed from.
     #[command(subcommand)]
     Evidence(EvidenceCommand),
@@ -211,10 +216,34 @@ pub enum EnvironmentsCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum ActorsCommand {
-    /// Create an actor; prints its id.
+    /// Create an actor; prints its id. Without a flag, a plain member: it acts on the
+    /// workspaces it belongs to.
     Create {
         #[arg(long)]
         name: String,
+        /// A platform operator: sees every workspace.
+        #[arg(long, conflicts_with = "service")]
+        operator: bool,
+        /// A service actor (a job system): may drive run lifecycles in the workspaces it
+        /// is a member of.
+        #[arg(long)]
+        service: bool,
+    },
+    /// Grant an actor a role (recorded as an event; granting a held role records nothing).
+    Grant {
+        #[arg(long)]
+        actor: String,
+        /// The role: operator (sees every workspace).
+        #[arg(long)]
+        role: String,
+    },
+    /// Revoke a role from an actor (recorded as an event).
+    RevokeRole {
+        #[arg(long)]
+        actor: String,
+        /// The role: operator.
+        #[arg(long)]
+        role: String,
     },
     /// Make an actor a member of a workspace.
     AddMember {
@@ -451,12 +480,38 @@ async fn dispatch(command: Command, opener: &Opener, out: &Out) -> Result<ExitCo
                 .await
                 .map(|_| ExitCode::SUCCESS)
         }
-        Command::Actors(ActorsCommand::Create { name }) => {
+        Command::Actors(ActorsCommand::Create {
+            name,
+            operator,
+            service,
+        }) => {
+            let kind = if service {
+                ActorKind::Service
+            } else {
+                ActorKind::Member
+            };
             let app = opener.open().await?;
-            directory::create_actor(&app, &name, &out)
+            directory::create_actor(&app, &name, kind, operator, &out)
                 .await
                 .map(|_| ExitCode::SUCCESS)
         }
+        Command::Actors(ActorsCommand::Grant { actor, role }) => {
+            let (actor, role) = (runs::parse_id(&actor)?, directory::parse_role(&role)?);
+            let app = opener.open().await?;
+            directory::change_role(&app, actor, role, true, &out)
+                .await
+                .map(|_| ExitCode::SUCCESS)
+        }
+        Command::Actors(ActorsCommand::RevokeRole { actor, role }) => {
+            let (actor, role) = (runs::parse_id(&actor)?, directory::parse_role(&role)?);
+            let app = opener.open().await?;
+            directory::change_role(&app, actor, role, false, &out)
+                .await
+                .map(|_| ExitCode::SUCCESS)
+        }
+        Command::Tokens(command) => tokens::run(command, opener, &out)
+            .await
+            .map(|_| ExitCode::SUCCESS),
         Command::Actors(ActorsCommand::AddMember { workspace, actor }) => {
             let (workspace, actor) = (runs::parse_id(&workspace)?, runs::parse_id(&actor)?);
             let app = opener.open().await?;

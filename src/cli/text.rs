@@ -216,6 +216,66 @@ runproof_domain::text_catalogue! {
             en: "Created actor {id} ({name}).",
             de: "Akteur {id} ({name}) angelegt."
         }
+        CreatedOperator = "ui.created.operator" {
+            en: "Created operator {id} ({name}); it sees every workspace.",
+            de: "Operator {id} ({name}) angelegt; er sieht jeden Arbeitsbereich."
+        }
+        CreatedServiceActor = "ui.created.service_actor" {
+            en: "Created service actor {id} ({name}); it may drive run lifecycles in the workspaces it is a member of.",
+            de: "Dienstakteur {id} ({name}) angelegt; er darf Lebenszyklen von Läufen in den Arbeitsbereichen steuern, deren Mitglied er ist."
+        }
+        RoleGranted = "ui.role.granted" {
+            en: "Actor {actor} is now an {role}: it sees every workspace.",
+            de: "Akteur {actor} hat jetzt die Rolle {role}: er sieht jeden Arbeitsbereich."
+        }
+        RoleAlreadyHeld = "ui.role.already_held" {
+            en: "Actor {actor} already holds the role {role}; nothing was recorded.",
+            de: "Akteur {actor} hat die Rolle {role} bereits; nichts wurde aufgezeichnet."
+        }
+        RoleRevoked = "ui.role.revoked" {
+            en: "Actor {actor} no longer holds the role {role}.",
+            de: "Akteur {actor} hat die Rolle {role} nicht mehr."
+        }
+        RoleNotHeld = "ui.role.not_held" {
+            en: "Actor {actor} does not hold the role {role}; nothing was recorded.",
+            de: "Akteur {actor} hat die Rolle {role} nicht; nichts wurde aufgezeichnet."
+        }
+        TokenIssued = "ui.token.issued" {
+            en: "Issued API token {id} to actor {actor}; it expires at {expires}.",
+            de: "API-Token {id} für Akteur {actor} ausgestellt; es läuft am {expires} ab."
+        }
+        TokenIssuedUntilRevoked = "ui.token.issued_until_revoked" {
+            en: "Issued API token {id} to actor {actor}; it is valid until revoked.",
+            de: "API-Token {id} für Akteur {actor} ausgestellt; es gilt, bis es widerrufen wird."
+        }
+        TokenShownOnce = "ui.token.shown_once" {
+            en: "Keep it now: it is shown only this once. runproof stores only its SHA-256 and cannot show it again.",
+            de: "Jetzt sichern: es wird nur dieses eine Mal angezeigt. runproof speichert nur seinen SHA-256 und kann es nicht noch einmal anzeigen."
+        }
+        TokenRevoked = "ui.token.revoked" {
+            en: "Revoked API token {id} of actor {actor}; it is refused from the next request on.",
+            de: "API-Token {id} von Akteur {actor} widerrufen; es wird ab der nächsten Anfrage abgewiesen."
+        }
+        TokenAlreadyRevoked = "ui.token.already_revoked" {
+            en: "API token {id} was already revoked at {at}; nothing was recorded.",
+            de: "API-Token {id} wurde bereits am {at} widerrufen; nichts wurde aufgezeichnet."
+        }
+        NoTokens = "ui.token.none" {
+            en: "Actor {actor} has no API tokens.",
+            de: "Akteur {actor} hat keine API-Token."
+        }
+        TokensShown = "ui.token.shown" {
+            en: "{count} token(s), newest first.",
+            de: "{count} Token, neueste zuerst."
+        }
+        LabelToken = "ui.label.token" { en: "Token", de: "Token-ID" }
+        LabelName = "ui.label.name" { en: "Name", de: "Bezeichnung" }
+        LabelIssued = "ui.label.issued" { en: "Issued at", de: "Ausgestellt am" }
+        LabelExpires = "ui.label.expires" { en: "Expires at", de: "Läuft ab am" }
+        TokenActive = "ui.token.active" { en: "active", de: "gültig" }
+        TokenRevokedAt = "ui.token.revoked_at" { en: "revoked at {at}", de: "widerrufen am {at}" }
+        TokenExpiredAt = "ui.token.expired_at" { en: "expired at {at}", de: "abgelaufen am {at}" }
+        TokenNeverExpires = "ui.token.never_expires" { en: "never (valid until revoked)", de: "nie (gilt bis zum Widerruf)" }
         AddedMember = "ui.created.member" {
             en: "Actor {actor} is now a member of workspace {workspace}.",
             de: "Akteur {actor} ist jetzt Mitglied des Arbeitsbereichs {workspace}."
