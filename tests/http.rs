@@ -198,3 +198,314 @@ async fn metrics_are_prometheus_text_with_runs_projections_and_requests() {
         assert!(text.contains(metric), "{metric} missing:\n{text}");
     }
 }
+
+// --- the API: authentication, scope, runs ---
+
+use runproof::lifecycle::EnsureRun;
+use runproof_domain::actor::ActorKind;
+use runproof_domain::api_token::TokenLifetime;
+use uuid::Uuid;
+
+/// Two workspaces with a run each; a member of the first, an outsider, an operator.
+struct Api {
+    /// Kept alive: dropping it drops the database.
+    _db: TestDb,
+    app: runproof::app::App,
+    router: Router,
+    ours: Uuid,
+    theirs: Uuid,
+    our_run: Uuid,
+    their_run: Uuid,
+    member: String,
+    member_id: Uuid,
+    outsider: String,
+    operator: String,
+}
+
+async fn token(app: &runproof::app::App, actor: Uuid) -> String {
+    app.tokens
+        .issue(actor, Some("test"), None, &common::operator())
+        .await
+        .unwrap()
+        .token
+}
+
+async fn api() -> Api {
+    let db = TestDb::new().await;
+    let (app, _) = common::app(&db);
+    let ctx = common::operator();
+    let d = &app.directory;
+    let ours = d
+        .create_workspace(Uuid::new_v4(), "Contoso", &ctx)
+        .await
+        .unwrap();
+    let theirs = d
+        .create_workspace(Uuid::new_v4(), "Fabrikam", &ctx)
+        .await
+        .unwrap();
+    let member = d.create_actor(Uuid::new_v4(), "Ada", &ctx).await.unwrap();
+    d.add_member(ours, member, &ctx).await.unwrap();
+    let outsider = d.create_actor(Uuid::new_v4(), "Eve", &ctx).await.unwrap();
+    d.add_member(theirs, outsider, &ctx).await.unwrap();
+    let operator = d
+        .create_actor_as(Uuid::new_v4(), "Ops", ActorKind::Member, true, &ctx)
+        .await
+        .unwrap();
+    let run = |ws: Uuid| EnsureRun {
+        workspace_id: ws,
+        environment_id: None,
+        run_type: "report.export".into(),
+        identity_inputs: serde_json::json!({ "n": ws }),
+        context: serde_json::json!({}),
+    };
+    let our_run = app
+        .lifecycle
+        .ensure(run(ours), &ctx)
+        .await
+        .unwrap()
+        .run_id();
+    let their_run = app
+        .lifecycle
+        .ensure(run(theirs), &ctx)
+        .await
+        .unwrap()
+        .run_id();
+    let router = router(&db, Limits::default()).await;
+    Api {
+        _db: db,
+        member: token(&app, member).await,
+        member_id: member,
+        outsider: token(&app, outsider).await,
+        operator: token(&app, operator).await,
+        app,
+        router,
+        ours,
+        theirs,
+        our_run,
+        their_run,
+    }
+}
+
+fn get_as(path: &str, token: &str) -> Request<Body> {
+    Request::get(path)
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap()
+}
+
+/// The raw answer: status and body bytes.
+async fn raw(router: &Router, request: Request<Body>) -> (StatusCode, Vec<u8>) {
+    let response = router.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap()
+        .to_vec();
+    (status, bytes)
+}
+
+#[tokio::test]
+async fn without_a_valid_token_every_api_route_answers_the_same_401() {
+    let a = api().await;
+    // A token revoked, and one expired (issued on the test clock's 2026-01-01 for a minute).
+    let issued = a
+        .app
+        .tokens
+        .issue(a.member_id, None, None, &common::operator())
+        .await
+        .unwrap();
+    a.app
+        .tokens
+        .revoke(issued.token_id, &common::operator())
+        .await
+        .unwrap();
+    let expired = a
+        .app
+        .tokens
+        .issue(
+            a.member_id,
+            None,
+            Some(TokenLifetime::parse("1m").unwrap()),
+            &common::operator(),
+        )
+        .await
+        .unwrap();
+    let path = format!("/api/v1/runs/{}", a.our_run);
+    let missing = raw(&a.router, get(&path)).await;
+    assert_eq!(missing.0, StatusCode::UNAUTHORIZED);
+    let body: Value = serde_json::from_slice(&missing.1).unwrap();
+    assert_eq!(body["code"], "token.unauthorized");
+    for presented in [
+        "nonsense".to_string(),
+        format!("rp_{}_{}", Uuid::new_v4().simple(), "x".repeat(43)),
+        issued.token.clone(),
+        expired.token.clone(),
+    ] {
+        for route in [path.clone(), "/api/v1/runs".to_string()] {
+            let answer = raw(&a.router, get_as(&route, &presented)).await;
+            assert_eq!(answer, missing, "{route} with {presented:.12}…");
+        }
+    }
+    let response = a.router.clone().oneshot(get(&path)).await.unwrap();
+    assert_eq!(
+        response.headers()[header::WWW_AUTHENTICATE],
+        "Bearer realm=\"runproof\""
+    );
+}
+
+#[tokio::test]
+async fn a_run_outside_the_callers_scope_answers_exactly_like_one_that_does_not_exist() {
+    let a = api().await;
+    for suffix in ["", "/history", "/explain"] {
+        let mine = raw(
+            &a.router,
+            get_as(&format!("/api/v1/runs/{}{suffix}", a.our_run), &a.member),
+        )
+        .await;
+        assert_eq!(
+            mine.0,
+            StatusCode::OK,
+            "{suffix}: {}",
+            String::from_utf8_lossy(&mine.1)
+        );
+        let foreign = raw(
+            &a.router,
+            get_as(&format!("/api/v1/runs/{}{suffix}", a.their_run), &a.member),
+        )
+        .await;
+        let nowhere = raw(
+            &a.router,
+            get_as(
+                &format!("/api/v1/runs/{}{suffix}", Uuid::new_v4()),
+                &a.member,
+            ),
+        )
+        .await;
+        let malformed = raw(
+            &a.router,
+            get_as(&format!("/api/v1/runs/not-an-id{suffix}"), &a.member),
+        )
+        .await;
+        assert_eq!(foreign.0, StatusCode::NOT_FOUND, "{suffix}");
+        assert_eq!(foreign, nowhere, "{suffix}: byte for byte");
+        assert_eq!(foreign, malformed, "{suffix}: byte for byte");
+        // The operator sees every workspace.
+        let operator = raw(
+            &a.router,
+            get_as(
+                &format!("/api/v1/runs/{}{suffix}", a.their_run),
+                &a.operator,
+            ),
+        )
+        .await;
+        assert_eq!(operator.0, StatusCode::OK, "{suffix}");
+    }
+    let german = Request::get(format!("/api/v1/runs/{}", a.their_run))
+        .header(header::AUTHORIZATION, format!("Bearer {}", a.member))
+        .header(header::ACCEPT_LANGUAGE, "de")
+        .body(Body::empty())
+        .unwrap();
+    let (_, _, body) = call(&a.router, german).await;
+    assert_eq!(body["detail"], "Lauf mit dieser ID wurde nicht gefunden.");
+    assert_eq!(body["code"], "run.not_found");
+}
+
+#[tokio::test]
+async fn a_run_is_shown_decision_first_with_its_history() {
+    let a = api().await;
+    let (status, _, body) = call(
+        &a.router,
+        get_as(&format!("/api/v1/runs/{}", a.our_run), &a.member),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["decision"]["status"], "queued");
+    assert_eq!(
+        body["diagnostics"]["workspace_id"],
+        serde_json::json!(a.ours)
+    );
+    let (_, _, history) = call(
+        &a.router,
+        get_as(&format!("/api/v1/runs/{}/history", a.our_run), &a.member),
+    )
+    .await;
+    assert_eq!(history["stream"], "run");
+    assert_eq!(history["events"][0]["event_type"], "RunQueued");
+    let (_, _, explain) = call(
+        &a.router,
+        get_as(&format!("/api/v1/runs/{}/explain", a.our_run), &a.member),
+    )
+    .await;
+    assert_eq!(explain["run_id"], serde_json::json!(a.our_run));
+}
+
+#[tokio::test]
+async fn the_run_list_is_scoped_and_pages_by_keyset_without_gaps_or_repeats() {
+    let a = api().await;
+    let ctx = common::operator();
+    for n in 0..4 {
+        a.app
+            .lifecycle
+            .ensure(
+                EnsureRun {
+                    workspace_id: a.ours,
+                    environment_id: None,
+                    run_type: "inventory.sync".into(),
+                    identity_inputs: serde_json::json!({ "n": n }),
+                    context: serde_json::json!({}),
+                },
+                &ctx,
+            )
+            .await
+            .unwrap();
+    }
+    // The member sees its five runs only; the outsider one; the operator all six.
+    let ids = |body: &Value| -> Vec<String> {
+        body["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (_, _, all_mine) = call(&a.router, get_as("/api/v1/runs", &a.member)).await;
+    assert_eq!(ids(&all_mine).len(), 5);
+    assert!(!ids(&all_mine).contains(&a.their_run.to_string()));
+    let (_, _, theirs) = call(&a.router, get_as("/api/v1/runs", &a.outsider)).await;
+    assert_eq!(ids(&theirs), vec![a.their_run.to_string()]);
+    let (_, _, everything) = call(&a.router, get_as("/api/v1/runs", &a.operator)).await;
+    assert_eq!(ids(&everything).len(), 6);
+    // Pages of two, following next_cursor: the same five, in the same order, once each.
+    let mut paged = Vec::new();
+    let mut path = "/api/v1/runs?limit=2".to_string();
+    loop {
+        let (status, _, page) = call(&a.router, get_as(&path, &a.member)).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        paged.extend(ids(&page));
+        match page["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/api/v1/runs?limit=2&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(paged, ids(&all_mine));
+    // Filters combine with the scope; bad input is a 400 problem.
+    let (_, _, filtered) = call(
+        &a.router,
+        get_as("/api/v1/runs?type=report.export", &a.member),
+    )
+    .await;
+    assert_eq!(ids(&filtered), vec![a.our_run.to_string()]);
+    for bad in [
+        "/api/v1/runs?cursor=nope",
+        "/api/v1/runs?limit=0",
+        "/api/v1/runs?status=sideways",
+        "/api/v1/runs?colour=blue",
+        "/api/v1/runs?needs_attention=maybe",
+    ] {
+        let (status, headers, body) = call(&a.router, get_as(bad, &a.member)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
+        assert_eq!(headers[header::CONTENT_TYPE], "application/problem+json");
+        assert!(body["code"].is_string());
+    }
+    let _ = a.theirs;
+}

@@ -520,6 +520,16 @@ text_catalogue! {
         en: "The service is busy; try again in a moment.",
         de: "Der Dienst ist ausgelastet; bitte gleich erneut versuchen."
     }
+    /// A query string that does not parse (an unknown parameter, a value of the wrong kind).
+    HttpInvalidQuery = "http.invalid_query" {
+        en: "The query string is not valid for this resource (an unknown parameter or a value of the wrong kind).",
+        de: "Die Abfragezeichenfolge passt nicht zu dieser Ressource (ein unbekannter Parameter oder ein Wert der falschen Art)."
+    }
+    /// A page cursor that this server did not hand out.
+    HttpCursorInvalid = "http.cursor_invalid" {
+        en: "The cursor is not valid: use the next_cursor of a previous page.",
+        de: "Der Cursor ist ungültig: den next_cursor einer vorherigen Seite verwenden."
+    }
     /// The server could not listen on its address.
     HttpListenFailed = "http.listen_failed" {
         en: "Cannot listen on {address}: is another process using it? Choose another with --listen.",

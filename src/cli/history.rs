@@ -100,7 +100,8 @@ pub async fn history(
     Ok(())
 }
 
-fn view(h: &History, lang: Lang) -> HistoryView {
+/// The JSON document of a history (`history --json`, `GET …/history`).
+pub fn view(h: &History, lang: Lang) -> HistoryView {
     HistoryView {
         stream: h.stream,
         id: h.id,

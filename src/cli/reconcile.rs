@@ -125,6 +125,21 @@ pub async fn watch(app: &App, interval: u64, out: &Out) -> Result<(), CliError> 
     Ok(())
 }
 
+/// What `reconcile --explain --json` prints and `GET /api/v1/runs/{id}/explain` answers.
+pub fn explanation(
+    run: &runproof_adapters::LoadedRun,
+    evaluation: Option<&runproof_adapters::Evaluation>,
+    evaluated_at: chrono::DateTime<chrono::Utc>,
+) -> serde_json::Value {
+    json!({
+        "run_id": run.state.id,
+        "status": run.state.status,
+        "version": run.version,
+        "evaluated_at": evaluated_at,
+        "evaluation": evaluation,
+    })
+}
+
 pub async fn explain(app: &App, run_id: Uuid, out: &Out) -> Result<(), CliError> {
     let reconciler = reconciler(app)?;
     let now = app.clock.now();
@@ -139,13 +154,7 @@ pub async fn explain(app: &App, run_id: Uuid, out: &Out) -> Result<(), CliError>
         ));
     };
     if out.json {
-        out.json(&json!({
-            "run_id": run_id,
-            "status": run.state.status,
-            "version": run.version,
-            "evaluated_at": now,
-            "evaluation": evaluation,
-        }));
+        out.json(&explanation(&run, evaluation.as_ref(), now));
         return Ok(());
     }
     out.line(format!(

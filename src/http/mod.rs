@@ -9,8 +9,12 @@
 //! - [`problem`]: RFC 9457 problem+json errors in the caller's language.
 //! - [`middleware`]: request ids, one log line per request, HTTP metrics, timeouts,
 //!   load shedding.
+//! - [`auth`]: the caller a bearer token proves, and its access to a workspace.
+//! - [`api`]: the JSON API under `/api/v1`, one module per resource.
 //! - [`ops`]: `/healthz`, `/readyz`, `/metrics`.
 
+pub mod api;
+pub mod auth;
 pub mod middleware;
 pub mod ops;
 pub mod problem;
@@ -37,6 +41,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
+        .nest("/api/v1", api::routes())
         .fallback(route_not_found)
         .with_state(state)
         // Listed outermost first. Every layer below the problem renderer answers with a

@@ -17,6 +17,10 @@ use serde::Serialize;
 use crate::cli::error::CliError;
 use crate::service_error::ServiceError;
 
+/// Stands for the id in a not-found text; rendered as "with this id" in the reader's
+/// language.
+const THIS_ID: &str = "\u{0}this-id";
+
 /// The media type of problem details (RFC 9457).
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
@@ -45,9 +49,14 @@ impl ApiError {
     }
 
     /// The answer for an id that does not exist — and, byte for byte, for one outside the
-    /// caller's scope (invariant 10: never a 403 that reveals existence).
-    pub fn not_found(reason: ReasonCode, key: &'static str, id: impl ToString) -> Self {
-        ApiError::new(StatusCode::NOT_FOUND, reason, vec![(key, id.to_string())])
+    /// caller's scope (invariant 10: never a 403 that reveals existence). The text names
+    /// no id ("Run with this id was not found."), so the bytes cannot differ by id either.
+    pub fn not_found(reason: ReasonCode, key: &'static str) -> Self {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            reason,
+            vec![(key, THIS_ID.to_string())],
+        )
     }
 
     pub fn retry_after(mut self, seconds: u64) -> Self {
@@ -72,7 +81,12 @@ impl ApiError {
 
     /// The problem document in `lang`.
     pub fn document(&self, lang: Lang) -> ProblemDocument {
-        let args: Vec<(&str, &str)> = self.args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let this_id = lang.pick("with this id", "mit dieser ID");
+        let args: Vec<(&str, &str)> = self
+            .args
+            .iter()
+            .map(|(k, v)| (*k, if v == THIS_ID { this_id } else { v.as_str() }))
+            .collect();
         ProblemDocument {
             r#type: format!("https://runproof.dev/problems/{}", self.reason),
             title: self
@@ -195,6 +209,12 @@ pub async fn render_problems(request: Request, next: Next) -> Response {
     rendered
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    if problem.status == StatusCode::UNAUTHORIZED {
+        rendered.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"runproof\""),
+        );
+    }
     if let Some(seconds) = problem.retry_after {
         rendered.headers_mut().insert(
             header::RETRY_AFTER,

@@ -1,0 +1,218 @@
+//! Runs: the list (filters, keyset pages), one run decision first, its history, and what
+//! the reconciler would decide about it now.
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use runproof_domain::access::Caller;
+use runproof_domain::ReasonCode;
+use runproof_projections::operation_runs::{self, RunRow};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::super::auth::{access, Authenticated};
+use super::super::problem::ApiError;
+use super::super::state::ApiState;
+use super::{bad_request, invalid_query, Language};
+use crate::cli::error::CliError;
+use crate::cli::out::Out;
+use crate::cli::runs::{parse_filter, ListArgs, RunView};
+use crate::history::{self, StreamKind};
+
+pub fn routes() -> Router<ApiState> {
+    Router::new()
+        .route("/runs", get(list))
+        .route("/runs/{id}", get(show))
+        .route("/runs/{id}/history", get(history))
+        .route("/runs/{id}/explain", get(explain))
+}
+
+/// `GET /api/v1/runs` query parameters.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    pub workspace: Option<String>,
+    pub environment: Option<String>,
+    #[serde(rename = "type")]
+    pub run_type: Option<String>,
+    pub status: Option<String>,
+    pub outcome: Option<String>,
+    pub needs_attention: Option<bool>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+/// The default page size.
+const PAGE: i64 = 50;
+
+/// A keyset cursor: the last run of a page, `(created_at, id)`, opaque to clients.
+fn encode_cursor(row: &RunRow) -> String {
+    URL_SAFE_NO_PAD.encode(format!(
+        "{}|{}",
+        row.state
+            .created_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        row.state.id
+    ))
+}
+
+fn decode_cursor(cursor: &str) -> Result<(DateTime<Utc>, Uuid), ApiError> {
+    let invalid = || {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            ReasonCode::HttpCursorInvalid,
+            vec![],
+        )
+    };
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
+    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+    let (at, id) = text.split_once('|').ok_or_else(invalid)?;
+    let at = DateTime::parse_from_rfc3339(at)
+        .map_err(|_| invalid())?
+        .with_timezone(&Utc);
+    let id = Uuid::parse_str(id).map_err(|_| invalid())?;
+    Ok((at, id))
+}
+
+async fn list(
+    State(s): State<ApiState>,
+    Authenticated(caller): Authenticated,
+    Language(lang): Language,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(q) = query.map_err(invalid_query)?;
+    let mut filter = parse_filter(&ListArgs {
+        workspace: q.workspace.as_deref(),
+        environment: q.environment.as_deref(),
+        status: q.status.as_deref(),
+        outcome: q.outcome.as_deref(),
+        run_type: q.run_type.as_deref(),
+        actor: None,
+        limit: q.limit.unwrap_or(PAGE),
+    })
+    .map_err(|e| bad_request(&e))?;
+    filter.visible_to = caller.visible_to();
+    let now = s.app.clock.now();
+    filter.needs_attention_at = q.needs_attention.unwrap_or(false).then_some(now);
+    filter.after = q.cursor.as_deref().map(decode_cursor).transpose()?;
+    let mut conn = s.app.pool.acquire().await.map_err(internal)?;
+    let rows = operation_runs::list(&mut conn, &filter)
+        .await
+        .map_err(internal)?;
+    let out = Out { json: true, lang };
+    let next_cursor = (rows.len() as i64 == filter.limit)
+        .then(|| rows.last().map(encode_cursor))
+        .flatten();
+    let runs: Vec<RunView> = rows.iter().map(|r| RunView::of(r, now, &out)).collect();
+    Ok(Json(json!({ "runs": runs, "next_cursor": next_cursor })))
+}
+
+fn internal(e: impl std::error::Error + 'static) -> ApiError {
+    ApiError::from_cli(&CliError::internal(&e))
+}
+
+fn run_not_found() -> ApiError {
+    ApiError::not_found(ReasonCode::RunNotFound, "run")
+}
+
+/// The run's row, if the caller may see its workspace; "not found" otherwise, exactly as
+/// for an id that exists nowhere. A run recorded in the log but not yet in the view
+/// answers 503 `run.not_yet_visible` (to a caller who may see it).
+async fn visible_run(
+    s: &ApiState,
+    caller: &Caller,
+    id: &str,
+    lang: runproof_domain::Lang,
+) -> Result<RunRow, ApiError> {
+    let id = Uuid::parse_str(id).map_err(|_| run_not_found())?;
+    let mut conn = s.app.pool.acquire().await.map_err(internal)?;
+    let row = operation_runs::get(&mut conn, id).await.map_err(internal)?;
+    drop(conn);
+    let workspace = match &row {
+        Some(r) => r.state.workspace_id,
+        None => {
+            let recorded = s.app.lifecycle.load(id).await.map_err(internal)?;
+            match recorded.state() {
+                Some(state) if access(s, caller, state.workspace_id).await?.see => {
+                    return Err(ApiError::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        ReasonCode::RunNotYetVisible,
+                        vec![
+                            ("run", id.to_string()),
+                            (
+                                "cause",
+                                crate::cli::lag::cause_text(None, &Out { json: true, lang }),
+                            ),
+                        ],
+                    )
+                    .retry_after(1))
+                }
+                _ => return Err(run_not_found()),
+            }
+        }
+    };
+    if !access(s, caller, workspace).await?.see {
+        return Err(run_not_found());
+    }
+    row.ok_or_else(run_not_found)
+}
+
+async fn show(
+    State(s): State<ApiState>,
+    Authenticated(caller): Authenticated,
+    Language(lang): Language,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let row = visible_run(&s, &caller, &id, lang).await?;
+    let view = RunView::of(&row, s.app.clock.now(), &Out { json: true, lang });
+    Ok(Json(view.decision_first()))
+}
+
+async fn history(
+    State(s): State<ApiState>,
+    Authenticated(caller): Authenticated,
+    Language(lang): Language,
+    Path(id): Path<String>,
+) -> Result<Json<crate::cli::history::HistoryView>, ApiError> {
+    let id = Uuid::parse_str(&id).map_err(|_| run_not_found())?;
+    let found = history::load(&s.app.pool, id, Some(StreamKind::Run))
+        .await
+        .map_err(internal)?
+        .ok_or_else(run_not_found)?;
+    let Some(workspace) = found.workspace_id else {
+        return Err(run_not_found());
+    };
+    if !access(&s, &caller, workspace).await?.see {
+        return Err(run_not_found());
+    }
+    Ok(Json(crate::cli::history::view(&found, lang)))
+}
+
+async fn explain(
+    State(s): State<ApiState>,
+    Authenticated(caller): Authenticated,
+    Language(lang): Language,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let row = visible_run(&s, &caller, &id, lang).await?;
+    let reconciler = crate::reconciliation::reconciler(&s.app).map_err(internal)?;
+    let now = s.app.clock.now();
+    let explained = reconciler
+        .explain(row.state.id, now)
+        .await
+        .map_err(internal)?;
+    let Some((run, evaluation)) = explained else {
+        return Err(run_not_found());
+    };
+    Ok(Json(crate::cli::reconcile::explanation(
+        &run,
+        evaluation.as_ref(),
+        now,
+    )))
+}
