@@ -8,36 +8,14 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use axum::Router;
+use common::http::{api, call, get, get_as, raw, router};
 use common::TestDb;
-use runproof::cli::serve::api_state;
-use runproof::database::DatabaseTarget;
-use runproof::http::{self, Limits};
+use runproof::http::Limits;
+use runproof::lifecycle::EnsureRun;
+use runproof_domain::api_token::TokenLifetime;
 use serde_json::Value;
 use tower::ServiceExt;
-
-async fn router(db: &TestDb, limits: Limits) -> Router {
-    let target = DatabaseTarget::parse(&db.url()).unwrap();
-    http::router(api_state(&target, limits).await.unwrap())
-}
-
-async fn call(
-    router: &Router,
-    request: Request<Body>,
-) -> (StatusCode, axum::http::HeaderMap, Value) {
-    let response = router.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-        .await
-        .unwrap();
-    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    (status, headers, body)
-}
-
-fn get(path: &str) -> Request<Body> {
-    Request::get(path).body(Body::empty()).unwrap()
-}
+use uuid::Uuid;
 
 #[tokio::test]
 async fn healthz_answers_and_readyz_says_ready_on_a_current_database() {
@@ -200,109 +178,6 @@ async fn metrics_are_prometheus_text_with_runs_projections_and_requests() {
 }
 
 // --- the API: authentication, scope, runs ---
-
-use runproof::lifecycle::EnsureRun;
-use runproof_domain::actor::ActorKind;
-use runproof_domain::api_token::TokenLifetime;
-use uuid::Uuid;
-
-/// Two workspaces with a run each; a member of the first, an outsider, an operator.
-struct Api {
-    /// Kept alive: dropping it drops the database.
-    _db: TestDb,
-    app: runproof::app::App,
-    router: Router,
-    ours: Uuid,
-    theirs: Uuid,
-    our_run: Uuid,
-    their_run: Uuid,
-    member: String,
-    member_id: Uuid,
-    outsider: String,
-    operator: String,
-}
-
-async fn token(app: &runproof::app::App, actor: Uuid) -> String {
-    app.tokens
-        .issue(actor, Some("test"), None, &common::operator())
-        .await
-        .unwrap()
-        .token
-}
-
-async fn api() -> Api {
-    let db = TestDb::new().await;
-    let (app, _) = common::app(&db);
-    let ctx = common::operator();
-    let d = &app.directory;
-    let ours = d
-        .create_workspace(Uuid::new_v4(), "Contoso", &ctx)
-        .await
-        .unwrap();
-    let theirs = d
-        .create_workspace(Uuid::new_v4(), "Fabrikam", &ctx)
-        .await
-        .unwrap();
-    let member = d.create_actor(Uuid::new_v4(), "Ada", &ctx).await.unwrap();
-    d.add_member(ours, member, &ctx).await.unwrap();
-    let outsider = d.create_actor(Uuid::new_v4(), "Eve", &ctx).await.unwrap();
-    d.add_member(theirs, outsider, &ctx).await.unwrap();
-    let operator = d
-        .create_actor_as(Uuid::new_v4(), "Ops", ActorKind::Member, true, &ctx)
-        .await
-        .unwrap();
-    let run = |ws: Uuid| EnsureRun {
-        workspace_id: ws,
-        environment_id: None,
-        run_type: "report.export".into(),
-        identity_inputs: serde_json::json!({ "n": ws }),
-        context: serde_json::json!({}),
-    };
-    let our_run = app
-        .lifecycle
-        .ensure(run(ours), &ctx)
-        .await
-        .unwrap()
-        .run_id();
-    let their_run = app
-        .lifecycle
-        .ensure(run(theirs), &ctx)
-        .await
-        .unwrap()
-        .run_id();
-    let router = router(&db, Limits::default()).await;
-    Api {
-        _db: db,
-        member: token(&app, member).await,
-        member_id: member,
-        outsider: token(&app, outsider).await,
-        operator: token(&app, operator).await,
-        app,
-        router,
-        ours,
-        theirs,
-        our_run,
-        their_run,
-    }
-}
-
-fn get_as(path: &str, token: &str) -> Request<Body> {
-    Request::get(path)
-        .header(header::AUTHORIZATION, format!("Bearer {token}"))
-        .body(Body::empty())
-        .unwrap()
-}
-
-/// The raw answer: status and body bytes.
-async fn raw(router: &Router, request: Request<Body>) -> (StatusCode, Vec<u8>) {
-    let response = router.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-        .await
-        .unwrap()
-        .to_vec();
-    (status, bytes)
-}
 
 #[tokio::test]
 async fn without_a_valid_token_every_api_route_answers_the_same_401() {
@@ -508,4 +383,94 @@ async fn the_run_list_is_scoped_and_pages_by_keyset_without_gaps_or_repeats() {
         assert!(body["code"].is_string());
     }
     let _ = a.theirs;
+}
+
+// --- the OpenAPI document ---
+
+/// Every route in the document is served (no "unknown route", no "method not allowed"),
+/// and every route served is in the document: routes are only registered through
+/// `utoipa_axum::routes!`, which describes them in the same step, so the sources may hold
+/// no other registration.
+#[tokio::test]
+async fn the_openapi_document_describes_exactly_the_routes_the_router_serves() {
+    let a = api().await;
+    let (status, headers, doc) = call(&a.router, get("/api/openapi.json")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("application/json"));
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"), "{doc}");
+    assert_eq!(
+        doc,
+        serde_json::to_value(runproof::http::openapi()).unwrap()
+    );
+    let paths = doc["paths"].as_object().unwrap();
+    for expected in [
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/api/openapi.json",
+        "/api/v1/runs",
+        "/api/v1/runs/{id}",
+        "/api/v1/runs/{id}/history",
+        "/api/v1/runs/{id}/explain",
+    ] {
+        assert!(paths.contains_key(expected), "{expected} is not described");
+    }
+    for (path, operations) in paths {
+        for (method, operation) in operations.as_object().unwrap() {
+            let uri = path.replace("{id}", &Uuid::new_v4().to_string());
+            let request = Request::builder()
+                .method(method.to_uppercase().as_str())
+                .uri(&uri)
+                .header(header::AUTHORIZATION, format!("Bearer {}", a.operator))
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from("{}"))
+                .unwrap();
+            let (status, _, body) = call(&a.router, request).await;
+            assert_ne!(body["code"], "http.route_not_found", "{method} {path}");
+            assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+            let responses = operation["responses"].as_object().unwrap();
+            if path.starts_with("/api/v1/") {
+                assert!(responses.contains_key("401"), "{method} {path}: no 401");
+                assert!(
+                    operation.get("security").is_none(),
+                    "{method} {path} must use the document's bearer security"
+                );
+            }
+            if path.contains("{id}") {
+                assert!(responses.contains_key("404"), "{method} {path}: no 404");
+            }
+            if operation.get("requestBody").is_some() {
+                assert!(
+                    responses.contains_key("400") && responses.contains_key("422"),
+                    "{method} {path}: a body can be malformed (400) or refused (422)"
+                );
+            }
+        }
+    }
+    // No route is registered around the document.
+    let mut sources = Vec::new();
+    let mut dirs = vec![std::path::PathBuf::from("src/http")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                sources.push((path.clone(), std::fs::read_to_string(&path).unwrap()));
+            }
+        }
+    }
+    for (path, text) in sources {
+        let text = text.replace("OpenApiRouter::new()", "");
+        for needle in [".route(", "Router::new()", ".route_service("] {
+            assert!(
+                !text.contains(needle),
+                "{} registers a route outside utoipa_axum::routes! ({needle})",
+                path.display()
+            );
+        }
+    }
 }

@@ -72,9 +72,14 @@ pub fn metrics_handle() -> PrometheusHandle {
 }
 
 /// The state of the HTTP server over `target`: its own pool, whose sessions bound every
-/// statement by the request timeout, with read-your-writes like the CLI.
+/// statement, with read-your-writes like the CLI.
+///
+/// A request is abandoned at its timeout; the server-side bound is a second later, so the
+/// client always gets the request's timeout answer (`http.timeout`), and a statement the
+/// abandoned request left running is still cancelled by the server soon after.
 pub async fn api_state(target: &DatabaseTarget, limits: Limits) -> Result<ApiState, CliError> {
-    let bounded = target.with_statement_timeout(limits.request_timeout);
+    let bounded =
+        target.with_statement_timeout(limits.request_timeout + std::time::Duration::from_secs(1));
     let app = App::open(&bounded, Arc::new(SystemClock))
         .await
         .map_err(|e| CliError::from_database(&e, target))?

@@ -16,6 +16,7 @@
 pub mod api;
 pub mod auth;
 pub mod middleware;
+pub mod openapi;
 pub mod ops;
 pub mod problem;
 pub mod state;
@@ -23,25 +24,41 @@ pub mod state;
 use axum::error_handling::HandleErrorLayer;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
-use axum::routing::get;
 use axum::Router;
 use runproof_domain::ReasonCode;
 use tower::ServiceBuilder;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use problem::ApiError;
 pub use state::{ApiState, Limits};
+
+/// Every route with its description: the router and the OpenAPI document come from the
+/// same registrations.
+fn described() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(ops::healthz))
+        .routes(routes!(ops::readyz))
+        .routes(routes!(ops::metrics))
+        .routes(routes!(openapi::document))
+        .nest("/api/v1", api::routes())
+        .split_for_parts()
+}
+
+/// The OpenAPI 3.1 document of every route [`router`] serves.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    described().1
+}
 
 /// The whole HTTP surface over `state`.
 pub fn router(state: ApiState) -> Router {
     let limits = state.limits;
     let timeout = limits.request_timeout;
-    Router::new()
-        .route("/healthz", get(ops::healthz))
-        .route("/readyz", get(ops::readyz))
-        .route("/metrics", get(ops::metrics))
-        .nest("/api/v1", api::routes())
+    described()
+        .0
         .fallback(route_not_found)
         .with_state(state)
         // Listed outermost first. Every layer below the problem renderer answers with a

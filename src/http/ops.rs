@@ -14,12 +14,17 @@ use runproof_domain::ReasonCode;
 use serde::Serialize;
 use serde_json::json;
 
+use super::openapi::Problem;
 use super::problem::ApiError;
 use super::state::ApiState;
 use crate::cli::error::CliError;
 use crate::database;
 
 /// The process is alive.
+#[utoipa::path(
+    get, path = "/healthz", tag = "operations", security(),
+    responses((status = 200, description = "`{ \"status\": \"alive\" }`", body = Object))
+)]
 pub async fn healthz() -> Json<serde_json::Value> {
     Json(json!({ "status": "alive" }))
 }
@@ -33,6 +38,13 @@ pub struct ProjectionReadiness {
 }
 
 /// The process can serve requests now; 503 with the reason otherwise.
+#[utoipa::path(
+    get, path = "/readyz", tag = "operations", security(),
+    responses(
+        (status = 200, description = "Ready: database reachable, schema current, no projection stopped, lag within bounds", body = Object),
+        (status = 503, response = Problem),
+    )
+)]
 pub async fn readyz(State(s): State<ApiState>) -> Result<Json<serde_json::Value>, ApiError> {
     database::check_schema(&s.app.pool)
         .await
@@ -79,6 +91,13 @@ pub async fn readyz(State(s): State<ApiState>) -> Result<Json<serde_json::Value>
 
 /// Prometheus text: the recorder's counters and histograms (HTTP, reconciler, worker),
 /// plus gauges read now (runs by type, status and outcome; projection position and lag).
+#[utoipa::path(
+    get, path = "/metrics", tag = "operations", security(),
+    responses(
+        (status = 200, description = "Prometheus text format", content_type = "text/plain", body = String),
+        (status = 503, response = Problem),
+    )
+)]
 pub async fn metrics(State(s): State<ApiState>) -> Result<Response, ApiError> {
     let runs: Vec<(String, String, String, i64)> = sqlx::query_as(
         "SELECT run_type, status, outcome, count(*) FROM operation_runs GROUP BY 1, 2, 3",

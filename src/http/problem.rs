@@ -130,12 +130,25 @@ fn status_of_environment(_reason: ReasonCode) -> StatusCode {
 }
 
 /// RFC 9457 problem details, with runproof's reason code as an extension member.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(example = json!({
+    "type": "https://runproof.dev/problems/run.not_found",
+    "title": "Not Found",
+    "status": 404,
+    "detail": "Run with this id was not found.",
+    "code": "run.not_found"
+}))]
 pub struct ProblemDocument {
+    /// `https://runproof.dev/problems/<code>`.
     pub r#type: String,
+    /// The HTTP status's reason phrase.
     pub title: String,
+    /// The HTTP status.
     pub status: u16,
+    /// What went wrong and what to do, in the language of Accept-Language (en, de).
     pub detail: String,
+    /// runproof's reason code (stable; the same as the CLI's).
+    #[schema(value_type = String)]
     pub code: &'static str,
 }
 

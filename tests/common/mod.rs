@@ -5,6 +5,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod cli;
+pub mod http;
 
 use std::str::FromStr;
 use std::sync::Arc;

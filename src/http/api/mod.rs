@@ -7,16 +7,17 @@ mod runs;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::StatusCode;
-use axum::Router;
 use runproof_domain::{Lang, ReasonCode};
+
+use utoipa_axum::router::OpenApiRouter;
 
 use super::problem::{negotiate, ApiError};
 use super::state::ApiState;
 use crate::cli::error::CliError;
 
-/// Every `/api/v1` route.
-pub fn routes() -> Router<ApiState> {
-    Router::new().merge(runs::routes())
+/// Every `/api/v1` route, each with its OpenAPI description.
+pub fn routes() -> OpenApiRouter<ApiState> {
+    OpenApiRouter::new().merge(runs::routes())
 }
 
 /// The caller's language (`Accept-Language`), for documents that carry texts.

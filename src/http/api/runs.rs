@@ -4,8 +4,7 @@
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, Utc};
@@ -14,9 +13,13 @@ use runproof_domain::ReasonCode;
 use runproof_projections::operation_runs::{self, RunRow};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::super::auth::{access, Authenticated};
+use super::super::openapi::Problem;
 use super::super::problem::ApiError;
 use super::super::state::ApiState;
 use super::{bad_request, invalid_query, Language};
@@ -25,26 +28,38 @@ use crate::cli::out::Out;
 use crate::cli::runs::{parse_filter, ListArgs, RunView};
 use crate::history::{self, StreamKind};
 
-pub fn routes() -> Router<ApiState> {
-    Router::new()
-        .route("/runs", get(list))
-        .route("/runs/{id}", get(show))
-        .route("/runs/{id}/history", get(history))
-        .route("/runs/{id}/explain", get(explain))
+pub fn routes() -> OpenApiRouter<ApiState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(show))
+        .routes(routes!(history))
+        .routes(routes!(explain))
 }
 
-/// `GET /api/v1/runs` query parameters.
-#[derive(Debug, Deserialize)]
+/// `GET /api/v1/runs` query parameters. Unknown parameters are refused.
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Only runs of this workspace (id).
     pub workspace: Option<String>,
+    /// Only runs of this managed environment (id).
     pub environment: Option<String>,
+    /// Only runs of this type (`restore`, `review_compose`, ...).
     #[serde(rename = "type")]
+    #[param(rename = "type")]
     pub run_type: Option<String>,
+    /// Only runs in this status (`queued`, `running`, `completed`).
     pub status: Option<String>,
+    /// Only runs with this outcome (`pending`, `succeeded`, `partially_succeeded`,
+    /// `failed`, `blocked`).
     pub outcome: Option<String>,
+    /// Only runs that need attention now (failed, blocked, partially succeeded, or active
+    /// past their stale threshold).
     pub needs_attention: Option<bool>,
+    /// Page size, 1 to 1000 (default 50).
     pub limit: Option<i64>,
+    /// `next_cursor` of the previous page; omitted for the newest page.
     pub cursor: Option<String>,
 }
 
@@ -80,6 +95,16 @@ fn decode_cursor(cursor: &str) -> Result<(DateTime<Utc>, Uuid), ApiError> {
     Ok((at, id))
 }
 
+/// Runs the caller may see, newest first, decision first, one keyset page at a time.
+#[utoipa::path(
+    get, path = "/runs", tag = "runs", params(ListQuery),
+    responses(
+        (status = 200, description = "`{ runs: [run], next_cursor }`: each run as `runs list --json` prints it; `next_cursor` is null on the last page", body = Object),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 503, response = Problem),
+    )
+)]
 async fn list(
     State(s): State<ApiState>,
     Authenticated(caller): Authenticated,
@@ -163,6 +188,17 @@ async fn visible_run(
     row.ok_or_else(run_not_found)
 }
 
+/// One run, decision first (as `runs show --json`).
+#[utoipa::path(
+    get, path = "/runs/{id}", tag = "runs",
+    params(("id" = Uuid, Path, description = "The run's id")),
+    responses(
+        (status = 200, description = "`{ decision, diagnostics, context }`", body = Object),
+        (status = 401, response = Problem),
+        (status = 404, response = Problem),
+        (status = 503, response = Problem),
+    )
+)]
 async fn show(
     State(s): State<ApiState>,
     Authenticated(caller): Authenticated,
@@ -174,6 +210,17 @@ async fn show(
     Ok(Json(view.decision_first()))
 }
 
+/// Every event of the run's stream, oldest first (as `history --json`).
+#[utoipa::path(
+    get, path = "/runs/{id}/history", tag = "runs",
+    params(("id" = Uuid, Path, description = "The run's id")),
+    responses(
+        (status = 200, description = "`{ stream, id, events, links }`", body = Object),
+        (status = 401, response = Problem),
+        (status = 404, response = Problem),
+        (status = 503, response = Problem),
+    )
+)]
 async fn history(
     State(s): State<ApiState>,
     Authenticated(caller): Authenticated,
@@ -194,6 +241,18 @@ async fn history(
     Ok(Json(crate::cli::history::view(&found, lang)))
 }
 
+/// What the reconciler would decide about the run now, and why; records nothing (as
+/// `reconcile --explain`).
+#[utoipa::path(
+    get, path = "/runs/{id}/explain", tag = "runs",
+    params(("id" = Uuid, Path, description = "The run's id")),
+    responses(
+        (status = 200, description = "The evaluation: adapter, evidence, decision", body = Object),
+        (status = 401, response = Problem),
+        (status = 404, response = Problem),
+        (status = 503, response = Problem),
+    )
+)]
 async fn explain(
     State(s): State<ApiState>,
     Authenticated(caller): Authenticated,
