@@ -54,6 +54,10 @@ pub struct ServeArgs {
     /// Seconds between reconciler passes.
     #[arg(long, default_value_t = 60, value_name = "SECONDS")]
     pub reconcile_interval: u64,
+    /// First create and migrate the database and record the demo story when its log is
+    /// empty, then print a sign-in token for the demo's platform operator.
+    #[arg(long)]
+    pub demo: bool,
 }
 
 /// The process's metrics recorder, installed once (a second server in the same process,
@@ -107,6 +111,10 @@ pub async fn serve(target: &DatabaseTarget, args: ServeArgs, out: &Out) -> Resul
         max_concurrent_requests: args.max_concurrent_requests.max(1),
         ..Limits::default()
     };
+    let sign_in = match args.demo {
+        true => Some(crate::demo::serve::prepare(target, out).await?),
+        false => None,
+    };
     let state = api_state(target, limits).await?;
     let background = App::open(target, Arc::new(SystemClock))
         .await
@@ -123,7 +131,22 @@ pub async fn serve(target: &DatabaseTarget, args: ServeArgs, out: &Out) -> Resul
     // Signal handlers first: a SIGTERM that arrives right after the line below is honoured.
     let signal = super::shutdown_signal();
     let address = listener.local_addr().unwrap_or(args.listen);
-    out.say(UiText::Serving, &[("url", &format!("http://{address}"))]);
+    let url = format!("http://{address}");
+    out.say(UiText::Serving, &[("url", &url)]);
+    if let Some(issued) = &sign_in {
+        let expires = issued
+            .expires_at
+            .map(|at| at.format("%Y-%m-%d %H:%M UTC").to_string())
+            .unwrap_or_default();
+        out.say(
+            crate::demo::DemoText::ServeSignIn,
+            &[
+                ("token", &issued.token),
+                ("url", &url),
+                ("expires", &expires),
+            ],
+        );
+    }
 
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::spawn(async move {

@@ -8,6 +8,7 @@
 
 mod reviews;
 mod runs;
+pub mod serve;
 
 use std::sync::Arc;
 
@@ -60,6 +61,11 @@ pub async fn run(target: &DatabaseTarget, out: &Out) -> Result<(), CliError> {
         .create_if_missing()
         .await
         .map_err(|e| CliError::from_database(&e, target))?;
+    record(target, created, out).await
+}
+
+/// Migrates the database (`created`: by this command) and records the story.
+async fn record(target: &DatabaseTarget, created: bool, out: &Out) -> Result<(), CliError> {
     let pool = target
         .connect(4)
         .await
@@ -257,6 +263,14 @@ runproof_domain::text_catalogue! {
         PointerReviewHistory = "demo.pointer_review_history" { en: "the review's events, linked with the run that composed it", de: "die Ereignisse des Reviews, verknüpft mit dem Lauf, der es erstellt hat" }
         PointerExplain = "demo.pointer_explain" { en: "another pass: nothing is left to decide", de: "ein weiterer Durchlauf: nichts mehr zu entscheiden" }
         PointerVerify = "demo.pointer_verify" { en: "rebuild every projection from the log and compare", de: "alle Projektionen aus dem Log neu aufbauen und vergleichen" }
+        ServeKeepsHistory = "demo.serve_keeps_history" {
+            en: "The database {target} already has a history: it is served as it is (the demo story is recorded only into an empty log).",
+            de: "Die Datenbank {target} hat bereits eine Historie: Sie wird so bereitgestellt, wie sie ist (die Demo-Geschichte wird nur in ein leeres Log geschrieben)."
+        }
+        ServeSignIn = "demo.serve_sign_in" {
+            en: "Signed in as the demo's platform operator \"Ops Lead\" with this token (valid until {expires}; shown once):\n\n  {token}\n\nTry:  curl -H 'Authorization: Bearer {token}' {url}/api/v1/runs",
+            de: "Angemeldet als Plattform-Operator \"Ops Lead\" der Demo mit diesem Token (gültig bis {expires}; wird nur einmal gezeigt):\n\n  {token}\n\nVersuchen Sie:  curl -H 'Authorization: Bearer {token}' {url}/api/v1/runs"
+        }
         FromCheckout = "demo.from_checkout" {
             en: "(From a checkout, run each as: cargo run -q -- <command>.)",
             de: "(Aus einem Checkout jeweils so ausführen: cargo run -q -- <Befehl>.)"
