@@ -856,6 +856,25 @@ async fn the_review_commands_tell_the_story_and_refuse_bad_input_in_one_line() {
     )
     .unwrap();
     assert_eq!(list.as_array().unwrap().len(), 1);
+    // The list's filters are the API's: environment and status.
+    let listed = |filters: &[&str]| -> usize {
+        let out = runproof(
+            &url,
+            &[&["--json", "reviews", "list"][..], filters].concat(),
+        );
+        serde_json::from_str::<Value>(&out.stdout)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    assert_eq!(listed(&["--environment", &env, "--status", "ready"]), 1);
+    assert_eq!(listed(&["--status", "published"]), 0);
+    one_line_error(
+        &runproof(&url, &["reviews", "list", "--status", "sideways"]),
+        2,
+        "cli.unknown_review_status",
+    );
     let shown = runproof(&url, &["reviews", "show", &review]);
     assert!(
         shown.stdout.contains("identity") && shown.stdout.contains("ready"),

@@ -415,6 +415,14 @@ async fn the_openapi_document_describes_exactly_the_routes_the_router_serves() {
         "/api/v1/runs/{id}",
         "/api/v1/runs/{id}/history",
         "/api/v1/runs/{id}/explain",
+        "/api/v1/environments/{id}/evidence",
+        "/api/v1/environments/{id}/reviews",
+        "/api/v1/reviews",
+        "/api/v1/reviews/{id}",
+        "/api/v1/reviews/{id}/publish",
+        "/api/v1/reviews/{id}/archive",
+        "/api/v1/workspaces",
+        "/api/v1/workspaces/{id}/environments",
     ] {
         assert!(paths.contains_key(expected), "{expected} is not described");
     }

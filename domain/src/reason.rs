@@ -112,6 +112,11 @@ text_catalogue! {
         en: "Run {run} is recorded, but the views do not show it yet: {cause}. `runproof history {run}` shows its events now.",
         de: "Lauf {run} ist aufgezeichnet, aber die Ansichten zeigen ihn noch nicht: {cause}. `runproof history {run}` zeigt seine Ereignisse schon jetzt."
     }
+    /// The review's events are in the log, but the views do not show it yet.
+    ReviewNotYetVisible = "review.not_yet_visible" {
+        en: "Review {review} is recorded, but the views do not show it yet: {cause}. `runproof history {review}` shows its events now.",
+        de: "Review {review} ist aufgezeichnet, aber die Ansichten zeigen es noch nicht: {cause}. `runproof history {review}` zeigt seine Ereignisse schon jetzt."
+    }
     /// Start was sent for a run that is already running (another worker claimed it).
     RunAlreadyRunning = "run.already_running" {
         en: "The run is already running.",
@@ -397,6 +402,11 @@ text_catalogue! {
         en: "Unknown status {value} (use queued, running or completed).",
         de: "Unbekannter Status {value} (erlaubt: queued, running, completed)."
     }
+    /// A review status filter named an unknown status.
+    CliUnknownReviewStatus = "cli.unknown_review_status" {
+        en: "Unknown review status {value} (use draft, ready, failed, published, archived or superseded).",
+        de: "Unbekannter Review-Status {value} (erlaubt: draft, ready, failed, published, archived, superseded)."
+    }
     /// An outcome filter named an unknown outcome.
     CliUnknownOutcome = "cli.unknown_outcome" {
         en: "Unknown outcome {value} (use pending, succeeded, partially_succeeded, blocked or failed).",
@@ -539,6 +549,18 @@ text_catalogue! {
     HttpBodyTooLarge = "http.body_too_large" {
         en: "The request body is larger than the server accepts (1 MiB).",
         de: "Der Anfrageinhalt ist größer, als der Server annimmt (1 MiB)."
+    }
+    /// A request body that is not JSON, is not the expected object, or has unknown or
+    /// missing fields.
+    HttpInvalidBody = "http.invalid_body" {
+        en: "The request body is not valid for this resource: it must be JSON with the fields /api/openapi.json describes, and no others.",
+        de: "Der Anfrageinhalt passt nicht zu dieser Ressource: Er muss JSON mit den Feldern sein, die /api/openapi.json beschreibt, und keinen anderen."
+    }
+    /// The caller may see the workspace (an operator) but is not a member, and only
+    /// members act on it.
+    AccessMembersOnly = "access.members_only" {
+        en: "Only members of this workspace can do this; the token's actor may see the workspace but is not a member of it.",
+        de: "Nur Mitglieder dieses Arbeitsbereichs können das tun; der Akteur des Tokens darf den Arbeitsbereich sehen, ist aber kein Mitglied."
     }
     /// A rebuilt projection differs from the live one.
     ReplayDifferences = "replay.differences" {

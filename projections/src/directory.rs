@@ -16,7 +16,7 @@ use uuid::Uuid;
 use crate::log::StoredEvent;
 use crate::projection::{IndexSpec, Projection, ProjectionError, TableSet, TableSpec};
 use crate::stream_table::{
-    self, get_columns, load_columns, upsert_columns, JsonColumns, Row, StreamTable,
+    self, get_columns, load_columns, query_columns, upsert_columns, JsonColumns, Row, StreamTable,
 };
 
 // --- workspaces ---
@@ -167,6 +167,19 @@ pub async fn workspace(
     id: Uuid,
 ) -> Result<Option<Row<WorkspaceState>>, sqlx::Error> {
     get_columns::<WorkspaceColumns>(conn, "workspaces", id).await
+}
+
+/// The workspaces `visible_to` belongs to (every workspace without it), by name.
+pub async fn workspaces(
+    conn: &mut PgConnection,
+    visible_to: Option<Uuid>,
+) -> Result<Vec<Row<WorkspaceState>>, sqlx::Error> {
+    let query = sqlx::query_scalar(
+        "SELECT to_jsonb(t) FROM workspaces t WHERE ($1::text IS NULL OR member_ids ? $1) \
+         ORDER BY name, id",
+    )
+    .bind(visible_to.map(|a| a.to_string()));
+    query_columns::<WorkspaceColumns>(query, conn).await
 }
 
 // --- actors ---
@@ -457,4 +470,16 @@ impl StreamTable for EnvironmentsProjection {
     ) -> Result<(), sqlx::Error> {
         upsert_columns::<EnvironmentColumns>(conn, table, rows).await
     }
+}
+
+/// The managed environments of one workspace, by name.
+pub async fn environments(
+    conn: &mut PgConnection,
+    workspace_id: Uuid,
+) -> Result<Vec<Row<EnvironmentState>>, sqlx::Error> {
+    let query = sqlx::query_scalar(
+        "SELECT to_jsonb(t) FROM managed_environments t WHERE workspace_id = $1 ORDER BY name, id",
+    )
+    .bind(workspace_id);
+    query_columns::<EnvironmentColumns>(query, conn).await
 }

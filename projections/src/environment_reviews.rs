@@ -259,21 +259,42 @@ pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<Option<ReviewRow>,
     get_columns::<Columns>(conn, NAME, id).await
 }
 
-/// Reviews of one workspace, or of all, newest first; with `visible_to`, only those of
-/// workspaces that actor belongs to (filtered before the limit).
+/// Filters for listing reviews; every filter is optional and they combine.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReviewFilter {
+    pub workspace_id: Option<Uuid>,
+    pub environment_id: Option<Uuid>,
+    pub status: Option<ReviewStatus>,
+    /// Only reviews of workspaces this actor belongs to (filtered before the limit).
+    pub visible_to: Option<Uuid>,
+    /// At most this many rows (newest first), within `1..=`[`crate::LIST_LIMIT_MAX`].
+    pub limit: i64,
+    /// Keyset paging: only reviews after this one in the list's order (newest draft
+    /// first), given as its `(drafted_at, id)`. No OFFSET: a deep page costs what the
+    /// first one does.
+    pub after: Option<(DateTime<Utc>, Uuid)>,
+}
+
+/// Reviews matching `filter`, newest draft first (`drafted_at` descending, then id).
 pub async fn list(
     conn: &mut PgConnection,
-    workspace_id: Option<Uuid>,
-    visible_to: Option<Uuid>,
-    limit: i64,
+    filter: &ReviewFilter,
 ) -> Result<Vec<ReviewRow>, sqlx::Error> {
     let query = sqlx::query_scalar(
-        "SELECT to_jsonb(t) FROM environment_reviews t WHERE ($1::uuid IS NULL OR workspace_id = $1) \
-         AND ($3::text IS NULL OR workspace_id IN (SELECT id FROM workspaces WHERE member_ids ? $3)) \
+        "SELECT to_jsonb(t) FROM environment_reviews t \
+         WHERE ($1::uuid IS NULL OR workspace_id = $1) \
+           AND ($3::text IS NULL OR workspace_id IN (SELECT id FROM workspaces WHERE member_ids ? $3)) \
+           AND ($4::uuid IS NULL OR environment_id = $4) \
+           AND ($5::text IS NULL OR status = $5) \
+           AND ($6::timestamptz IS NULL OR drafted_at < $6 OR (drafted_at = $6 AND id > $7)) \
          ORDER BY drafted_at DESC, id LIMIT $2",
     )
-    .bind(workspace_id)
-    .bind(limit.clamp(1, crate::LIST_LIMIT_MAX))
-    .bind(visible_to.map(|a| a.to_string()));
+    .bind(filter.workspace_id)
+    .bind(filter.limit.clamp(1, crate::LIST_LIMIT_MAX))
+    .bind(filter.visible_to.map(|a| a.to_string()))
+    .bind(filter.environment_id)
+    .bind(filter.status.map(ReviewStatus::as_str))
+    .bind(filter.after.map(|(at, _)| at))
+    .bind(filter.after.map(|(_, id)| id));
     query_columns::<Columns>(query, conn).await
 }

@@ -10,6 +10,7 @@ use runproof_domain::initiator::Initiator;
 use runproof_domain::metadata::CommandContext;
 use runproof_domain::reason::Detail;
 use runproof_domain::ReasonCode;
+use serde::Serialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -18,6 +19,7 @@ use super::lag;
 use super::out::Out;
 use super::text::UiText;
 use crate::app::App;
+use crate::directory::Captured;
 
 /// Who a directory command acts as: the given actor, or the command line itself.
 pub fn context(actor: Option<Uuid>) -> CommandContext {
@@ -194,13 +196,20 @@ pub fn read_document(path: &Path) -> Result<Value, CliError> {
     file.take(limit + 1)
         .read_to_end(&mut bytes)
         .map_err(|_| unreadable())?;
-    if bytes.len() as u64 > limit {
+    parse_document(&bytes)
+}
+
+/// Parses an evidence document's bytes (a file's or a request body's): more than the
+/// document bound, or not JSON, is refused with `evidence.invalid` and what was wrong.
+/// What the JSON must hold is checked when it is captured.
+pub fn parse_document(bytes: &[u8]) -> Result<Value, CliError> {
+    if bytes.len() > limits::DOCUMENT_BYTES {
         return Err(CliError::input(
             ReasonCode::EvidenceInvalid,
             DocumentError::TooLarge.args(),
         ));
     }
-    serde_json::from_slice(&bytes).map_err(|e| {
+    serde_json::from_slice(bytes).map_err(|e| {
         CliError::input(
             ReasonCode::EvidenceInvalid,
             vec![
@@ -225,13 +234,12 @@ pub async fn capture_evidence(
         .await
         .map_err(|e| CliError::from_service(&e))?;
     if out.json {
-        out.json(&json!({
-            "snapshot_id": captured.snapshot_id,
-            "environment_id": environment,
-            "content_hash": captured.content_hash,
-            "finding_count": captured.finding_count,
-            "lag": lag::json(app.lag(), out),
-        }));
+        let mut answer =
+            serde_json::to_value(CapturedView::of(environment, &captured)).unwrap_or_default();
+        if let Some(fields) = answer.as_object_mut() {
+            fields.insert("lag".into(), lag::json(app.lag(), out));
+        }
+        out.json(&answer);
     } else {
         out.say(
             UiText::CapturedEvidence,
@@ -243,4 +251,30 @@ pub async fn capture_evidence(
         );
     }
     Ok(())
+}
+
+/// A captured evidence snapshot, as `evidence capture --json` prints it and the API
+/// answers it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CapturedView {
+    /// The new evidence snapshot: the environment's newest, which the next review
+    /// compose request composes from.
+    pub snapshot_id: Uuid,
+    pub environment_id: Uuid,
+    /// `sha256:<hex>` over the document's canonical form: the same document always has
+    /// the same hash (and so the same review fingerprint).
+    pub content_hash: String,
+    /// How many findings the document holds.
+    pub finding_count: u64,
+}
+
+impl CapturedView {
+    pub fn of(environment_id: Uuid, captured: &Captured) -> Self {
+        CapturedView {
+            snapshot_id: captured.snapshot_id,
+            environment_id,
+            content_hash: captured.content_hash.clone(),
+            finding_count: captured.finding_count,
+        }
+    }
 }

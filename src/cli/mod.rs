@@ -282,6 +282,13 @@ pub enum ReviewsCommand {
     List {
         #[arg(long)]
         workspace: Option<String>,
+        /// Only reviews of this managed environment.
+        #[arg(long)]
+        environment: Option<String>,
+        /// Only reviews in this status (draft, ready, failed, published, archived,
+        /// superseded).
+        #[arg(long)]
+        status: Option<String>,
         /// Only what this actor may see.
         #[arg(long)]
         actor: Option<String>,
@@ -546,13 +553,20 @@ async fn dispatch(command: Command, opener: &Opener, out: &Out) -> Result<ExitCo
                 }
                 ReviewsCommand::List {
                     workspace,
+                    environment,
+                    status,
                     actor,
                     limit,
                 } => {
-                    let (w, a) = (optional(workspace)?, optional(actor)?);
-                    let limit = runs::parse_limit(limit)?;
+                    let mut filter = reviews::parse_review_filter(&reviews::ReviewListArgs {
+                        workspace: workspace.as_deref(),
+                        environment: environment.as_deref(),
+                        status: status.as_deref(),
+                        limit,
+                    })?;
+                    filter.visible_to = optional(actor)?;
                     let app = opener.open().await?;
-                    reviews::list(&app, w, a, limit, &out).await
+                    reviews::list(&app, &filter, &out).await
                 }
                 ReviewsCommand::History { review_id, actor } => {
                     let (id, a) = (runs::parse_id(&review_id)?, optional(actor)?);

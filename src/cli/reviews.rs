@@ -2,10 +2,14 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use comfy_table::presets::UTF8_BORDERS_ONLY;
 use comfy_table::{ContentArrangement, Table};
+use runproof_domain::fingerprint::Fingerprint;
+use runproof_domain::review::{ReviewContent, ReviewStatus};
 use runproof_domain::ReasonCode;
-use runproof_projections::environment_reviews::{self, ReviewRow};
+use runproof_projections::environment_reviews::{self, ReviewFilter, ReviewRow};
+use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -13,6 +17,7 @@ use super::directory::context;
 use super::error::CliError;
 use super::lag;
 use super::out::Out;
+use super::runs::{parse_id, parse_limit};
 use super::text::UiText;
 use crate::app::App;
 use crate::explain::when;
@@ -58,25 +63,94 @@ pub fn feedback_text(feedback: &Feedback, out: &Out) -> String {
     }
 }
 
-fn view(r: &ReviewRow) -> serde_json::Value {
-    let s = &r.state;
-    json!({
-        "id": s.id,
-        "status": s.status,
-        "workspace_id": s.workspace_id,
-        "environment_id": s.environment_id,
-        "fingerprint": s.fingerprint,
-        "snapshot_id": s.snapshot_id,
-        "run_id": s.run_id,
-        "drafted_at": s.drafted_at,
-        "ready_at": s.ready_at,
-        "published_at": s.published_at,
-        "archived_at": s.archived_at,
-        "superseded_by": s.superseded_by,
-        "superseded_at": s.superseded_at,
-        "failure_reason": s.failure,
-        "content": s.content,
-        "version": r.version,
+/// A review as `reviews show --json` prints it and the API answers it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ReviewView {
+    /// The review's id.
+    pub id: Uuid,
+    /// `draft`, `ready` or `failed` while it is being made; `published`, `archived` or
+    /// `superseded` afterwards.
+    #[schema(value_type = String, example = "ready")]
+    pub status: ReviewStatus,
+    pub workspace_id: Uuid,
+    pub environment_id: Uuid,
+    /// What the review is composed from: `sha256:<hex>` over the environment, the
+    /// evidence and the composer version.
+    #[schema(value_type = String)]
+    pub fingerprint: Fingerprint,
+    /// The evidence snapshot it is composed from.
+    pub snapshot_id: Uuid,
+    /// The compose run that drafted it (most recently).
+    pub run_id: Uuid,
+    pub drafted_at: DateTime<Utc>,
+    pub ready_at: Option<DateTime<Utc>>,
+    pub published_at: Option<DateTime<Utc>>,
+    pub archived_at: Option<DateTime<Utc>>,
+    /// The review that superseded it, when published after it.
+    pub superseded_by: Option<Uuid>,
+    pub superseded_at: Option<DateTime<Utc>>,
+    /// Why composing failed (a reason code), for a `failed` review.
+    #[schema(value_type = Option<String>)]
+    pub failure_reason: Option<ReasonCode>,
+    /// The composed content (findings by severity and by section), once ready.
+    #[schema(value_type = Option<Object>)]
+    pub content: Option<ReviewContent>,
+    /// The review stream's version as the view shows it.
+    pub version: i64,
+}
+
+impl ReviewView {
+    pub fn of(r: &ReviewRow) -> Self {
+        let s = &r.state;
+        ReviewView {
+            id: s.id,
+            status: s.status,
+            workspace_id: s.workspace_id,
+            environment_id: s.environment_id,
+            fingerprint: s.fingerprint.clone(),
+            snapshot_id: s.snapshot_id,
+            run_id: s.run_id,
+            drafted_at: s.drafted_at,
+            ready_at: s.ready_at,
+            published_at: s.published_at,
+            archived_at: s.archived_at,
+            superseded_by: s.superseded_by,
+            superseded_at: s.superseded_at,
+            failure_reason: s.failure,
+            content: s.content.clone(),
+            version: r.version,
+        }
+    }
+}
+
+/// The filters of a review list as given (command line or query string).
+#[derive(Debug, Clone, Default)]
+pub struct ReviewListArgs<'a> {
+    pub workspace: Option<&'a str>,
+    pub environment: Option<&'a str>,
+    pub status: Option<&'a str>,
+    pub limit: i64,
+}
+
+/// Parses a review list's filters; the caller sets the scope and the page.
+pub fn parse_review_filter(args: &ReviewListArgs<'_>) -> Result<ReviewFilter, CliError> {
+    Ok(ReviewFilter {
+        workspace_id: args.workspace.map(parse_id).transpose()?,
+        environment_id: args.environment.map(parse_id).transpose()?,
+        status: args
+            .status
+            .map(|s| {
+                s.trim().parse::<ReviewStatus>().map_err(|_| {
+                    CliError::input(
+                        ReasonCode::CliUnknownReviewStatus,
+                        vec![("value", s.to_string())],
+                    )
+                })
+            })
+            .transpose()?,
+        visible_to: None,
+        limit: parse_limit(args.limit)?,
+        after: None,
     })
 }
 
@@ -104,13 +178,8 @@ async fn visible(
     Ok(out)
 }
 
-pub async fn list(
-    app: &App,
-    workspace: Option<Uuid>,
-    actor: Option<Uuid>,
-    limit: i64,
-    out: &Out,
-) -> Result<(), CliError> {
+/// Reviews matching `filter` (see [`parse_review_filter`]), newest draft first.
+pub async fn list(app: &App, filter: &ReviewFilter, out: &Out) -> Result<(), CliError> {
     super::error::catch_up_for(
         app,
         runproof_projections::environment_reviews::NAME,
@@ -122,12 +191,12 @@ pub async fn list(
         .acquire()
         .await
         .map_err(|e| CliError::internal(&e))?;
-    let rows = environment_reviews::list(&mut conn, workspace, actor, limit)
+    let rows = environment_reviews::list(&mut conn, filter)
         .await
         .map_err(|e| CliError::internal(&e))?;
     drop(conn);
     if out.json {
-        out.json(&rows.iter().map(view).collect::<Vec<_>>());
+        out.json(&rows.iter().map(ReviewView::of).collect::<Vec<_>>());
         return Ok(());
     }
     if rows.is_empty() {
@@ -186,7 +255,7 @@ pub async fn show(app: &App, id: Uuid, actor: Option<Uuid>, out: &Out) -> Result
         .pop()
         .ok_or_else(not_found)?;
     if out.json {
-        out.json(&view(&row));
+        out.json(&ReviewView::of(&row));
         return Ok(());
     }
     let s = &row.state;

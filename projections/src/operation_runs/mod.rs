@@ -3,7 +3,9 @@
 mod queries;
 mod row;
 
-pub use queries::{find_active_by_identity, get, list, RunFilter};
+pub use queries::{
+    find_active_by_identity, get, list, workspace_counts, RunFilter, WorkspaceRunCounts,
+};
 pub use row::{RunRow, COMPLETION_KEY, RECONCILIATION_KEY};
 
 use async_trait::async_trait;

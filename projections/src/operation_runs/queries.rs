@@ -34,17 +34,12 @@ pub struct RunFilter {
 
 /// Runs matching `filter`, newest first.
 pub async fn list(conn: &mut PgConnection, filter: &RunFilter) -> Result<Vec<RunRow>, sqlx::Error> {
-    // "Needs attention" is the domain's rule, asked with its own values: the attention
-    // outcomes, and each run type's stale cut-offs at that time.
     let attention_outcomes: Vec<&str> = ATTENTION_OUTCOMES.iter().map(|o| o.as_str()).collect();
-    let (mut types, mut queued_cut, mut running_cut) = (Vec::new(), Vec::new(), Vec::new());
-    if let Some(now) = filter.needs_attention_at {
-        for t in RunType::ALL {
-            types.push(t.key());
-            queued_cut.push(stale::stale_cutoff(t, RunStatus::Queued, now));
-            running_cut.push(stale::stale_cutoff(t, RunStatus::Running, now));
-        }
-    }
+    let cutoffs = filter
+        .needs_attention_at
+        .map(StaleCutoffs::at)
+        .unwrap_or_default();
+    let stale = StaleCutoffs::condition(10);
     let sql = format!(
         "SELECT {COLUMNS} FROM operation_runs r \
          WHERE ($1::uuid IS NULL OR workspace_id = $1) \
@@ -53,12 +48,7 @@ pub async fn list(conn: &mut PgConnection, filter: &RunFilter) -> Result<Vec<Run
            AND ($5::text IS NULL OR workspace_id IN (SELECT id FROM workspaces WHERE member_ids ? $5)) \
            AND ($6::uuid IS NULL OR managed_environment_id = $6) \
            AND ($7::text IS NULL OR outcome = $7) \
-           AND (NOT $8::bool OR outcome = ANY($9::text[]) OR EXISTS ( \
-                SELECT 1 FROM UNNEST($10::text[], $11::timestamptz[], $12::timestamptz[]) \
-                  AS c(run_type, queued_cut, running_cut) \
-                WHERE c.run_type = r.run_type \
-                  AND ((r.status = 'queued' AND r.created_at <= c.queued_cut) \
-                    OR (r.status = 'running' AND COALESCE(r.started_at, r.created_at) <= c.running_cut)))) \
+           AND (NOT $8::bool OR outcome = ANY($9::text[]) OR {stale}) \
            AND ($13::timestamptz IS NULL OR created_at < $13 OR (created_at = $13 AND id > $14)) \
          ORDER BY created_at DESC, id \
          LIMIT $4"
@@ -73,14 +63,106 @@ pub async fn list(conn: &mut PgConnection, filter: &RunFilter) -> Result<Vec<Run
         .bind(filter.outcome.map(RunOutcome::as_str))
         .bind(filter.needs_attention_at.is_some())
         .bind(attention_outcomes)
-        .bind(types)
-        .bind(queued_cut)
-        .bind(running_cut)
+        .bind(cutoffs.types)
+        .bind(cutoffs.queued)
+        .bind(cutoffs.running)
         .bind(filter.after.map(|(at, _)| at))
         .bind(filter.after.map(|(_, id)| id))
         .fetch_all(conn)
         .await?;
     rows.iter().map(RunRow::decode).collect()
+}
+
+/// "Needs attention" is the domain's rule, asked with its own values: the attention
+/// outcomes, and each run type's stale cut-offs at a time — bound as three parallel
+/// arrays (run type, queued cut-off, running cut-off).
+#[derive(Debug, Default)]
+struct StaleCutoffs {
+    types: Vec<&'static str>,
+    queued: Vec<Option<DateTime<Utc>>>,
+    running: Vec<Option<DateTime<Utc>>>,
+}
+
+impl StaleCutoffs {
+    fn at(now: DateTime<Utc>) -> Self {
+        let mut c = StaleCutoffs::default();
+        for t in RunType::ALL {
+            c.types.push(t.key());
+            c.queued
+                .push(stale::stale_cutoff(t, RunStatus::Queued, now));
+            c.running
+                .push(stale::stale_cutoff(t, RunStatus::Running, now));
+        }
+        c
+    }
+
+    /// The SQL condition "run `r` is active past its type's stale cut-off", with the
+    /// three arrays bound as parameters `$first`, `$first + 1` and `$first + 2`.
+    fn condition(first: usize) -> String {
+        let (t, q, r) = (first, first + 1, first + 2);
+        format!(
+            "EXISTS (SELECT 1 FROM UNNEST(${t}::text[], ${q}::timestamptz[], ${r}::timestamptz[]) \
+               AS c(run_type, queued_cut, running_cut) \
+             WHERE c.run_type = r.run_type \
+               AND ((r.status = 'queued' AND r.created_at <= c.queued_cut) \
+                 OR (r.status = 'running' AND COALESCE(r.started_at, r.created_at) <= c.running_cut)))"
+        )
+    }
+}
+
+/// A workspace's runs that are active, and that need attention, at one time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WorkspaceRunCounts {
+    pub workspace_id: Uuid,
+    /// Queued or running.
+    pub active: i64,
+    /// As `list` with `needs_attention_at` would page through: ended badly, or active
+    /// past their type's stale threshold.
+    pub needs_attention: i64,
+}
+
+/// The active runs and the runs needing attention at `now` of each of these workspaces
+/// (a workspace without either is left out). Reads only active and badly ended runs:
+/// the outcomes are written into the statement (they are the domain's own words, never
+/// input) so that the partial indexes on them serve it, not a scan of every run.
+pub async fn workspace_counts(
+    conn: &mut PgConnection,
+    workspace_ids: &[Uuid],
+    now: DateTime<Utc>,
+) -> Result<Vec<WorkspaceRunCounts>, sqlx::Error> {
+    let attention = ATTENTION_OUTCOMES
+        .iter()
+        .map(|o| format!("'{}'", o.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let stale = StaleCutoffs::condition(2);
+    let sql = format!(
+        "SELECT workspace_id, \
+                count(*) FILTER (WHERE status IN ('queued', 'running')), \
+                count(*) FILTER (WHERE outcome IN ({attention}) OR {stale}) \
+         FROM operation_runs r \
+         WHERE workspace_id = ANY($1) \
+           AND (status = 'queued' OR status = 'running' OR outcome IN ({attention})) \
+         GROUP BY workspace_id"
+    );
+    let cutoffs = StaleCutoffs::at(now);
+    let rows: Vec<(Uuid, i64, i64)> = sqlx::query_as(&sql)
+        .bind(workspace_ids)
+        .bind(cutoffs.types)
+        .bind(cutoffs.queued)
+        .bind(cutoffs.running)
+        .fetch_all(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(workspace_id, active, needs_attention)| WorkspaceRunCounts {
+                workspace_id,
+                active,
+                needs_attention,
+            },
+        )
+        .collect())
 }
 
 /// One run by id.

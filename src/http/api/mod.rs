@@ -2,12 +2,21 @@
 //! (bearer token), checks the caller's scope, calls the same services as the CLI, and
 //! renders the same documents as the CLI's `--json`.
 
+mod environments;
+mod reviews;
 mod runs;
+mod workspaces;
 
-use axum::extract::FromRequestParts;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::{DateTime, Utc};
 use runproof_domain::{Lang, ReasonCode};
+use uuid::Uuid;
 
 use utoipa_axum::router::OpenApiRouter;
 
@@ -17,7 +26,11 @@ use crate::cli::error::CliError;
 
 /// Every `/api/v1` route, each with its OpenAPI description.
 pub fn routes() -> OpenApiRouter<ApiState> {
-    OpenApiRouter::new().merge(runs::routes())
+    OpenApiRouter::new()
+        .merge(runs::routes())
+        .merge(environments::routes())
+        .merge(reviews::routes())
+        .merge(workspaces::routes())
 }
 
 /// The caller's language (`Accept-Language`), for documents that carry texts.
@@ -45,4 +58,104 @@ pub(crate) fn invalid_query(e: impl std::fmt::Display) -> ApiError {
         ReasonCode::HttpInvalidQuery,
         vec![],
     )
+}
+
+/// A failure the caller cannot act on (the database, the engine): 503, the cause logged.
+pub(crate) fn internal(e: impl std::error::Error + 'static) -> ApiError {
+    ApiError::from_cli(&CliError::internal(&e))
+}
+
+/// The caller may see the workspace (an operator) but only members act on it. Never
+/// answered for a workspace the caller may not see: that is "not found".
+pub(crate) fn members_only() -> ApiError {
+    ApiError::new(StatusCode::FORBIDDEN, ReasonCode::AccessMembersOnly, vec![])
+}
+
+/// A body the client got wrong: not JSON, not the expected object, unknown fields.
+pub(crate) fn invalid_body(e: impl std::fmt::Display) -> ApiError {
+    tracing::debug!(error = %e, "body refused");
+    ApiError::new(StatusCode::BAD_REQUEST, ReasonCode::HttpInvalidBody, vec![])
+}
+
+/// The body as sent; a body over the limit is the `http.body_too_large` problem.
+pub(crate) fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ReasonCode::HttpBodyTooLarge,
+                vec![],
+            )
+        } else {
+            invalid_body(e)
+        }
+    })
+}
+
+/// The body of an action that takes no input (publish, archive, a compose request):
+/// empty, or an empty JSON object. Anything else is refused (`http.invalid_body`), so a
+/// field a client believes does something is never silently ignored.
+#[derive(Debug, Clone, Copy)]
+pub struct NoBody;
+
+impl<S: Send + Sync> FromRequest<S> for NoBody {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let bytes = body_bytes(Bytes::from_request(request, state).await)?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(NoBody);
+        }
+        match serde_json::from_slice::<serde_json::Value>(&bytes).map_err(invalid_body)? {
+            serde_json::Value::Object(fields) if fields.is_empty() => Ok(NoBody),
+            _ => Err(invalid_body("this action takes no fields")),
+        }
+    }
+}
+
+/// The query string of a route that takes no parameters: absent or empty. Anything else
+/// is refused (`http.invalid_query`), as an unknown parameter is on routes that take some.
+#[derive(Debug, Clone, Copy)]
+pub struct NoQuery;
+
+impl<S: Send + Sync> FromRequestParts<S> for NoQuery {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        match parts.uri.query() {
+            None | Some("") => Ok(NoQuery),
+            Some(_) => Err(invalid_query("this route takes no query parameters")),
+        }
+    }
+}
+
+/// Keyset page cursors: the last row of a page as `(time, id)`, opaque to clients.
+pub(crate) mod cursor {
+    use super::*;
+
+    pub fn encode(at: DateTime<Utc>, id: Uuid) -> String {
+        URL_SAFE_NO_PAD.encode(format!(
+            "{}|{id}",
+            at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+        ))
+    }
+
+    /// A cursor this server handed out, or `http.cursor_invalid` (400).
+    pub fn decode(cursor: &str) -> Result<(DateTime<Utc>, Uuid), ApiError> {
+        let invalid = || {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                ReasonCode::HttpCursorInvalid,
+                vec![],
+            )
+        };
+        let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
+        let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+        let (at, id) = text.split_once('|').ok_or_else(invalid)?;
+        let at = DateTime::parse_from_rfc3339(at)
+            .map_err(|_| invalid())?
+            .with_timezone(&Utc);
+        let id = Uuid::parse_str(id).map_err(|_| invalid())?;
+        Ok((at, id))
+    }
 }
