@@ -2,11 +2,15 @@
 //! (bearer token), checks the caller's scope, calls the same services as the CLI, and
 //! renders the same documents as the CLI's `--json`.
 
+mod lifecycle;
+mod restores;
 mod runs;
 
+use axum::extract::rejection::JsonRejection;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::StatusCode;
+use axum::Json;
 use runproof_domain::{Lang, ReasonCode};
 
 use utoipa_axum::router::OpenApiRouter;
@@ -17,7 +21,10 @@ use crate::cli::error::CliError;
 
 /// Every `/api/v1` route, each with its OpenAPI description.
 pub fn routes() -> OpenApiRouter<ApiState> {
-    OpenApiRouter::new().merge(runs::routes())
+    OpenApiRouter::new()
+        .merge(runs::routes())
+        .merge(lifecycle::routes())
+        .merge(restores::routes())
 }
 
 /// The caller's language (`Accept-Language`), for documents that carry texts.
@@ -45,4 +52,27 @@ pub(crate) fn invalid_query(e: impl std::fmt::Display) -> ApiError {
         ReasonCode::HttpInvalidQuery,
         vec![],
     )
+}
+
+/// A request body as the handler's type, or the problem for it: 413 when it is larger
+/// than the server accepts, else 400 `http.invalid_body` (not JSON, not sent as JSON, an
+/// unknown, missing or mistyped field). Values that parse but are not acceptable are the
+/// service's to refuse (422).
+pub(crate) fn body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+    match body {
+        Ok(Json(value)) => Ok(value),
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ReasonCode::HttpBodyTooLarge,
+            vec![],
+        )),
+        Err(e) => {
+            tracing::debug!(error = %e, "body refused");
+            Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                ReasonCode::HttpInvalidBody,
+                vec![],
+            ))
+        }
+    }
 }
