@@ -233,6 +233,19 @@ impl DirectoryService {
         .await
     }
 
+    /// Whether environment `environment_id` exists and belongs to workspace
+    /// `workspace_id` (read from its stream).
+    pub async fn environment_in(
+        &self,
+        workspace_id: Uuid,
+        environment_id: Uuid,
+    ) -> Result<bool, ServiceError> {
+        self.exists::<ManagedEnvironment>(environment_id, |e| {
+            e.state().is_some_and(|e| e.workspace_id == workspace_id)
+        })
+        .await
+    }
+
     /// Creates a managed environment in an existing workspace; returns its id.
     pub async fn create_environment(
         &self,

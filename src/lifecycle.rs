@@ -92,6 +92,19 @@ impl Ensured {
     }
 }
 
+/// What a run's own job reports when it completes the run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Completion {
+    pub outcome: TerminalOutcome,
+    /// Counts by name (`[a-z0-9_]`, at most 32 entries).
+    pub summary: BTreeMap<String, u64>,
+    /// What failed, each with a catalogued reason (at most 50).
+    pub failures: Vec<Failure>,
+    /// Why the run ended this way; without one, the first failure's reason (or
+    /// `job.no_reason`) is recorded.
+    pub note: Option<CompletionNote>,
+}
+
 /// What a transition wrote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Receipt {
@@ -170,10 +183,11 @@ impl RunLifecycle {
             .await
             .map_err(LifecycleError::Store)?;
         let holder = slot.aggregate.holder();
-        let holder_active = match holder {
-            Some(run_id) => self.load(run_id).await?.is_active(),
-            None => false,
+        let holder_run = match holder {
+            Some(run_id) => Some(self.load(run_id).await?),
+            None => None,
         };
+        let holder_active = holder_run.as_ref().is_some_and(OperationRun::is_active);
         let now = self.clock.now();
         let run_id = Uuid::new_v4();
         let claim = ClaimRunSlot {
@@ -185,7 +199,15 @@ impl RunLifecycle {
         };
         let slot_events = match slot.aggregate.decide(claim) {
             Ok(events) => events,
-            Err(RunSlotError::Held(active)) => return Ok(Some(Ensured::Existing(active))),
+            Err(RunSlotError::Held(active)) => {
+                // The run handed back is shown by the views too (read-your-writes holds
+                // for the answer, not only for the caller that queued it).
+                let version = holder_run.as_ref().map_or(1, OperationRun::version);
+                self.writer
+                    .wait_visible::<OperationRun>(&active.to_string(), version)
+                    .await;
+                return Ok(Some(Ensured::Existing(active)));
+            }
             Err(RunSlotError::ObservationOutdated) => return Ok(None),
         };
         let run_events = OperationRun::default()
@@ -253,16 +275,14 @@ impl RunLifecycle {
         failures: Vec<Failure>,
         ctx: &CommandContext,
     ) -> Result<Receipt, LifecycleError> {
-        let now = self.clock.now();
-        self.execute(
+        self.complete_with(
             run_id,
-            OperationRunCommand::Complete(CompleteRun {
+            Completion {
                 outcome,
                 summary,
                 failures,
-                completed_at: now,
                 note: None,
-            }),
+            },
             ctx,
         )
         .await
@@ -278,15 +298,38 @@ impl RunLifecycle {
         note: CompletionNote,
         ctx: &CommandContext,
     ) -> Result<Receipt, LifecycleError> {
+        self.complete_with(
+            run_id,
+            Completion {
+                outcome,
+                summary: BTreeMap::new(),
+                failures,
+                note: Some(note),
+            },
+            ctx,
+        )
+        .await
+    }
+
+    /// The run's job reports everything it has to say about how the run ended (the
+    /// other completions are shorthands of this one). The same rules hold: a repeat with
+    /// the same outcome records nothing (`Receipt::changed` is false), another outcome
+    /// is rejected.
+    pub async fn complete_with(
+        &self,
+        run_id: Uuid,
+        completion: Completion,
+        ctx: &CommandContext,
+    ) -> Result<Receipt, LifecycleError> {
         let now = self.clock.now();
         self.execute(
             run_id,
             OperationRunCommand::Complete(CompleteRun {
-                outcome,
-                summary: BTreeMap::new(),
-                failures,
+                outcome: completion.outcome,
+                summary: completion.summary,
+                failures: completion.failures,
                 completed_at: now,
-                note: Some(note),
+                note: completion.note,
             }),
             ctx,
         )

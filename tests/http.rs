@@ -423,6 +423,10 @@ async fn the_openapi_document_describes_exactly_the_routes_the_router_serves() {
         "/api/v1/reviews/{id}/archive",
         "/api/v1/workspaces",
         "/api/v1/workspaces/{id}/environments",
+        "/api/v1/runs/{id}/start",
+        "/api/v1/runs/{id}/complete",
+        "/api/v1/restores",
+        "/api/v1/restores/{id}",
     ] {
         assert!(paths.contains_key(expected), "{expected} is not described");
     }

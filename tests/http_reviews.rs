@@ -667,7 +667,10 @@ async fn workspaces_are_listed_as_the_caller_sees_them_with_active_and_attention
     let contoso = &mine["workspaces"][0];
     assert_eq!(contoso["id"], json!(w.a.ours));
     assert_eq!(contoso["can_act"], true);
-    assert_eq!(contoso["member_count"], 1);
+    assert_eq!(
+        contoso["member_count"], 2,
+        "the member and the service actor"
+    );
     assert_eq!(contoso["active_runs"], 1);
     // Exactly what the run list's needs_attention filter pages through.
     let (_, _, attention) = call(

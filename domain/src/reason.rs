@@ -167,6 +167,21 @@ text_catalogue! {
         en: "Someone else changed the run at the same moment; try again.",
         de: "Jemand anderes hat den Lauf im selben Moment geändert; bitte erneut versuchen."
     }
+    /// A completion named an outcome outside the terminal family.
+    RunUnknownOutcome = "run.unknown_outcome" {
+        en: "Unknown outcome {value}: a job completes a run as succeeded, partially_succeeded, blocked or failed.",
+        de: "Unbekanntes Ergebnis {value}: Ein Job schließt einen Lauf als succeeded, partially_succeeded, blocked oder failed ab."
+    }
+    /// A job named a reason code that is not in the catalogue.
+    RunUnknownReason = "run.unknown_reason" {
+        en: "Unknown reason code {value}: name a catalogued code such as job.failed, job.timed_out, job.input_invalid, job.dependency_unavailable or job.items_failed.",
+        de: "Unbekannter Grundcode {value}: einen katalogisierten Code wie job.failed, job.timed_out, job.input_invalid, job.dependency_unavailable oder job.items_failed angeben."
+    }
+    /// A job system tried to ensure, start or complete a run that runproof drives itself.
+    RunDrivenByEngine = "run.driven_by_engine" {
+        en: "Runs of type {type} are created and driven by runproof itself (a review compose is requested through its environment's reviews route); a job system cannot ensure, start or complete them.",
+        de: "Läufe vom Typ {type} legt runproof selbst an und führt sie aus (eine Review-Erstellung wird über die Reviews-Route ihrer Umgebung angefordert); ein Jobsystem kann sie nicht anlegen, starten oder abschließen."
+    }
     // --- reconciliation: the generic stale path ---
     /// A run stayed queued past its type's threshold; ended by the stale reconciler.
     RunStaleQueued = "run.stale_queued" {
@@ -208,6 +223,47 @@ text_catalogue! {
     RestoreRecordMissing = "restore.record_missing" {
         en: "No restore record of this run exists in its workspace and environment.",
         de: "Für diesen Lauf gibt es in seinem Arbeitsbereich und seiner Umgebung keinen Wiederherstellungsdatensatz."
+    }
+    // --- restore records: what job systems report ---
+    /// A restore id named no restore record (or one outside the caller's scope).
+    RestoreNotFound = "restore.not_found" {
+        en: "Restore {restore} was not found.",
+        de: "Wiederherstellung {restore} wurde nicht gefunden."
+    }
+    /// A restore id is already recorded, for another run.
+    RestoreAlreadyExists = "restore.already_exists" {
+        en: "A restore with this id is already recorded for another run; choose a new restore id.",
+        de: "Eine Wiederherstellung mit dieser ID ist bereits für einen anderen Lauf aufgezeichnet; eine neue Wiederherstellungs-ID wählen."
+    }
+    /// The run cannot have this restore record, so the adapter could never prove it.
+    RestoreRunMismatch = "restore.run_mismatch" {
+        en: "Run {run} cannot have this restore record: only a restore.execute run in a managed environment whose context names the restore (restore_id) can, because the restore adapter proves nothing else.",
+        de: "Lauf {run} kann diesen Wiederherstellungsdatensatz nicht haben: Nur ein restore.execute-Lauf in einer verwalteten Umgebung, dessen Kontext die Wiederherstellung nennt (restore_id), kann das, denn der Wiederherstellungsadapter belegt nichts anderes."
+    }
+    /// The restore was reported finished while it was never reported running.
+    RestoreNotStarted = "restore.not_started" {
+        en: "The restore was never reported running; report it running first.",
+        de: "Die Wiederherstellung wurde nie als laufend gemeldet; zuerst als laufend melden."
+    }
+    /// The restore already finished; its result never changes.
+    RestoreAlreadyFinished = "restore.already_finished" {
+        en: "The restore already finished with another result; a restore's result never changes.",
+        de: "Die Wiederherstellung ist bereits mit einem anderen Ergebnis beendet; das Ergebnis einer Wiederherstellung ändert sich nie."
+    }
+    /// A finished restore reported more failed items than items.
+    RestoreInvalidCounts = "restore.invalid_counts" {
+        en: "More items failed than the restore had: items_failed must not exceed items_total.",
+        de: "Es sind mehr Elemente fehlgeschlagen, als die Wiederherstellung hatte: items_failed darf items_total nicht übersteigen."
+    }
+    /// A restore report named a status that is not running or finished.
+    RestoreUnknownStatus = "restore.unknown_status" {
+        en: "Unknown restore status {value}: report running or finished.",
+        de: "Unbekannter Wiederherstellungsstatus {value}: running oder finished melden."
+    }
+    /// A restore report's result does not fit its status.
+    RestoreResultMismatch = "restore.result_mismatch" {
+        en: "A finished restore reports its result (failed, items_total, items_failed); a running one reports none.",
+        de: "Eine beendete Wiederherstellung meldet ihr Ergebnis (failed, items_total, items_failed); eine laufende meldet keines."
     }
     // --- reconciliation: the review-compose adapter ---
     /// The run's own review is ready or published.
@@ -348,6 +404,13 @@ text_catalogue! {
     TokenUnauthorized = "token.unauthorized" {
         en: "A valid API token is required: the token is missing, not valid, revoked or expired.",
         de: "Ein gültiges API-Token ist erforderlich: das Token fehlt, ist ungültig, widerrufen oder abgelaufen."
+    }
+    /// The caller sees the workspace but may not drive run lifecycles in it (it is not
+    /// a service actor, or not a member). Only answered to a caller that sees the
+    /// workspace, so it reveals nothing.
+    AccessServicesOnly = "access.services_only" {
+        en: "This token's actor may not drive runs in this workspace: only a service actor (runproof actors create --service) that is a member of the workspace may ensure, start and complete runs and report restores.",
+        de: "Der Akteur dieses Tokens darf in diesem Arbeitsbereich keine Läufe steuern: Nur ein Dienstakteur (runproof actors create --service), der Mitglied des Arbeitsbereichs ist, darf Läufe anlegen, starten und abschließen und Wiederherstellungen melden."
     }
     /// A name was empty, too long or not a single line.
     NameInvalid = "name.invalid" {
@@ -550,11 +613,10 @@ text_catalogue! {
         en: "The request body is larger than the server accepts (1 MiB).",
         de: "Der Anfrageinhalt ist größer, als der Server annimmt (1 MiB)."
     }
-    /// A request body that is not JSON, is not the expected object, or has unknown or
-    /// missing fields.
+    /// A request body that is not JSON, or has unknown, missing or mistyped fields.
     HttpInvalidBody = "http.invalid_body" {
-        en: "The request body is not valid for this resource: it must be JSON with the fields /api/openapi.json describes, and no others.",
-        de: "Der Anfrageinhalt passt nicht zu dieser Ressource: Er muss JSON mit den Feldern sein, die /api/openapi.json beschreibt, und keinen anderen."
+        en: "The request body is not valid for this resource: send a JSON object (Content-Type: application/json) with exactly the documented fields, each of its documented kind (see /api/openapi.json).",
+        de: "Der Anfrageinhalt passt nicht zu dieser Ressource: ein JSON-Objekt (Content-Type: application/json) mit genau den beschriebenen Feldern senden, jedes von der beschriebenen Art (siehe /api/openapi.json)."
     }
     /// The caller may see the workspace (an operator) but is not a member, and only
     /// members act on it.

@@ -119,6 +119,13 @@ impl RunType {
     pub fn thresholds(self) -> StaleThresholds {
         self.entry().thresholds
     }
+
+    /// Whether job systems drive runs of this type (ensure, start, complete them). A
+    /// review compose is runproof's own: its reviews service queues it against the
+    /// review's fingerprint slot and its worker runs it, so no one else may.
+    pub fn driven_by_jobs(self) -> bool {
+        !matches!(self, RunType::EnvironmentReviewCompose)
+    }
 }
 
 impl fmt::Display for RunType {
@@ -164,6 +171,22 @@ mod tests {
             let th = t.thresholds();
             assert!(th.queued_after_secs > 0 && th.running_after_secs > 0);
         }
+    }
+
+    #[test]
+    fn job_systems_drive_every_type_but_the_review_compose() {
+        let driven: Vec<RunType> = RunType::ALL
+            .into_iter()
+            .filter(|t| t.driven_by_jobs())
+            .collect();
+        assert_eq!(
+            driven,
+            vec![
+                RunType::RestoreExecute,
+                RunType::InventorySync,
+                RunType::ReportExport
+            ]
+        );
     }
 
     #[test]

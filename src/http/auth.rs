@@ -9,11 +9,14 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use runproof_domain::access::{authorize, Access, Caller};
+use runproof_domain::initiator::Initiator;
+use runproof_domain::metadata::CommandContext;
 use runproof_domain::workspace::Workspace;
 use runproof_domain::ReasonCode;
 use tracing::debug;
 use uuid::Uuid;
 
+use super::middleware::REQUEST_ID;
 use super::problem::ApiError;
 use super::state::ApiState;
 
@@ -60,6 +63,66 @@ impl FromRequestParts<ApiState> for Authenticated {
             }
         }
     }
+}
+
+/// An authenticated caller about to change something: the caller, and the context its
+/// commands are recorded with — the caller's actor as the events' actor, and the request
+/// id (`x-request-id`, when it is a UUID) as their correlation and causation id, so the
+/// log ties every event a request wrote to that request's log line.
+#[derive(Debug, Clone)]
+pub struct Acting {
+    pub caller: Caller,
+    pub ctx: CommandContext,
+}
+
+impl FromRequestParts<ApiState> for Acting {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
+        let Authenticated(caller) = Authenticated::from_request_parts(parts, state).await?;
+        let actor = Initiator::Actor(caller.actor_id);
+        let request_id = parts
+            .headers
+            .get(REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| Uuid::parse_str(v.trim()).ok());
+        let ctx = match request_id {
+            Some(id) => CommandContext {
+                actor,
+                correlation_id: id,
+                causation_id: id,
+            },
+            // A client's own request id that is not a UUID: a fresh one (the log line
+            // still names the client's).
+            None => CommandContext::new(actor),
+        };
+        Ok(Acting { caller, ctx })
+    }
+}
+
+/// Whether `caller` may drive run lifecycles in `workspace_id` (ensure, start, complete
+/// runs; report restores). A workspace it may not see answers `not_found` — the caller's
+/// answer for a missing id. One it sees but may not drive runs in (a member that is not
+/// a service actor, an operator that is not a member) answers 403 `access.services_only`:
+/// the caller can read the workspace already, so the refusal reveals nothing.
+pub async fn drive_runs(
+    state: &ApiState,
+    caller: &Caller,
+    workspace_id: Uuid,
+    not_found: fn() -> ApiError,
+) -> Result<(), ApiError> {
+    let access = access(state, caller, workspace_id).await?;
+    if !access.see {
+        return Err(not_found());
+    }
+    if !access.drive_runs {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            ReasonCode::AccessServicesOnly,
+            vec![],
+        ));
+    }
+    Ok(())
 }
 
 /// What `caller` may do in `workspace_id`, from the workspace's own stream (a membership

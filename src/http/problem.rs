@@ -112,6 +112,7 @@ fn status_of_input(reason: ReasonCode) -> StatusCode {
         || code.ends_with(".outcome_conflict")
         || code.ends_with(".already_running")
         || code.ends_with(".already_completed")
+        || code.ends_with(".already_finished")
         || code.ends_with(".already_exists")
         || code.ends_with(".already_member")
         || code.ends_with(".held_elsewhere")

@@ -38,7 +38,8 @@ pub fn get(path: &str) -> Request<Body> {
     Request::get(path).body(Body::empty()).unwrap()
 }
 
-/// Two workspaces with a run each; a member of the first, an outsider, an operator.
+/// Two workspaces with a run each; a member of the first, an outsider, an operator, and a
+/// service actor that is a member of the first (it drives run lifecycles there).
 pub struct Api {
     /// Kept alive: dropping it drops the database.
     pub _db: TestDb,
@@ -52,6 +53,9 @@ pub struct Api {
     pub member_id: Uuid,
     pub outsider: String,
     pub operator: String,
+    /// A service actor's token; the actor is a member of `ours`.
+    pub service: String,
+    pub service_id: Uuid,
 }
 
 pub async fn token(app: &runproof::app::App, actor: Uuid) -> String {
@@ -83,6 +87,17 @@ pub async fn api() -> Api {
         .create_actor_as(Uuid::new_v4(), "Ops", ActorKind::Member, true, &ctx)
         .await
         .unwrap();
+    let service = d
+        .create_actor_as(
+            Uuid::new_v4(),
+            "Backup jobs",
+            ActorKind::Service,
+            false,
+            &ctx,
+        )
+        .await
+        .unwrap();
+    d.add_member(ours, service, &ctx).await.unwrap();
     let run = |ws: Uuid| EnsureRun {
         workspace_id: ws,
         environment_id: None,
@@ -109,6 +124,8 @@ pub async fn api() -> Api {
         member_id: member,
         outsider: token(&app, outsider).await,
         operator: token(&app, operator).await,
+        service: token(&app, service).await,
+        service_id: service,
         app,
         router,
         ours,

@@ -7,6 +7,7 @@ use cqrs_es::{Aggregate, DomainEvent};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::reason::ReasonCode;
 use crate::reconciliation::RecordStatus;
 
 /// The schema version of restore events at this release.
@@ -155,21 +156,39 @@ pub struct RestoreFinished {
     pub finished_at: DateTime<Utc>,
 }
 
-/// Why a restore command was refused.
+/// Why a restore command was refused. Nothing was recorded. A report that repeats what
+/// the record already says is not refused: it records nothing.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RestoreError {
+    /// The id is recorded for another run (or scope): choose a new restore id.
     #[error("restore already exists")]
     AlreadyExists,
+    /// The restore has no history: check the id, or request it first.
     #[error("restore not found")]
     NotFound,
-    #[error("restore already started")]
-    AlreadyStarted,
+    /// The restore finished with another result (or a running report came after it
+    /// finished): a result never changes.
     #[error("restore already finished")]
     AlreadyFinished,
+    /// A finish for a restore never reported running: report it running first.
     #[error("restore was never started")]
     NotStarted,
+    /// More failed items than items: fix the counts.
     #[error("more failed items than items")]
     InvalidCounts,
+}
+
+impl RestoreError {
+    /// The catalogued reason for this refusal.
+    pub fn reason(&self) -> ReasonCode {
+        match self {
+            RestoreError::AlreadyExists => ReasonCode::RestoreAlreadyExists,
+            RestoreError::NotFound => ReasonCode::RestoreNotFound,
+            RestoreError::AlreadyFinished => ReasonCode::RestoreAlreadyFinished,
+            RestoreError::NotStarted => ReasonCode::RestoreNotStarted,
+            RestoreError::InvalidCounts => ReasonCode::RestoreInvalidCounts,
+        }
+    }
 }
 
 impl RestoreEvent {
@@ -232,25 +251,26 @@ impl Restore {
                     requested_at: c.requested_at,
                 })])
             }
-            (RestoreCommand::Request(_), Some(_)) => Err(RestoreError::AlreadyExists),
+            // A repeated request for the same run and scope records nothing.
+            (RestoreCommand::Request(c), Some(s)) => {
+                if (s.run_id, s.workspace_id, s.environment_id)
+                    == (c.run_id, c.workspace_id, c.environment_id)
+                {
+                    Ok(vec![])
+                } else {
+                    Err(RestoreError::AlreadyExists)
+                }
+            }
             (_, None) => Err(RestoreError::NotFound),
             (RestoreCommand::Start { started_at }, Some(s)) => match s.status {
                 RestoreStatus::Queued => Ok(vec![RestoreEvent::RestoreStarted(RestoreStarted {
                     started_at,
                 })]),
-                RestoreStatus::Running => Err(RestoreError::AlreadyStarted),
+                // A repeated "running" records nothing.
+                RestoreStatus::Running => Ok(vec![]),
                 _ => Err(RestoreError::AlreadyFinished),
             },
             (RestoreCommand::Finish(c), Some(s)) => {
-                if s.status.is_finished() {
-                    return Err(RestoreError::AlreadyFinished);
-                }
-                if s.status == RestoreStatus::Queued {
-                    return Err(RestoreError::NotStarted);
-                }
-                if c.items_failed > c.items_total {
-                    return Err(RestoreError::InvalidCounts);
-                }
                 let status = if c.failed {
                     RestoreStatus::Failed
                 } else if c.items_failed > 0 {
@@ -258,6 +278,22 @@ impl Restore {
                 } else {
                     RestoreStatus::Completed
                 };
+                if s.status.is_finished() {
+                    // The same result again records nothing; another one never replaces it.
+                    return if (s.status, s.items_total, s.items_failed)
+                        == (status, c.items_total, c.items_failed)
+                    {
+                        Ok(vec![])
+                    } else {
+                        Err(RestoreError::AlreadyFinished)
+                    };
+                }
+                if s.status == RestoreStatus::Queued {
+                    return Err(RestoreError::NotStarted);
+                }
+                if c.items_failed > c.items_total {
+                    return Err(RestoreError::InvalidCounts);
+                }
                 Ok(vec![RestoreEvent::RestoreFinished(RestoreFinished {
                     status,
                     items_total: c.items_total,
@@ -414,5 +450,65 @@ mod tests {
             .given_no_previous_events()
             .when(RestoreCommand::Start { started_at: t(1) })
             .then_expect_error(RestoreError::NotFound);
+        RestoreTest::with(())
+            .given(vec![
+                requested(),
+                started(),
+                finished(RestoreStatus::Completed, 1, 0),
+            ])
+            .when(RestoreCommand::Start { started_at: t(10) })
+            .then_expect_error(RestoreError::AlreadyFinished);
+    }
+
+    #[test]
+    fn it_should_record_nothing_for_a_report_it_already_has() {
+        RestoreTest::with(())
+            .given(vec![requested()])
+            .when(RestoreCommand::Request(RequestRestore {
+                restore_id: Uuid::from_u128(1),
+                run_id: Uuid::from_u128(2),
+                workspace_id: Uuid::from_u128(3),
+                environment_id: Uuid::from_u128(4),
+                requested_at: t(5),
+            }))
+            .then_expect_events(vec![]);
+        RestoreTest::with(())
+            .given(vec![requested(), started()])
+            .when(RestoreCommand::Start { started_at: t(5) })
+            .then_expect_events(vec![]);
+        RestoreTest::with(())
+            .given(vec![
+                requested(),
+                started(),
+                finished(RestoreStatus::CompletedWithErrors, 10, 2),
+            ])
+            .when(finish(false, 10, 2))
+            .then_expect_events(vec![]);
+    }
+
+    #[test]
+    fn it_should_never_let_a_restore_change_its_run_or_its_result() {
+        RestoreTest::with(())
+            .given(vec![requested()])
+            .when(RestoreCommand::Request(RequestRestore {
+                restore_id: Uuid::from_u128(1),
+                run_id: Uuid::from_u128(99),
+                workspace_id: Uuid::from_u128(3),
+                environment_id: Uuid::from_u128(4),
+                requested_at: t(5),
+            }))
+            .then_expect_error(RestoreError::AlreadyExists);
+        RestoreTest::with(())
+            .given(vec![
+                requested(),
+                started(),
+                finished(RestoreStatus::CompletedWithErrors, 10, 2),
+            ])
+            .when(finish(false, 10, 3))
+            .then_expect_error(RestoreError::AlreadyFinished);
+        assert_eq!(
+            RestoreError::AlreadyFinished.reason(),
+            ReasonCode::RestoreAlreadyFinished
+        );
     }
 }

@@ -3,15 +3,19 @@
 //! renders the same documents as the CLI's `--json`.
 
 mod environments;
+mod lifecycle;
+mod restores;
 mod reviews;
 mod runs;
 mod workspaces;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
+use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
+use axum::Json;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, Utc};
@@ -31,6 +35,8 @@ pub fn routes() -> OpenApiRouter<ApiState> {
         .merge(environments::routes())
         .merge(reviews::routes())
         .merge(workspaces::routes())
+        .merge(lifecycle::routes())
+        .merge(restores::routes())
 }
 
 /// The caller's language (`Accept-Language`), for documents that carry texts.
@@ -157,5 +163,21 @@ pub(crate) mod cursor {
             .with_timezone(&Utc);
         let id = Uuid::parse_str(id).map_err(|_| invalid())?;
         Ok((at, id))
+    }
+}
+
+/// A request body as the handler's type, or the problem for it: 413 when it is larger
+/// than the server accepts, else 400 `http.invalid_body` (not JSON, not sent as JSON, an
+/// unknown, missing or mistyped field). Values that parse but are not acceptable are the
+/// service's to refuse (422).
+pub(crate) fn body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+    match body {
+        Ok(Json(value)) => Ok(value),
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ReasonCode::HttpBodyTooLarge,
+            vec![],
+        )),
+        Err(e) => Err(invalid_body(e)),
     }
 }

@@ -1,5 +1,7 @@
 //! Runs: the list (filters, keyset pages), one run decision first, its history, and what
-//! the reconciler would decide about it now.
+//! the reconciler would decide about it now. (Writes — ensure, start, complete — are in
+//! `lifecycle`; `POST /runs` is registered here, beside `GET /runs`, because one path
+//! takes one registration.)
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
@@ -30,7 +32,7 @@ use crate::history::{self, StreamKind};
 
 pub fn routes() -> OpenApiRouter<ApiState> {
     OpenApiRouter::new()
-        .routes(routes!(list))
+        .routes(routes!(list, super::lifecycle::ensure))
         .routes(routes!(show))
         .routes(routes!(history))
         .routes(routes!(explain))
@@ -138,11 +140,11 @@ async fn list(
     Ok(Json(json!({ "runs": runs, "next_cursor": next_cursor })))
 }
 
-fn internal(e: impl std::error::Error + 'static) -> ApiError {
+pub(super) fn internal(e: impl std::error::Error + 'static) -> ApiError {
     ApiError::from_cli(&CliError::internal(&e))
 }
 
-fn run_not_found() -> ApiError {
+pub(super) fn run_not_found() -> ApiError {
     ApiError::not_found(ReasonCode::RunNotFound, "run")
 }
 
@@ -188,6 +190,19 @@ async fn visible_run(
     row.ok_or_else(run_not_found)
 }
 
+/// The decision-first document of run `id` (as `runs show --json`), for a caller that
+/// may see it.
+pub(super) async fn document(
+    s: &ApiState,
+    caller: &Caller,
+    id: Uuid,
+    lang: runproof_domain::Lang,
+) -> Result<Value, ApiError> {
+    let row = visible_run(s, caller, &id.to_string(), lang).await?;
+    let view = RunView::of(&row, s.app.clock.now(), &Out { json: true, lang });
+    Ok(view.decision_first())
+}
+
 /// One run, decision first (as `runs show --json`).
 #[utoipa::path(
     get, path = "/runs/{id}", tag = "runs",
@@ -205,9 +220,8 @@ async fn show(
     Language(lang): Language,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let row = visible_run(&s, &caller, &id, lang).await?;
-    let view = RunView::of(&row, s.app.clock.now(), &Out { json: true, lang });
-    Ok(Json(view.decision_first()))
+    let id = Uuid::parse_str(&id).map_err(|_| run_not_found())?;
+    Ok(Json(document(&s, &caller, id, lang).await?))
 }
 
 /// Every event of the run's stream, oldest first (as `history --json`).
