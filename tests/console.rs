@@ -1098,3 +1098,52 @@ async fn live_refresh_rereads_the_same_view_and_can_be_paused() {
         .contains("<input type=\"hidden\" name=\"live\" value=\"0\">"));
     assert_eq!(paused.run_links(), page.run_links());
 }
+
+// --- sessions are operational state ---
+
+#[tokio::test]
+async fn losing_the_sessions_table_signs_everyone_out_and_nothing_more() {
+    let a = api().await;
+    let mut b = Browser::signed_in(console(&a), &a.member).await;
+    sqlx::query("TRUNCATE console_sessions")
+        .execute(&a.app.pool)
+        .await
+        .unwrap();
+    assert_eq!(b.get("/runs").await.status, StatusCode::SEE_OTHER);
+    let again = b.sign_in(&a.member, "/runs").await;
+    assert_eq!(again.location(), "/runs");
+    assert_eq!(
+        b.get("/runs").await.run_links(),
+        vec![a.our_run.to_string()]
+    );
+}
+
+#[tokio::test]
+async fn a_failure_is_the_500_page_in_the_operators_language_with_nothing_internal() {
+    let a = api().await;
+    let mut b = Browser::signed_in(console(&a), &a.member).await;
+    sqlx::query("ALTER TABLE console_sessions RENAME TO console_sessions_gone")
+        .execute(&a.app.pool)
+        .await
+        .unwrap();
+    let page = b
+        .send_with("GET", "/runs", None, &[("accept-language", "de")])
+        .await;
+    assert_eq!(page.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(
+        page.body.contains("Etwas ist schiefgelaufen"),
+        "{}",
+        page.body
+    );
+    for internal in [
+        "console_sessions",
+        "relation",
+        "SQL",
+        "sqlx",
+        "exist",
+        "error returned",
+    ] {
+        assert!(!page.body.contains(internal), "{internal}: {}", page.body);
+    }
+    assert_eq!(page.headers[header::X_FRAME_OPTIONS], "DENY");
+}

@@ -145,6 +145,28 @@ struct EnvironmentGroup {
     options: Vec<Choice>,
 }
 
+/// A workspace's or environment's name; for one the directory does not know (yet),
+/// the start of its id, with the whole id beside it.
+struct Name {
+    text: String,
+    id: Option<String>,
+}
+
+impl Name {
+    fn of(id: Uuid, names: &HashMap<Uuid, String>) -> Name {
+        match names.get(&id) {
+            Some(name) => Name {
+                text: name.clone(),
+                id: None,
+            },
+            None => Name {
+                text: id.simple().to_string()[..8].to_string(),
+                id: Some(id.to_string()),
+            },
+        }
+    }
+}
+
 /// One run's line: the decision first.
 struct Line {
     href: String,
@@ -156,8 +178,8 @@ struct Line {
     why: String,
     attention: bool,
     type_label: &'static str,
-    workspace: String,
-    environment: Option<String>,
+    workspace: Name,
+    environment: Option<Name>,
     queued: String,
     queued_exact: String,
     queued_machine: String,
@@ -525,16 +547,8 @@ fn line(
         why: view.why.text,
         attention: view.needs_attention,
         type_label: view.run_type_label,
-        workspace: workspaces
-            .get(&s.workspace_id)
-            .cloned()
-            .unwrap_or_else(|| s.workspace_id.to_string()),
-        environment: s.environment_id.map(|e| {
-            environments
-                .get(&e)
-                .cloned()
-                .unwrap_or_else(|| e.to_string())
-        }),
+        workspace: Name::of(s.workspace_id, workspaces),
+        environment: s.environment_id.map(|e| Name::of(e, environments)),
         queued: time::relative(s.created_at, now, lang),
         queued_exact: time::exact(s.created_at),
         queued_machine: time::machine(s.created_at),

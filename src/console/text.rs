@@ -18,8 +18,8 @@ runproof_domain::text_catalogue! {
         // --- sign-in ---
         SignInTitle = "console.sign_in.title" { en: "Sign in", de: "Anmelden" }
         SignInIntro = "console.sign_in.intro" {
-            en: "Sign in with an API token, as runproof tokens issue prints it.",
-            de: "Mit einem API-Token anmelden, wie runproof tokens issue es ausgibt."
+            en: "Sign in with an API token, as “runproof tokens issue” prints it.",
+            de: "Mit einem API-Token anmelden, wie „runproof tokens issue“ es ausgibt."
         }
         SignInToken = "console.sign_in.token" { en: "API token", de: "API-Token" }
         SignInButton = "console.sign_in.button" { en: "Sign in", de: "Anmelden" }
@@ -65,8 +65,8 @@ runproof_domain::text_catalogue! {
             de: "Die Arbeitsbereiche, in denen Sie Mitglied sind, mit ihren aktiven Läufen und den Läufen, die jetzt Aufmerksamkeit brauchen."
         }
         WorkspacesIntroSystem = "console.workspaces.intro_system" {
-            en: "System view: as a platform operator you see every workspace, with its active runs and the runs that need attention now.",
-            de: "Systemansicht: Als Plattformbetreiber sehen Sie jeden Arbeitsbereich, mit seinen aktiven Läufen und den Läufen, die jetzt Aufmerksamkeit brauchen."
+            en: "As a platform operator you see every workspace, with its active runs and the runs that need attention now.",
+            de: "Als Plattformbetreiber sehen Sie jeden Arbeitsbereich, mit seinen aktiven Läufen und den Läufen, die jetzt Aufmerksamkeit brauchen."
         }
         WorkspacesEmpty = "console.workspaces.empty" {
             en: "You are not a member of any workspace yet.",
