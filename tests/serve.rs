@@ -41,6 +41,7 @@ async fn serve_answers_and_a_sigterm_lets_the_request_in_flight_finish_then_exit
         .spawn()
         .unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut child = Serving(child);
     let mut first = String::new();
     stdout.read_line(&mut first).unwrap();
     let address = first
@@ -75,7 +76,7 @@ async fn serve_answers_and_a_sigterm_lets_the_request_in_flight_finish_then_exit
         tokio::task::yield_now().await;
     }
     let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args(["-TERM", &child.0.id().to_string()])
         .status()
         .unwrap();
     assert!(killed.success());
@@ -85,7 +86,7 @@ async fn serve_answers_and_a_sigterm_lets_the_request_in_flight_finish_then_exit
         answer.contains("200 OK"),
         "the request in flight finished: {answer}"
     );
-    let status = child.wait().unwrap();
+    let status = child.0.wait().unwrap();
     assert_eq!(status.code(), Some(0));
     let mut rest = String::new();
     stdout.read_to_string(&mut rest).unwrap();
@@ -109,9 +110,21 @@ fn api_get(address: &str, path: &str, token: &str) -> serde_json::Value {
     serde_json::from_str(body).unwrap()
 }
 
+/// A `runproof serve` process, killed if the test fails before it stops it.
+struct Serving(std::process::Child);
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 /// Starts `serve --demo`, reads its output up to the printed token, and answers the
-/// address, the token and everything printed.
-fn serve_demo(url: &str) -> (std::process::Child, String, String, String) {
+/// process, its address, the token and everything printed.
+fn serve_demo(url: &str) -> (Serving, String, String, String) {
     let mut child = Command::new(assert_cmd::cargo::cargo_bin("runproof"))
         .env("RUST_LOG", "off")
         .args(["--database-url", url])
@@ -128,6 +141,7 @@ fn serve_demo(url: &str) -> (std::process::Child, String, String, String) {
         .spawn()
         .unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let child = Serving(child);
     let mut printed = String::new();
     let mut token = None;
     while !printed.contains("curl -H") {
@@ -148,13 +162,13 @@ fn serve_demo(url: &str) -> (std::process::Child, String, String, String) {
     (child, address, token, printed)
 }
 
-fn stop(mut child: std::process::Child) {
+fn stop(mut serving: Serving) {
     let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args(["-TERM", &serving.0.id().to_string()])
         .status()
         .unwrap();
     assert!(killed.success());
-    assert_eq!(child.wait().unwrap().code(), Some(0));
+    assert_eq!(serving.0.wait().unwrap().code(), Some(0));
 }
 
 #[tokio::test]

@@ -43,12 +43,18 @@ mod tests {
     #[test]
     fn the_served_htmx_is_the_vendored_file_its_version_file_names() {
         let version = include_str!("../../static/htmx.VERSION");
-        let line = version
-            .lines()
-            .find(|l| l.starts_with("sha256 "))
-            .expect("htmx.VERSION names the file's SHA-256");
-        let expected = line.split_whitespace().nth(1).unwrap();
-        assert_eq!(hex::encode(Sha256::digest(HTMX_JS.as_bytes())), expected);
-        assert!(version.starts_with("htmx.org 2.0."), "{version}");
+        let field = |key: &str| {
+            version
+                .lines()
+                .find_map(|l| l.strip_prefix(key))
+                .map(str::trim)
+                .expect("htmx.VERSION names the field")
+        };
+        assert_eq!(
+            hex::encode(Sha256::digest(HTMX_JS.as_bytes())),
+            field("sha256: ")
+        );
+        assert_eq!(field("package: "), "htmx.org");
+        assert!(field("version: ").starts_with("2.0."), "{version}");
     }
 }

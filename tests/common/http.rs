@@ -34,6 +34,38 @@ pub async fn call(
     (status, headers, body)
 }
 
+/// The real HTTP server on a free loopback port, served by the test's runtime (as
+/// `runproof serve` serves it); stopped when dropped.
+pub struct Server {
+    /// `http://127.0.0.1:PORT`, without a trailing slash.
+    pub url: String,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Serves `router` on `127.0.0.1:0` (the OS picks a free port).
+pub async fn serve(router: Router) -> Server {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, router).await.unwrap();
+    });
+    Server {
+        url: format!("http://{address}"),
+        task,
+    }
+}
+
+/// The real server over `db`, with the default limits.
+pub async fn serve_db(db: &TestDb) -> Server {
+    serve(router(db, Limits::default()).await).await
+}
+
 pub fn get(path: &str) -> Request<Body> {
     Request::get(path).body(Body::empty()).unwrap()
 }
@@ -58,6 +90,13 @@ pub struct Api {
     /// A service actor's token; the actor is a member of `ours`.
     pub service: String,
     pub service_id: Uuid,
+}
+
+impl Api {
+    /// This world's router as a real server, for a browser or any HTTP client.
+    pub async fn serve(&self) -> Server {
+        serve(self.router.clone()).await
+    }
 }
 
 pub async fn token(app: &runproof::app::App, actor: Uuid) -> String {
