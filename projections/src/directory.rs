@@ -484,6 +484,26 @@ pub async fn environments(
     query_columns::<EnvironmentColumns>(query, conn).await
 }
 
+/// One managed environment.
+pub async fn environment(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> Result<Option<Row<EnvironmentState>>, sqlx::Error> {
+    get_columns::<EnvironmentColumns>(conn, "managed_environments", id).await
+}
+
+/// The display names of these actors (those the directory knows), for showing who did
+/// something; an id it does not know is left out.
+pub async fn actor_names(
+    conn: &mut PgConnection,
+    ids: &[Uuid],
+) -> Result<Vec<(Uuid, String)>, sqlx::Error> {
+    sqlx::query_as("SELECT id, display_name FROM actors WHERE id = ANY($1) ORDER BY id")
+        .bind(ids)
+        .fetch_all(conn)
+        .await
+}
+
 /// The managed environments of these workspaces, by workspace and name.
 pub async fn environments_of(
     conn: &mut PgConnection,

@@ -4,6 +4,7 @@
 //! workspace and content hash.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use cqrs_es::Aggregate;
 use runproof_domain::environment::{EnvironmentEvent, ManagedEnvironment};
 use sqlx::PgConnection;
@@ -85,4 +86,36 @@ impl Projection for EvidenceSnapshotsProjection {
         }
         Ok(())
     }
+}
+
+/// One captured snapshot as listed (the document itself is not here).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct SnapshotRow {
+    pub id: Uuid,
+    pub workspace_id: Uuid,
+    pub environment_id: Uuid,
+    /// `sha256:<hex>` over the document's canonical form.
+    pub content_hash: String,
+    pub finding_count: i64,
+    pub captured_at: DateTime<Utc>,
+}
+
+/// The newest `limit` snapshots of an environment, newest first (captured time, then
+/// log position: two captures in one instant keep the log's order).
+pub async fn of_environment(
+    conn: &mut PgConnection,
+    workspace_id: Uuid,
+    environment_id: Uuid,
+    limit: i64,
+) -> Result<Vec<SnapshotRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, workspace_id, environment_id, content_hash, finding_count, captured_at \
+         FROM evidence_snapshots WHERE workspace_id = $1 AND environment_id = $2 \
+         ORDER BY captured_at DESC, position DESC LIMIT $3",
+    )
+    .bind(workspace_id)
+    .bind(environment_id)
+    .bind(limit.clamp(1, crate::LIST_LIMIT_MAX))
+    .fetch_all(conn)
+    .await
 }

@@ -140,6 +140,31 @@ pub fn explanation(
     })
 }
 
+/// What an evaluation would do, in one sentence: "Would decide now: … by …, outcome …
+/// — reason" or "Nothing to decide now (…): reason" — as `reconcile --explain` prints
+/// it and the console's run page shows it.
+pub fn evaluation_text(e: &Evaluation, out: &Out) -> String {
+    let reason = format!(
+        "{} [{}]",
+        e.decision.reason().text(out.lang),
+        e.decision.reason()
+    );
+    match e.outcome() {
+        Some(outcome) => UiText::ExplainWouldDecide.render(
+            out.lang,
+            &[
+                ("decision", &decision_label(e, out)),
+                ("by", &by(e, out)),
+                ("outcome", RunOutcome::from(outcome).label(out.lang)),
+                ("reason", &reason),
+            ],
+        ),
+        None => {
+            UiText::ExplainWaiting.render(out.lang, &[("by", &by(e, out)), ("reason", &reason)])
+        }
+    }
+}
+
 pub async fn explain(app: &App, run_id: Uuid, out: &Out) -> Result<(), CliError> {
     let reconciler = reconciler(app)?;
     let now = app.clock.now();
@@ -168,26 +193,7 @@ pub async fn explain(app: &App, run_id: Uuid, out: &Out) -> Result<(), CliError>
         out.say(UiText::ExplainCompleted, &[]);
         return Ok(());
     };
-    let reason = format!(
-        "{} [{}]",
-        e.decision.reason().text(out.lang),
-        e.decision.reason()
-    );
-    match e.outcome() {
-        Some(outcome) => out.say(
-            UiText::ExplainWouldDecide,
-            &[
-                ("decision", &decision_label(&e, out)),
-                ("by", &by(&e, out)),
-                ("outcome", RunOutcome::from(outcome).label(out.lang)),
-                ("reason", &reason),
-            ],
-        ),
-        None => out.say(
-            UiText::ExplainWaiting,
-            &[("by", &by(&e, out)), ("reason", &reason)],
-        ),
-    }
+    out.line(evaluation_text(&e, out));
     out.line(format!("{}:", out.t(UiText::HeadingEvidence)));
     let evidence = serde_json::to_string_pretty(e.decision.evidence()).unwrap_or_default();
     for line in evidence.lines() {

@@ -27,13 +27,20 @@
 pub mod assets;
 pub mod auth;
 pub mod cookie;
+pub mod environment;
+pub mod evidence;
 pub mod lang;
 pub mod page;
+pub mod review;
+pub mod run;
 pub mod runs;
+pub mod scope;
 pub mod session;
 pub mod sign_in;
 pub mod text;
 pub mod time;
+pub mod timeline;
+pub mod workspace;
 pub mod workspaces;
 
 use std::time::Duration;
@@ -72,6 +79,19 @@ pub fn routes(state: &ApiState) -> Router<ApiState> {
     Router::new()
         .route("/", get(workspaces::page))
         .route("/runs", get(runs::page))
+        .route("/runs/{id}", get(run::page))
+        .route("/workspaces/{id}", get(workspace::page))
+        .route("/environments/{id}", get(environment::page))
+        .route("/environments/{id}/reviews", post(environment::compose))
+        .route("/reviews/{id}", get(review::page))
+        .route(
+            "/reviews/{id}/publish",
+            get(review::confirm_publish).post(review::publish),
+        )
+        .route(
+            "/reviews/{id}/archive",
+            get(review::confirm_archive).post(review::archive),
+        )
         .route("/sign-in", get(sign_in::form).post(sign_in::submit))
         .route("/sign-out", post(sign_in::sign_out))
         .route(assets::STYLESHEET, get(assets::stylesheet))

@@ -78,6 +78,12 @@ impl Chrome {
         text.render(self.lang, args)
     }
 
+    /// A phrase the console shares with the CLI (labels such as "Decision",
+    /// "Evidence"), in the page's language — the same words `runs show` prints.
+    pub fn ui(&self, text: crate::cli::text::UiText) -> String {
+        text.text(self.lang)
+    }
+
     /// Whether the page is this navigation entry.
     pub fn is(&self, nav: Nav) -> bool {
         self.nav == nav

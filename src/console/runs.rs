@@ -147,13 +147,13 @@ struct EnvironmentGroup {
 
 /// A workspace's or environment's name; for one the directory does not know (yet),
 /// the start of its id, with the whole id beside it.
-struct Name {
-    text: String,
-    id: Option<String>,
+pub(crate) struct Name {
+    pub(crate) text: String,
+    pub(crate) id: Option<String>,
 }
 
 impl Name {
-    fn of(id: Uuid, names: &HashMap<Uuid, String>) -> Name {
+    pub(crate) fn of(id: Uuid, names: &HashMap<Uuid, String>) -> Name {
         match names.get(&id) {
             Some(name) => Name {
                 text: name.clone(),
@@ -168,21 +168,21 @@ impl Name {
 }
 
 /// One run's line: the decision first.
-struct Line {
-    href: String,
-    short_id: String,
-    status: &'static str,
-    status_label: &'static str,
-    outcome: &'static str,
-    outcome_label: &'static str,
-    why: String,
-    attention: bool,
-    type_label: &'static str,
-    workspace: Name,
-    environment: Option<Name>,
-    queued: String,
-    queued_exact: String,
-    queued_machine: String,
+pub(crate) struct Line {
+    pub(crate) href: String,
+    pub(crate) short_id: String,
+    pub(crate) status: &'static str,
+    pub(crate) status_label: &'static str,
+    pub(crate) outcome: &'static str,
+    pub(crate) outcome_label: &'static str,
+    pub(crate) why: String,
+    pub(crate) attention: bool,
+    pub(crate) type_label: &'static str,
+    pub(crate) workspace: Name,
+    pub(crate) environment: Option<Name>,
+    pub(crate) queued: String,
+    pub(crate) queued_exact: String,
+    pub(crate) queued_machine: String,
 }
 
 /// The part of the page live refresh replaces.
@@ -527,7 +527,8 @@ pub async fn page(
     Ok(response)
 }
 
-fn line(
+/// One run's line, decision first (the runs list's, and the environment page's).
+pub(crate) fn line(
     row: &RunRow,
     now: DateTime<Utc>,
     out: &Out,

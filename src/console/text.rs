@@ -155,6 +155,228 @@ runproof_domain::text_catalogue! {
             de: "Die Adresse enthält einen Parameter, den diese Seite nicht kennt, oder einen Wert der falschen Art."
         }
 
+        // --- shared by the pages of one run, environment, review, workspace ---
+        BreadcrumbLabel = "console.breadcrumb" { en: "You are here", de: "Sie sind hier" }
+        ColumnField = "console.column.field" { en: "Field", de: "Feld" }
+        ColumnValue = "console.column.value" { en: "Value", de: "Wert" }
+        ViewOnlyNotice = "console.view_only" {
+            en: "You can view this workspace but not act in it: only its members can.",
+            de: "Sie können diesen Arbeitsbereich ansehen, aber nicht darin handeln: Das können nur seine Mitglieder."
+        }
+        SystemActor = "console.actor.system" { en: "system: {name}", de: "System: {name}" }
+        MinutesSpan = "console.minutes" { en: "{n} min", de: "{n} Min." }
+        Dash = "console.dash" { en: "not yet", de: "noch nicht" }
+
+        // --- one run ---
+        RunTitle = "console.run.title" { en: "Run {id}", de: "Lauf {id}" }
+        RunDecisionIntro = "console.run.decision_intro" {
+            en: "What was decided about this run, by whom and why.",
+            de: "Was über diesen Lauf entschieden wurde, von wem und warum."
+        }
+        DecidedByJob = "console.run.by_job" { en: "its own job", de: "seinen eigenen Job" }
+        NotDecidedYet = "console.run.not_decided" {
+            en: "Nobody yet: the run is still active.",
+            de: "Noch niemand: Der Lauf ist noch aktiv."
+        }
+        LabelRecordedDecision = "console.run.recorded_decision" { en: "Recorded decision", de: "Festgehaltene Entscheidung" }
+        LabelDecidedAt = "console.run.decided_at" { en: "When", de: "Wann" }
+        LabelReasonCode = "console.run.reason_code" { en: "Reason code", de: "Grundcode" }
+        EvidenceIntro = "console.run.evidence_intro" {
+            en: "The facts the decision was made on, as recorded with it.",
+            de: "Die Tatsachen, auf denen die Entscheidung beruht, wie sie mit ihr festgehalten wurden."
+        }
+        EvidenceNone = "console.run.evidence_none" {
+            en: "No reconciliation decided this run, so no evidence was recorded.",
+            de: "Kein Abgleich hat diesen Lauf entschieden, daher wurden keine Belege festgehalten."
+        }
+        ExplainHeading = "console.run.explain" { en: "If the reconciler looked now", de: "Wenn der Abgleich jetzt prüfte" }
+        ExplainIntro = "console.run.explain_intro" {
+            en: "What a reconciliation pass would decide about this run at this moment; nothing is recorded.",
+            de: "Was ein Abgleich über diesen Lauf in diesem Moment entscheiden würde; nichts wird festgehalten."
+        }
+        RawContextHint = "console.run.raw_hint" {
+            en: "Show the run's context as recorded (JSON)",
+            de: "Den Kontext des Laufs wie festgehalten zeigen (JSON)"
+        }
+        HistoryHeading = "console.history" { en: "History", de: "Verlauf" }
+        RunHistoryIntro = "console.history.run_intro" {
+            en: "Every event of this run, oldest first, as the log recorded it.",
+            de: "Jedes Ereignis dieses Laufs, älteste zuerst, wie das Log es festhielt."
+        }
+        ReviewHistoryIntro = "console.history.review_intro" {
+            en: "Every event of this review, oldest first, as the log recorded it.",
+            de: "Jedes Ereignis dieses Reviews, älteste zuerst, wie das Log es festhielt."
+        }
+        EventAnchor = "console.history.anchor" { en: "Link to event {n}", de: "Link zu Ereignis {n}" }
+        EventUndecodable = "console.history.undecodable" {
+            en: "This build cannot read this event; it is shown as stored.",
+            de: "Diese Version kann dieses Ereignis nicht lesen; es wird wie gespeichert gezeigt."
+        }
+        LinkedReviews = "console.history.linked_reviews" { en: "Reviews this run touched", de: "Reviews, die dieser Lauf berührte" }
+        EvRunStatus = "console.evidence.run_status" { en: "Run status when evaluated", de: "Laufzustand bei der Prüfung" }
+        EvRecord = "console.evidence.record" { en: "Deciding record", de: "Entscheidender Datensatz" }
+        EvConsidered = "console.evidence.considered" { en: "Considered", de: "Geprüft" }
+        EvQueuedAfter = "console.evidence.queued_after" { en: "Stale when queued longer than", de: "Hängend, wenn länger eingereiht als" }
+        EvRunningAfter = "console.evidence.running_after" { en: "Stale when running longer than", de: "Hängend, wenn länger laufend als" }
+        TimeRunQueuedAt = "console.evidence.time.run_queued_at" { en: "Run queued at", de: "Lauf eingereiht am" }
+        TimeRunStartedAt = "console.evidence.time.run_started_at" { en: "Run started at", de: "Lauf gestartet am" }
+        TimeStaleSince = "console.evidence.time.stale_since" { en: "Stale since", de: "Hängend seit" }
+        TimeEvaluatedAt = "console.evidence.time.evaluated_at" { en: "Evaluated at", de: "Geprüft am" }
+        TimeRecordUpdatedAt = "console.evidence.time.record_updated_at" { en: "Record last changed at", de: "Datensatz zuletzt geändert am" }
+        KindReview = "console.record.review" { en: "review", de: "Review" }
+        KindRestore = "console.record.restore" { en: "restore", de: "Wiederherstellung" }
+        KindRun = "console.record.run" { en: "run", de: "Lauf" }
+        RecordDraft = "console.record.draft" { en: "draft", de: "Entwurf" }
+        RecordReady = "console.record.ready" { en: "ready", de: "bereit" }
+        RecordPublished = "console.record.published" { en: "published", de: "veröffentlicht" }
+        RecordArchived = "console.record.archived" { en: "archived", de: "archiviert" }
+        RecordSuperseded = "console.record.superseded" { en: "superseded", de: "abgelöst" }
+        RecordQueued = "console.record.queued" { en: "queued", de: "eingereiht" }
+        RecordRunning = "console.record.running" { en: "running", de: "läuft" }
+        RecordCompleted = "console.record.completed" { en: "completed", de: "abgeschlossen" }
+        RecordCompletedWithErrors = "console.record.completed_with_errors" { en: "completed with errors", de: "mit Fehlern abgeschlossen" }
+        RecordFailed = "console.record.failed" { en: "failed", de: "fehlgeschlagen" }
+
+        // --- one workspace ---
+        WorkspaceIntro = "console.workspace.intro" {
+            en: "The managed environments of this workspace, with their newest evidence and published review.",
+            de: "Die verwalteten Umgebungen dieses Arbeitsbereichs, mit ihren neuesten Belegen und dem veröffentlichten Review."
+        }
+        EnvironmentsHeading = "console.workspace.environments" { en: "Environments", de: "Umgebungen" }
+        EnvironmentsEmpty = "console.workspace.environments_empty" {
+            en: "This workspace has no managed environments yet.",
+            de: "Dieser Arbeitsbereich hat noch keine verwalteten Umgebungen."
+        }
+        ColumnNewestEvidence = "console.column.newest_evidence" { en: "Newest evidence", de: "Neueste Belege" }
+        ColumnPublishedReview = "console.column.published_review" { en: "Published review", de: "Veröffentlichtes Review" }
+        NoEvidenceYet = "console.no_evidence_yet" { en: "none yet", de: "noch keine" }
+        NoPublishedReview = "console.no_published_review" { en: "none", de: "keines" }
+        RunsOfWorkspace = "console.workspace.runs" { en: "All runs of this workspace", de: "Alle Läufe dieses Arbeitsbereichs" }
+        AttentionOfWorkspace = "console.workspace.attention" {
+            en: "{count} run(s) need attention",
+            de: "{count} Lauf/Läufe brauchen Aufmerksamkeit"
+        }
+        ActiveOfWorkspace = "console.workspace.active" { en: "{count} active run(s)", de: "{count} aktive(r) Lauf/Läufe" }
+
+        // --- one environment ---
+        EnvironmentIntro = "console.environment.intro" {
+            en: "Environment of {workspace}: its runs, its review and the evidence reviews are composed from.",
+            de: "Umgebung von {workspace}: ihre Läufe, ihr Review und die Belege, aus denen Reviews erstellt werden."
+        }
+        ComposeHeading = "console.compose.heading" { en: "Review of the current evidence", de: "Review der aktuellen Belege" }
+        ComposeHint = "console.compose.hint" {
+            en: "Composes a review from the newest evidence snapshot — or points you to the run already composing it, or to the review that already exists.",
+            de: "Erstellt ein Review aus dem neuesten Belegstand — oder verweist auf den Lauf, der es schon erstellt, oder auf das Review, das es schon gibt."
+        }
+        ComposeButton = "console.compose.button" { en: "Create or refresh review", de: "Review erstellen oder aktualisieren" }
+        ComposeNeedsEvidence = "console.compose.needs_evidence" {
+            en: "Capture evidence for this environment first; a review is composed from it.",
+            de: "Erfassen Sie zuerst Belege für diese Umgebung; aus ihnen wird ein Review erstellt."
+        }
+        BannerQueued = "console.banner.queued" { en: "Queued", de: "Eingereiht" }
+        BannerQueuedText = "console.banner.queued_text" {
+            en: "A compose run for the current evidence was started.",
+            de: "Ein Erstellungslauf für die aktuellen Belege wurde gestartet."
+        }
+        BannerRunning = "console.banner.running" { en: "Already running", de: "Läuft bereits" }
+        BannerRunningText = "console.banner.running_text" {
+            en: "A compose run for the same evidence is already under way; nothing new was started.",
+            de: "Ein Erstellungslauf für dieselben Belege ist bereits unterwegs; nichts Neues wurde gestartet."
+        }
+        BannerAvailable = "console.banner.available" { en: "Already available", de: "Bereits vorhanden" }
+        BannerAvailableText = "console.banner.available_text" {
+            en: "The review of the current evidence exists; nothing was started.",
+            de: "Das Review der aktuellen Belege existiert; nichts wurde gestartet."
+        }
+        OpenOperation = "console.banner.open_operation" { en: "Open operation", de: "Vorgang öffnen" }
+        ViewReview = "console.banner.view_review" { en: "View review", de: "Review ansehen" }
+        RecentRuns = "console.environment.recent" { en: "Recent runs", de: "Neueste Läufe" }
+        AttentionRuns = "console.environment.attention" { en: "Runs that need attention", de: "Läufe, die Aufmerksamkeit brauchen" }
+        AttentionEmpty = "console.environment.attention_empty" {
+            en: "No run of this environment needs attention now.",
+            de: "Kein Lauf dieser Umgebung braucht jetzt Aufmerksamkeit."
+        }
+        RecentEmpty = "console.environment.recent_empty" {
+            en: "This environment has no runs yet.",
+            de: "Diese Umgebung hat noch keine Läufe."
+        }
+        AllRunsOfEnvironment = "console.environment.all_runs" { en: "All runs of this environment", de: "Alle Läufe dieser Umgebung" }
+        CurrentReviews = "console.environment.reviews" { en: "Current review", de: "Aktuelles Review" }
+        ReviewPublishedNow = "console.environment.review_published" { en: "Published now", de: "Jetzt veröffentlicht" }
+        ReviewReadyNow = "console.environment.review_ready" { en: "Ready to publish", de: "Bereit zur Veröffentlichung" }
+        NoCurrentReview = "console.environment.no_review" {
+            en: "No review of this environment is ready or published.",
+            de: "Kein Review dieser Umgebung ist bereit oder veröffentlicht."
+        }
+        SnapshotsHeading = "console.environment.snapshots" { en: "Evidence snapshots", de: "Belegstände" }
+        SnapshotsEmpty = "console.environment.snapshots_empty" {
+            en: "No evidence has been captured for this environment yet.",
+            de: "Für diese Umgebung wurden noch keine Belege erfasst."
+        }
+        SnapshotsCaption = "console.environment.snapshots_caption" {
+            en: "Evidence snapshots, newest first",
+            de: "Belegstände, neueste zuerst"
+        }
+        ColumnCaptured = "console.column.captured" { en: "Captured", de: "Erfasst" }
+        ColumnContentHash = "console.column.content_hash" { en: "Content hash", de: "Inhalts-Hash" }
+        ColumnSnapshot = "console.column.snapshot" { en: "Snapshot", de: "Belegstand" }
+        NewestSnapshot = "console.environment.newest_snapshot" {
+            en: "newest: the next review is composed from it",
+            de: "neuester: Das nächste Review wird daraus erstellt"
+        }
+
+        // --- one review ---
+        ReviewTitle = "console.review.title" { en: "Review {id}", de: "Prüfbericht (Review) {id}" }
+        ReviewIntro = "console.review.intro" {
+            en: "Review of {environment} in {workspace}.",
+            de: "Review von {environment} in {workspace}."
+        }
+        LineageHeading = "console.review.lineage" { en: "Lineage", de: "Herkunft" }
+        LabelSupersedes = "console.review.supersedes" { en: "Supersedes", de: "Löst ab" }
+        LabelEarlierAttempts = "console.review.earlier_attempts" { en: "Earlier compose runs", de: "Frühere Erstellungsläufe" }
+        LabelComposedFrom = "console.review.composed_from" { en: "Runs in its history", de: "Läufe in seinem Verlauf" }
+        ColumnCategory = "console.column.category" { en: "Category", de: "Kategorie" }
+        ColumnTotal = "console.column.total" { en: "Total", de: "Gesamt" }
+        SeverityCritical = "console.severity.critical" { en: "Critical", de: "Kritisch" }
+        SeverityHigh = "console.severity.high" { en: "High", de: "Hoch" }
+        SeverityMedium = "console.severity.medium" { en: "Medium", de: "Mittel" }
+        SeverityLow = "console.severity.low" { en: "Low", de: "Niedrig" }
+        SeverityInfo = "console.severity.info" { en: "Info", de: "Hinweis" }
+        SectionsCaption = "console.review.sections_caption" {
+            en: "Findings per category and severity",
+            de: "Befunde je Kategorie und Schweregrad"
+        }
+        NoContentYet = "console.review.no_content" {
+            en: "This review has no content yet: its compose run has not finished.",
+            de: "Dieses Review hat noch keinen Inhalt: Sein Erstellungslauf ist nicht fertig."
+        }
+        ActionsHeading = "console.review.actions" { en: "Actions", de: "Aktionen" }
+        PublishButton = "console.review.publish" { en: "Publish…", de: "Veröffentlichen …" }
+        ArchiveButton = "console.review.archive" { en: "Archive…", de: "Archivieren …" }
+        NoActions = "console.review.no_actions" {
+            en: "Nothing can be done with a review in this status.",
+            de: "Mit einem Review in diesem Zustand lässt sich nichts tun."
+        }
+        PublishConfirmTitle = "console.review.publish_confirm_title" { en: "Publish this review?", de: "Dieses Review veröffentlichen?" }
+        PublishConfirmText = "console.review.publish_confirm_text" {
+            en: "It becomes the published review of {environment}.",
+            de: "Es wird das veröffentlichte Review von {environment}."
+        }
+        PublishConfirmSupersedes = "console.review.publish_confirm_supersedes" {
+            en: "The review published now ({review}) will be superseded by it.",
+            de: "Das jetzt veröffentlichte Review ({review}) wird dadurch abgelöst."
+        }
+        PublishConfirmButton = "console.review.publish_confirm" { en: "Yes, publish", de: "Ja, veröffentlichen" }
+        ArchiveConfirmTitle = "console.review.archive_confirm_title" { en: "Archive this review?", de: "Dieses Review archivieren?" }
+        ArchiveConfirmText = "console.review.archive_confirm_text" {
+            en: "It stops being the published review of {environment}; it stays in its history.",
+            de: "Es ist dann nicht mehr das veröffentlichte Review von {environment}; es bleibt in seinem Verlauf."
+        }
+        ArchiveConfirmButton = "console.review.archive_confirm" { en: "Yes, archive", de: "Ja, archivieren" }
+        Cancel = "console.cancel" { en: "Cancel", de: "Abbrechen" }
+        DonePublished = "console.review.done_published" { en: "Published.", de: "Veröffentlicht." }
+        DoneArchived = "console.review.done_archived" { en: "Archived.", de: "Archiviert." }
+
         // --- times ---
         JustNow = "console.time.just_now" { en: "just now", de: "gerade eben" }
         MinutesAgo = "console.time.minutes_ago" { en: "{n} min ago", de: "vor {n} Min." }

@@ -15,6 +15,8 @@ use crate::http::ApiState;
 /// One workspace's line.
 struct Line {
     name: String,
+    /// The workspace's own page (its environments).
+    href: String,
     members: String,
     can_act: bool,
     active_runs: i64,
@@ -30,6 +32,7 @@ impl Line {
         let id = o.workspace.id.to_string();
         let name = o.workspace.name;
         Line {
+            href: format!("/workspaces/{id}"),
             members: c.tr(
                 ConsoleText::MemberCount,
                 &[("count", &o.workspace.members.len().to_string())],

@@ -6,6 +6,7 @@
 
 pub mod browser;
 pub mod cli;
+pub mod console;
 pub mod http;
 
 use std::str::FromStr;

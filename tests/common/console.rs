@@ -1,0 +1,207 @@
+//! The console as a browser without JavaScript uses it, over the real router: a client
+//! that keeps the cookies the server sets and sends them back, reads hidden fields and
+//! links, signs in through the form.
+
+use std::collections::BTreeMap;
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap, Request, StatusCode};
+use axum::Router;
+use chrono::Duration;
+use runproof::cli::serve::metrics_handle;
+use runproof::database::DatabaseTarget;
+use runproof::http::{ApiState, Limits};
+use tower::ServiceExt;
+
+use super::http::Api;
+
+/// The router over the world's own services, so the test's manual clock is the
+/// console's clock.
+pub fn console(a: &Api) -> Router {
+    runproof::http::router(ApiState {
+        app: a.app.clone(),
+        target: DatabaseTarget::parse(&a._db.url()).unwrap(),
+        limits: Limits::default(),
+        metrics: metrics_handle(),
+        console: runproof::console::Settings::default(),
+    })
+}
+
+/// A browser: keeps the cookies the server sets, sends them back.
+pub struct Browser {
+    router: Router,
+    pub cookies: BTreeMap<String, String>,
+    headers: Vec<(String, String)>,
+}
+
+pub struct Page {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Page {
+    pub fn location(&self) -> &str {
+        self.headers[header::LOCATION].to_str().unwrap()
+    }
+
+    pub fn set_cookies(&self) -> Vec<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_string())
+            .collect()
+    }
+
+    pub fn set_cookie(&self, name: &str) -> Option<String> {
+        self.set_cookies()
+            .into_iter()
+            .find(|c| c.starts_with(&format!("{name}=")))
+    }
+
+    /// The value of the first hidden field `name`.
+    pub fn field(&self, name: &str) -> String {
+        let marker = format!("name=\"{name}\" value=\"");
+        let start = self.body.find(&marker).expect(&marker) + marker.len();
+        let rest = &self.body[start..];
+        unescape(&rest[..rest.find('"').unwrap()])
+    }
+
+    /// The `href` of the link with `rel="…"`, if there is one.
+    pub fn rel(&self, rel: &str) -> Option<String> {
+        let marker = format!("\" rel=\"{rel}\"");
+        let end = self.body.find(&marker)?;
+        let start = self.body[..end].rfind("href=\"").unwrap() + "href=\"".len();
+        Some(unescape(&self.body[start..end]))
+    }
+
+    /// The run ids of the list, in order (from the links to their pages).
+    pub fn run_links(&self) -> Vec<String> {
+        self.body
+            .match_indices("href=\"/runs/")
+            .map(|(i, m)| {
+                let rest = &self.body[i + m.len()..];
+                rest[..rest.find('"').unwrap()].to_string()
+            })
+            .collect()
+    }
+}
+
+pub fn unescape(s: &str) -> String {
+    s.replace("&amp;", "&")
+        .replace("&#38;", "&")
+        .replace("&quot;", "\"")
+        .replace("&#34;", "\"")
+}
+
+impl Browser {
+    pub fn new(router: Router) -> Self {
+        Browser {
+            router,
+            cookies: BTreeMap::new(),
+            headers: Vec::new(),
+        }
+    }
+
+    pub fn with_header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    pub async fn send(&mut self, method: &str, path: &str, form: Option<String>) -> Page {
+        self.send_with(method, path, form, &[]).await
+    }
+
+    pub async fn send_with(
+        &mut self,
+        method: &str,
+        path: &str,
+        form: Option<String>,
+        extra: &[(&str, &str)],
+    ) -> Page {
+        let mut request = Request::builder().method(method).uri(path);
+        if !self.cookies.is_empty() {
+            let cookie = self
+                .cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("; ");
+            request = request.header(header::COOKIE, cookie);
+        }
+        for (k, v) in &self.headers {
+            request = request.header(k.as_str(), v.as_str());
+        }
+        for (k, v) in extra {
+            request = request.header(*k, *v);
+        }
+        let body = match form {
+            Some(f) => {
+                request = request.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+                Body::from(f)
+            }
+            None => Body::empty(),
+        };
+        let response = self
+            .router
+            .clone()
+            .oneshot(request.body(body).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        for c in headers.get_all(header::SET_COOKIE) {
+            let c = c.to_str().unwrap();
+            let (pair, attributes) = c.split_once(';').unwrap_or((c, ""));
+            let (name, value) = pair.split_once('=').unwrap();
+            if attributes.contains("Max-Age=0") {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_string(), value.to_string());
+            }
+        }
+        Page {
+            status,
+            headers,
+            body: String::from_utf8(bytes.to_vec()).unwrap(),
+        }
+    }
+
+    pub async fn get(&mut self, path: &str) -> Page {
+        self.send("GET", path, None).await
+    }
+
+    pub async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let form = serde_urlencoded::to_string(fields).unwrap();
+        self.send("POST", path, Some(form)).await
+    }
+
+    /// Opens the sign-in form and submits `token`.
+    pub async fn sign_in(&mut self, token: &str, next: &str) -> Page {
+        let form = self.get(&format!("/sign-in?next={next}")).await;
+        assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+        let csrf = form.field("csrf");
+        let next = form.field("next");
+        self.post(
+            "/sign-in",
+            &[("csrf", &csrf), ("next", &next), ("token", token)],
+        )
+        .await
+    }
+
+    /// Signs in and checks it worked.
+    pub async fn signed_in(router: Router, token: &str) -> Browser {
+        let mut b = Browser::new(router);
+        let answer = b.sign_in(token, "/").await;
+        assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
+        b
+    }
+}
+
+/// Moves the console's (and the services') clock on.
+pub fn advance(a: &Api, minutes: i64) {
+    a.clock.advance(Duration::minutes(minutes));
+}
