@@ -235,18 +235,24 @@ async fn banner_of(
         },
         Some(_) => return Err(bad()),
     };
-    let mut conn = s.app.pool.acquire().await.map_err(internal)?;
+    // Read from the streams, as the service answered from them: the views may not show
+    // a run or review the answer names yet.
     let here = match feedback {
-        Feedback::Queued { run_id } | Feedback::AlreadyRunning { run_id } => {
-            operation_runs::get(&mut conn, run_id)
-                .await
-                .map_err(internal)?
-                .is_some_and(|r| r.state.environment_id == Some(env.id))
-        }
-        Feedback::AlreadyAvailable { review_id } => environment_reviews::get(&mut conn, review_id)
+        Feedback::Queued { run_id } | Feedback::AlreadyRunning { run_id } => s
+            .app
+            .lifecycle
+            .load(run_id)
             .await
             .map_err(internal)?
-            .is_some_and(|r| r.state.environment_id == env.id),
+            .state()
+            .is_some_and(|r| r.environment_id == Some(env.id)),
+        Feedback::AlreadyAvailable { review_id } => s
+            .app
+            .reviews
+            .load(review_id)
+            .await
+            .map_err(|e| PageError::internal(&e))?
+            .is_some_and(|r| r.environment_id == env.id),
     };
     if !here {
         return Err(bad());

@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use runproof_domain::findings::Severity;
 use runproof_domain::review::{ReviewEvent, ReviewState, ReviewStatus};
 use runproof_domain::{Lang, ReasonCode};
-use runproof_projections::{directory, environment_reviews};
+use runproof_projections::directory;
 use serde::Deserialize;
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -221,11 +221,10 @@ async fn show(
     status: StatusCode,
 ) -> Result<Response, PageError> {
     let lang = me.lang;
-    let mut conn = s.app.pool.acquire().await.map_err(internal)?;
-    let row = environment_reviews::get(&mut conn, id)
-        .await
-        .map_err(internal)?
+    let row = scope::review_row(s, id)
+        .await?
         .ok_or_else(review_not_found)?;
+    let mut conn = s.app.pool.acquire().await.map_err(internal)?;
     let r = row.state;
     let access = scope::access(s, &me.caller, r.workspace_id).await?;
     if !access.see {

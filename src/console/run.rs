@@ -14,7 +14,7 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use runproof_domain::operation_run::RunStatus;
 use runproof_domain::reconciliation::ReconciliationSource;
-use runproof_projections::{directory, operation_runs};
+use runproof_projections::directory;
 use uuid::Uuid;
 
 use super::auth::SignedIn;
@@ -108,11 +108,8 @@ pub async fn page(
     let id = scope::id(&raw, run_not_found())?;
     let lang = me.lang;
     let now = s.app.clock.now();
+    let row = scope::run_row(&s, id).await?.ok_or_else(run_not_found)?;
     let mut conn = s.app.pool.acquire().await.map_err(internal)?;
-    let row = operation_runs::get(&mut conn, id)
-        .await
-        .map_err(internal)?
-        .ok_or_else(run_not_found)?;
     let run = &row.state;
     if !scope::access(&s, &me.caller, run.workspace_id).await?.see {
         return Err(run_not_found());

@@ -46,3 +46,51 @@ pub fn workspace_not_found() -> PageError {
 pub fn internal(e: impl std::fmt::Display) -> PageError {
     PageError::internal(&e)
 }
+
+/// Lets the projector apply what the log holds, once, for a page whose row the view
+/// does not show (yet): a link the console just handed out — a run just queued, a review
+/// just composed — opens even when the views lag a moment. A catch-up that fails is
+/// logged; the page then answers from the view as it is.
+async fn catch_up(s: &ApiState) {
+    if let Err(e) = s.app.projector.catch_up().await {
+        tracing::warn!(error = %e, "a console page could not catch the views up");
+    }
+}
+
+/// Run `id` as the runs view shows it (after one catch-up when it does not).
+pub async fn run_row(
+    s: &ApiState,
+    id: Uuid,
+) -> Result<Option<runproof_projections::operation_runs::RunRow>, PageError> {
+    for attempt in 0..2 {
+        let mut conn = s.app.pool.acquire().await.map_err(internal)?;
+        let row = runproof_projections::operation_runs::get(&mut conn, id)
+            .await
+            .map_err(internal)?;
+        if row.is_some() || attempt == 1 {
+            return Ok(row);
+        }
+        drop(conn);
+        catch_up(s).await;
+    }
+    Ok(None)
+}
+
+/// Review `id` as the reviews view shows it (after one catch-up when it does not).
+pub async fn review_row(
+    s: &ApiState,
+    id: Uuid,
+) -> Result<Option<runproof_projections::environment_reviews::ReviewRow>, PageError> {
+    for attempt in 0..2 {
+        let mut conn = s.app.pool.acquire().await.map_err(internal)?;
+        let row = runproof_projections::environment_reviews::get(&mut conn, id)
+            .await
+            .map_err(internal)?;
+        if row.is_some() || attempt == 1 {
+            return Ok(row);
+        }
+        drop(conn);
+        catch_up(s).await;
+    }
+    Ok(None)
+}

@@ -205,3 +205,67 @@ impl Browser {
 pub fn advance(a: &Api, minutes: i64) {
     a.clock.advance(Duration::minutes(minutes));
 }
+
+/// A findings document of `n` findings across three categories.
+pub fn findings(n: usize, tag: &str) -> serde_json::Value {
+    let items: Vec<serde_json::Value> = (0..n)
+        .map(|i| {
+            let severity = ["critical", "high", "medium", "low", "info"][i % 5];
+            let category = ["identity", "network", "backup"][i % 3];
+            serde_json::json!({"severity": severity, "category": category, "title": format!("{tag} {i}")})
+        })
+        .collect();
+    serde_json::json!({ "findings": items })
+}
+
+/// A `restore.execute` run in `environment` of `workspace` that its job never completed,
+/// whose restore record finished cleanly: past its stale threshold the reconciler proves
+/// it succeeded through the restore adapter (as tests/http_lifecycle.rs does over HTTP).
+/// Returns the run's id.
+pub async fn reconciled_restore(
+    a: &Api,
+    workspace: uuid::Uuid,
+    environment: uuid::Uuid,
+) -> uuid::Uuid {
+    let restore_id = uuid::Uuid::new_v4();
+    let ctx = super::worker();
+    let run = a
+        .app
+        .lifecycle
+        .ensure(
+            runproof::lifecycle::EnsureRun {
+                workspace_id: workspace,
+                environment_id: Some(environment),
+                run_type: "restore.execute".into(),
+                identity_inputs: serde_json::json!({ "restore": restore_id }),
+                context: serde_json::json!({ "restore_id": restore_id }),
+            },
+            &super::operator(),
+        )
+        .await
+        .unwrap()
+        .run_id();
+    a.app.lifecycle.start(run, &ctx).await.unwrap();
+    let scope = runproof::restore::RestoreScope {
+        restore_id,
+        run_id: run,
+        workspace_id: workspace,
+        environment_id: environment,
+    };
+    a.app.restores.request(scope, &ctx).await.unwrap();
+    a.app.restores.start(restore_id, &ctx).await.unwrap();
+    a.app
+        .restores
+        .finish(restore_id, false, 27, 0, &ctx)
+        .await
+        .unwrap();
+    super::wait_projected(&a._db, &a.app.projector).await;
+    let reconciler = runproof::reconciliation::reconciler(&a.app).unwrap();
+    let report = reconciler
+        .pass(runproof::clock::Clock::now(a.clock.as_ref()) + Duration::hours(5))
+        .await
+        .unwrap();
+    assert_eq!(report.counts().decided_by_adapter, 1, "{report:?}");
+    super::wait_projected(&a._db, &a.app.projector).await;
+    run
+}
