@@ -359,3 +359,48 @@ impl DirectoryService {
         ))
     }
 }
+
+/// A workspace as a caller sees it now, for an overview (`GET /api/v1/workspaces`, the
+/// console's start page).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkspaceOverview {
+    pub workspace: runproof_domain::workspace::WorkspaceState,
+    /// The caller may act on it (compose, publish, capture evidence): it is a member. An
+    /// operator sees every workspace but acts only where it is a member.
+    pub can_act: bool,
+    /// Runs queued or running now.
+    pub active_runs: i64,
+    /// Runs that need attention now: exactly those the runs list with "needs attention"
+    /// pages through (ended badly, or active past their type's stale threshold).
+    pub runs_needing_attention: i64,
+}
+
+/// The workspaces `caller` sees — a member its own, an operator every one — by name,
+/// each with its active runs and the runs needing attention at `now`.
+pub async fn overview(
+    conn: &mut sqlx::PgConnection,
+    caller: &runproof_domain::access::Caller,
+    now: DateTime<Utc>,
+) -> Result<Vec<WorkspaceOverview>, sqlx::Error> {
+    use runproof_projections::{directory, operation_runs};
+    let rows = directory::workspaces(conn, caller.visible_to()).await?;
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.state.id).collect();
+    let counts: std::collections::HashMap<Uuid, operation_runs::WorkspaceRunCounts> =
+        operation_runs::workspace_counts(conn, &ids, now)
+            .await?
+            .into_iter()
+            .map(|c| (c.workspace_id, c))
+            .collect();
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let count = counts.get(&r.state.id);
+            WorkspaceOverview {
+                can_act: runproof_domain::access::authorize(caller, &r.state.members).act,
+                active_runs: count.map_or(0, |c| c.active),
+                runs_needing_attention: count.map_or(0, |c| c.needs_attention),
+                workspace: r.state,
+            }
+        })
+        .collect())
+}

@@ -22,7 +22,8 @@
 //! - [`history`]: a run's or a review's recorded events, in their current shape, with
 //!   the streams they link to.
 //! - [`cli`]: argument parsing and one module per command; [`http`]: the HTTP API and
-//!   operational endpoints of `runproof serve`; [`demo`], [`bench`].
+//!   operational endpoints of `runproof serve`; [`console`]: the operator console's
+//!   pages, served by the same server; [`demo`], [`bench`].
 //! - [`clock`], [`telemetry`]: time and logs.
 #![forbid(unsafe_code)]
 
@@ -30,6 +31,7 @@ pub mod app;
 pub mod bench;
 pub mod cli;
 pub mod clock;
+pub mod console;
 pub mod database;
 pub mod demo;
 pub mod directory;

@@ -317,6 +317,47 @@ impl TokenService {
     }
 }
 
+/// A token that still stands, checked by its id alone, with its actor's display name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Standing {
+    pub caller: Caller,
+    pub actor_name: String,
+}
+
+impl TokenService {
+    /// Whether the token `token_id`, whose secret `actor_id` proved earlier (at a console
+    /// sign-in), is still accepted at `now`: reads the token's and the actor's streams —
+    /// never a projection — so a revocation, an expiry or a role change counts from the
+    /// very next request. A token that now names another actor is `Unknown`.
+    pub async fn standing(
+        &self,
+        token_id: Uuid,
+        actor_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<Standing, AuthError> {
+        let store = self.writer.store();
+        let token = store
+            .load::<ApiToken>(&token_id.to_string())
+            .await
+            .map_err(AuthError::Store)?;
+        let owner = token.aggregate.standing(now)?;
+        if owner != actor_id {
+            return Err(AuthError::Unknown);
+        }
+        let actor = store
+            .load::<Actor>(&actor_id.to_string())
+            .await
+            .map_err(AuthError::Store)?;
+        let Some(actor) = actor.aggregate.state() else {
+            return Err(AuthError::Unknown);
+        };
+        Ok(Standing {
+            caller: Caller::of(actor, token_id),
+            actor_name: actor.display_name.clone(),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -71,7 +71,7 @@ async fn an_unknown_route_and_a_wrong_method_are_problems_in_the_callers_languag
         .as_str()
         .unwrap()
         .starts_with("There is no such resource"));
-    let german = Request::get("/nothing")
+    let german = Request::get("/api/nothing")
         .header(header::ACCEPT_LANGUAGE, "de-DE,de;q=0.9,en;q=0.5")
         .body(Body::empty())
         .unwrap();

@@ -384,6 +384,19 @@ impl ApiToken {
         }
     }
 
+    /// Whether this token, once proven by its secret, is still accepted at `now`: returns
+    /// its actor. For a caller that checked the secret earlier and keeps only the token's
+    /// id (a console session): a revocation or the end of the token's lifetime counts from
+    /// the next request.
+    pub fn standing(&self, now: DateTime<Utc>) -> Result<Uuid, TokenRejection> {
+        let s = self.state.as_ref().ok_or(TokenRejection::Unknown)?;
+        match status(s.revoked_at, s.expires_at, now) {
+            TokenStatus::Active => Ok(s.actor_id),
+            TokenStatus::Revoked => Err(TokenRejection::Revoked),
+            TokenStatus::Expired => Err(TokenRejection::Expired),
+        }
+    }
+
     pub fn decide(&self, command: ApiTokenCommand) -> Result<Vec<ApiTokenEvent>, ApiTokenError> {
         match (command, &self.state) {
             (ApiTokenCommand::Issue { .. }, Some(_)) => Err(ApiTokenError::AlreadyIssued),
@@ -599,6 +612,19 @@ mod tests {
         assert_eq!(t.authenticate(&good, at(1)), Err(TokenRejection::Revoked));
         assert_eq!(
             ApiToken::default().authenticate(&good, at(1)),
+            Err(TokenRejection::Unknown)
+        );
+    }
+
+    #[test]
+    fn a_tokens_standing_without_its_secret_ends_with_revocation_or_expiry() {
+        let t = token(vec![issued(Some(at(60)))]);
+        assert_eq!(t.standing(at(59)), Ok(Uuid::from_u128(1)));
+        assert_eq!(t.standing(at(60)), Err(TokenRejection::Expired));
+        let t = token(vec![issued(None), revoked(5)]);
+        assert_eq!(t.standing(at(1)), Err(TokenRejection::Revoked));
+        assert_eq!(
+            ApiToken::default().standing(at(1)),
             Err(TokenRejection::Unknown)
         );
     }

@@ -483,3 +483,16 @@ pub async fn environments(
     .bind(workspace_id);
     query_columns::<EnvironmentColumns>(query, conn).await
 }
+
+/// The managed environments of these workspaces, by workspace and name.
+pub async fn environments_of(
+    conn: &mut PgConnection,
+    workspace_ids: &[Uuid],
+) -> Result<Vec<Row<EnvironmentState>>, sqlx::Error> {
+    let query = sqlx::query_scalar(
+        "SELECT to_jsonb(t) FROM managed_environments t WHERE workspace_id = ANY($1) \
+         ORDER BY workspace_id, name, id",
+    )
+    .bind(workspace_ids);
+    query_columns::<EnvironmentColumns>(query, conn).await
+}

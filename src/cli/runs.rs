@@ -162,7 +162,7 @@ pub fn parse_filter(args: &ListArgs<'_>) -> Result<RunFilter, CliError> {
         needs_attention_at: None,
         visible_to: args.actor.map(parse_id).transpose()?,
         limit: parse_limit(args.limit)?,
-        after: None,
+        ..RunFilter::default()
     })
 }
 

@@ -54,6 +54,10 @@ pub struct ServeArgs {
     /// Seconds between reconciler passes.
     #[arg(long, default_value_t = 60, value_name = "SECONDS")]
     pub reconcile_interval: u64,
+    /// Mark the console's cookies `Secure` on every response (when a proxy in front
+    /// terminates TLS without sending `X-Forwarded-Proto: https`).
+    #[arg(long)]
+    pub secure_cookies: bool,
     /// First create and migrate the database and record the demo story when its log is
     /// empty, then print a sign-in token for the demo's platform operator.
     #[arg(long)]
@@ -93,6 +97,7 @@ pub async fn api_state(target: &DatabaseTarget, limits: Limits) -> Result<ApiSta
         target: target.clone(),
         limits,
         metrics: metrics_handle(),
+        console: crate::console::Settings::default(),
     })
 }
 
@@ -115,7 +120,8 @@ pub async fn serve(target: &DatabaseTarget, args: ServeArgs, out: &Out) -> Resul
         true => Some(crate::demo::serve::prepare(target, out).await?),
         false => None,
     };
-    let state = api_state(target, limits).await?;
+    let mut state = api_state(target, limits).await?;
+    state.console.secure_cookies = args.secure_cookies;
     let background = App::open(target, Arc::new(SystemClock))
         .await
         .map_err(|e| CliError::from_database(&e, target))?;

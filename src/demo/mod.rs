@@ -268,8 +268,8 @@ runproof_domain::text_catalogue! {
             de: "Die Datenbank {target} hat bereits eine Historie: Sie wird so bereitgestellt, wie sie ist (die Demo-Geschichte wird nur in ein leeres Log geschrieben)."
         }
         ServeSignIn = "demo.serve_sign_in" {
-            en: "Signed in as the demo's platform operator \"Ops Lead\" with this token (valid until {expires}; shown once):\n\n  {token}\n\nTry:  curl -H 'Authorization: Bearer {token}' {url}/api/v1/runs",
-            de: "Angemeldet als Plattform-Operator \"Ops Lead\" der Demo mit diesem Token (gültig bis {expires}; wird nur einmal gezeigt):\n\n  {token}\n\nVersuchen Sie:  curl -H 'Authorization: Bearer {token}' {url}/api/v1/runs"
+            en: "Signed in as the demo's platform operator \"Ops Lead\" with this token (valid until {expires}; shown once):\n\n  {token}\n\nOpen the console at {url}/ and sign in with it, or try:  curl -H 'Authorization: Bearer {token}' {url}/api/v1/runs",
+            de: "Angemeldet als Plattform-Operator \"Ops Lead\" der Demo mit diesem Token (gültig bis {expires}; wird nur einmal gezeigt):\n\n  {token}\n\nÖffnen Sie die Konsole unter {url}/ und melden Sie sich damit an, oder versuchen Sie:  curl -H 'Authorization: Bearer {token}' {url}/api/v1/runs"
         }
         FromCheckout = "demo.from_checkout" {
             en: "(From a checkout, run each as: cargo run -q -- <command>.)",

@@ -12,6 +12,10 @@
 //! - [`auth`]: the caller a bearer token proves, and its access to a workspace.
 //! - [`api`]: the JSON API under `/api/v1`, one module per resource.
 //! - [`ops`]: `/healthz`, `/readyz`, `/metrics`.
+//!
+//! The operator console ([`crate::console`]) is served by the same router: its pages
+//! are merged in beside the API, and an unknown path outside the API's answers with the
+//! console's not-found page (the API's own paths keep their problem+json answers).
 
 pub mod api;
 pub mod auth;
@@ -22,8 +26,9 @@ pub mod problem;
 pub mod state;
 
 use axum::error_handling::HandleErrorLayer;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::Router;
 use runproof_domain::ReasonCode;
 use tower::ServiceBuilder;
@@ -59,6 +64,7 @@ pub fn router(state: ApiState) -> Router {
     let timeout = limits.request_timeout;
     described()
         .0
+        .merge(crate::console::routes(&state))
         .fallback(route_not_found)
         .with_state(state)
         // Listed outermost first. Every layer below the problem renderer answers with a
@@ -82,6 +88,19 @@ pub fn router(state: ApiState) -> Router {
         )
 }
 
-async fn route_not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, ReasonCode::HttpRouteNotFound, vec![])
+/// Whether `path` belongs to the machine interfaces (the API, the operational
+/// endpoints), whose answers are problem+json, rather than to the console's pages.
+pub fn is_machine_path(path: &str) -> bool {
+    path == "/api"
+        || path.starts_with("/api/")
+        || matches!(path, "/healthz" | "/readyz" | "/metrics")
+}
+
+/// An unknown path: the API's problem under its paths, the console's page elsewhere.
+async fn route_not_found(State(state): State<ApiState>, request: Request) -> Response {
+    if is_machine_path(request.uri().path()) {
+        ApiError::new(StatusCode::NOT_FOUND, ReasonCode::HttpRouteNotFound, vec![]).into_response()
+    } else {
+        crate::console::not_found(state, request).await
+    }
 }

@@ -40,4 +40,6 @@ pub struct ApiState {
     pub target: DatabaseTarget,
     pub limits: Limits,
     pub metrics: PrometheusHandle,
+    /// The operator console's session rules.
+    pub console: crate::console::Settings,
 }

@@ -76,6 +76,8 @@ pub struct Api {
     /// Kept alive: dropping it drops the database.
     pub _db: TestDb,
     pub app: runproof::app::App,
+    /// The services' clock (the router's is the system clock).
+    pub clock: std::sync::Arc<runproof::clock::ManualClock>,
     pub router: Router,
     pub ours: Uuid,
     pub theirs: Uuid,
@@ -107,7 +109,7 @@ pub async fn token(app: &runproof::app::App, actor: Uuid) -> String {
 
 pub async fn api() -> Api {
     let db = TestDb::new().await;
-    let (app, _) = super::app(&db);
+    let (app, clock) = super::app(&db);
     let ctx = super::operator();
     let d = &app.directory;
     let ours = d
@@ -166,6 +168,7 @@ pub async fn api() -> Api {
         service: token(&app, service).await,
         service_id: service,
         app,
+        clock,
         router,
         ours,
         theirs,

@@ -30,9 +30,17 @@ pub struct RunFilter {
     /// Keyset paging: only runs after this one in the list's order (newest first), given
     /// as its `(created_at, id)`. No OFFSET: a deep page costs what the first one does.
     pub after: Option<(DateTime<Utc>, Uuid)>,
+    /// Keyset paging backwards: only runs before this one in the list's order (the
+    /// newer ones), the `limit` closest to it — still returned newest first.
+    pub before: Option<(DateTime<Utc>, Uuid)>,
+    /// Only runs queued at or after this time.
+    pub created_from: Option<DateTime<Utc>>,
+    /// Only runs queued before this time.
+    pub created_to: Option<DateTime<Utc>>,
 }
 
-/// Runs matching `filter`, newest first.
+/// Runs matching `filter`, newest first. With `before`, the page just before that run
+/// (read from it backwards, returned newest first like every page).
 pub async fn list(conn: &mut PgConnection, filter: &RunFilter) -> Result<Vec<RunRow>, sqlx::Error> {
     let attention_outcomes: Vec<&str> = ATTENTION_OUTCOMES.iter().map(|o| o.as_str()).collect();
     let cutoffs = filter
@@ -40,6 +48,12 @@ pub async fn list(conn: &mut PgConnection, filter: &RunFilter) -> Result<Vec<Run
         .map(StaleCutoffs::at)
         .unwrap_or_default();
     let stale = StaleCutoffs::condition(10);
+    let backwards = filter.before.is_some();
+    let order = if backwards {
+        "created_at ASC, id DESC"
+    } else {
+        "created_at DESC, id"
+    };
     let sql = format!(
         "SELECT {COLUMNS} FROM operation_runs r \
          WHERE ($1::uuid IS NULL OR workspace_id = $1) \
@@ -50,7 +64,10 @@ pub async fn list(conn: &mut PgConnection, filter: &RunFilter) -> Result<Vec<Run
            AND ($7::text IS NULL OR outcome = $7) \
            AND (NOT $8::bool OR outcome = ANY($9::text[]) OR {stale}) \
            AND ($13::timestamptz IS NULL OR created_at < $13 OR (created_at = $13 AND id > $14)) \
-         ORDER BY created_at DESC, id \
+           AND ($15::timestamptz IS NULL OR created_at > $15 OR (created_at = $15 AND id < $16)) \
+           AND ($17::timestamptz IS NULL OR created_at >= $17) \
+           AND ($18::timestamptz IS NULL OR created_at < $18) \
+         ORDER BY {order} \
          LIMIT $4"
     );
     let rows = sqlx::query(&sql)
@@ -68,9 +85,20 @@ pub async fn list(conn: &mut PgConnection, filter: &RunFilter) -> Result<Vec<Run
         .bind(cutoffs.running)
         .bind(filter.after.map(|(at, _)| at))
         .bind(filter.after.map(|(_, id)| id))
+        .bind(filter.before.map(|(at, _)| at))
+        .bind(filter.before.map(|(_, id)| id))
+        .bind(filter.created_from)
+        .bind(filter.created_to)
         .fetch_all(conn)
         .await?;
-    rows.iter().map(RunRow::decode).collect()
+    let mut rows = rows
+        .iter()
+        .map(RunRow::decode)
+        .collect::<Result<Vec<_>, _>>()?;
+    if backwards {
+        rows.reverse();
+    }
+    Ok(rows)
 }
 
 /// "Needs attention" is the domain's rule, asked with its own values: the attention

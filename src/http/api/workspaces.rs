@@ -1,15 +1,12 @@
 //! The directory as a caller sees it: its workspaces (each with its active runs and the
 //! runs needing attention, for a console's overview) and a workspace's environments.
 
-use std::collections::HashMap;
-
 use axum::extract::{Path, State};
 use axum::Json;
 use chrono::{DateTime, Utc};
-use runproof_domain::access::authorize;
 use runproof_domain::environment::EnvironmentState;
 use runproof_domain::ReasonCode;
-use runproof_projections::{directory, operation_runs, Row};
+use runproof_projections::{directory, Row};
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -70,31 +67,18 @@ async fn list(
     _: NoQuery,
 ) -> Result<Json<WorkspaceList>, ApiError> {
     let mut conn = s.app.pool.acquire().await.map_err(internal)?;
-    let rows = directory::workspaces(&mut conn, caller.visible_to())
+    let workspaces = crate::directory::overview(&mut conn, &caller, s.app.clock.now())
         .await
-        .map_err(internal)?;
-    let ids: Vec<Uuid> = rows.iter().map(|r| r.state.id).collect();
-    let counts: HashMap<Uuid, operation_runs::WorkspaceRunCounts> =
-        operation_runs::workspace_counts(&mut conn, &ids, s.app.clock.now())
-            .await
-            .map_err(internal)?
-            .into_iter()
-            .map(|c| (c.workspace_id, c))
-            .collect();
-    let workspaces = rows
+        .map_err(internal)?
         .into_iter()
-        .map(|r| {
-            let w = r.state;
-            let count = counts.get(&w.id);
-            WorkspaceView {
-                id: w.id,
-                can_act: authorize(&caller, &w.members).act,
-                member_count: w.members.len(),
-                name: w.name,
-                created_at: w.created_at,
-                active_runs: count.map_or(0, |c| c.active),
-                runs_needing_attention: count.map_or(0, |c| c.needs_attention),
-            }
+        .map(|o| WorkspaceView {
+            id: o.workspace.id,
+            member_count: o.workspace.members.len(),
+            name: o.workspace.name,
+            created_at: o.workspace.created_at,
+            can_act: o.can_act,
+            active_runs: o.active_runs,
+            runs_needing_attention: o.runs_needing_attention,
         })
         .collect();
     Ok(Json(WorkspaceList { workspaces }))

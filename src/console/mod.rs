@@ -1,0 +1,91 @@
+//! The operator console: server-rendered pages over the same services as the CLI and the
+//! API (DESIGN.md, "Interfaces over the services"), in English and German, served by
+//! `runproof serve` beside the API. Every page works without JavaScript — links and GET
+//! forms whose query string holds the whole view — and htmx (vendored under `static/`)
+//! only adds partial updates such as the runs list's live refresh.
+//!
+//! # Layout
+//! - [`text`]: every phrase of the console, in EN and DE.
+//! - [`lang`]: the operator's language (`?lang=`, its cookie, `Accept-Language`).
+//! - [`page`]: the layout every page shares ([`page::Chrome`]), rendering, the error
+//!   pages ([`page::PageError`]) and the layer that adds the security headers.
+//! - [`session`]: sign-in sessions, stored server-side (only a hash of their id) with
+//!   their CSRF secret; [`cookie`]: reading and setting the console's cookies.
+//! - [`auth`]: the [`auth::SignedIn`] extractor (a live session whose token still
+//!   stands) and the CSRF-checked [`auth::CheckedForm`].
+//! - [`assets`]: the stylesheet and htmx, compiled into the binary.
+//! - [`time`]: relative times with the exact UTC time beside them.
+//! - [`sign_in`], [`workspaces`], [`runs`]: the pages.
+//!
+//! # Adding a page
+//! Write a handler that takes [`auth::SignedIn`] (or [`auth::CheckedForm`] for a
+//! POST), builds a template struct holding a [`page::Chrome`] from
+//! `signed_in.chrome(Nav::…, title)`, and returns `page::render(&template)`; register it
+//! in [`routes`]. Refuse with a [`page::PageError`]: the layer renders it as a page in
+//! the operator's language.
+
+pub mod assets;
+pub mod auth;
+pub mod cookie;
+pub mod lang;
+pub mod page;
+pub mod runs;
+pub mod session;
+pub mod sign_in;
+pub mod text;
+pub mod time;
+pub mod workspaces;
+
+use std::time::Duration;
+
+use axum::extract::Request;
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::http::ApiState;
+
+/// How sessions behave.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    /// A session nobody used for this long has ended.
+    pub idle: Duration,
+    /// A session this old has ended, however busy.
+    pub absolute: Duration,
+    /// Mark cookies `Secure` on every response (besides requests that came over https,
+    /// `X-Forwarded-Proto: https`).
+    pub secure_cookies: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            idle: Duration::from_secs(30 * 60),
+            absolute: Duration::from_secs(12 * 60 * 60),
+            secure_cookies: false,
+        }
+    }
+}
+
+/// Every page of the console, with its layer (language, error pages, security headers).
+pub fn routes(state: &ApiState) -> Router<ApiState> {
+    Router::new()
+        .route("/", get(workspaces::page))
+        .route("/runs", get(runs::page))
+        .route("/sign-in", get(sign_in::form).post(sign_in::submit))
+        .route("/sign-out", post(sign_in::sign_out))
+        .route(assets::STYLESHEET, get(assets::stylesheet))
+        .route(assets::HTMX, get(assets::htmx))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            page::layer,
+        ))
+}
+
+/// The console's not-found page for a path no route serves.
+pub async fn not_found(state: ApiState, request: Request) -> Response {
+    page::wrap(&state, request, |_| async {
+        axum::response::IntoResponse::into_response(page::PageError::NotFound(None))
+    })
+    .await
+}
