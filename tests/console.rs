@@ -951,3 +951,72 @@ async fn a_failure_is_the_500_page_in_the_operators_language_with_nothing_intern
     }
     assert_eq!(page.headers[header::X_FRAME_OPTIONS], "DENY");
 }
+
+#[tokio::test]
+async fn ended_sessions_are_deleted_at_the_next_sign_in() {
+    let a = api().await;
+    let _idle = Browser::signed_in(console(&a), &a.member).await;
+    let _other = Browser::signed_in(console(&a), &a.operator).await;
+    assert_eq!(sessions(&a).await, 2);
+    advance(&a, 31);
+    let _fresh = Browser::signed_in(console(&a), &a.member).await;
+    assert_eq!(sessions(&a).await, 1, "only the new session is left");
+}
+
+/// Every page, in each language, shows none of the console's phrases in the other one.
+#[tokio::test]
+async fn every_page_speaks_one_language_throughout() {
+    use runproof::console::text::ConsoleText;
+    use runproof_domain::Lang;
+    let a = api().await;
+    let ctx = common::operator();
+    let env = a
+        .app
+        .directory
+        .create_environment(a.ours, Uuid::new_v4(), "Production", &ctx)
+        .await
+        .unwrap();
+    let run = ensure(
+        &a,
+        a.ours,
+        Some(env),
+        "inventory.sync",
+        serde_json::json!({}),
+    )
+    .await;
+    advance(&a, 90);
+    let mut b = Browser::signed_in(console(&a), &a.operator).await;
+    let mut anonymous = Browser::new(console(&a));
+    for (lang, other) in [(Lang::De, Lang::En), (Lang::En, Lang::De)] {
+        let q = format!("lang={lang}");
+        let pages = [
+            b.get(&format!("/?{q}")).await,
+            b.get(&format!("/runs?{q}")).await,
+            b.get(&format!("/runs?{q}&limit=1")).await,
+            b.get(&format!("/runs?{q}&live=0&attention=1")).await,
+            b.get(&format!("/runs?{q}&from=2099-01-01")).await,
+            b.get(&format!("/runs?{q}&status=nope")).await,
+            b.get(&format!("/nowhere?{q}")).await,
+            b.get(&format!("/runs/{run}?{q}")).await,
+            b.get(&format!("/workspaces/{}?{q}", a.ours)).await,
+            b.get(&format!("/environments/{env}?{q}")).await,
+            anonymous.get(&format!("/sign-in?{q}")).await,
+        ];
+        for page in &pages {
+            assert!(page.body.contains(&format!("<html lang=\"{lang}\">")));
+            for text in ConsoleText::ALL {
+                let foreign = text.template(other);
+                if foreign.contains('{') || foreign == text.template(lang) {
+                    continue;
+                }
+                for shape in [format!(">{foreign}<"), format!("\"{foreign}\"")] {
+                    assert!(
+                        !page.body.contains(&shape),
+                        "{lang} page shows {text} in {other}: {}",
+                        page.body
+                    );
+                }
+            }
+        }
+    }
+}

@@ -440,6 +440,14 @@ async fn the_environment_page_shows_attention_recent_runs_reviews_and_snapshots(
         .get(&format!("/environments/{}?compose=maybe", w.env))
         .await;
     assert_eq!(page.status, StatusCode::BAD_REQUEST);
+    // A parameter a page does not read is refused, never ignored.
+    for path in [
+        format!("/runs/{}?status=failed", w.restore_run),
+        format!("/workspaces/{}?environment={}", w.a.ours, w.env),
+        format!("/environments/{}?limit=5", w.env),
+    ] {
+        assert_eq!(b.get(&path).await.status, StatusCode::BAD_REQUEST, "{path}");
+    }
 }
 
 // --- one review: publish, archive, lineage ---

@@ -27,6 +27,7 @@ use uuid::Uuid;
 use super::auth::{CheckedForm, SignedIn};
 use super::evidence::short;
 use super::page::{link, render, Chrome, Message, Nav, PageError};
+use super::runs::view::Scope;
 use super::runs::{line, Line};
 use super::scope::{self, environment_not_found, internal};
 use super::text::ConsoleText;
@@ -333,14 +334,14 @@ async fn show(
             .map_err(internal)?;
     drop(conn);
 
-    let names = (
-        [(env.workspace_id, workspace_name.clone())].into(),
-        [(env.id, env.name.clone())].into(),
-    );
+    let names = Scope {
+        workspaces: [(env.workspace_id, workspace_name.clone())].into(),
+        environments: [(env.id, env.name.clone())].into(),
+    };
     let out = Out { json: false, lang };
     let lines = |rows: &[runproof_projections::operation_runs::RunRow]| {
         rows.iter()
-            .map(|r| line(r, now, &out, &names.0, &names.1))
+            .map(|r| line(r, now, &out, &names))
             .collect::<Vec<_>>()
     };
     let newest = env.latest_snapshot.as_ref().map(|l| l.snapshot_id);

@@ -78,20 +78,26 @@ fn kind_label(kind: RecordKind, lang: Lang) -> String {
     .text(lang)
 }
 
+/// A record's state in the words its own kind uses (a review's status, a run's status
+/// or outcome), so evidence reads as the pages of those records do.
 fn status_label(status: RecordStatus, lang: Lang) -> String {
+    use runproof_domain::operation_run::{RunOutcome, RunStatus};
+    use runproof_domain::review::ReviewStatus;
     match status {
-        RecordStatus::Draft => ConsoleText::RecordDraft,
-        RecordStatus::Ready => ConsoleText::RecordReady,
-        RecordStatus::Published => ConsoleText::RecordPublished,
-        RecordStatus::Archived => ConsoleText::RecordArchived,
-        RecordStatus::Superseded => ConsoleText::RecordSuperseded,
-        RecordStatus::Queued => ConsoleText::RecordQueued,
-        RecordStatus::Running => ConsoleText::RecordRunning,
-        RecordStatus::Completed => ConsoleText::RecordCompleted,
-        RecordStatus::CompletedWithErrors => ConsoleText::RecordCompletedWithErrors,
-        RecordStatus::Failed => ConsoleText::RecordFailed,
+        RecordStatus::Draft => ReviewStatus::Draft.label(lang),
+        RecordStatus::Ready => ReviewStatus::Ready.label(lang),
+        RecordStatus::Published => ReviewStatus::Published.label(lang),
+        RecordStatus::Archived => ReviewStatus::Archived.label(lang),
+        RecordStatus::Superseded => ReviewStatus::Superseded.label(lang),
+        RecordStatus::Queued => RunStatus::Queued.label(lang),
+        RecordStatus::Running => RunStatus::Running.label(lang),
+        RecordStatus::Completed => RunStatus::Completed.label(lang),
+        RecordStatus::Failed => RunOutcome::Failed.label(lang),
+        RecordStatus::CompletedWithErrors => {
+            return ConsoleText::RecordCompletedWithErrors.text(lang)
+        }
     }
-    .text(lang)
+    .to_string()
 }
 
 fn time_label(label: TimeLabel, lang: Lang) -> String {

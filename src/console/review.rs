@@ -282,10 +282,10 @@ async fn show(
         facts.push(time_fact(UiText::LabelPublished.text(lang), t));
     }
     if let Some(t) = r.archived_at {
-        facts.push(time_fact(ConsoleText::RecordArchived.text(lang), t));
+        facts.push(time_fact(ConsoleText::LabelArchivedAt.text(lang), t));
     }
     if let Some(t) = r.superseded_at {
-        facts.push(time_fact(ConsoleText::RecordSuperseded.text(lang), t));
+        facts.push(time_fact(ConsoleText::LabelSupersededAt.text(lang), t));
     }
 
     // Lineage: what it superseded (its publication says), what superseded it, the
@@ -440,6 +440,7 @@ async fn confirmation(
 /// reason.
 async fn confirm(s: &ApiState, me: SignedIn, raw: &str, step: Step) -> Result<Response, PageError> {
     let (review, can_act) = to_act_on(s, &me, raw).await?;
+    scope::no_parameters(&me.uri)?;
     if let Some(refusal) = refusal(&review, can_act, step, me.lang) {
         return show(
             s,

@@ -106,6 +106,7 @@ pub async fn page(
     Path(raw): Path<String>,
 ) -> Result<Response, PageError> {
     let id = scope::id(&raw, run_not_found())?;
+    scope::no_parameters(&me.uri)?;
     let lang = me.lang;
     let now = s.app.clock.now();
     let row = scope::run_row(&s, id).await?.ok_or_else(run_not_found)?;

@@ -94,3 +94,22 @@ pub async fn review_row(
     }
     Ok(None)
 }
+
+/// Refuses an address with a parameter the page does not read (`lang` aside, which the
+/// layer reads): a parameter someone believes does something is never silently ignored.
+pub fn no_parameters(uri: &axum::http::Uri) -> Result<(), PageError> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct OnlyLang {
+        #[allow(dead_code)]
+        lang: Option<String>,
+    }
+    serde_urlencoded::from_str::<OnlyLang>(uri.query().unwrap_or(""))
+        .map(|_| ())
+        .map_err(|_| {
+            PageError::BadRequest(super::page::Message::Console(
+                super::text::ConsoleText::BadParameter,
+                vec![],
+            ))
+        })
+}

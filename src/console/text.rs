@@ -226,16 +226,7 @@ runproof_domain::text_catalogue! {
         KindReview = "console.record.review" { en: "review", de: "Review" }
         KindRestore = "console.record.restore" { en: "restore", de: "Wiederherstellung" }
         KindRun = "console.record.run" { en: "run", de: "Lauf" }
-        RecordDraft = "console.record.draft" { en: "draft", de: "Entwurf" }
-        RecordReady = "console.record.ready" { en: "ready", de: "bereit" }
-        RecordPublished = "console.record.published" { en: "published", de: "veröffentlicht" }
-        RecordArchived = "console.record.archived" { en: "archived", de: "archiviert" }
-        RecordSuperseded = "console.record.superseded" { en: "superseded", de: "abgelöst" }
-        RecordQueued = "console.record.queued" { en: "queued", de: "eingereiht" }
-        RecordRunning = "console.record.running" { en: "running", de: "läuft" }
-        RecordCompleted = "console.record.completed" { en: "completed", de: "abgeschlossen" }
         RecordCompletedWithErrors = "console.record.completed_with_errors" { en: "completed with errors", de: "mit Fehlern abgeschlossen" }
-        RecordFailed = "console.record.failed" { en: "failed", de: "fehlgeschlagen" }
 
         // --- one workspace ---
         WorkspaceIntro = "console.workspace.intro" {
@@ -332,6 +323,8 @@ runproof_domain::text_catalogue! {
             de: "Review von {environment} in {workspace}."
         }
         LineageHeading = "console.review.lineage" { en: "Lineage", de: "Herkunft" }
+        LabelArchivedAt = "console.review.archived_at" { en: "Archived at", de: "Archiviert am" }
+        LabelSupersededAt = "console.review.superseded_at" { en: "Superseded at", de: "Abgelöst am" }
         LabelSupersedes = "console.review.supersedes" { en: "Supersedes", de: "Löst ab" }
         LabelEarlierAttempts = "console.review.earlier_attempts" { en: "Earlier compose runs", de: "Frühere Erstellungsläufe" }
         LabelComposedFrom = "console.review.composed_from" { en: "Runs in its history", de: "Läufe in seinem Verlauf" }

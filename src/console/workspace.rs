@@ -45,6 +45,7 @@ pub async fn page(
     Path(raw): Path<String>,
 ) -> Result<Response, PageError> {
     let id = scope::id(&raw, workspace_not_found())?;
+    scope::no_parameters(&me.uri)?;
     let access = scope::access(&s, &me.caller, id).await?;
     if !access.see {
         return Err(workspace_not_found());
