@@ -15,7 +15,13 @@
 //!   stands) and the CSRF-checked [`auth::CheckedForm`].
 //! - [`assets`]: the stylesheet and htmx, compiled into the binary.
 //! - [`time`]: relative times with the exact UTC time beside them.
-//! - [`sign_in`], [`workspaces`], [`runs`]: the pages.
+//! - [`scope`]: ids in paths, what the operator may see and do there, rows read through.
+//! - [`evidence`], [`timeline`]: a decision's evidence as facts; a stream's history as
+//!   a timeline — shared by the pages of one run and one review.
+//! - [`sign_in`], [`workspaces`], [`runs`]: sign-in, the start page, the runs list.
+//! - [`run`], [`workspace`], [`environment`], [`review`]: the pages of one run, one
+//!   workspace, one environment (with the compose button), one review (publish,
+//!   archive).
 //!
 //! # Adding a page
 //! Write a handler that takes [`auth::SignedIn`] (or [`auth::CheckedForm`] for a
