@@ -85,6 +85,45 @@ async fn finished(stage: &Stage, run: Finished) -> Result<Recorded, CliError> {
     })
 }
 
+/// Fabrikam in the directory (unless an earlier demo put it there), so its runs open by
+/// id in the console and the API like Contoso's: a run of a workspace the directory does
+/// not know is "not found". The demo's operator is no member of it (it sees it in the
+/// system view, view only).
+async fn fabrikam_directory(
+    stage: &Stage,
+    workspace: Uuid,
+    environment: Uuid,
+) -> Result<(), CliError> {
+    use runproof_domain::environment::ManagedEnvironment;
+    use runproof_domain::workspace::Workspace;
+    let (app, ctx) = (&stage.app, &stage.operator);
+    let store = |e: crate::event_store::StoreError| CliError::internal(&e);
+    let service = |e: crate::service_error::ServiceError| CliError::from_service(&e);
+    let known = app
+        .store
+        .load::<Workspace>(&workspace.to_string())
+        .await
+        .map_err(store)?;
+    if known.aggregate.state().is_none() {
+        app.directory
+            .create_workspace(workspace, "Fabrikam", ctx)
+            .await
+            .map_err(service)?;
+    }
+    let known = app
+        .store
+        .load::<ManagedEnvironment>(&environment.to_string())
+        .await
+        .map_err(store)?;
+    if known.aggregate.state().is_none() {
+        app.directory
+            .create_environment(workspace, environment, "eu", ctx)
+            .await
+            .map_err(service)?;
+    }
+    Ok(())
+}
+
 pub(super) async fn record(
     stage: &Stage,
     recorded: &mut Vec<Recorded>,
@@ -95,6 +134,7 @@ pub(super) async fn record(
     let fabrikam = demo_id("workspace/fabrikam");
     let contoso_prod = demo_id("environment/contoso-prod");
     let fabrikam_eu = demo_id("environment/fabrikam-eu");
+    fabrikam_directory(stage, fabrikam, fabrikam_eu).await?;
 
     // Contoso: a restore that succeeded.
     recorded.push(
