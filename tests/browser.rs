@@ -317,6 +317,7 @@ async fn an_operator_signs_in_follows_a_run_composes_and_publishes_a_review_and_
         "the proven restore does not need attention"
     );
     browser.screenshot("journey-05-runs-attention").await;
+    browser.axe("runs (needs attention)").await;
 
     // The reconciled run: its decision, then its evidence, then its diagnostics.
     browser.goto("/runs").await;
@@ -369,6 +370,16 @@ async fn an_operator_signs_in_follows_a_run_composes_and_publishes_a_review_and_
     browser.axe("run (de)").await;
     browser.follow("nav.lang a[hreflang='en']").await;
 
+    // The run's workspace lists its environments.
+    browser
+        .follow(&format!("nav.crumbs a[href='/workspaces/{}']", world.ours))
+        .await;
+    assert!(browser.text("main h1").await.starts_with("Contoso"));
+    browser.axe("workspace").await;
+    browser
+        .screenshot("journey-07b-workspace")
+        .await;
+
     // The environment: compose twice — queued, then already running — with working links.
     browser
         .follow(&format!("a[href='/environments/{env}']"))
@@ -400,6 +411,7 @@ async fn an_operator_signs_in_follows_a_run_composes_and_publishes_a_review_and_
         operation
     );
     browser.screenshot("journey-09-environment-running").await;
+    browser.axe("environment (already running)").await;
     browser.click_link("Open operation").await;
     assert_eq!(browser.path().await, operation);
     assert!(browser.text("section.decision").await.contains("queued"));
