@@ -376,9 +376,7 @@ async fn an_operator_signs_in_follows_a_run_composes_and_publishes_a_review_and_
         .await;
     assert!(browser.text("main h1").await.starts_with("Contoso"));
     browser.axe("workspace").await;
-    browser
-        .screenshot("journey-07b-workspace")
-        .await;
+    browser.screenshot("journey-07b-workspace").await;
 
     // The environment: compose twice — queued, then already running — with working links.
     browser
