@@ -21,6 +21,7 @@ use super::text::UiText;
 use crate::app::App;
 use crate::clock::SystemClock;
 use crate::database::DatabaseTarget;
+use crate::http::state::Shared;
 use crate::http::{self, ApiState, Limits};
 use crate::reconciliation;
 
@@ -84,12 +85,12 @@ pub async fn api_state(target: &DatabaseTarget, limits: Limits) -> Result<ApiSta
         .await
         .map_err(|e| CliError::from_database(&e, target))?
         .with_read_your_writes(Some(limits.request_timeout / 2));
-    Ok(ApiState {
+    Ok(ApiState::new(Shared {
         app,
         target: target.clone(),
         limits,
         metrics: metrics_handle(),
-    })
+    }))
 }
 
 /// Resolves once `stop` says so (or its sender is gone).

@@ -1,6 +1,8 @@
 //! What every handler reaches: the services (one `App`, whose pool bounds every database
 //! call made for a request), the limits, and the metrics recorder.
 
+use std::ops::Deref;
+use std::sync::Arc;
 use std::time::Duration;
 
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -32,12 +34,30 @@ impl Default for Limits {
     }
 }
 
-/// The state shared by all handlers.
+/// The state shared by all handlers. Every request clones it: one reference count, not
+/// a copy of every service (handlers read the fields through `Deref`).
 #[derive(Clone)]
-pub struct ApiState {
+pub struct ApiState(Arc<Shared>);
+
+/// What [`ApiState`] holds.
+pub struct Shared {
     pub app: App,
     /// Where the database is (named, without credentials, in readiness answers).
     pub target: DatabaseTarget,
     pub limits: Limits,
     pub metrics: PrometheusHandle,
+}
+
+impl ApiState {
+    pub fn new(shared: Shared) -> Self {
+        ApiState(Arc::new(shared))
+    }
+}
+
+impl Deref for ApiState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }

@@ -3,7 +3,7 @@
 mod queries;
 mod row;
 
-pub use queries::{find_active_by_identity, get, list, RunFilter};
+pub use queries::{find_active_by_identity, get, get_with_sight, list, RunFilter};
 pub use row::{RunRow, COMPLETION_KEY, RECONCILIATION_KEY};
 
 use async_trait::async_trait;

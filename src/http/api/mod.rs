@@ -2,7 +2,7 @@
 //! (bearer token), checks the caller's scope, calls the same services as the CLI, and
 //! renders the same documents as the CLI's `--json`.
 
-mod runs;
+pub(crate) mod runs;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
