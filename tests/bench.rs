@@ -135,6 +135,8 @@ async fn the_http_benchmark_serves_both_callers_and_prints_its_rows() {
                 "20",
                 "--http-pages",
                 "3",
+                "--rounds",
+                "2",
             ],
         )
     })
@@ -155,7 +157,7 @@ async fn the_http_benchmark_serves_both_callers_and_prints_its_rows() {
         .take_while(|l| !l.starts_with("| profile: raw SQL"))
         .collect();
     assert!(
-        rows[0].starts_with("| HTTP API: 2000 runs, 4 clients, 20 requests each |"),
+        rows[0].starts_with("| HTTP API: 2000 runs, 4 clients × 20 requests, median of 2 rounds |"),
         "{}",
         out.stdout
     );

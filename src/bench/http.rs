@@ -69,13 +69,29 @@ impl Kind {
     }
 }
 
-/// Latencies and throughput of one side of one measurement.
+/// Latencies and throughput of one side of one measurement (the median of its rounds).
 #[derive(Debug, Clone, Copy)]
 pub struct Latency {
     pub requests: usize,
     pub p50: Duration,
     pub p99: Duration,
     pub per_second: f64,
+}
+
+impl Latency {
+    /// Each figure's median over rounds.
+    fn median(rounds: Vec<Latency>) -> Latency {
+        let mid = |mut xs: Vec<Duration>| {
+            xs.sort();
+            xs.get(xs.len() / 2).copied().unwrap_or_default()
+        };
+        Latency {
+            requests: rounds.iter().map(|r| r.requests).sum(),
+            p50: mid(rounds.iter().map(|r| r.p50).collect()),
+            p99: mid(rounds.iter().map(|r| r.p99).collect()),
+            per_second: super::median(rounds.iter().map(|r| r.per_second).collect()),
+        }
+    }
 }
 
 /// One measurement: a caller asking for one kind of thing, through HTTP and in SQL.
@@ -117,6 +133,7 @@ pub struct HttpFigures {
     pub runs: i64,
     pub clients: usize,
     pub requests: usize,
+    pub rounds: usize,
     pub pages: usize,
     pub pool: u32,
     /// `GET /healthz` with the same clients: the HTTP stack alone (profile).
@@ -173,6 +190,7 @@ pub async fn measure(
         runs,
         clients: args.http_clients.max(1),
         requests: args.http_requests.max(1),
+        rounds: args.rounds.max(1),
         pages: args.http_pages.max(1),
         pool: DEFAULT_POOL_SIZE,
         http_alone: alone?,
@@ -200,7 +218,11 @@ async fn http_alone(address: SocketAddr, args: &BenchArgs) -> Result<Latency, Cl
         })
     };
     run(requests.div_ceil(10)).await?;
-    let alone = run(requests).await?;
+    let mut rounds = Vec::new();
+    for _ in 0..args.rounds.max(1) {
+        rounds.push(run(requests).await?);
+    }
+    let alone = Latency::median(rounds);
     eprintln!(
         "bench: http GET /healthz: p50 {:.1?} p99 {:.1?} {:.0}/s",
         alone.p50, alone.p99, alone.per_second
@@ -247,13 +269,19 @@ async fn measure_callers(
                     async move { plan.run(&mut side).await }
                 })
             };
-            // A warm-up of a tenth of the requests on each side, then the measurements.
+            // A warm-up of a tenth of the requests on each side, then the rounds, the
+            // sides taking turns so that a busy moment of the machine hits all of them.
             let requests = args.http_requests.max(1);
             ours(requests.div_ceil(10)).await?;
             raw(requests.div_ceil(10), false).await?;
-            let ours = ours(requests).await?;
-            let plain = raw(requests, false).await?;
-            let checked = raw(requests, true).await?;
+            let (mut o, mut p, mut c) = (Vec::new(), Vec::new(), Vec::new());
+            for _ in 0..args.rounds.max(1) {
+                o.push(ours(requests).await?);
+                p.push(raw(requests, false).await?);
+                c.push(raw(requests, true).await?);
+            }
+            let (ours, plain, checked) =
+                (Latency::median(o), Latency::median(p), Latency::median(c));
             eprintln!(
                 "bench: http {:?} as {}: runproof p50 {:.1?} p99 {:.1?} {:.0}/s; raw SQL p50 {:.1?} p99 {:.1?} {:.0}/s; with the token's streams read first {:.0}/s",
                 kind, caller.name, ours.p50, ours.p99, ours.per_second, plain.p50, plain.p99, plain.per_second, checked.per_second

@@ -232,8 +232,8 @@ pub async fn run(target: &DatabaseTarget, args: BenchArgs, out: &Out) -> Result<
         pool.close().await;
         out.line("");
         out.line(format!(
-            "| HTTP API: {} runs, {} clients, {} requests each | caller sees | runproof p50 / p99 | runproof req/s | raw SQL p50 / p99 | raw SQL req/s | ratio | target |",
-            h.runs, h.clients, h.requests
+            "| HTTP API: {} runs, {} clients × {} requests, median of {} rounds | caller sees | runproof p50 / p99 | runproof req/s | raw SQL p50 / p99 | raw SQL req/s | ratio | target |",
+            h.runs, h.clients, h.requests, h.rounds
         ));
         out.line("|---|---:|---:|---:|---:|---:|---:|---|");
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
