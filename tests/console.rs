@@ -14,6 +14,7 @@ use chrono::Duration;
 use common::http::{api, Api};
 use runproof::cli::serve::metrics_handle;
 use runproof::database::DatabaseTarget;
+use runproof::http::state::Shared;
 use runproof::http::{ApiState, Limits};
 use runproof::lifecycle::EnsureRun;
 use tower::ServiceExt;
@@ -22,13 +23,13 @@ use uuid::Uuid;
 /// The router over the world's own services, so the test's manual clock is the
 /// console's clock.
 fn console(a: &Api) -> Router {
-    runproof::http::router(ApiState {
+    runproof::http::router(ApiState::new(Shared {
         app: a.app.clone(),
         target: DatabaseTarget::parse(&a._db.url()).unwrap(),
         limits: Limits::default(),
         metrics: metrics_handle(),
         console: runproof::console::Settings::default(),
-    })
+    }))
 }
 
 /// A browser: keeps the cookies the server sets, sends them back.
@@ -273,7 +274,7 @@ async fn over_https_the_session_cookie_is_secure() {
     let cookie = answer.set_cookie("runproof_session").unwrap();
     assert!(cookie.ends_with("; Secure"), "{cookie}");
 
-    let told = runproof::http::router(ApiState {
+    let told = runproof::http::router(ApiState::new(Shared {
         app: a.app.clone(),
         target: DatabaseTarget::parse(&a._db.url()).unwrap(),
         limits: Limits::default(),
@@ -282,7 +283,7 @@ async fn over_https_the_session_cookie_is_secure() {
             secure_cookies: true,
             ..Default::default()
         },
-    });
+    }));
     let mut b = Browser::new(told);
     let answer = b.sign_in(&a.member, "/").await;
     assert!(answer
