@@ -9,7 +9,8 @@
 //! projection — so a revocation or a role change counts from the very next request, in
 //! every process, whatever the projections' lag.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -128,6 +129,35 @@ impl From<TokenRejection> for AuthError {
 pub struct TokenService {
     writer: Writer,
     clock: Arc<dyn Clock>,
+    owners: Owners,
+}
+
+/// Which actor each token authenticated so far was issued to. A token's actor is fixed
+/// by its first event and never changes, so this can never be stale; it only lets
+/// [`TokenService::authenticate`] read the token's and the actor's streams in one round
+/// trip. Nothing else about a token or an actor is remembered between requests.
+#[derive(Clone, Default)]
+struct Owners(Arc<Mutex<HashMap<Uuid, Uuid>>>);
+
+/// Tokens remembered at most; past this the map starts over (it only saves a round trip).
+const OWNERS_MAX: usize = 100_000;
+
+impl Owners {
+    fn get(&self, token_id: Uuid) -> Option<Uuid> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&token_id)
+            .copied()
+    }
+
+    fn remember(&self, token_id: Uuid, actor_id: Uuid) {
+        let mut owners = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if owners.len() >= OWNERS_MAX {
+            owners.clear();
+        }
+        owners.insert(token_id, actor_id);
+    }
 }
 
 /// A new secret: [`SECRET_BYTES`] from the operating system's random generator.
@@ -153,7 +183,11 @@ fn actor_not_found(actor_id: Uuid) -> ServiceError {
 
 impl TokenService {
     pub fn new(writer: Writer, clock: Arc<dyn Clock>) -> Self {
-        TokenService { writer, clock }
+        TokenService {
+            writer,
+            clock,
+            owners: Owners::default(),
+        }
     }
 
     /// Whether the actor exists, by its stream.
@@ -300,20 +334,34 @@ impl TokenService {
         let presented = PresentedToken::parse(presented).map_err(|_| AuthError::Malformed)?;
         let digest = presented.digest();
         let store = self.writer.store();
-        let token = store
-            .load::<ApiToken>(&presented.token_id.to_string())
-            .await
-            .map_err(AuthError::Store)?;
+        let token_id = presented.token_id;
+        let (token, actor) = match self.owners.get(token_id) {
+            // Both streams in one statement: the token's state (revoked? expired?) and the
+            // actor's roles as they are now.
+            Some(owner) => store
+                .load_two::<ApiToken, Actor>(&token_id.to_string(), &owner.to_string())
+                .await
+                .map_err(AuthError::Store)?,
+            None => {
+                let token = store
+                    .load::<ApiToken>(&token_id.to_string())
+                    .await
+                    .map_err(AuthError::Store)?;
+                let owner = token.aggregate.authenticate(&digest, now)?;
+                let actor = store
+                    .load::<Actor>(&owner.to_string())
+                    .await
+                    .map_err(AuthError::Store)?;
+                (token, actor)
+            }
+        };
         let actor_id = token.aggregate.authenticate(&digest, now)?;
-        let actor = store
-            .load::<Actor>(&actor_id.to_string())
-            .await
-            .map_err(AuthError::Store)?;
-        let Some(actor) = actor.aggregate.state() else {
-            tracing::warn!(token = %presented.token_id, actor = %actor_id, "a token names an actor without a history");
+        let Some(actor) = actor.aggregate.state().filter(|a| a.id == actor_id) else {
+            tracing::warn!(token = %token_id, actor = %actor_id, "a token names an actor without a history");
             return Err(AuthError::Unknown);
         };
-        Ok(Caller::of(actor, presented.token_id))
+        self.owners.remember(token_id, actor_id);
+        Ok(Caller::of(actor, token_id))
     }
 }
 

@@ -113,3 +113,91 @@ async fn a_scratch_name_postgres_would_shorten_into_another_database_is_refused(
     .await
     .unwrap();
 }
+
+#[tokio::test]
+async fn the_http_benchmark_serves_both_callers_and_prints_its_rows() {
+    // The scratch database is `<this test's database>_bench`; this one only names it.
+    let db = TestDb::unmigrated().await;
+    let target = DatabaseTarget::parse(&db.url()).unwrap();
+    let url = db.url();
+    let out = tokio::task::spawn_blocking(move || {
+        common::cli::runproof(
+            &url,
+            &[
+                "bench",
+                "--only",
+                "http",
+                "--http-runs",
+                "2000",
+                "--http-clients",
+                "4",
+                "--http-requests",
+                "20",
+                "--http-pages",
+                "3",
+                "--rounds",
+                "2",
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    bench::scratch_target(&target)
+        .drop_if_exists()
+        .await
+        .unwrap();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+
+    // The table: a list and a detail row per caller (the member sees one workspace of
+    // eight), then the profile row; nothing else from the other benchmarks.
+    let rows: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("| "))
+        .take_while(|l| !l.starts_with("| profile: raw SQL"))
+        .collect();
+    assert!(
+        rows[0].starts_with("| HTTP API: 2000 runs, 4 clients × 20 requests, median of 2 rounds |"),
+        "{}",
+        out.stdout
+    );
+    let expected = [
+        (
+            "`GET /api/v1/runs` (newest page or a deep cursor, then up to 3 pages), operator",
+            "2000 runs",
+        ),
+        (
+            "`GET /api/v1/runs/{id}` (random run), operator",
+            "2000 runs",
+        ),
+        (
+            "`GET /api/v1/runs` (newest page or a deep cursor, then up to 3 pages), member",
+            "250 runs",
+        ),
+        ("`GET /api/v1/runs/{id}` (random run), member", "250 runs"),
+    ];
+    assert_eq!(rows.len(), 1 + expected.len() + 1, "{}", out.stdout);
+    for (row, (what, sees)) in rows[1..].iter().zip(expected) {
+        let cells: Vec<&str> = row.split(" | ").collect();
+        assert_eq!(cells[0], format!("| {what}"));
+        assert_eq!(cells[1], sees);
+        for rate in [cells[3], cells[5]] {
+            assert!(rate.parse::<f64>().unwrap() > 0.0, "{row}");
+        }
+        assert!(cells[6].parse::<f64>().unwrap() > 0.0, "{row}");
+    }
+    assert!(
+        rows[5].starts_with("| profile: `GET /healthz`"),
+        "{}",
+        out.stdout
+    );
+    // The explanatory profile: one row per measurement.
+    let profile = out
+        .stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("| profile: raw SQL"))
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| profile"))
+        .count();
+    assert_eq!(profile, expected.len(), "{}", out.stdout);
+    assert!(!out.stdout.contains("lifecycles/s"));
+}

@@ -10,6 +10,7 @@ use common::console::{advance, console, unescape, Browser, Page};
 use common::http::{api, Api};
 use runproof::cli::serve::metrics_handle;
 use runproof::database::DatabaseTarget;
+use runproof::http::state::Shared;
 use runproof::http::{ApiState, Limits};
 use runproof::lifecycle::EnsureRun;
 use uuid::Uuid;
@@ -77,7 +78,7 @@ async fn over_https_the_session_cookie_is_secure() {
     let cookie = answer.set_cookie("runproof_session").unwrap();
     assert!(cookie.ends_with("; Secure"), "{cookie}");
 
-    let told = runproof::http::router(ApiState {
+    let told = runproof::http::router(ApiState::new(Shared {
         app: a.app.clone(),
         target: DatabaseTarget::parse(&a._db.url()).unwrap(),
         limits: Limits::default(),
@@ -86,7 +87,7 @@ async fn over_https_the_session_cookie_is_secure() {
             secure_cookies: true,
             ..Default::default()
         },
-    });
+    }));
     let mut b = Browser::new(told);
     let answer = b.sign_in(&a.member, "/").await;
     assert!(answer

@@ -286,6 +286,58 @@ async fn a_run_outside_the_callers_scope_answers_exactly_like_one_that_does_not_
 }
 
 #[tokio::test]
+async fn a_member_sees_a_run_from_the_moment_the_membership_is_recorded_whatever_the_lag() {
+    let a = api().await;
+    let ctx = common::operator();
+    let newcomer = a
+        .app
+        .directory
+        .create_actor(Uuid::new_v4(), "Grace", &ctx)
+        .await
+        .unwrap();
+    let token = common::http::token(&a.app, newcomer).await;
+    let path = format!("/api/v1/runs/{}", a.our_run);
+    let (before, _) = raw(&a.router, get_as(&path, &token)).await;
+    assert_eq!(before, StatusCode::NOT_FOUND);
+
+    // A long-open transaction holds the `workspaces` view below the membership.
+    let mut holder = a._db.pool.begin().await.unwrap();
+    sqlx::query("SELECT pg_current_xact_id()")
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    a.app
+        .clone()
+        .without_read_your_writes()
+        .directory
+        .add_member(a.ours, newcomer, &ctx)
+        .await
+        .unwrap();
+    a.app.projector.catch_up().await.unwrap();
+    let shown: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM workspaces WHERE id = $1 AND member_ids ? $2)",
+    )
+    .bind(a.ours)
+    .bind(newcomer.to_string())
+    .fetch_one(&a._db.pool)
+    .await
+    .unwrap();
+    assert!(!shown, "the view lags behind");
+
+    // The view does not grant it; the workspace's stream does.
+    let (status, _, body) = call(&a.router, get_as(&path, &token)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["diagnostics"]["id"], serde_json::json!(a.our_run));
+    let (foreign, _) = raw(
+        &a.router,
+        get_as(&format!("/api/v1/runs/{}", a.their_run), &token),
+    )
+    .await;
+    assert_eq!(foreign, StatusCode::NOT_FOUND);
+    holder.rollback().await.unwrap();
+}
+
+#[tokio::test]
 async fn a_run_is_shown_decision_first_with_its_history() {
     let a = api().await;
     let (status, _, body) = call(

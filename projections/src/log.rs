@@ -133,6 +133,27 @@ pub async fn read_stream_after(
     rows.iter().map(decode).collect()
 }
 
+/// The events of several streams in one statement: stream by stream in the order given,
+/// each in sequence order (e.g. a token's stream and its actor's, read together so that
+/// both are as of the same moment).
+pub async fn read_streams(
+    conn: &mut PgConnection,
+    streams: &[(&str, &str)],
+) -> Result<Vec<StoredEvent>, sqlx::Error> {
+    let (types, ids): (Vec<&str>, Vec<&str>) = streams.iter().copied().unzip();
+    let sql = format!(
+        "SELECT {COLUMNS} FROM UNNEST($1::text[], $2::text[]) WITH ORDINALITY AS s(t, i, n) \
+         JOIN events ON aggregate_type = s.t AND aggregate_id = s.i \
+         ORDER BY s.n, sequence"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(types)
+        .bind(ids)
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(decode).collect()
+}
+
 /// The ids of the `aggregate_type` streams with an event whose body names `run_id` as
 /// its `run_id` (e.g. the reviews a compose run drafted or took over), in id order.
 /// Generic over the event types: a new event that carries `run_id` is found too.

@@ -5,6 +5,7 @@
 //! their ratio. Results print as Markdown, ready for `docs/benchmarks.md`.
 
 mod capture;
+pub mod http;
 mod lifecycle;
 mod reconcile;
 mod replay;
@@ -63,8 +64,20 @@ pub struct BenchArgs {
     /// Captures measured on each environment (capture benchmark; the median is reported).
     #[arg(long, default_value_t = 50)]
     pub capture_samples: usize,
+    /// Runs in `operation_runs` for the HTTP benchmark.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub http_runs: usize,
+    /// Concurrent clients of the HTTP benchmark (each on its own connection).
+    #[arg(long, default_value_t = 32)]
+    pub http_clients: usize,
+    /// Requests each HTTP client makes per measurement (after a warm-up of a tenth).
+    #[arg(long, default_value_t = 200)]
+    pub http_requests: usize,
+    /// Pages an HTTP client follows through `next_cursor` from where it starts.
+    #[arg(long, default_value_t = 5)]
+    pub http_pages: usize,
     /// Run only these benchmarks (comma-separated: lifecycle, replay, reconcile, reviews,
-    /// capture).
+    /// capture, http).
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
 }
@@ -211,6 +224,68 @@ pub async fn run(target: &DatabaseTarget, args: BenchArgs, out: &Out) -> Result<
             c.many.0,
             c.cost_ratio(),
             c.few.0
+        ));
+    }
+    if args.wants("http") {
+        let pool = fresh_database(&bench).await?;
+        let h = http::measure(&pool, &bench, &args).await?;
+        pool.close().await;
+        out.line("");
+        out.line(format!(
+            "| HTTP API: {} runs, {} clients × {} requests, median of {} rounds | caller sees | runproof p50 / p99 | runproof req/s | raw SQL p50 / p99 | raw SQL req/s | ratio | target |",
+            h.runs, h.clients, h.requests, h.rounds
+        ));
+        out.line("|---|---:|---:|---:|---:|---:|---:|---|");
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        for m in &h.measurements {
+            let what = match m.kind {
+                http::Kind::List => format!(
+                    "`GET /api/v1/runs` (newest page or a deep cursor, then up to {} pages), {}",
+                    h.pages, m.caller
+                ),
+                http::Kind::Detail => {
+                    format!("`GET /api/v1/runs/{{id}}` (random run), {}", m.caller)
+                }
+            };
+            out.line(format!(
+                "| {what} | {} runs | {:.1} / {:.1} ms | {:.0} | {:.1} / {:.1} ms | {:.0} | {:.2} | p99 < {} ms, ratio ≥ {:.2}: {} |",
+                m.visible,
+                ms(m.ours.p50),
+                ms(m.ours.p99),
+                m.ours.per_second,
+                ms(m.baseline.p50),
+                ms(m.baseline.p99),
+                m.baseline.per_second,
+                m.ratio(),
+                m.kind.p99_target().as_millis(),
+                http::RATIO_TARGET,
+                m.verdict()
+            ));
+        }
+        out.line(format!(
+            "| profile: `GET /healthz` (HTTP alone: no token, no database) | – | {:.1} / {:.1} ms | {:.0} | | | | |",
+            ms(h.http_alone.p50),
+            ms(h.http_alone.p99),
+            h.http_alone.per_second
+        ));
+        out.line("");
+        out.line("| profile: raw SQL reading the token's and the actor's streams first (two statements a request) | req/s | runproof ÷ this |");
+        out.line("|---|---:|---:|");
+        for m in &h.measurements {
+            let kind = match m.kind {
+                http::Kind::List => "list",
+                http::Kind::Detail => "detail",
+            };
+            out.line(format!(
+                "| {kind}, {} | {:.0} | {:.2} |",
+                m.caller,
+                m.with_token_check.per_second,
+                m.ours.per_second / m.with_token_check.per_second.max(1e-9)
+            ));
+        }
+        notes.push(format!(
+            "HTTP: the server and the baseline each use a pool of {} connections; every API request carries a bearer token, checked against its streams on every request.",
+            h.pool
         ));
     }
     for note in notes {

@@ -52,7 +52,9 @@ pub async fn compare(pool: &PgPool, args: &BenchArgs) -> Result<Passes, CliError
             .fetch_one(pool)
             .await
             .map_err(failed)?;
-        fill(pool, (target as i64 - rows).max(0)).await?;
+        seed::fill_completed_runs(pool, (target as i64 - rows).max(0), &seed::workspaces(64))
+            .await
+            .map_err(failed)?;
         // Same footing for both sizes: statistics fresh, no dirty pages left from the fill.
         sqlx::query("VACUUM ANALYZE operation_runs")
             .execute(pool)
@@ -126,31 +128,5 @@ async fn seed_stale(pool: &PgPool, app: &App, n: usize, round: usize) -> Result<
     debug_assert_eq!(<OperationRun as Aggregate>::TYPE, "operation_run");
     seed::insert(pool, "events", &rows).await.map_err(failed)?;
     app.projector.catch_up().await.map_err(failed)?;
-    Ok(())
-}
-
-/// `n` completed runs written straight into the projection: they are never candidates,
-/// they only make the table large.
-async fn fill(pool: &PgPool, n: i64) -> Result<(), CliError> {
-    if n == 0 {
-        return Ok(());
-    }
-    eprintln!("bench: filling operation_runs with {n} completed runs");
-    sqlx::query(
-        "INSERT INTO operation_runs \
-         SELECT gen_random_uuid(), md5((g % 64)::text)::uuid, NULL, \
-                (ARRAY['report.export','inventory.sync','restore.execute','environment.review.compose'])[1 + g % 4], \
-                'completed', 'succeeded', 'system:bench', 'sha256:' || md5(g::text) || md5((g + 1)::text), \
-                jsonb_build_object('n', g), '{}'::jsonb, '[]'::jsonb, \
-                timestamptz '2025-06-01' + g * interval '1 second', \
-                timestamptz '2025-06-01' + g * interval '1 second', \
-                timestamptz '2025-06-01' + g * interval '1 second' + interval '1 minute', \
-                timestamptz '2025-06-01' + g * interval '1 second' + interval '1 minute', 3, 0 \
-         FROM generate_series(1, $1) AS g",
-    )
-    .bind(n)
-    .execute(pool)
-    .await
-    .map_err(failed)?;
     Ok(())
 }

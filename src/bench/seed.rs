@@ -194,3 +194,41 @@ pub async fn insert(pool: &PgPool, table: &str, rows: &[Row]) -> Result<(), sqlx
     }
     Ok(())
 }
+
+/// `count` workspace ids for runs written straight into the projection.
+pub fn workspaces(count: usize) -> Vec<Uuid> {
+    (0..count)
+        .map(|k| Uuid::from_u128(0xbe9c_f111_0000 + k as u128))
+        .collect()
+}
+
+/// `n` completed runs written straight into `operation_runs`, one second apart (the newest
+/// last), spread round-robin over `workspaces`: rows as the projection writes them, in one
+/// statement. They are never reconciliation candidates; they make the table large.
+pub async fn fill_completed_runs(
+    pool: &PgPool,
+    n: i64,
+    workspaces: &[Uuid],
+) -> Result<(), sqlx::Error> {
+    if n <= 0 || workspaces.is_empty() {
+        return Ok(());
+    }
+    eprintln!("bench: filling operation_runs with {n} completed runs");
+    sqlx::query(
+        "INSERT INTO operation_runs \
+         SELECT gen_random_uuid(), ($2::uuid[])[1 + g % cardinality($2::uuid[])], NULL, \
+                (ARRAY['report.export','inventory.sync','restore.execute','environment.review.compose'])[1 + g % 4], \
+                'completed', 'succeeded', 'system:bench', 'sha256:' || md5(g::text) || md5((g + 1)::text), \
+                jsonb_build_object('n', g), '{}'::jsonb, '[]'::jsonb, \
+                timestamptz '2025-06-01' + g * interval '1 second', \
+                timestamptz '2025-06-01' + g * interval '1 second', \
+                timestamptz '2025-06-01' + g * interval '1 second' + interval '1 minute', \
+                timestamptz '2025-06-01' + g * interval '1 second' + interval '1 minute', 3, 0 \
+         FROM generate_series(1, $1) AS g",
+    )
+    .bind(n)
+    .bind(workspaces)
+    .execute(pool)
+    .await?;
+    Ok(())
+}

@@ -21,6 +21,7 @@ use super::text::UiText;
 use crate::app::App;
 use crate::clock::SystemClock;
 use crate::database::DatabaseTarget;
+use crate::http::state::Shared;
 use crate::http::{self, ApiState, Limits};
 use crate::reconciliation;
 
@@ -92,13 +93,13 @@ pub async fn api_state(target: &DatabaseTarget, limits: Limits) -> Result<ApiSta
         .await
         .map_err(|e| CliError::from_database(&e, target))?
         .with_read_your_writes(Some(limits.request_timeout / 2));
-    Ok(ApiState {
+    Ok(ApiState::new(Shared {
         app,
         target: target.clone(),
         limits,
         metrics: metrics_handle(),
         console: crate::console::Settings::default(),
-    })
+    }))
 }
 
 /// Resolves once `stop` says so (or its sender is gone).
@@ -120,8 +121,12 @@ pub async fn serve(target: &DatabaseTarget, args: ServeArgs, out: &Out) -> Resul
         true => Some(crate::demo::serve::prepare(target, out).await?),
         false => None,
     };
-    let mut state = api_state(target, limits).await?;
-    state.console.secure_cookies = args.secure_cookies;
+    let state = api_state(target, limits)
+        .await?
+        .with_console(crate::console::Settings {
+            secure_cookies: args.secure_cookies,
+            ..Default::default()
+        });
     let background = App::open(target, Arc::new(SystemClock))
         .await
         .map_err(|e| CliError::from_database(&e, target))?;

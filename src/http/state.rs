@@ -1,6 +1,8 @@
 //! What every handler reaches: the services (one `App`, whose pool bounds every database
 //! call made for a request), the limits, and the metrics recorder.
 
+use std::ops::Deref;
+use std::sync::Arc;
 use std::time::Duration;
 
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -32,9 +34,13 @@ impl Default for Limits {
     }
 }
 
-/// The state shared by all handlers.
+/// The state shared by all handlers. Every request clones it: one reference count, not
+/// a copy of every service (handlers read the fields through `Deref`).
 #[derive(Clone)]
-pub struct ApiState {
+pub struct ApiState(Arc<Shared>);
+
+/// What [`ApiState`] holds.
+pub struct Shared {
     pub app: App,
     /// Where the database is (named, without credentials, in readiness answers).
     pub target: DatabaseTarget,
@@ -42,4 +48,30 @@ pub struct ApiState {
     pub metrics: PrometheusHandle,
     /// The operator console's session rules.
     pub console: crate::console::Settings,
+}
+
+impl ApiState {
+    pub fn new(shared: Shared) -> Self {
+        ApiState(Arc::new(shared))
+    }
+
+    /// The same state with other console session rules.
+    pub fn with_console(self, console: crate::console::Settings) -> Self {
+        let s = &self.0;
+        ApiState::new(Shared {
+            app: s.app.clone(),
+            target: s.target.clone(),
+            limits: s.limits,
+            metrics: s.metrics.clone(),
+            console,
+        })
+    }
+}
+
+impl Deref for ApiState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }

@@ -10,6 +10,7 @@ use axum::Router;
 use chrono::Duration;
 use runproof::cli::serve::metrics_handle;
 use runproof::database::DatabaseTarget;
+use runproof::http::state::Shared;
 use runproof::http::{ApiState, Limits};
 use tower::ServiceExt;
 
@@ -18,13 +19,13 @@ use super::http::Api;
 /// The router over the world's own services, so the test's manual clock is the
 /// console's clock.
 pub fn console(a: &Api) -> Router {
-    runproof::http::router(ApiState {
+    runproof::http::router(ApiState::new(Shared {
         app: a.app.clone(),
         target: DatabaseTarget::parse(&a._db.url()).unwrap(),
         limits: Limits::default(),
         metrics: metrics_handle(),
         console: runproof::console::Settings::default(),
-    })
+    }))
 }
 
 /// A browser: keeps the cookies the server sets, sends them back.

@@ -128,6 +128,18 @@ impl WorkspaceEvent {
             WorkspaceEvent::MemberAdded(e) => e.added_at,
         }
     }
+
+    /// Whether the event can take sight of the workspace away from anyone (remove a
+    /// member, delete the workspace). None can: sight of a workspace only grows, so the
+    /// `workspaces` view, which shows a prefix of the log, never grants more than the log
+    /// does. Readers rely on it — the HTTP API shows a run when the view grants sight of
+    /// its workspace and asks the stream only when it does not. An event that answers
+    /// `true` here must end that shortcut (`http::api::runs::visible_run`).
+    pub fn narrows_sight(&self) -> bool {
+        match self {
+            WorkspaceEvent::WorkspaceCreated(_) | WorkspaceEvent::MemberAdded(_) => false,
+        }
+    }
 }
 
 impl WorkspaceState {
@@ -232,6 +244,25 @@ mod tests {
                 added_at: at(),
             })
             .then_expect_error(WorkspaceError::AlreadyMember);
+    }
+
+    #[test]
+    fn no_event_takes_sight_of_a_workspace_away() {
+        let added = WorkspaceEvent::MemberAdded(MemberAdded {
+            actor_id: Uuid::from_u128(9),
+            added_at: at(),
+        });
+        let mut state: Option<WorkspaceState> = None;
+        for event in [created(), added] {
+            assert!(!event.narrows_sight());
+            let before = state
+                .as_ref()
+                .map(|s| s.members.clone())
+                .unwrap_or_default();
+            state = WorkspaceState::fold(state, event);
+            let after = state.as_ref().map(|s| s.members.clone());
+            assert!(after.is_some_and(|a| a.is_superset(&before)));
+        }
     }
 
     #[test]

@@ -6,7 +6,7 @@ use runproof_domain::operation_run::attention::ATTENTION_OUTCOMES;
 use runproof_domain::operation_run::{RunOutcome, RunStatus};
 use runproof_domain::reconciliation::stale;
 use runproof_domain::run_type::RunType;
-use sqlx::PgConnection;
+use sqlx::{PgConnection, Postgres, QueryBuilder, Row as _};
 use uuid::Uuid;
 
 use super::row::{RunRow, COLUMNS};
@@ -41,56 +41,99 @@ pub struct RunFilter {
 
 /// Runs matching `filter`, newest first. With `before`, the page just before that run
 /// (read from it backwards, returned newest first like every page).
+///
+/// The statement holds only the filters that are set, so every condition is one the
+/// planner can use, whatever plan a pooled connection caches for it: a keyset page is an
+/// index range (`created_at <= cursor`, or `>=` backwards) wherever it lies in the list,
+/// not a walk from the newest run. A member's list walks each of its workspaces on its own
+/// (`operation_runs_workspace_created_idx`) and merges the pages, so it costs the same
+/// whether its workspaces hold most of the table or a sliver of it.
 pub async fn list(conn: &mut PgConnection, filter: &RunFilter) -> Result<Vec<RunRow>, sqlx::Error> {
-    let attention_outcomes: Vec<&str> = ATTENTION_OUTCOMES.iter().map(|o| o.as_str()).collect();
-    let cutoffs = filter
-        .needs_attention_at
-        .map(StaleCutoffs::at)
-        .unwrap_or_default();
-    let stale = StaleCutoffs::condition(10);
+    let limit = filter.limit.clamp(1, crate::LIST_LIMIT_MAX);
     let backwards = filter.before.is_some();
     let order = if backwards {
-        "created_at ASC, id DESC"
+        "r.created_at ASC, r.id DESC"
     } else {
-        "created_at DESC, id"
+        "r.created_at DESC, r.id"
     };
-    let sql = format!(
-        "SELECT {COLUMNS} FROM operation_runs r \
-         WHERE ($1::uuid IS NULL OR workspace_id = $1) \
-           AND ($2::text IS NULL OR status = $2) \
-           AND ($3::text IS NULL OR run_type = $3) \
-           AND ($5::text IS NULL OR workspace_id IN (SELECT id FROM workspaces WHERE member_ids ? $5)) \
-           AND ($6::uuid IS NULL OR managed_environment_id = $6) \
-           AND ($7::text IS NULL OR outcome = $7) \
-           AND (NOT $8::bool OR outcome = ANY($9::text[]) OR {stale}) \
-           AND ($13::timestamptz IS NULL OR created_at < $13 OR (created_at = $13 AND id > $14)) \
-           AND ($15::timestamptz IS NULL OR created_at > $15 OR (created_at = $15 AND id < $16)) \
-           AND ($17::timestamptz IS NULL OR created_at >= $17) \
-           AND ($18::timestamptz IS NULL OR created_at < $18) \
-         ORDER BY {order} \
-         LIMIT $4"
-    );
-    let rows = sqlx::query(&sql)
-        .bind(filter.workspace_id)
-        .bind(filter.status.map(RunStatus::as_str))
-        .bind(filter.run_type.map(RunType::key))
-        .bind(filter.limit.clamp(1, crate::LIST_LIMIT_MAX))
-        .bind(filter.visible_to.map(|a| a.to_string()))
-        .bind(filter.environment_id)
-        .bind(filter.outcome.map(RunOutcome::as_str))
-        .bind(filter.needs_attention_at.is_some())
-        .bind(attention_outcomes)
-        .bind(cutoffs.types)
-        .bind(cutoffs.queued)
-        .bind(cutoffs.running)
-        .bind(filter.after.map(|(at, _)| at))
-        .bind(filter.after.map(|(_, id)| id))
-        .bind(filter.before.map(|(at, _)| at))
-        .bind(filter.before.map(|(_, id)| id))
-        .bind(filter.created_from)
-        .bind(filter.created_to)
-        .fetch_all(conn)
-        .await?;
+    let mut q = QueryBuilder::<Postgres>::new("");
+    if let Some(actor) = filter.visible_to {
+        q.push(format!(
+            "SELECT {COLUMNS} FROM (SELECT id AS member_of FROM workspaces WHERE member_ids ? "
+        ))
+        .push_bind(actor.to_string())
+        .push(") w CROSS JOIN LATERAL (");
+    }
+    q.push(format!("SELECT {COLUMNS} FROM operation_runs r WHERE TRUE"));
+    if filter.visible_to.is_some() {
+        q.push(" AND r.workspace_id = w.member_of");
+    }
+    if let Some(workspace) = filter.workspace_id {
+        q.push(" AND r.workspace_id = ").push_bind(workspace);
+    }
+    if let Some(environment) = filter.environment_id {
+        q.push(" AND r.managed_environment_id = ")
+            .push_bind(environment);
+    }
+    if let Some(status) = filter.status {
+        q.push(" AND r.status = ").push_bind(status.as_str());
+    }
+    if let Some(outcome) = filter.outcome {
+        q.push(" AND r.outcome = ").push_bind(outcome.as_str());
+    }
+    if let Some(run_type) = filter.run_type {
+        q.push(" AND r.run_type = ").push_bind(run_type.key());
+    }
+    if let Some(now) = filter.needs_attention_at {
+        let outcomes: Vec<&str> = ATTENTION_OUTCOMES.iter().map(|o| o.as_str()).collect();
+        let cutoffs = StaleCutoffs::at(now);
+        q.push(" AND (r.outcome = ANY(")
+            .push_bind(outcomes)
+            .push("::text[]) OR EXISTS (SELECT 1 FROM UNNEST(")
+            .push_bind(cutoffs.types)
+            .push("::text[], ")
+            .push_bind(cutoffs.queued)
+            .push("::timestamptz[], ")
+            .push_bind(cutoffs.running)
+            .push(
+                "::timestamptz[]) AS c(run_type, queued_cut, running_cut) \
+                 WHERE c.run_type = r.run_type \
+                   AND ((r.status = 'queued' AND r.created_at <= c.queued_cut) \
+                     OR (r.status = 'running' AND COALESCE(r.started_at, r.created_at) <= c.running_cut))))",
+            );
+    }
+    if let Some((at, id)) = filter.after {
+        // The first condition is the index range; the second drops the runs of the same
+        // instant up to the cursor.
+        q.push(" AND r.created_at <= ")
+            .push_bind(at)
+            .push(" AND (r.created_at < ")
+            .push_bind(at)
+            .push(" OR r.id > ")
+            .push_bind(id)
+            .push(")");
+    }
+    if let Some((at, id)) = filter.before {
+        q.push(" AND r.created_at >= ")
+            .push_bind(at)
+            .push(" AND (r.created_at > ")
+            .push_bind(at)
+            .push(" OR r.id < ")
+            .push_bind(id)
+            .push(")");
+    }
+    if let Some(from) = filter.created_from {
+        q.push(" AND r.created_at >= ").push_bind(from);
+    }
+    if let Some(to) = filter.created_to {
+        q.push(" AND r.created_at < ").push_bind(to);
+    }
+    q.push(format!(" ORDER BY {order} LIMIT ")).push_bind(limit);
+    if filter.visible_to.is_some() {
+        q.push(format!(") r ORDER BY {order} LIMIT "))
+            .push_bind(limit);
+    }
+    let rows = q.build().fetch_all(conn).await?;
     let mut rows = rows
         .iter()
         .map(RunRow::decode)
@@ -198,6 +241,32 @@ pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<Option<RunRow>, sq
     let sql = format!("SELECT {COLUMNS} FROM operation_runs WHERE id = $1");
     let row = sqlx::query(&sql).bind(id).fetch_optional(conn).await?;
     row.as_ref().map(RunRow::decode).transpose()
+}
+
+/// One run by id, and whether the `workspaces` view lets `visible_to` see it: the actor
+/// belongs to the run's workspace (for `None`, any caller who sees every workspace: the
+/// workspace exists). One statement.
+///
+/// The view shows a prefix of the log, and sight of a workspace only grows
+/// (`WorkspaceEvent::narrows_sight`), so sight it grants holds now. Sight it does not
+/// grant may come from events it does not show yet: the workspace's stream decides then.
+pub async fn get_with_sight(
+    conn: &mut PgConnection,
+    id: Uuid,
+    visible_to: Option<Uuid>,
+) -> Result<Option<(RunRow, bool)>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {COLUMNS}, EXISTS (SELECT 1 FROM workspaces w WHERE w.id = r.workspace_id \
+           AND ($2::text IS NULL OR w.member_ids ? $2)) AS sighted \
+         FROM operation_runs r WHERE r.id = $1"
+    );
+    let row = sqlx::query(&sql)
+        .bind(id)
+        .bind(visible_to.map(|a| a.to_string()))
+        .fetch_optional(conn)
+        .await?;
+    row.map(|row| Ok((RunRow::decode(&row)?, row.try_get("sighted")?)))
+        .transpose()
 }
 
 /// The active (queued or running) runs of an identity, newest first.

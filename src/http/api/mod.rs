@@ -6,7 +6,7 @@ mod environments;
 mod lifecycle;
 mod restores;
 mod reviews;
-mod runs;
+pub(crate) mod runs;
 mod workspaces;
 
 use axum::body::Bytes;
