@@ -26,7 +26,7 @@
 //!   removes the profile.
 //! - WebDriver traffic runs on a runtime of its own, so a `Browser` works from any test's
 //!   runtime and can be ended from `Drop` while the test's runtime keeps serving pages.
-//! - A missing Chromium or ChromeDriver fails the test, naming `scripts/test`, which installs
+//! - A missing Chromium or ChromeDriver fails the test, naming `.ci/run`, which installs
 //!   both; browser tests are never skipped.
 //!
 //! Every helper panics with the page's URL when it cannot do what it says, so a failing
@@ -67,7 +67,7 @@ pub fn installed(path: &Path) -> Result<(), String> {
         true => Ok(()),
         false => Err(format!(
             "browser tests need Debian's Chromium and ChromeDriver, but {} is missing. \
-             `scripts/test` (and so `.ci/run`) installs them (apt-get install -y chromium chromium-driver); \
+             `.ci/run` installs them (apt-get install -y chromium chromium-driver); \
              browser tests are never skipped",
             path.display()
         )),
@@ -338,7 +338,7 @@ impl Browser {
             Ok(Ok(client)) => client,
             Ok(Err(e)) => panic!(
                 "Chromium did not start ({CHROMIUM} through {CHROMEDRIVER}): {e}. \
-                 `scripts/test` (and so `.ci/run`) installs both (apt-get install -y chromium chromium-driver)"
+                 `.ci/run` installs both (apt-get install -y chromium chromium-driver)"
             ),
             Err(e) => panic!("the WebDriver session task failed: {e}"),
         };
