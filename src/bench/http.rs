@@ -36,7 +36,7 @@ use crate::cli::error::CliError;
 use crate::cli::serve::api_state;
 use crate::clock::SystemClock;
 use crate::database::DatabaseTarget;
-use crate::http::api::runs::cursor;
+use crate::http::api::cursor;
 use crate::http::{self, Limits};
 
 /// Workspaces the runs are spread over; the member belongs to one of them.
@@ -589,7 +589,7 @@ impl Side {
                     None => "/api/v1/runs".to_string(),
                     Some(Next::Cursor(c)) => format!("/api/v1/runs?cursor={c}"),
                     Some(Next::Keyset((at, id))) => {
-                        format!("/api/v1/runs?cursor={}", cursor(at, id))
+                        format!("/api/v1/runs?cursor={}", cursor::encode(at, id))
                     }
                 };
                 let body = http.get(&path).await?;

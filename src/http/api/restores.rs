@@ -26,7 +26,8 @@ use super::super::openapi::Problem;
 use super::super::problem::{ApiError, ProblemDocument};
 use super::super::state::ApiState;
 use super::body;
-use super::runs::{internal, run_not_found};
+use super::internal;
+use super::runs::run_not_found;
 use crate::restore::{Reported, RestoreService};
 use crate::service_error::ServiceError;
 

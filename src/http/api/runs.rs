@@ -7,9 +7,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-use chrono::{DateTime, Utc};
+
 use runproof_domain::access::Caller;
 use runproof_domain::ReasonCode;
 use runproof_projections::operation_runs::{self, RunRow};
@@ -24,8 +22,7 @@ use super::super::auth::{access, Authenticated};
 use super::super::openapi::Problem;
 use super::super::problem::ApiError;
 use super::super::state::ApiState;
-use super::{bad_request, invalid_query, Language};
-use crate::cli::error::CliError;
+use super::{bad_request, cursor, internal, invalid_query, Language};
 use crate::cli::out::Out;
 use crate::cli::runs::{parse_filter, ListArgs, RunView};
 use crate::history::{self, StreamKind};
@@ -68,38 +65,6 @@ pub struct ListQuery {
 /// The default page size.
 const PAGE: i64 = 50;
 
-/// A keyset cursor: the last run of a page, `(created_at, id)`, opaque to clients.
-fn encode_cursor(row: &RunRow) -> String {
-    cursor(row.state.created_at, row.state.id)
-}
-
-/// The cursor of the page after the run `(created_at, id)` (the bench starts deep in the
-/// list with it, as a client that kept a `next_cursor` would).
-pub(crate) fn cursor(created_at: DateTime<Utc>, id: Uuid) -> String {
-    URL_SAFE_NO_PAD.encode(format!(
-        "{}|{id}",
-        created_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
-    ))
-}
-
-fn decode_cursor(cursor: &str) -> Result<(DateTime<Utc>, Uuid), ApiError> {
-    let invalid = || {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            ReasonCode::HttpCursorInvalid,
-            vec![],
-        )
-    };
-    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
-    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
-    let (at, id) = text.split_once('|').ok_or_else(invalid)?;
-    let at = DateTime::parse_from_rfc3339(at)
-        .map_err(|_| invalid())?
-        .with_timezone(&Utc);
-    let id = Uuid::parse_str(id).map_err(|_| invalid())?;
-    Ok((at, id))
-}
-
 /// Runs the caller may see, newest first, decision first, one keyset page at a time.
 #[utoipa::path(
     get, path = "/runs", tag = "runs", params(ListQuery),
@@ -130,14 +95,17 @@ async fn list(
     filter.visible_to = caller.visible_to();
     let now = s.app.clock.now();
     filter.needs_attention_at = q.needs_attention.unwrap_or(false).then_some(now);
-    filter.after = q.cursor.as_deref().map(decode_cursor).transpose()?;
+    filter.after = q.cursor.as_deref().map(cursor::decode).transpose()?;
     let mut conn = s.app.pool.acquire().await.map_err(internal)?;
     let rows = operation_runs::list(&mut conn, &filter)
         .await
         .map_err(internal)?;
     let out = Out { json: true, lang };
     let next_cursor = (rows.len() as i64 == filter.limit)
-        .then(|| rows.last().map(encode_cursor))
+        .then(|| {
+            rows.last()
+                .map(|r| cursor::encode(r.state.created_at, r.state.id))
+        })
         .flatten();
     let runs: Vec<RunView> = rows.iter().map(|r| RunView::of(r, now, &out)).collect();
     Ok(Json(RunPage { runs, next_cursor }))
@@ -149,10 +117,6 @@ async fn list(
 struct RunPage {
     runs: Vec<RunView>,
     next_cursor: Option<String>,
-}
-
-pub(super) fn internal(e: impl std::error::Error + 'static) -> ApiError {
-    ApiError::from_cli(&CliError::internal(&e))
 }
 
 pub(super) fn run_not_found() -> ApiError {
