@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
+use cqrs_es::Aggregate as _;
 use runproof_domain::actor::Actor;
 use runproof_domain::api_token::{
     ApiToken, ApiTokenCommand, ApiTokenError, PresentedToken, SecretDigest, TokenLifetime,
@@ -22,6 +23,7 @@ use runproof_domain::api_token::{
 };
 use runproof_domain::metadata::CommandContext;
 use runproof_domain::ReasonCode;
+use runproof_projections::stream_guard::StreamGuard;
 use uuid::Uuid;
 
 pub use runproof_domain::access::{authorize, Access, Caller};
@@ -129,35 +131,54 @@ impl From<TokenRejection> for AuthError {
 pub struct TokenService {
     writer: Writer,
     clock: Arc<dyn Clock>,
-    owners: Owners,
+    recent: Recent,
 }
 
-/// Which actor each token authenticated so far was issued to. A token's actor is fixed
-/// by its first event and never changes, so this can never be stale; it only lets
-/// [`TokenService::authenticate`] read the token's and the actor's streams in one round
-/// trip. Nothing else about a token or an actor is remembered between requests.
+/// What the last full check of each token found: the token as its stream stood, the
+/// caller it proved, and both streams' versions. It lets [`TokenService::recall`] answer
+/// without reading anything — an answer that holds only together with a read guarded by
+/// the versions (see [`runproof_projections::stream_guard`]), which fails as soon as
+/// either stream has moved. Nothing here is trusted on its own.
 #[derive(Clone, Default)]
-struct Owners(Arc<Mutex<HashMap<Uuid, Uuid>>>);
+struct Recent(Arc<Mutex<HashMap<Uuid, Remembered>>>);
+
+#[derive(Clone)]
+struct Remembered {
+    token: ApiToken,
+    token_version: u64,
+    caller: Caller,
+    actor_version: u64,
+}
 
 /// Tokens remembered at most; past this the map starts over (it only saves a round trip).
-const OWNERS_MAX: usize = 100_000;
+const RECENT_MAX: usize = 100_000;
 
-impl Owners {
-    fn get(&self, token_id: Uuid) -> Option<Uuid> {
+impl Recent {
+    fn get(&self, token_id: Uuid) -> Option<Remembered> {
         self.0
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .get(&token_id)
-            .copied()
+            .cloned()
     }
 
-    fn remember(&self, token_id: Uuid, actor_id: Uuid) {
-        let mut owners = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        if owners.len() >= OWNERS_MAX {
-            owners.clear();
+    fn remember(&self, token_id: Uuid, remembered: Remembered) {
+        let mut recent = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if recent.len() >= RECENT_MAX {
+            recent.clear();
         }
-        owners.insert(token_id, actor_id);
+        recent.insert(token_id, remembered);
     }
+}
+
+/// A caller recalled from the last full check of its token, with the guard a read must
+/// carry for the answer to hold ([`TokenService::recall`]).
+#[derive(Debug, Clone)]
+pub struct Recalled {
+    /// Who the token proved at its last check — not yet confirmed for this request.
+    pub caller: Caller,
+    /// The token's and the actor's streams at the versions that check read.
+    pub guard: StreamGuard,
 }
 
 /// A new secret: [`SECRET_BYTES`] from the operating system's random generator.
@@ -186,7 +207,7 @@ impl TokenService {
         TokenService {
             writer,
             clock,
-            owners: Owners::default(),
+            recent: Recent::default(),
         }
     }
 
@@ -335,11 +356,14 @@ impl TokenService {
         let digest = presented.digest();
         let store = self.writer.store();
         let token_id = presented.token_id;
-        let (token, actor) = match self.owners.get(token_id) {
-            // Both streams in one statement: the token's state (revoked? expired?) and the
-            // actor's roles as they are now.
-            Some(owner) => store
-                .load_two::<ApiToken, Actor>(&token_id.to_string(), &owner.to_string())
+        let (token, actor) = match self.recent.get(token_id) {
+            // A token's actor is fixed by its first event: both streams in one statement,
+            // the token's state (revoked? expired?) and the actor's roles as they are now.
+            Some(known) => store
+                .load_two::<ApiToken, Actor>(
+                    &token_id.to_string(),
+                    &known.caller.actor_id.to_string(),
+                )
                 .await
                 .map_err(AuthError::Store)?,
             None => {
@@ -356,12 +380,47 @@ impl TokenService {
             }
         };
         let actor_id = token.aggregate.authenticate(&digest, now)?;
-        let Some(actor) = actor.aggregate.state().filter(|a| a.id == actor_id) else {
+        let Some(state) = actor.aggregate.state().filter(|a| a.id == actor_id) else {
             tracing::warn!(token = %token_id, actor = %actor_id, "a token names an actor without a history");
             return Err(AuthError::Unknown);
         };
-        self.owners.remember(token_id, actor_id);
-        Ok(Caller::of(actor, token_id))
+        let caller = Caller::of(state, token_id);
+        self.recent.remember(
+            token_id,
+            Remembered {
+                token: token.aggregate,
+                token_version: token.version,
+                caller,
+                actor_version: actor.version,
+            },
+        );
+        Ok(caller)
+    }
+
+    /// Who `presented` proved to be at the last full check of this token in this
+    /// process, if the token as it stood then still accepts this secret at `now`
+    /// (revocation, expiry): no I/O. The answer is not a verdict: it holds only for a read
+    /// that carries its guard and finds both streams unmoved; otherwise
+    /// [`Self::authenticate`] decides. `None`: authenticate.
+    pub fn recall(&self, presented: &str, now: DateTime<Utc>) -> Option<Recalled> {
+        let presented = PresentedToken::parse(presented).ok()?;
+        let known = self.recent.get(presented.token_id)?;
+        let actor_id = known
+            .token
+            .authenticate(&presented.digest(), now)
+            .ok()
+            .filter(|a| *a == known.caller.actor_id)?;
+        let guard = StreamGuard::new()
+            .at(
+                ApiToken::TYPE,
+                presented.token_id.to_string(),
+                known.token_version,
+            )
+            .at(Actor::TYPE, actor_id.to_string(), known.actor_version);
+        Some(Recalled {
+            caller: known.caller,
+            guard,
+        })
     }
 }
 

@@ -16,6 +16,7 @@
 //! - [`restore_runs`]: the restore records the restore adapter reads.
 //! - [`directory`]: workspaces (members), actors (kind, operator role), managed environments.
 //! - [`api_tokens`]: issued API tokens for `tokens list` (never the secret or its digest).
+//! - [`stream_guard`]: reads that hold only while some streams stand at given versions.
 //! - [`sql`]: the one helper that puts a name (table, index, database) into SQL text.
 //! - [`evidence_snapshots`], [`environment_reviews`]: what reviews are composed from, and
 //!   the reviews (with invariant 4's partial unique index).
@@ -37,6 +38,7 @@ pub mod rebuild;
 pub mod restore_runs;
 pub mod schema;
 pub mod sql;
+pub mod stream_guard;
 mod stream_table;
 
 pub use stream_table::Row;

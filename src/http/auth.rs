@@ -13,12 +13,15 @@ use runproof_domain::initiator::Initiator;
 use runproof_domain::metadata::CommandContext;
 use runproof_domain::workspace::Workspace;
 use runproof_domain::ReasonCode;
+use runproof_projections::stream_guard::{Guarded, StreamGuard};
+use std::future::Future;
 use tracing::debug;
 use uuid::Uuid;
 
 use super::middleware::REQUEST_ID;
 use super::problem::ApiError;
 use super::state::ApiState;
+use crate::tokens::Recalled;
 
 /// The authenticated caller of a request.
 #[derive(Debug, Clone, Copy)]
@@ -32,29 +35,122 @@ fn unauthorized() -> ApiError {
     )
 }
 
+/// The bearer token a request presents, or the one answer to a request without one.
+fn presented(parts: &Parts) -> Result<&str, ApiError> {
+    parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .ok_or_else(unauthorized)
+}
+
+/// Checks `presented` against the token's and the actor's streams.
+async fn authenticate(state: &ApiState, presented: &str) -> Result<Caller, ApiError> {
+    let now = state.app.clock.now();
+    match state.app.tokens.authenticate(presented, now).await {
+        Ok(caller) => Ok(caller),
+        Err(e) if e.is_unauthorized() => {
+            debug!(reason = %e, "token refused");
+            Err(unauthorized())
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "a token could not be checked");
+            Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ReasonCode::DbInternal,
+                vec![],
+            ))
+        }
+    }
+}
+
 impl FromRequestParts<ApiState> for Authenticated {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
-        let presented = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
-            .map(str::trim)
-            .ok_or_else(unauthorized)?;
+        let presented = presented(parts)?;
+        authenticate(state, presented).await.map(Authenticated)
+    }
+}
+
+/// The caller a bearer token names, for a read that confirms it in its own statement.
+///
+/// When this process has checked the token before, the caller is recalled from that
+/// check without a statement ([`crate::tokens::TokenService::recall`]), and
+/// [`Claim::read`] runs the request's read with the token's and the actor's streams
+/// guarded: if either has moved since (a revocation, a role change), nothing read is
+/// used, the token is checked again and the read runs again. So the answer is the one
+/// [`Authenticated`] would give — with one statement instead of two. For reads only:
+/// a change goes through [`Acting`], which always checks first.
+pub struct Claim(Claimed);
+
+enum Claimed {
+    /// Checked against the streams for this request.
+    Checked(Caller),
+    /// Recalled; confirmed by the guarded read.
+    Recalled {
+        recalled: Recalled,
+        presented: String,
+    },
+}
+
+impl FromRequestParts<ApiState> for Claim {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
+        let presented = presented(parts)?;
         let now = state.app.clock.now();
-        match state.app.tokens.authenticate(presented, now).await {
-            Ok(caller) => Ok(Authenticated(caller)),
-            Err(e) if e.is_unauthorized() => {
-                debug!(reason = %e, "token refused");
-                Err(unauthorized())
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "a token could not be checked");
+        match state.app.tokens.recall(presented, now) {
+            Some(recalled) => Ok(Claim(Claimed::Recalled {
+                recalled,
+                presented: presented.to_string(),
+            })),
+            None => Ok(Claim(Claimed::Checked(
+                authenticate(state, presented).await?,
+            ))),
+        }
+    }
+}
+
+impl From<Caller> for Claim {
+    /// A caller checked already (for example by [`Acting`]).
+    fn from(caller: Caller) -> Self {
+        Claim(Claimed::Checked(caller))
+    }
+}
+
+impl Claim {
+    /// Runs `read` for the caller, guarded by the caller's streams when it was recalled,
+    /// and answers the confirmed caller with what was read. `read` gets the caller to
+    /// shape its statement and the guard to pass to it; an unguarded read is always
+    /// fresh.
+    pub async fn read<T, F, Fut>(self, state: &ApiState, read: F) -> Result<(Caller, T), ApiError>
+    where
+        F: Fn(Caller, Option<StreamGuard>) -> Fut,
+        Fut: Future<Output = Result<Guarded<T>, ApiError>>,
+    {
+        let caller = match self.0 {
+            Claimed::Checked(caller) => caller,
+            Claimed::Recalled {
+                recalled,
+                presented,
+            } => match read(recalled.caller, Some(recalled.guard)).await? {
+                Guarded::Fresh(found) => return Ok((recalled.caller, found)),
+                Guarded::Moved => {
+                    debug!(token = %recalled.caller.token_id, "a token's streams moved since its last check");
+                    authenticate(state, &presented).await?
+                }
+            },
+        };
+        match read(caller, None).await? {
+            Guarded::Fresh(found) => Ok((caller, found)),
+            Guarded::Moved => {
+                tracing::warn!("an unguarded read answered that a stream moved");
                 Err(ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     ReasonCode::DbInternal,

@@ -4,8 +4,8 @@ mod queries;
 mod row;
 
 pub use queries::{
-    find_active_by_identity, get, get_with_sight, list, workspace_counts, RunFilter,
-    WorkspaceRunCounts,
+    find_active_by_identity, get, get_with_sight, get_with_sight_guarded, list, list_guarded,
+    workspace_counts, RunFilter, WorkspaceRunCounts,
 };
 pub use row::{RunRow, COMPLETION_KEY, RECONCILIATION_KEY};
 

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::row::{RunRow, COLUMNS};
 use crate::sql::quote_ident;
+use crate::stream_guard::{self, Guarded, StreamGuard};
 
 /// Filters for listing runs; every filter is optional and they combine.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -49,6 +50,19 @@ pub struct RunFilter {
 /// (`operation_runs_workspace_created_idx`) and merges the pages, so it costs the same
 /// whether its workspaces hold most of the table or a sliver of it.
 pub async fn list(conn: &mut PgConnection, filter: &RunFilter) -> Result<Vec<RunRow>, sqlx::Error> {
+    match list_guarded(conn, filter, None).await? {
+        Guarded::Fresh(rows) => Ok(rows),
+        // Without a guard, nothing can have moved.
+        Guarded::Moved => Ok(Vec::new()),
+    }
+}
+
+/// [`list`], in the same statement as the check of `guard` (see [`crate::stream_guard`]).
+pub async fn list_guarded(
+    conn: &mut PgConnection,
+    filter: &RunFilter,
+    guard: Option<&StreamGuard>,
+) -> Result<Guarded<Vec<RunRow>>, sqlx::Error> {
     let limit = filter.limit.clamp(1, crate::LIST_LIMIT_MAX);
     let backwards = filter.before.is_some();
     let order = if backwards {
@@ -56,7 +70,26 @@ pub async fn list(conn: &mut PgConnection, filter: &RunFilter) -> Result<Vec<Run
     } else {
         "r.created_at DESC, r.id"
     };
-    let mut q = QueryBuilder::<Postgres>::new("");
+    let outer_order = order.replace("r.", "q.");
+    let rows = stream_guard::fetch_all(conn, guard, Some(&outer_order), "id", |q| {
+        push_list(q, filter, order, limit)
+    })
+    .await?;
+    rows.map(|rows| {
+        let mut rows = rows
+            .iter()
+            .map(RunRow::decode)
+            .collect::<Result<Vec<_>, _>>()?;
+        if backwards {
+            rows.reverse();
+        }
+        Ok(rows)
+    })
+    .transpose()
+}
+
+/// The statement of [`list`].
+fn push_list(q: &mut QueryBuilder<Postgres>, filter: &RunFilter, order: &str, limit: i64) {
     if let Some(actor) = filter.visible_to {
         q.push(format!(
             "SELECT {COLUMNS} FROM (SELECT id AS member_of FROM workspaces WHERE member_ids ? "
@@ -133,15 +166,6 @@ pub async fn list(conn: &mut PgConnection, filter: &RunFilter) -> Result<Vec<Run
         q.push(format!(") r ORDER BY {order} LIMIT "))
             .push_bind(limit);
     }
-    let rows = q.build().fetch_all(conn).await?;
-    let mut rows = rows
-        .iter()
-        .map(RunRow::decode)
-        .collect::<Result<Vec<_>, _>>()?;
-    if backwards {
-        rows.reverse();
-    }
-    Ok(rows)
 }
 
 /// "Needs attention" is the domain's rule, asked with its own values: the attention
@@ -255,18 +279,39 @@ pub async fn get_with_sight(
     id: Uuid,
     visible_to: Option<Uuid>,
 ) -> Result<Option<(RunRow, bool)>, sqlx::Error> {
-    let sql = format!(
-        "SELECT {COLUMNS}, EXISTS (SELECT 1 FROM workspaces w WHERE w.id = r.workspace_id \
-           AND ($2::text IS NULL OR w.member_ids ? $2)) AS sighted \
-         FROM operation_runs r WHERE r.id = $1"
-    );
-    let row = sqlx::query(&sql)
-        .bind(id)
-        .bind(visible_to.map(|a| a.to_string()))
-        .fetch_optional(conn)
-        .await?;
-    row.map(|row| Ok((RunRow::decode(&row)?, row.try_get("sighted")?)))
-        .transpose()
+    match get_with_sight_guarded(conn, id, visible_to, None).await? {
+        Guarded::Fresh(found) => Ok(found),
+        // Without a guard, nothing can have moved.
+        Guarded::Moved => Ok(None),
+    }
+}
+
+/// [`get_with_sight`], in the same statement as the check of `guard` (see
+/// [`crate::stream_guard`]).
+pub async fn get_with_sight_guarded(
+    conn: &mut PgConnection,
+    id: Uuid,
+    visible_to: Option<Uuid>,
+    guard: Option<&StreamGuard>,
+) -> Result<Guarded<Option<(RunRow, bool)>>, sqlx::Error> {
+    let rows = stream_guard::fetch_all(conn, guard, None, "id", |q| {
+        q.push(format!(
+            "SELECT {COLUMNS}, EXISTS (SELECT 1 FROM workspaces w WHERE w.id = r.workspace_id \
+               AND ("
+        ))
+        .push_bind(visible_to.map(|a| a.to_string()))
+        .push("::text IS NULL OR w.member_ids ? ")
+        .push_bind(visible_to.map(|a| a.to_string()))
+        .push(")) AS sighted FROM operation_runs r WHERE r.id = ")
+        .push_bind(id);
+    })
+    .await?;
+    rows.map(|rows| {
+        rows.first()
+            .map(|row| Ok((RunRow::decode(row)?, row.try_get("sighted")?)))
+            .transpose()
+    })
+    .transpose()
 }
 
 /// The active (queued or running) runs of an identity, newest first.

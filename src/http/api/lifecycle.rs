@@ -238,7 +238,7 @@ pub(super) async fn ensure(
         Ensured::Queued(_) => StatusCode::CREATED,
         Ensured::Existing(_) => StatusCode::OK,
     };
-    let run = document(&s, &caller, id, lang).await?;
+    let run = document(&s, caller.into(), id, lang).await?;
     Ok((
         status,
         [(header::LOCATION, format!("/api/v1/runs/{id}"))],
@@ -272,7 +272,7 @@ async fn start(
         .start(run.id, &ctx)
         .await
         .map_err(|e| lifecycle_error(&e))?;
-    Ok(Json(document(&s, &caller, run.id, lang).await?))
+    Ok(Json(document(&s, caller.into(), run.id, lang).await?))
 }
 
 /// Complete a running run with its job's outcome. Repeating a completion with the same
@@ -341,5 +341,5 @@ async fn complete(
         )
         .await
         .map_err(|e| lifecycle_error(&e))?;
-    Ok(Json(document(&s, &caller, run.id, lang).await?))
+    Ok(Json(document(&s, caller.into(), run.id, lang).await?))
 }

@@ -8,9 +8,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 
-use runproof_domain::access::Caller;
 use runproof_domain::ReasonCode;
-use runproof_projections::operation_runs::{self, RunRow};
+use runproof_projections::operation_runs::{self, RunFilter, RunRow};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::IntoParams;
@@ -18,7 +17,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::super::auth::{access, Authenticated};
+use super::super::auth::{access, Authenticated, Claim};
 use super::super::openapi::Problem;
 use super::super::problem::ApiError;
 use super::super::state::ApiState;
@@ -77,7 +76,7 @@ const PAGE: i64 = 50;
 )]
 async fn list(
     State(s): State<ApiState>,
-    Authenticated(caller): Authenticated,
+    claim: Claim,
     Language(lang): Language,
     query: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Json<RunPage>, ApiError> {
@@ -92,14 +91,24 @@ async fn list(
         limit: q.limit.unwrap_or(PAGE),
     })
     .map_err(|e| bad_request(&e))?;
-    filter.visible_to = caller.visible_to();
     let now = s.app.clock.now();
     filter.needs_attention_at = q.needs_attention.unwrap_or(false).then_some(now);
     filter.after = q.cursor.as_deref().map(cursor::decode).transpose()?;
-    let mut conn = s.app.pool.acquire().await.map_err(internal)?;
-    let rows = operation_runs::list(&mut conn, &filter)
-        .await
-        .map_err(internal)?;
+    let (_, rows) = claim
+        .read(&s, |caller, guard| {
+            let filter = RunFilter {
+                visible_to: caller.visible_to(),
+                ..filter.clone()
+            };
+            let pool = &s.app.pool;
+            async move {
+                let mut conn = pool.acquire().await.map_err(internal)?;
+                operation_runs::list_guarded(&mut conn, &filter, guard.as_ref())
+                    .await
+                    .map_err(internal)
+            }
+        })
+        .await?;
     let out = Out { json: true, lang };
     let next_cursor = (rows.len() as i64 == filter.limit)
         .then(|| {
@@ -128,16 +137,25 @@ pub(super) fn run_not_found() -> ApiError {
 /// answers 503 `run.not_yet_visible` (to a caller who may see it).
 async fn visible_run(
     s: &ApiState,
-    caller: &Caller,
+    claim: Claim,
     id: &str,
     lang: runproof_domain::Lang,
 ) -> Result<RunRow, ApiError> {
     let id = Uuid::parse_str(id).map_err(|_| run_not_found())?;
-    let mut conn = s.app.pool.acquire().await.map_err(internal)?;
-    let found = operation_runs::get_with_sight(&mut conn, id, caller.visible_to())
-        .await
-        .map_err(internal)?;
-    drop(conn);
+    let (caller, found) = claim
+        .read(s, |caller, guard| async move {
+            let mut conn = s.app.pool.acquire().await.map_err(internal)?;
+            operation_runs::get_with_sight_guarded(
+                &mut conn,
+                id,
+                caller.visible_to(),
+                guard.as_ref(),
+            )
+            .await
+            .map_err(internal)
+        })
+        .await?;
+    let caller = &caller;
     let row = match found {
         // The `workspaces` view grants sight: it holds now, as sight only grows
         // (`WorkspaceEvent::narrows_sight`). One statement for the common case.
@@ -175,11 +193,11 @@ async fn visible_run(
 /// may see it.
 pub(super) async fn document(
     s: &ApiState,
-    caller: &Caller,
+    claim: Claim,
     id: Uuid,
     lang: runproof_domain::Lang,
 ) -> Result<Value, ApiError> {
-    let row = visible_run(s, caller, &id.to_string(), lang).await?;
+    let row = visible_run(s, claim, &id.to_string(), lang).await?;
     let view = RunView::of(&row, s.app.clock.now(), &Out { json: true, lang });
     Ok(view.decision_first())
 }
@@ -197,12 +215,12 @@ pub(super) async fn document(
 )]
 async fn show(
     State(s): State<ApiState>,
-    Authenticated(caller): Authenticated,
+    claim: Claim,
     Language(lang): Language,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let id = Uuid::parse_str(&id).map_err(|_| run_not_found())?;
-    Ok(Json(document(&s, &caller, id, lang).await?))
+    Ok(Json(document(&s, claim, id, lang).await?))
 }
 
 /// Every event of the run's stream, oldest first (as `history --json`).
@@ -254,7 +272,7 @@ async fn explain(
     Language(lang): Language,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let row = visible_run(&s, &caller, &id, lang).await?;
+    let row = visible_run(&s, Claim::from(caller), &id, lang).await?;
     let reconciler = crate::reconciliation::reconciler(&s.app).map_err(internal)?;
     let now = s.app.clock.now();
     let explained = reconciler
