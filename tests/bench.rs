@@ -149,7 +149,8 @@ async fn the_http_benchmark_serves_both_callers_and_prints_its_rows() {
     assert_eq!(out.code, 0, "{}", out.stderr);
 
     // The table: a list and a detail row per caller (the member sees one workspace of
-    // eight), then the profile row; nothing else from the other benchmarks.
+    // eight), the console's runs page per caller, then the profile row; nothing else
+    // from the other benchmarks.
     let rows: Vec<&str> = out
         .stdout
         .lines()
@@ -175,6 +176,14 @@ async fn the_http_benchmark_serves_both_callers_and_prints_its_rows() {
             "250 runs",
         ),
         ("`GET /api/v1/runs/{id}` (random run), member", "250 runs"),
+        (
+            "console `GET /runs` (newest page or a deep `after=` address, then up to 3 \"older\" links), operator",
+            "2000 runs",
+        ),
+        (
+            "console `GET /runs` (newest page or a deep `after=` address, then up to 3 \"older\" links), member",
+            "250 runs",
+        ),
     ];
     assert_eq!(rows.len(), 1 + expected.len() + 1, "{}", out.stdout);
     for (row, (what, sees)) in rows[1..].iter().zip(expected) {
@@ -187,17 +196,48 @@ async fn the_http_benchmark_serves_both_callers_and_prints_its_rows() {
         assert!(cells[6].parse::<f64>().unwrap() > 0.0, "{row}");
     }
     assert!(
-        rows[5].starts_with("| profile: `GET /healthz`"),
+        rows[7].starts_with("| profile: `GET /healthz`"),
         "{}",
         out.stdout
     );
-    // The explanatory profile: one row per measurement.
+    // The explanatory profile: one row per API measurement.
     let profile = out
         .stdout
         .lines()
         .skip_while(|l| !l.starts_with("| profile: raw SQL"))
+        .take_while(|l| !l.is_empty())
         .filter(|l| l.starts_with("| ") && !l.starts_with("| profile"))
         .count();
-    assert_eq!(profile, expected.len(), "{}", out.stdout);
+    assert_eq!(profile, 4, "{}", out.stdout);
+    // The console's server time (the bench router's `Server-Timing`), per caller, with
+    // the target judged.
+    let server: Vec<Vec<&str>> = out
+        .stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("| console runs page: server time"))
+        .skip(2)
+        .take_while(|l| l.starts_with("| "))
+        .map(|l| l.split(" | ").collect())
+        .collect();
+    assert_eq!(server.len(), 2, "{}", out.stdout);
+    for (cells, caller) in server.iter().zip(["| operator", "| member"]) {
+        assert_eq!(cells[0], caller);
+        for times in [cells[1], cells[2]] {
+            let p99: f64 = times
+                .trim_end_matches(" ms")
+                .split(" / ")
+                .nth(1)
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!(p99 > 0.0, "{cells:?}");
+        }
+        assert!(cells[3].parse::<usize>().unwrap() > 0, "{cells:?}");
+        assert!(
+            cells[4].starts_with("first page p99 < 100 ms: met")
+                || cells[4].starts_with("first page p99 < 100 ms: missed"),
+            "{cells:?}"
+        );
+    }
     assert!(!out.stdout.contains("lifecycles/s"));
 }

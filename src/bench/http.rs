@@ -10,15 +10,17 @@
 //! Two profiles explain the ratio: `GET /healthz` with the same clients (the HTTP stack
 //! alone), and the baseline reading the token's and the actor's streams before each
 //! statement, as runproof's token check does (two statements a request).
+//!
+//! The console's runs page is measured beside the API list ([`super::console`]).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
-use axum::http::{header, HeaderValue, Request, StatusCode};
+use axum::http::{header, request, HeaderValue, Request, Response, StatusCode};
 use chrono::{DateTime, Utc};
-use http_body_util::{BodyExt, Empty};
+use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use runproof_domain::actor::ActorKind;
@@ -30,7 +32,7 @@ use sqlx::{PgPool, Row};
 use tokio::sync::{oneshot, Barrier};
 use uuid::Uuid;
 
-use super::{failed, per_second, seed, BenchArgs};
+use super::{console, failed, per_second, seed, BenchArgs};
 use crate::app::{App, DEFAULT_POOL_SIZE};
 use crate::cli::error::CliError;
 use crate::cli::serve::api_state;
@@ -80,7 +82,7 @@ pub struct Latency {
 
 impl Latency {
     /// Each figure's median over rounds.
-    fn median(rounds: Vec<Latency>) -> Latency {
+    pub(super) fn median(rounds: Vec<Latency>) -> Latency {
         let mid = |mut xs: Vec<Duration>| {
             xs.sort();
             xs.get(xs.len() / 2).copied().unwrap_or_default()
@@ -139,20 +141,22 @@ pub struct HttpFigures {
     /// `GET /healthz` with the same clients: the HTTP stack alone (profile).
     pub http_alone: Latency,
     pub measurements: Vec<Measurement>,
+    /// The console's runs page, per caller.
+    pub console: Vec<console::ConsoleMeasurement>,
 }
 
 /// A caller of the API: its token, and the actor the baseline scopes by (none for an
 /// operator).
-struct Caller {
-    name: &'static str,
-    token: String,
+pub(super) struct Caller {
+    pub(super) name: &'static str,
+    pub(super) token: String,
     /// The streams a token check reads: the token's and its actor's ids.
     streams: (Uuid, Uuid),
-    visible_to: Option<Uuid>,
+    pub(super) visible_to: Option<Uuid>,
 }
 
 /// Runs of one caller to start from: `(created_at, id)` spread over its whole list.
-type Sample = Arc<Vec<(DateTime<Utc>, Uuid)>>;
+pub(super) type Sample = Arc<Vec<(DateTime<Utc>, Uuid)>>;
 
 pub async fn measure(
     pool: &PgPool,
@@ -169,7 +173,9 @@ pub async fn measure(
     let address = listener.local_addr().map_err(failed)?;
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(async move {
-        axum::serve(listener, http::router(state))
+        // The bench's router adds `Server-Timing` (the console's server time).
+        let router = http::router(state).layer(axum::middleware::from_fn(console::server_timing));
+        axum::serve(listener, router)
             .with_graceful_shutdown(async {
                 let _ = stopped.await;
             })
@@ -183,6 +189,11 @@ pub async fn measure(
 
     let alone = http_alone(address, args).await;
     let measured = measure_callers(pool, &baseline, address, &callers, args).await;
+    let console = if measured.is_ok() {
+        console::measure(pool, &baseline, address, &callers, args).await
+    } else {
+        Ok(Vec::new())
+    };
     let _ = stop.send(());
     server.await.map_err(failed)?.map_err(failed)?;
     baseline.close().await;
@@ -195,6 +206,7 @@ pub async fn measure(
         pool: DEFAULT_POOL_SIZE,
         http_alone: alone?,
         measurements: measured?,
+        console: console?,
     })
 }
 
@@ -359,7 +371,10 @@ async fn seed_world(pool: &PgPool, args: &BenchArgs) -> Result<(Vec<Caller>, i64
 }
 
 /// How many runs `visible_to` may see, and a random sample of them.
-async fn sample(pool: &PgPool, visible_to: Option<Uuid>) -> Result<(i64, Sample), CliError> {
+pub(super) async fn sample(
+    pool: &PgPool,
+    visible_to: Option<Uuid>,
+) -> Result<(i64, Sample), CliError> {
     let actor = visible_to.map(|a| a.to_string());
     let visible: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM operation_runs \
@@ -417,7 +432,7 @@ async fn same_pages(
 }
 
 /// Runs one plan per client, all released at once, and gathers their latencies.
-async fn phase<F, Fut>(args: &BenchArgs, plan: F) -> Result<Latency, CliError>
+pub(super) async fn phase<F, Fut>(args: &BenchArgs, plan: F) -> Result<Latency, CliError>
 where
     F: Fn(usize) -> Fut,
     Fut: std::future::Future<Output = Result<Vec<Duration>, CliError>> + Send + 'static,
@@ -439,6 +454,18 @@ where
         latencies.extend(task.await.map_err(failed)??);
     }
     let elapsed = started.elapsed();
+    let requests = latencies.len();
+    let (p50, p99) = percentiles(latencies);
+    Ok(Latency {
+        requests,
+        p50,
+        p99,
+        per_second: per_second(requests, elapsed),
+    })
+}
+
+/// The median and the 99th percentile of some latencies.
+pub(super) fn percentiles(mut latencies: Vec<Duration>) -> (Duration, Duration) {
     latencies.sort();
     let at = |q: f64| {
         latencies
@@ -446,17 +473,12 @@ where
             .copied()
             .unwrap_or_default()
     };
-    Ok(Latency {
-        requests: latencies.len(),
-        p50: at(0.5),
-        p99: at(0.99),
-        per_second: per_second(latencies.len(), elapsed),
-    })
+    (at(0.5), at(0.99))
 }
 
 /// What a plan's requests are.
 #[derive(Debug, Clone, Copy)]
-enum Ask {
+pub(super) enum Ask {
     Measured(Kind),
     /// `GET /healthz`: the HTTP stack alone, no token, no database.
     Healthz,
@@ -464,16 +486,16 @@ enum Ask {
 
 /// What one client does: `requests` requests, chosen by a seeded generator so both
 /// sides ask for exactly the same things.
-struct Plan {
-    ask: Ask,
-    requests: usize,
-    pages: usize,
-    sample: Sample,
-    seed: u64,
+pub(super) struct Plan {
+    pub(super) ask: Ask,
+    pub(super) requests: usize,
+    pub(super) pages: usize,
+    pub(super) sample: Sample,
+    pub(super) seed: u64,
 }
 
 impl Plan {
-    async fn run(self, side: &mut Side) -> Result<Vec<Duration>, CliError> {
+    pub(super) async fn run(self, side: &mut Side) -> Result<Vec<Duration>, CliError> {
         let mut random = SplitMix(self.seed);
         let mut latencies = Vec::with_capacity(self.requests);
         while latencies.len() < self.requests {
@@ -512,30 +534,32 @@ impl Plan {
     }
 }
 
-/// Where the next page starts: a run's `(created_at, id)`, or the API's opaque cursor.
-enum Next {
+/// Where the next page starts: a run's `(created_at, id)`, or the API's opaque cursor
+/// (for the console: the address of the page's "older" link).
+pub(super) enum Next {
     Keyset((DateTime<Utc>, Uuid)),
     Cursor(String),
 }
 
-struct Page {
-    ids: Vec<Uuid>,
-    next: Option<Next>,
+pub(super) struct Page {
+    pub(super) ids: Vec<Uuid>,
+    pub(super) next: Option<Next>,
 }
 
-/// Who answers: the API over HTTP, or the baseline's SQL.
-enum Side {
+/// Who answers: the API over HTTP, the baseline's SQL, or the console's runs page.
+pub(super) enum Side {
     Http(Http),
     Sql(Sql),
+    Console(console::Console),
 }
 
 /// The baseline: plain statements on a pool, scoped to an actor if any; with `check`,
 /// each request first reads the token's and the actor's streams (ids), as runproof's
 /// token check does.
-struct Sql {
-    pool: PgPool,
-    visible_to: Option<Uuid>,
-    check: Option<(Uuid, Uuid)>,
+pub(super) struct Sql {
+    pub(super) pool: PgPool,
+    pub(super) visible_to: Option<Uuid>,
+    pub(super) check: Option<(Uuid, Uuid)>,
 }
 
 impl Sql {
@@ -582,8 +606,13 @@ struct ListedRun {
 
 impl Side {
     /// One page; its run ids only when `with_ids` (to compare the sides before timing).
-    async fn page(&mut self, after: Option<Next>, with_ids: bool) -> Result<Page, CliError> {
+    pub(super) async fn page(
+        &mut self,
+        after: Option<Next>,
+        with_ids: bool,
+    ) -> Result<Page, CliError> {
         match self {
+            Side::Console(console) => console.page(after, with_ids).await,
             Side::Http(http) => {
                 let path = match after {
                     None => "/api/v1/runs".to_string(),
@@ -634,12 +663,13 @@ impl Side {
     async fn healthz(&mut self) -> Result<(), CliError> {
         match self {
             Side::Http(http) => http.get("/healthz").await.map(drop),
-            Side::Sql(..) => Err(super::mismatch()),
+            Side::Sql(..) | Side::Console(..) => Err(super::mismatch()),
         }
     }
 
     async fn detail(&mut self, id: Uuid) -> Result<(), CliError> {
         match self {
+            Side::Console(..) => return Err(super::mismatch()),
             Side::Http(http) => {
                 http.get(&format!("/api/v1/runs/{id}")).await?;
             }
@@ -718,14 +748,17 @@ async fn list_sql(
 }
 
 /// One keep-alive HTTP/1.1 connection of a client, with its bearer token.
-struct Http {
-    sender: SendRequest<Empty<Bytes>>,
+pub(super) struct Http {
+    sender: SendRequest<Full<Bytes>>,
     authorization: Option<HeaderValue>,
     host: HeaderValue,
 }
 
 impl Http {
-    async fn connect(address: SocketAddr, token: Option<&str>) -> Result<Http, CliError> {
+    pub(super) async fn connect(
+        address: SocketAddr,
+        token: Option<&str>,
+    ) -> Result<Http, CliError> {
         let stream = tokio::net::TcpStream::connect(address)
             .await
             .map_err(failed)?;
@@ -746,25 +779,31 @@ impl Http {
 
     /// The body of a `200 OK` answer to `GET path`; any other answer fails the bench.
     async fn get(&mut self, path: &str) -> Result<Bytes, CliError> {
+        let response = self.send(Request::get(path), Bytes::new()).await?;
+        if response.status() != StatusCode::OK {
+            eprintln!("bench: GET {path} answered {}", response.status());
+            return Err(super::mismatch());
+        }
+        Ok(response.into_body())
+    }
+
+    /// The whole answer to `request` with `body`, sent with this connection's host and
+    /// bearer token (if any).
+    pub(super) async fn send(
+        &mut self,
+        request: request::Builder,
+        body: Bytes,
+    ) -> Result<Response<Bytes>, CliError> {
         self.sender.ready().await.map_err(failed)?;
-        let mut request = Request::get(path).header(header::HOST, self.host.clone());
+        let mut request = request.header(header::HOST, self.host.clone());
         if let Some(authorization) = &self.authorization {
             request = request.header(header::AUTHORIZATION, authorization.clone());
         }
-        let request = request.body(Empty::new()).map_err(failed)?;
+        let request = request.body(Full::new(body)).map_err(failed)?;
         let response = self.sender.send_request(request).await.map_err(failed)?;
-        let status = response.status();
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .map_err(failed)?
-            .to_bytes();
-        if status != StatusCode::OK {
-            eprintln!("bench: GET {path} answered {status}");
-            return Err(super::mismatch());
-        }
-        Ok(body)
+        let (parts, body) = response.into_parts();
+        let body = body.collect().await.map_err(failed)?.to_bytes();
+        Ok(Response::from_parts(parts, body))
     }
 }
 

@@ -5,6 +5,7 @@
 //! their ratio. Results print as Markdown, ready for `docs/benchmarks.md`.
 
 mod capture;
+mod console;
 pub mod http;
 mod lifecycle;
 mod reconcile;
@@ -262,6 +263,23 @@ pub async fn run(target: &DatabaseTarget, args: BenchArgs, out: &Out) -> Result<
                 m.verdict()
             ));
         }
+        for c in &h.console {
+            out.line(format!(
+                "| console `GET /runs` (newest page or a deep `after=` address, then up to {} \"older\" links), {} | {} runs | {:.1} / {:.1} ms | {:.0} | {:.1} / {:.1} ms | {:.0} | {:.2} | first page p99 < {} ms, server time: {} |",
+                h.pages,
+                c.caller,
+                c.visible,
+                ms(c.ours.p50),
+                ms(c.ours.p99),
+                c.ours.per_second,
+                ms(c.baseline.p50),
+                ms(c.baseline.p99),
+                c.baseline.per_second,
+                c.ratio(),
+                console::FIRST_PAGE_P99_TARGET.as_millis(),
+                c.verdict()
+            ));
+        }
         out.line(format!(
             "| profile: `GET /healthz` (HTTP alone: no token, no database) | – | {:.1} / {:.1} ms | {:.0} | | | | |",
             ms(h.http_alone.p50),
@@ -282,6 +300,30 @@ pub async fn run(target: &DatabaseTarget, args: BenchArgs, out: &Out) -> Result<
                 m.with_token_check.per_second,
                 m.ours.per_second / m.with_token_check.per_second.max(1e-9)
             ));
+        }
+        if !h.console.is_empty() {
+            out.line("");
+            out.line("| console runs page: server time (`Server-Timing` of the bench's router) | first page (`GET /runs`) p50 / p99 | every page p50 / p99 | pages timed (all rounds) | target |");
+            out.line("|---|---:|---:|---:|---|");
+            for c in &h.console {
+                out.line(format!(
+                    "| {} | {:.1} / {:.1} ms | {:.1} / {:.1} ms | {} | first page p99 < {} ms: {} |",
+                    c.caller,
+                    ms(c.server_first.p50),
+                    ms(c.server_first.p99),
+                    ms(c.server.p50),
+                    ms(c.server.p99),
+                    c.server.pages,
+                    console::FIRST_PAGE_P99_TARGET.as_millis(),
+                    c.verdict()
+                ));
+            }
+            notes.push(
+                "Console: each client signed in through the sign-in form once and sends its session cookie; \
+                 the client's latencies include the client (same process, same cores), the server time is \
+                 the answer's `Server-Timing`, which only the bench's router adds."
+                    .to_string(),
+            );
         }
         notes.push(format!(
             "HTTP: the server and the baseline each use a pool of {} connections; every API request carries a bearer token, checked against its streams on every request.",
