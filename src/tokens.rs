@@ -442,19 +442,17 @@ impl TokenService {
         actor_id: Uuid,
         now: DateTime<Utc>,
     ) -> Result<Standing, AuthError> {
-        let store = self.writer.store();
-        let token = store
-            .load::<ApiToken>(&token_id.to_string())
+        // Both streams in one statement (the actor is the one the sign-in proved).
+        let (token, actor) = self
+            .writer
+            .store()
+            .load_two::<ApiToken, Actor>(&token_id.to_string(), &actor_id.to_string())
             .await
             .map_err(AuthError::Store)?;
         let owner = token.aggregate.standing(now)?;
         if owner != actor_id {
             return Err(AuthError::Unknown);
         }
-        let actor = store
-            .load::<Actor>(&actor_id.to_string())
-            .await
-            .map_err(AuthError::Store)?;
         let Some(actor) = actor.aggregate.state() else {
             return Err(AuthError::Unknown);
         };

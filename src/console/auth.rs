@@ -117,7 +117,7 @@ impl FromRequestParts<ApiState> for SignedIn {
         };
         // A live refresh is no sign of a person at the screen: only other requests keep
         // the session from idling out.
-        if !(htmx && parts.method == Method::GET) {
+        if !(htmx && parts.method == Method::GET) && session.activity_due(now, &state.console) {
             sessions.touch(&key, now).await.map_err(|e| internal(&e))?;
         }
         Ok(SignedIn {

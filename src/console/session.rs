@@ -75,6 +75,10 @@ pub fn same_token(expected: &str, given: &str) -> bool {
     expected.len() == given.len() && bool::from(expected.as_bytes().ct_eq(given.as_bytes()))
 }
 
+/// How often activity is recorded at most: a session used every few seconds writes
+/// `last_seen_at` once a minute.
+pub const ACTIVITY_GRANULARITY: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// A stored session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
@@ -93,6 +97,16 @@ impl Session {
             chrono::Duration::from_std(limit).is_ok_and(|limit| now - since >= limit)
         };
         longer(self.last_seen_at, settings.idle) || longer(self.created_at, settings.absolute)
+    }
+
+    /// Whether a request at `now` that counts as activity should record it: when the
+    /// last record is [`ACTIVITY_GRANULARITY`] old or more (or a tenth of the idle limit,
+    /// if that is shorter). Recording every page would be a durable commit per page; the
+    /// idle expiry is only as exact as this, and only ever earlier, never later.
+    pub fn activity_due(&self, now: DateTime<Utc>, settings: &Settings) -> bool {
+        let granularity = ACTIVITY_GRANULARITY.min(settings.idle / 10);
+        chrono::Duration::from_std(granularity)
+            .is_ok_and(|granularity| now - self.last_seen_at >= granularity)
     }
 
     /// The CSRF token of this session's forms.
@@ -224,6 +238,21 @@ mod tests {
         assert!(session(0, 0).ended(at(30), &s));
         assert!(!session(0, 700).ended(at(719), &s));
         assert!(session(0, 719).ended(at(720), &s));
+    }
+
+    #[test]
+    fn activity_is_recorded_once_a_minute_or_a_tenth_of_a_short_idle_limit() {
+        let s = Settings::default();
+        assert!(!session(0, 10).activity_due(at(10), &s));
+        assert!(session(0, 10).activity_due(at(11), &s));
+        let short = Settings {
+            idle: std::time::Duration::from_secs(5 * 60),
+            ..Settings::default()
+        };
+        let seen = session(0, 10);
+        let half_a_minute = at(10) + chrono::Duration::seconds(30);
+        assert!(seen.activity_due(half_a_minute, &short));
+        assert!(!seen.activity_due(half_a_minute - chrono::Duration::seconds(1), &short));
     }
 
     #[test]
