@@ -326,7 +326,7 @@ pub async fn run(target: &DatabaseTarget, args: BenchArgs, out: &Out) -> Result<
             );
         }
         notes.push(format!(
-            "HTTP: the server and the baseline each use a pool of {} connections; every API request carries a bearer token, checked against its streams on every request.",
+            "HTTP: the server and the baseline each use a pool of {} connections; every API request carries a bearer token; the list and the detail check it in their own statement (the token's and the actor's stream versions guard the read), the console reads both streams with each page.",
             h.pool
         ));
     }
