@@ -13,6 +13,12 @@ use signed_note::{StandardSigner, StandardVerifier};
 
 const ALG_ED25519: u8 = 0x01;
 
+/// Whether `name` can name a log and its key: non-empty, without whitespace or `+`
+/// (C2SP signed-note).
+pub fn is_valid_name(name: &str) -> bool {
+    signed_note::is_key_name_valid(name)
+}
+
 /// Why a key is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KeyError {
