@@ -742,8 +742,8 @@ text_catalogue! {
     }
     /// A checkpoint vouches for more events than the log holds.
     AuditCheckpointTruncated = "audit.checkpoint_truncated" {
-        en: "Checkpoint {id} vouches for {size} events, but the log holds only {count}: the events from leaf {count} on were removed.",
-        de: "Checkpoint {id} bürgt für {size} Ereignisse, das Log enthält aber nur {count}: Die Ereignisse ab Blatt {count} wurden entfernt."
+        en: "Checkpoint {id} vouches for {size} events, but the log holds only {count}: events it vouched for were removed.",
+        de: "Checkpoint {id} bürgt für {size} Ereignisse, das Log enthält aber nur {count}: Ereignisse, für die er bürgt, wurden entfernt."
     }
     /// The sequenced leaves do not hash to a checkpoint's signed root.
     AuditCheckpointLeaves = "audit.checkpoint_leaves" {

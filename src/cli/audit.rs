@@ -338,6 +338,10 @@ fn key_error(e: &KeyFileError, file: &Path, name: &str) -> CliError {
             ReasonCode::AuditNameInvalid,
             vec![("name", name.to_string())],
         ),
+        // A path that names no file is the operator's input.
+        KeyFileError::Io(io) if io.kind() == std::io::ErrorKind::NotFound => {
+            CliError::input(ReasonCode::AuditKeyFileFailed, vec![file])
+        }
         KeyFileError::Io(_) | KeyFileError::Random => {
             CliError::environment(ReasonCode::AuditKeyFileFailed, vec![file], e)
         }
