@@ -731,3 +731,29 @@ async fn a_root_computed_from_the_stored_leaves_matches_a_tree_of_recomputed_eve
         tree::to_hex(&from_leaves.root().unwrap())
     );
 }
+
+#[tokio::test]
+async fn the_checkpoint_loop_of_serve_and_project_signs_at_start_and_stops_at_shutdown() {
+    let db = TestDb::new().await;
+    let (app, clock) = app(&db);
+    history(&app, &clock, 1).await;
+    wait_projected(&db, &app.projector).await;
+    let key = keys::generate("runproof/loop").unwrap();
+    let checkpointer = Arc::new(Checkpointer::new(
+        db.pool.clone(),
+        key,
+        "runproof/loop".into(),
+        Duration::from_secs(600),
+    ));
+    // Shutdown already requested: the loop still makes its first tick, then returns.
+    checkpointer
+        .clone()
+        .run(clock.clone(), Duration::from_secs(3600), async {})
+        .await;
+    let stored = checkpoints::all(&mut *db.pool.acquire().await.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].tree_size, 3);
+    assert!(!checkpointer.due(clock.now()));
+}
