@@ -213,7 +213,7 @@ async fn a_checkpoint_signs_the_tree_head_of_the_sequenced_leaves() {
     let db = TestDb::new().await;
     let dir = tempfile::tempdir().unwrap();
     let (app, _clock, key) = signed_log(&db, dir.path()).await;
-    let stored = checkpoints::latest(&mut *db.pool.acquire().await.unwrap())
+    let stored = checkpoints::latest(&mut db.pool.acquire().await.unwrap())
         .await
         .unwrap()
         .unwrap();
@@ -641,7 +641,7 @@ async fn audit_checkpoint_sequences_first_and_takes_its_key_from_the_environment
     );
     assert!(stdout.contains("Signed checkpoint 1: 6 leaves"), "{stdout}");
     assert!(stdout.contains("origin example.com/runproof"), "{stdout}");
-    let stored = checkpoints::latest(&mut *db.pool.acquire().await.unwrap())
+    let stored = checkpoints::latest(&mut db.pool.acquire().await.unwrap())
         .await
         .unwrap()
         .unwrap();
@@ -722,7 +722,7 @@ async fn a_root_computed_from_the_stored_leaves_matches_a_tree_of_recomputed_eve
             .map(|e| log_leaves::leaf_hash(e).unwrap()),
     )
     .unwrap();
-    let hashes = log_leaves::read_hashes(&mut *db.pool.acquire().await.unwrap(), 9)
+    let hashes = log_leaves::read_hashes(&mut db.pool.acquire().await.unwrap(), 9)
         .await
         .unwrap();
     let from_leaves = Tree::from_leaves(hashes).unwrap();
@@ -750,7 +750,7 @@ async fn the_checkpoint_loop_of_serve_and_project_signs_at_start_and_stops_at_sh
         .clone()
         .run(clock.clone(), Duration::from_secs(3600), async {})
         .await;
-    let stored = checkpoints::all(&mut *db.pool.acquire().await.unwrap())
+    let stored = checkpoints::all(&mut db.pool.acquire().await.unwrap())
         .await
         .unwrap();
     assert_eq!(stored.len(), 1);
