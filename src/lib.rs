@@ -16,6 +16,8 @@
 //! - [`reviews`]: compose requests and their feedback, the compose worker, publishing.
 //! - [`tokens`]: API tokens (issue, revoke, list) and authenticating a presented token
 //!   into a caller with its roles.
+//! - [`audit`]: the tamper-evident log's services — signed checkpoints of the sequenced
+//!   leaves (periodic in `serve` and `project`) and `audit verify --database`.
 //! - [`service_error`]: the error every domain service returns.
 //! - [`app`]: wiring of pool, store, projector and services.
 //! - [`explain`]: the decision-first explanation of a run (and whether it needs attention).
@@ -28,6 +30,7 @@
 #![forbid(unsafe_code)]
 
 pub mod app;
+pub mod audit;
 pub mod bench;
 pub mod cli;
 pub mod clock;

@@ -376,7 +376,7 @@ async fn a_killed_replay_or_verify_leaves_copies_that_the_next_one_removes_and_s
     let stdout = String::from_utf8_lossy(&verify.stdout);
     assert!(verify.status.success(), "{stdout}");
     assert!(
-        stdout.contains("Removed actors__rebuild, api_tokens__rebuild, environment_reviews__rebuild, evidence_snapshots__rebuild, managed_environments__rebuild, operation_runs__rebuild, restore_runs__rebuild, workspaces__rebuild, left behind by an interrupted replay or verify."),
+        stdout.contains("Removed actors__rebuild, api_tokens__rebuild, environment_reviews__rebuild, evidence_snapshots__rebuild, log_leaves__rebuild, managed_environments__rebuild, operation_runs__rebuild, restore_runs__rebuild, workspaces__rebuild, left behind by an interrupted replay or verify."),
         "{stdout}"
     );
     assert_eq!(copies_of(&s, "__rebuild").await, (0, 0));

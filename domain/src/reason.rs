@@ -644,6 +644,117 @@ text_catalogue! {
         en: "The rebuilt {projection} was not swapped in: other sessions kept its table busy longer than the lock timeout ({timeout}) in {attempts} attempts. Its live table is unchanged; run `runproof replay` again later or with a longer --lock-timeout.",
         de: "Das neu aufgebaute {projection} wurde nicht übernommen: Andere Sitzungen hielten seine Tabelle in {attempts} Versuchen länger als die Sperrfrist ({timeout}) belegt. Die Live-Tabelle ist unverändert; `runproof replay` später oder mit längerem --lock-timeout erneut ausführen."
     }
+    // --- the audit log (docs/audit.md) ---
+    /// `audit keygen` would overwrite an existing file.
+    AuditKeyExists = "audit.key_exists" {
+        en: "{file} already exists: audit keygen never overwrites a key. Choose another --out, or move the old key away first.",
+        de: "{file} existiert bereits: audit keygen überschreibt nie einen Schlüssel. Ein anderes --out wählen oder den alten Schlüssel zuerst wegräumen."
+    }
+    /// A key file cannot be written or read.
+    AuditKeyFileFailed = "audit.key_file_failed" {
+        en: "Cannot use the key file {file}: check that the path exists and this user may read or write it.",
+        de: "Die Schlüsseldatei {file} ist nicht verwendbar: Prüfen, ob der Pfad existiert und dieser Benutzer sie lesen oder schreiben darf."
+    }
+    /// The signer key file does not hold a signer key.
+    AuditKeyInvalid = "audit.key_invalid" {
+        en: "{file} does not hold a runproof audit signer key (PRIVATE+KEY+<name>+<id>+<key>, as audit keygen writes it).",
+        de: "{file} enthält keinen Signaturschlüssel für das Audit-Log (PRIVATE+KEY+<name>+<id>+<key>, wie audit keygen ihn schreibt)."
+    }
+    /// The verifier key given is not a note verifier key.
+    AuditVerifierKeyInvalid = "audit.verifier_key_invalid" {
+        en: "The verifier key is not valid: pass the <name>+<id>+<key> line that audit keygen printed (or a file holding it).",
+        de: "Der Prüfschlüssel ist ungültig: die Zeile <name>+<id>+<key> angeben, die audit keygen ausgegeben hat (oder eine Datei, die sie enthält)."
+    }
+    /// A key name or checkpoint origin with spaces or `+`.
+    AuditNameInvalid = "audit.name_invalid" {
+        en: "The name {name} cannot name a log: use a non-empty name without spaces or '+', such as example.com/runproof.",
+        de: "Der Name {name} kann kein Log benennen: einen nicht leeren Namen ohne Leerzeichen und '+' verwenden, etwa example.com/runproof."
+    }
+    /// No signer key was configured for a command that signs.
+    AuditKeyMissing = "audit.key_missing" {
+        en: "No audit signer key is configured: pass --key FILE or set RUNPROOF_AUDIT_KEY (make one with runproof audit keygen).",
+        de: "Kein Signaturschlüssel für das Audit-Log eingerichtet: --key DATEI angeben oder RUNPROOF_AUDIT_KEY setzen (einen mit runproof audit keygen erzeugen)."
+    }
+    /// The sequenced leaves do not extend the last signed checkpoint: signing would fork.
+    AuditFork = "audit.fork" {
+        en: "Not signed: the sequenced leaves no longer extend checkpoint {id} (tree size {size}); the log or its leaves changed since. Run runproof audit verify --database to see where.",
+        de: "Nicht signiert: Die sequenzierten Blätter setzen Checkpoint {id} (Baumgröße {size}) nicht mehr fort; das Log oder seine Blätter wurden seither verändert. runproof audit verify --database ausführen, um die Stelle zu sehen."
+    }
+    /// The sequenced leaves have a gap: no tree head can be signed over them.
+    AuditLeavesIncomplete = "audit.leaves_incomplete" {
+        en: "Not signed: the sequenced leaves are not dense (leaf {index} is missing). Run runproof audit verify --database, then runproof replay to rebuild them.",
+        de: "Nicht signiert: Die sequenzierten Blätter sind lückenhaft (Blatt {index} fehlt). runproof audit verify --database ausführen, dann runproof replay zum Neuaufbau."
+    }
+    /// A leaf's event is still there but its content changed since it was sequenced.
+    AuditLeafChanged = "audit.leaf_changed" {
+        en: "Leaf {index} (position {position}, {event}): the event changed since it was sequenced; its leaf hash is now {now}, sequenced as {then}.",
+        de: "Blatt {index} (Position {position}, {event}): Das Ereignis wurde seit seiner Sequenzierung verändert; sein Blatt-Hash ist jetzt {now}, sequenziert als {then}."
+    }
+    /// The event at a leaf's position is the one another leaf was sequenced with.
+    AuditLeafMoved = "audit.leaf_moved" {
+        en: "Leaf {index} (position {position}): the event stored there now is the one sequenced as leaf {other} ({event}); events were swapped or moved.",
+        de: "Blatt {index} (Position {position}): Dort steht jetzt das Ereignis, das als Blatt {other} sequenziert wurde ({event}); Ereignisse wurden vertauscht oder verschoben."
+    }
+    /// The log now orders a sequenced event elsewhere than its leaf index.
+    AuditLeafOutOfOrder = "audit.leaf_out_of_order" {
+        en: "Leaf {index} (position {position}, {event}): the log now orders this event elsewhere than when it was sequenced (its transaction id was changed).",
+        de: "Blatt {index} (Position {position}, {event}): Das Log ordnet dieses Ereignis jetzt anders ein als bei seiner Sequenzierung (seine Transaktionskennung wurde geändert)."
+    }
+    /// A sequenced event is gone from the log.
+    AuditEventMissing = "audit.event_missing" {
+        en: "Leaf {index} (position {position}, {event}): the event is missing from the log; it was deleted after it was sequenced.",
+        de: "Blatt {index} (Position {position}, {event}): Das Ereignis fehlt im Log; es wurde nach seiner Sequenzierung gelöscht."
+    }
+    /// An event sits among sequenced ones but was never sequenced.
+    AuditEventInserted = "audit.event_inserted" {
+        en: "Position {position} ({event}): this event sits among sequenced events (after leaf {after}) but was never sequenced; it was inserted afterwards.",
+        de: "Position {position} ({event}): Dieses Ereignis steht zwischen sequenzierten Ereignissen (nach Blatt {after}), wurde aber nie sequenziert; es wurde nachträglich eingefügt."
+    }
+    /// An event has no leaf encoding (its JSON cannot be canonicalised).
+    AuditEventUnencodable = "audit.event_unencodable" {
+        en: "Position {position} ({event}): the event's payload or metadata is not JSON that can be canonicalised, so it has no leaf; runproof never writes such an event.",
+        de: "Position {position} ({event}): Nutzdaten oder Metadaten des Ereignisses sind kein kanonisierbares JSON, daher hat es kein Blatt; runproof schreibt nie ein solches Ereignis."
+    }
+    /// The sequenced leaves have a gap.
+    AuditLeafGap = "audit.leaf_gap" {
+        en: "Leaf {index} is missing from the sequenced leaves; they must be dense. The leaves were changed: runproof replay rebuilds them from the log.",
+        de: "Blatt {index} fehlt in den sequenzierten Blättern; sie müssen lückenlos sein. Die Blätter wurden verändert: runproof replay baut sie aus dem Log neu auf."
+    }
+    /// A stored checkpoint is not a signed checkpoint note.
+    AuditCheckpointMalformed = "audit.checkpoint_malformed" {
+        en: "Checkpoint {id}: the stored note is not a signed checkpoint.",
+        de: "Checkpoint {id}: Die gespeicherte Notiz ist kein signierter Checkpoint."
+    }
+    /// A stored checkpoint is not signed by the given key.
+    AuditCheckpointSignature = "audit.checkpoint_signature" {
+        en: "Checkpoint {id} (tree size {size}) is not signed by the key {key}: it was signed with another key, or its text was changed.",
+        de: "Checkpoint {id} (Baumgröße {size}) ist nicht mit dem Schlüssel {key} signiert: Er wurde mit einem anderen Schlüssel signiert, oder sein Text wurde verändert."
+    }
+    /// A stored checkpoint's columns disagree with its signed note.
+    AuditCheckpointEdited = "audit.checkpoint_edited" {
+        en: "Checkpoint {id}: its stored tree size or root hash differs from what its signed note says; the row was edited.",
+        de: "Checkpoint {id}: Gespeicherte Baumgröße oder Wurzel-Hash weichen von seiner signierten Notiz ab; die Zeile wurde bearbeitet."
+    }
+    /// The log's first N events do not hash to a checkpoint's signed root.
+    AuditCheckpointRoot = "audit.checkpoint_root" {
+        en: "Checkpoint {id} (tree size {size}): the log's first {size} events do not hash to its signed root; an event among leaves {from} to {to} was changed, removed, added or moved.",
+        de: "Checkpoint {id} (Baumgröße {size}): Die ersten {size} Ereignisse des Logs ergeben nicht seinen signierten Wurzel-Hash; ein Ereignis zwischen Blatt {from} und {to} wurde verändert, entfernt, hinzugefügt oder verschoben."
+    }
+    /// A checkpoint vouches for more events than the log holds.
+    AuditCheckpointTruncated = "audit.checkpoint_truncated" {
+        en: "Checkpoint {id} vouches for {size} events, but the log holds only {count}: events it vouched for were removed.",
+        de: "Checkpoint {id} bürgt für {size} Ereignisse, das Log enthält aber nur {count}: Ereignisse, für die er bürgt, wurden entfernt."
+    }
+    /// The sequenced leaves do not hash to a checkpoint's signed root.
+    AuditCheckpointLeaves = "audit.checkpoint_leaves" {
+        en: "Checkpoint {id} (tree size {size}): the sequenced leaves do not hash to its signed root; they were changed, or rebuilt from a changed log.",
+        de: "Checkpoint {id} (Baumgröße {size}): Die sequenzierten Blätter ergeben nicht seinen signierten Wurzel-Hash; sie wurden verändert oder aus einem veränderten Log neu aufgebaut."
+    }
+    /// `audit verify` found problems (the summary line).
+    AuditVerifyFailed = "audit.verify_failed" {
+        en: "The audit log does not verify: {count} problem(s), each listed above.",
+        de: "Das Audit-Log lässt sich nicht bestätigen: {count} Problem(e), jedes oben aufgeführt."
+    }
 }
 }
 

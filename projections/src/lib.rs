@@ -16,6 +16,8 @@
 //! - [`restore_runs`]: the restore records the restore adapter reads.
 //! - [`directory`]: workspaces (members), actors (kind, operator role), managed environments.
 //! - [`api_tokens`]: issued API tokens for `tokens list` (never the secret or its digest).
+//! - [`log_leaves`]: the audit log's sequencer — each event's leaf index in commit order
+//!   and its leaf hash (see `runproof_audit`).
 //! - [`stream_guard`]: reads that hold only while some streams stand at given versions.
 //! - [`sql`]: the one helper that puts a name (table, index, database) into SQL text.
 //! - [`evidence_snapshots`], [`environment_reviews`]: what reviews are composed from, and
@@ -29,6 +31,7 @@ pub mod environment_reviews;
 pub mod error;
 pub mod evidence_snapshots;
 pub mod log;
+pub mod log_leaves;
 pub mod operation_runs;
 pub mod position;
 pub mod progress;
@@ -66,5 +69,6 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
         Arc::new(evidence_snapshots::EvidenceSnapshotsProjection),
         Arc::new(environment_reviews::EnvironmentReviewsProjection),
         Arc::new(api_tokens::ApiTokensProjection),
+        Arc::new(log_leaves::LogLeavesProjection),
     ]
 }

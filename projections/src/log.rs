@@ -32,6 +32,9 @@ pub struct StoredEvent {
     pub event_version: String,
     pub payload: String,
     pub metadata: String,
+    /// When the database recorded it (`None` for events recorded before runproof kept
+    /// that time).
+    pub recorded_at: Option<DateTime<Utc>>,
 }
 
 impl StoredEvent {
@@ -45,7 +48,7 @@ impl StoredEvent {
 
 const COLUMNS: &str = "transaction_id::text::bigint AS transaction_id, position, aggregate_type, \
      aggregate_id, sequence, event_type, event_version, payload::text AS payload, \
-     metadata::text AS metadata";
+     metadata::text AS metadata, recorded_at";
 
 fn decode(row: &PgRow) -> Result<StoredEvent, sqlx::Error> {
     Ok(StoredEvent {
@@ -60,6 +63,7 @@ fn decode(row: &PgRow) -> Result<StoredEvent, sqlx::Error> {
         event_version: row.try_get("event_version")?,
         payload: row.try_get("payload")?,
         metadata: row.try_get("metadata")?,
+        recorded_at: row.try_get("recorded_at")?,
     })
 }
 

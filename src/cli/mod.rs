@@ -1,5 +1,6 @@
 //! The command line: argument parsing (clap) and one module per command.
 
+pub mod audit;
 pub mod directory;
 pub mod error;
 pub mod history;
@@ -98,6 +99,8 @@ pub enum Command {
         /// above the read horizon, naming what holds it.
         #[arg(long, default_value_t = 30, value_name = "SECONDS")]
         stall_after: u64,
+        #[command(flatten)]
+        signing: audit::PeriodicSigningArgs,
     },
     /// Reconcile stuck runs: adapters prove outcomes from domain truth; stale runs nobody
     /// can prove are ended with a reason.
@@ -151,6 +154,10 @@ pub enum Command {
     Demo,
     /// Measure runproof against raw-SQL baselines on a scratch database.
     Bench(BenchArgs),
+    /// The tamper-evident log: signer keys, signed checkpoints of the Merkle tree over
+    /// every event, verification (docs/audit.md).
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -516,6 +523,7 @@ async fn dispatch(command: Command, opener: &Opener, out: &Out) -> Result<ExitCo
                 .await
                 .map(|_| ExitCode::SUCCESS)
         }
+        Command::Audit(command) => audit::run(command, opener, &out).await,
         Command::Tokens(command) => tokens::run(command, opener, &out)
             .await
             .map(|_| ExitCode::SUCCESS),
@@ -602,9 +610,11 @@ async fn dispatch(command: Command, opener: &Opener, out: &Out) -> Result<ExitCo
             once,
             interval,
             stall_after,
+            signing,
         } => {
             let app = opener.open().await?;
-            project(&app, once, interval, stall_after, &out)
+            let checkpointer = audit::checkpointer(&signing, &app)?;
+            project(&app, once, interval, stall_after, checkpointer, &out)
                 .await
                 .map(|_| ExitCode::SUCCESS)
         }
@@ -643,10 +653,25 @@ async fn project(
     once: bool,
     interval: u64,
     stall_after: u64,
+    checkpointer: Option<Arc<crate::audit::schedule::Checkpointer>>,
     out: &Out,
 ) -> Result<(), CliError> {
     if !once {
         let stop = shutdown_signal();
+        // The periodic checkpoint runs beside the projector and stops with it.
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let signing = checkpointer.map(|c| {
+            let clock = app.clock.clone();
+            let poll = audit::poll_for(c.every());
+            let mut stop_rx = stop_rx.clone();
+            tokio::spawn(c.run(clock, poll, async move {
+                let _ = stop_rx.wait_for(|stopped| *stopped).await;
+            }))
+        });
+        let stop = async move {
+            stop.await;
+            let _ = stop_tx.send(true);
+        };
         out.say(
             UiText::ProjectorStarted,
             &[("interval", &interval.to_string())],
@@ -674,6 +699,9 @@ async fn project(
                 stop,
             )
             .await;
+        if let Some(task) = signing {
+            let _ = task.await;
+        }
         return Ok(());
     }
     // Every projection's position is printed, also when one is stopped; the stop is the
@@ -688,6 +716,20 @@ async fn project(
         .status()
         .await
         .map_err(|e| CliError::from_projector(&e))?;
+    // With a key, one checkpoint of what was just sequenced (if one is due: it is, once
+    // per process).
+    let signed = match (
+        &checkpointer,
+        caught_up
+            .stopped
+            .contains(&runproof_projections::log_leaves::NAME),
+    ) {
+        (Some(c), false) => c
+            .tick(app.clock.now())
+            .await
+            .map_err(|e| audit::from_audit(&e))?,
+        _ => None,
+    };
     let stopped = |name: &str| caught_up.stopped.contains(&name);
     let held_back = horizon.events_above_horizon > 0;
     if out.json {
@@ -709,6 +751,7 @@ async fn project(
             "events_above_horizon": horizon.events_above_horizon,
             "oldest_open_transaction_since": horizon.oldest_open_transaction_since,
             "held_by": horizon.oldest_transaction.filter(|_| held_back).map(|o| o.holder),
+            "checkpoint": signed.as_ref().map(audit::signed_json),
         }));
     } else {
         for s in &statuses {
@@ -735,6 +778,9 @@ async fn project(
                 ],
             );
         }
+    }
+    if let (Some(signed), false) = (&signed, out.json) {
+        audit::say_signed(signed, out);
     }
     match caught_up.stopped.first() {
         Some(projection) => Err(CliError::environment_state(

@@ -63,6 +63,8 @@ pub struct ServeArgs {
     /// empty, then print a sign-in token for the demo's platform operator.
     #[arg(long)]
     pub demo: bool,
+    #[command(flatten)]
+    pub signing: super::audit::PeriodicSigningArgs,
 }
 
 /// The process's metrics recorder, installed once (a second server in the same process,
@@ -130,6 +132,7 @@ pub async fn serve(target: &DatabaseTarget, args: ServeArgs, out: &Out) -> Resul
     let background = App::open(target, Arc::new(SystemClock))
         .await
         .map_err(|e| CliError::from_database(&e, target))?;
+    let checkpointer = super::audit::checkpointer(&args.signing, &background)?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| {
@@ -210,6 +213,12 @@ pub async fn serve(target: &DatabaseTarget, args: ServeArgs, out: &Out) -> Resul
                 )
                 .await;
         });
+    }
+    if let Some(checkpointer) = checkpointer {
+        let stop = stopped(stop_rx.clone());
+        let poll = super::audit::poll_for(checkpointer.every());
+        let clock = background.clock.clone();
+        tasks.spawn(async move { checkpointer.run(clock, poll, stop).await });
     }
     let router = http::router(state);
     let server = axum::serve(listener, router).with_graceful_shutdown(stopped(stop_rx.clone()));

@@ -375,6 +375,34 @@ runproof_domain::text_catalogue! {
             en: "the projections are still working through the log",
             de: "die Projektionen arbeiten das Log noch ab"
         }
+        AuditKeyWritten = "ui.audit.key_written" {
+            en: "Wrote the signer key {file} (mode 0600; keep it secret). Its verifier key, for auditors, is on standard output.",
+            de: "Signaturschlüssel {file} geschrieben (Modus 0600; geheim halten). Sein Prüfschlüssel für Prüfer steht in der Standardausgabe."
+        }
+        AuditCheckpointSigned = "ui.audit.checkpoint_signed" {
+            en: "Signed checkpoint {id}: {size} leaves, root {root}, origin {origin}.",
+            de: "Checkpoint {id} signiert: {size} Blätter, Wurzel {root}, Ursprung {origin}."
+        }
+        AuditCheckpointUnchanged = "ui.audit.checkpoint_unchanged" {
+            en: "Nothing new to sign: checkpoint {id} already covers all {size} leaves.",
+            de: "Nichts Neues zu signieren: Checkpoint {id} deckt bereits alle {size} Blätter ab."
+        }
+        AuditVerifyClean = "ui.audit.verify_clean" {
+            en: "The audit log verifies: {events} events, {leaves} sequenced leaves and {checkpoints} checkpoint(s) agree.",
+            de: "Das Audit-Log ist bestätigt: {events} Ereignisse, {leaves} sequenzierte Blätter und {checkpoints} Checkpoint(s) stimmen überein."
+        }
+        AuditSignaturesChecked = "ui.audit.signatures_checked" {
+            en: "Every checkpoint is signed by {key}.",
+            de: "Jeder Checkpoint ist von {key} signiert."
+        }
+        AuditSignaturesUnchecked = "ui.audit.signatures_unchecked" {
+            en: "Signatures were not checked: pass --key with the log's verifier key to check them.",
+            de: "Signaturen wurden nicht geprüft: --key mit dem Prüfschlüssel des Logs angeben, um sie zu prüfen."
+        }
+        AuditUnsequenced = "ui.audit.unsequenced" {
+            en: "{count} newer event(s) are not sequenced yet; the projector sequences them.",
+            de: "{count} neuere(s) Ereignis(se) noch nicht sequenziert; der Projektor sequenziert sie."
+        }
     }
 }
 

@@ -1,0 +1,47 @@
+//! The audit log's services: signing checkpoints of the sequenced leaves, keeping them,
+//! and verifying the live log against its leaves and its signed checkpoints.
+//!
+//! The pieces that need no database (leaf encoding, tree, proofs, note format, keys) are
+//! in the `runproof_audit` crate; the sequencer that assigns leaves is the `log_leaves`
+//! projection (`runproof_projections::log_leaves`). docs/audit.md describes the whole.
+//!
+//! # Layout
+//! - [`keys`]: key files (written once, mode 0600) and verifier keys given on the
+//!   command line.
+//! - [`checkpoints`]: the append-only `audit_checkpoints` table and signing the current
+//!   tree head (never a tree that does not extend the last signed one).
+//! - [`schedule`]: the periodic checkpoint of `serve` and `project`, driven by an
+//!   injected clock.
+//! - [`verify`]: `audit verify --database`: every leaf recomputed from the live log and
+//!   compared with the stored leaves and the signed checkpoints.
+
+pub mod checkpoints;
+pub mod keys;
+pub mod schedule;
+pub mod verify;
+
+use runproof_projections::ProjectorError;
+
+/// Why an audit operation failed. Each variant says what a caller can do.
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    /// The database failed; nothing was stored. Retry later.
+    #[error("database error in the audit log")]
+    Database(#[from] sqlx::Error),
+    /// Bringing the sequencer up to date failed (a stopped projection, a lag).
+    #[error("the sequencer could not catch up")]
+    Projector(#[from] ProjectorError),
+    /// The sequenced leaves no longer extend the last signed checkpoint: signing now would
+    /// vouch for a second, different history. Nothing is signed; run `audit verify`.
+    #[error("the leaves do not extend checkpoint {id} (size {size})")]
+    Fork { id: i64, size: i64 },
+    /// The sequenced leaves have a gap at `index`; nothing is signed.
+    #[error("leaf {index} is missing")]
+    LeavesIncomplete { index: i64 },
+    /// The origin cannot be a checkpoint origin (spaces, `+`, empty).
+    #[error("invalid origin {0}")]
+    InvalidOrigin(String),
+    /// Signing or building the tree failed (a bug, not the input's fault).
+    #[error("cannot build or sign the tree head")]
+    Internal,
+}
