@@ -243,9 +243,10 @@ pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<Option<RunRow>, sq
     row.as_ref().map(RunRow::decode).transpose()
 }
 
-/// One run by id, and whether the `workspaces` view lets `visible_to` see it: the actor
-/// belongs to the run's workspace (for `None`, any caller who sees every workspace: the
-/// workspace exists). One statement.
+/// One run by id, and whether the caller `visible_to` sees it without asking the log:
+/// for `None` (a caller who sees every run: a platform operator) always — also a run of
+/// a workspace the directory does not know; for an actor, when the `workspaces` view
+/// shows it as a member of the run's workspace. One statement.
 ///
 /// The view shows a prefix of the log, and sight of a workspace only grows
 /// (`WorkspaceEvent::narrows_sight`), so sight it grants holds now. Sight it does not
@@ -256,8 +257,8 @@ pub async fn get_with_sight(
     visible_to: Option<Uuid>,
 ) -> Result<Option<(RunRow, bool)>, sqlx::Error> {
     let sql = format!(
-        "SELECT {COLUMNS}, EXISTS (SELECT 1 FROM workspaces w WHERE w.id = r.workspace_id \
-           AND ($2::text IS NULL OR w.member_ids ? $2)) AS sighted \
+        "SELECT {COLUMNS}, ($2::text IS NULL OR EXISTS (SELECT 1 FROM workspaces w \
+           WHERE w.id = r.workspace_id AND w.member_ids ? $2)) AS sighted \
          FROM operation_runs r WHERE r.id = $1"
     );
     let row = sqlx::query(&sql)
