@@ -58,6 +58,8 @@ fn is_console_page(page: &Page, lang: Lang) {
 async fn an_operator_opens_a_run_of_a_workspace_the_directory_does_not_know() {
     let a = api().await;
     let (workspace, run) = run_of_unknown_workspace(&a.app).await;
+    // Other tests' open transactions on the server may hold the views back a moment.
+    common::wait_projected(&a._db, &a.app.projector).await;
     let mut operator = Browser::signed_in(console(&a), &a.operator).await;
     // The runs list shows it (the system view) ...
     let list = operator.get("/runs").await;

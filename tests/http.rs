@@ -545,6 +545,8 @@ async fn the_openapi_document_describes_exactly_the_routes_the_router_serves() {
 async fn an_operator_reads_a_run_of_a_workspace_the_directory_does_not_know_and_others_get_404() {
     let a = api().await;
     let (_, run) = common::console::run_of_unknown_workspace(&a.app).await;
+    // Other tests' open transactions on the server may hold the views back a moment.
+    common::wait_projected(&a._db, &a.app.projector).await;
     // The list already shows it to the operator (the system view) ...
     let (status, _, body) = call(&a.router, get_as("/api/v1/runs", &a.operator)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
