@@ -2,14 +2,18 @@
 //! the real router over PostgreSQL, as a browser without JavaScript uses them: decision
 //! first in English and German, escaping, scope (not found byte for byte as a missing id),
 //! the compose button's three answers with working links, publish and archive with their
-//! confirmation and CSRF check — and a walk over every page in both languages that fails
-//! on an untranslated phrase.
+//! confirmation and CSRF check — and a walk over every page in both languages (the error
+//! pages included: not found, a wrong method, not yet visible, busy) that fails on an
+//! untranslated phrase.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
 use axum::http::StatusCode;
-use common::console::{console, findings, reconciled_restore, unescape, Browser, Page};
+use common::console::{
+    console, findings, hold_the_horizon, overloaded, reconciled_restore, timed_out, unescape,
+    Browser, Page,
+};
 use common::http::{api, Api};
 use runproof::cli::text::UiText;
 use runproof::console::text::ConsoleText;
@@ -966,6 +970,8 @@ async fn every_page_in_english_and_german_has_every_phrase_in_its_language() {
         format!("/reviews/{review}?done=published"),
         format!("/runs/{}", Uuid::new_v4()),
         "/no-such-page".to_string(),
+        // A form's target opened as a page: 405.
+        "/sign-out".to_string(),
     ];
     let phrases = phrases();
     let mut problems = Vec::new();
@@ -974,7 +980,12 @@ async fn every_page_in_english_and_german_has_every_phrase_in_its_language() {
             let sep = if path.contains('?') { '&' } else { '?' };
             let page = b.get(&format!("{path}{sep}lang={lang}")).await;
             assert!(
-                page.status == StatusCode::OK || page.status == StatusCode::NOT_FOUND,
+                [
+                    StatusCode::OK,
+                    StatusCode::NOT_FOUND,
+                    StatusCode::METHOD_NOT_ALLOWED
+                ]
+                .contains(&page.status),
                 "{path}: {}",
                 page.status
             );
@@ -988,6 +999,50 @@ async fn every_page_in_english_and_german_has_every_phrase_in_its_language() {
                     .map(|p| format!("{path}: {p}")),
             );
         }
+    }
+    // The pages only a moment shows: a run the views do not show yet (503), a request
+    // over its time and a full server (503).
+    let holder = hold_the_horizon(&w.a._db).await;
+    let late =
+        w.a.app
+            .clone()
+            .without_read_your_writes()
+            .lifecycle
+            .ensure(
+                runproof::lifecycle::EnsureRun {
+                    workspace_id: w.a.ours,
+                    environment_id: None,
+                    run_type: "report.export".into(),
+                    identity_inputs: serde_json::json!({ "late": true }),
+                    context: serde_json::json!({}),
+                },
+                &common::operator(),
+            )
+            .await
+            .unwrap()
+            .run_id();
+    let mut moments = Vec::new();
+    for lang in [Lang::En, Lang::De] {
+        let path = format!("/runs/{late}?lang={lang}");
+        moments.push((lang, "not yet visible", b.get(&path).await));
+    }
+    holder.rollback().await.unwrap();
+    for lang in [Lang::En, Lang::De] {
+        let path = format!("/runs?lang={lang}");
+        moments.push((lang, "timed out", timed_out(&w.a, &b, &path).await));
+        moments.push((lang, "overloaded", overloaded(&w.a, &path).await));
+    }
+    for (lang, what, page) in moments {
+        assert_eq!(page.status, StatusCode::SERVICE_UNAVAILABLE, "{what}");
+        assert!(
+            page.body.contains(&format!("<html lang=\"{lang}\"")),
+            "{what}"
+        );
+        problems.extend(
+            untranslated(&page.body, lang, &phrases)
+                .into_iter()
+                .map(|p| format!("{what}: {p}")),
+        );
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 

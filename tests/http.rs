@@ -538,3 +538,150 @@ async fn the_openapi_document_describes_exactly_the_routes_the_router_serves() {
         }
     }
 }
+
+// --- runs of workspaces the directory does not know ---
+
+#[tokio::test]
+async fn an_operator_reads_a_run_of_a_workspace_the_directory_does_not_know_and_others_get_404() {
+    let a = api().await;
+    let (_, run) = common::console::run_of_unknown_workspace(&a.app).await;
+    // Other tests' open transactions on the server may hold the views back a moment.
+    common::wait_projected(&a._db, &a.app.projector).await;
+    // The list already shows it to the operator (the system view) ...
+    let (status, _, body) = call(&a.router, get_as("/api/v1/runs", &a.operator)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(
+        body["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["id"] == serde_json::json!(run)),
+        "{body}"
+    );
+    // ... and so does every read of the run itself.
+    for suffix in ["", "/history", "/explain"] {
+        let path = format!("/api/v1/runs/{run}{suffix}");
+        let (status, _, body) = call(&a.router, get_as(&path, &a.operator)).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+        let nowhere = raw(
+            &a.router,
+            get_as(
+                &format!("/api/v1/runs/{}{suffix}", Uuid::new_v4()),
+                &a.member,
+            ),
+        )
+        .await;
+        assert_eq!(nowhere.0, StatusCode::NOT_FOUND);
+        for token in [&a.member, &a.outsider, &a.service] {
+            let foreign = raw(&a.router, get_as(&path, token)).await;
+            assert_eq!(foreign, nowhere, "{path}: byte for byte a missing run");
+        }
+    }
+    let (_, _, body) = call(
+        &a.router,
+        get_as(&format!("/api/v1/runs/{run}"), &a.operator),
+    )
+    .await;
+    assert_eq!(body["diagnostics"]["id"], serde_json::json!(run), "{body}");
+}
+
+#[tokio::test]
+async fn reading_a_run_of_an_unknown_workspace_lets_nobody_drive_it() {
+    let a = api().await;
+    let (_, run) = common::console::run_of_unknown_workspace(&a.app).await;
+    let start = format!("/api/v1/runs/{run}/start");
+    // The operator reads the run, so a refusal is 403, not a 404 that denies what it
+    // can GET ...
+    let (status, _, body) = call(
+        &a.router,
+        common::http::send_as("POST", &start, &a.operator, &serde_json::json!({})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["code"], "access.services_only");
+    let restore = serde_json::json!({ "id": Uuid::new_v4(), "run": run });
+    let (status, _, body) = call(
+        &a.router,
+        common::http::send_as("POST", "/api/v1/restores", &a.operator, &restore),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    // ... a service of another workspace does not see it at all.
+    let foreign = raw(
+        &a.router,
+        common::http::send_as("POST", &start, &a.service, &serde_json::json!({})),
+    )
+    .await;
+    let nowhere = raw(
+        &a.router,
+        common::http::send_as(
+            "POST",
+            &format!("/api/v1/runs/{}/start", Uuid::new_v4()),
+            &a.service,
+            &serde_json::json!({}),
+        ),
+    )
+    .await;
+    assert_eq!(foreign.0, StatusCode::NOT_FOUND);
+    assert_eq!(foreign, nowhere, "byte for byte a missing run");
+    // Nothing was recorded.
+    let state = a.app.lifecycle.load(run).await.unwrap();
+    assert_eq!(state.state().unwrap().status.as_str(), "queued");
+}
+
+#[tokio::test]
+async fn a_run_the_views_do_not_show_yet_is_503_for_whoever_may_see_it_and_404_for_the_rest() {
+    let a = api().await;
+    let holder = common::console::hold_the_horizon(&a._db).await;
+    let direct = a.app.clone().without_read_your_writes();
+    let ours = direct
+        .lifecycle
+        .ensure(
+            EnsureRun {
+                workspace_id: a.ours,
+                environment_id: None,
+                run_type: "report.export".into(),
+                identity_inputs: serde_json::json!({ "late": true }),
+                context: serde_json::json!({}),
+            },
+            &common::operator(),
+        )
+        .await
+        .unwrap()
+        .run_id();
+    let (_, unknown) = common::console::run_of_unknown_workspace(&direct).await;
+    let mut conn = a.app.pool.acquire().await.unwrap();
+    for run in [ours, unknown] {
+        assert!(runproof_projections::operation_runs::get(&mut conn, run)
+            .await
+            .unwrap()
+            .is_none());
+    }
+    drop(conn);
+    let nowhere = raw(
+        &a.router,
+        get_as(&format!("/api/v1/runs/{}", Uuid::new_v4()), &a.outsider),
+    )
+    .await;
+    for (run, who) in [
+        (ours, &a.member),
+        (ours, &a.operator),
+        (unknown, &a.operator),
+    ] {
+        let path = format!("/api/v1/runs/{run}");
+        let (status, headers, body) = call(&a.router, get_as(&path, who)).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{path}: {body}");
+        assert_eq!(body["code"], "run.not_yet_visible");
+        assert_eq!(headers[header::RETRY_AFTER], "1");
+        let outside = raw(&a.router, get_as(&path, &a.outsider)).await;
+        assert_eq!(outside, nowhere, "{path}: byte for byte a missing run");
+    }
+    holder.rollback().await.unwrap();
+    common::wait_projected(&a._db, &a.app.projector).await;
+    let (status, _, body) = call(
+        &a.router,
+        get_as(&format!("/api/v1/runs/{unknown}"), &a.operator),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}

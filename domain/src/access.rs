@@ -58,7 +58,9 @@ pub struct Access {
 
 /// What `caller` may do in the workspace whose members are `members` (a workspace that
 /// does not exist has none; it is then visible to an operator only as "not found",
-/// which the interface answers because there is nothing to show).
+/// which the interface answers because there is nothing to show). Runs are the
+/// exception: the lifecycle records runs of workspaces the directory does not know, and
+/// an operator sees every run — `see` here, without the workspace having to exist.
 pub fn authorize(caller: &Caller, members: &BTreeSet<Uuid>) -> Access {
     let member = members.contains(&caller.actor_id);
     Access {

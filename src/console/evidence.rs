@@ -57,12 +57,13 @@ pub struct Names {
 }
 
 impl Names {
-    /// A named link to a page: the name when known, else the id's start.
+    /// A named link to a page: the name, linked, when the directory knows it; else the
+    /// id's start, not linked (the directory has no page for it).
     fn link(label: String, id: Uuid, name: Option<&String>, path: &str) -> Fact {
         Fact {
             label,
             value: name.cloned().unwrap_or_else(|| short(id)),
-            href: Some(format!("{path}/{id}")),
+            href: name.map(|_| format!("{path}/{id}")),
             full: Some(id.to_string()),
             machine: None,
         }
@@ -226,6 +227,7 @@ mod tests {
             en[1].value, "00000000",
             "an unknown name shows the id's start"
         );
+        assert_eq!(en[1].href, None, "and links no page: there is none");
         assert_eq!(en[2].label, "Deciding record");
         assert_eq!(en[2].value, "review 00000000 — ready");
         assert_eq!(en[2].href.as_deref(), Some(&*format!("/reviews/{review}")));

@@ -9,6 +9,8 @@
 //! - [`lang`]: the operator's language (`?lang=`, its cookie, `Accept-Language`).
 //! - [`page`]: the layout every page shares ([`page::Chrome`]), rendering, the error
 //!   pages ([`page::PageError`]) and the layer that adds the security headers.
+//! - [`refusals`]: what the layers around the routes refuse (a wrong method, a timeout,
+//!   overload), as pages too.
 //! - [`session`]: sign-in sessions, stored server-side (only a hash of their id) with
 //!   their CSRF secret; [`cookie`]: reading and setting the console's cookies.
 //! - [`auth`]: the [`auth::SignedIn`] extractor (a live session whose token still
@@ -37,6 +39,7 @@ pub mod environment;
 pub mod evidence;
 pub mod lang;
 pub mod page;
+pub mod refusals;
 pub mod review;
 pub mod run;
 pub mod runs;

@@ -183,6 +183,27 @@ pub enum PageError {
     /// Not signed in (or the session ended): to the sign-in page, then back to `next`.
     /// `htmx`: the request was a partial update, answered with `HX-Redirect`.
     SignIn { next: String, htmx: bool },
+    /// 503 with `Retry-After: 1`: the log records the run at this path, but the views do
+    /// not show it yet (the API's `run.not_yet_visible`), with a link to reload it. Only
+    /// for an operator who may see the run; anyone else gets [`PageError::NotFound`].
+    NotYetVisible(String),
+    /// 405: the address does not take this method (a GET of a form's target, a POST to
+    /// a page).
+    MethodNotAllowed,
+    /// 503: the server could not answer now (`Retry-After` kept). `again`: the address
+    /// to try again (a GET's own; none for a form, which must not be sent twice blindly).
+    Busy { busy: Busy, again: Option<String> },
+    /// 413: the request is larger than the server accepts.
+    TooLarge,
+}
+
+/// Why the server could not answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Busy {
+    /// The request ran over its time (`serve --request-timeout`).
+    TimedOut,
+    /// The server was serving as many requests as it allows.
+    Overloaded,
 }
 
 impl PageError {
@@ -216,10 +237,15 @@ struct ErrorPage {
     c: Chrome,
     heading: String,
     message: String,
+    /// Where to go from here: (address, text).
+    links: Vec<(String, String)>,
 }
 
-fn error_page(error: &PageError, lang: Lang, uri: &Uri) -> Response {
-    let (status, heading, message) = match error {
+/// `error` as its page in `lang`, for a request to `uri` (the layer's, and the one
+/// around the routes: `console::refusals`).
+pub(crate) fn error_page(error: &PageError, lang: Lang, uri: &Uri) -> Response {
+    let back = ("/".to_string(), ConsoleText::BackToStart.text(lang));
+    let (status, heading, message, links) = match error {
         PageError::NotFound(what) => (
             StatusCode::NOT_FOUND,
             ConsoleText::NotFoundHeading,
@@ -229,21 +255,57 @@ fn error_page(error: &PageError, lang: Lang, uri: &Uri) -> Response {
                 }
                 None => ConsoleText::NotFoundText.text(lang),
             },
+            vec![back],
         ),
         PageError::BadRequest(m) => (
             StatusCode::BAD_REQUEST,
             ConsoleText::BadRequestHeading,
             m.render(lang),
+            vec![back],
         ),
         PageError::Forbidden => (
             StatusCode::FORBIDDEN,
             ConsoleText::ForbiddenHeading,
             ConsoleText::ForbiddenText.text(lang),
+            vec![back],
+        ),
+        PageError::NotYetVisible(path) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            ConsoleText::NotYetVisibleHeading,
+            ConsoleText::NotYetVisibleText.text(lang),
+            vec![(path.clone(), ConsoleText::Reload.text(lang)), back],
+        ),
+        PageError::MethodNotAllowed => (
+            StatusCode::METHOD_NOT_ALLOWED,
+            ConsoleText::MethodNotAllowedHeading,
+            ConsoleText::MethodNotAllowedText.text(lang),
+            vec![back],
+        ),
+        PageError::Busy { busy, again } => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            ConsoleText::BusyHeading,
+            match busy {
+                Busy::TimedOut => ConsoleText::TimedOutText,
+                Busy::Overloaded => ConsoleText::OverloadedText,
+            }
+            .text(lang),
+            again
+                .iter()
+                .map(|a| (a.clone(), ConsoleText::TryAgain.text(lang)))
+                .chain([back])
+                .collect(),
+        ),
+        PageError::TooLarge => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ConsoleText::TooLargeHeading,
+            ConsoleText::TooLargeText.text(lang),
+            vec![back],
         ),
         PageError::Internal | PageError::SignIn { .. } => (
             StatusCode::INTERNAL_SERVER_ERROR,
             ConsoleText::InternalHeading,
             ConsoleText::InternalText.text(lang),
+            vec![back],
         ),
     };
     // The language links stay on this path but drop its query: an error page must not
@@ -256,12 +318,20 @@ fn error_page(error: &PageError, lang: Lang, uri: &Uri) -> Response {
         c,
         heading: heading.text(lang),
         message,
+        links,
     };
     let body = page.render().unwrap_or_else(|e| {
         tracing::error!(error = %e, "the error page failed to render");
         heading.text(lang)
     });
-    (status, Html(body)).into_response()
+    let mut response = (status, Html(body)).into_response();
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        // The answer may differ in a moment: say when to ask again.
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
+    response
 }
 
 /// The answer to a request that must sign in first.
@@ -341,7 +411,7 @@ where
 /// The security headers of every console response. Pages are never cached (they show
 /// one operator's view); a response that chose its own caching (the static files)
 /// keeps it.
-fn secure_headers(response: &mut Response) {
+pub(crate) fn secure_headers(response: &mut Response) {
     let headers = response.headers_mut();
     let fixed: [(HeaderName, &'static str); 4] = [
         (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),

@@ -5,7 +5,10 @@
 //! history document as `runs show` and `history`, so the page and the CLI agree.
 //!
 //! A run outside the operator's scope is the not-found page of an id that exists
-//! nowhere.
+//! nowhere. Scope is the API's rule for runs (`scope::sees_runs_of`): a platform operator
+//! opens every run, also one of a workspace the directory does not know. A run the log
+//! records but the views do not show yet is the "not yet visible" page (503), for an
+//! operator who may see it.
 
 use std::collections::HashMap;
 
@@ -31,10 +34,12 @@ use crate::explain::decision_label;
 use crate::history::{self, StreamKind};
 use crate::http::ApiState;
 
-/// A link to a named page (workspace, environment).
+/// A named page (workspace, environment): its name and a link to it when the directory
+/// knows it; else the start of its id, not linked — there is no page for it (a run's
+/// workspace need not be in the directory: the operator's system view shows such runs).
 pub struct Named {
     pub text: String,
-    pub href: String,
+    pub href: Option<String>,
     pub id: String,
 }
 
@@ -42,7 +47,7 @@ impl Named {
     pub fn of(id: Uuid, name: Option<&String>, path: &str) -> Named {
         Named {
             text: name.cloned().unwrap_or_else(|| short(id)),
-            href: format!("{path}/{id}"),
+            href: name.map(|_| format!("{path}/{id}")),
             id: id.to_string(),
         }
     }
@@ -109,12 +114,14 @@ pub async fn page(
     scope::no_parameters(&me.uri)?;
     let lang = me.lang;
     let now = s.app.clock.now();
-    let row = scope::run_row(&s, id).await?.ok_or_else(run_not_found)?;
-    let mut conn = s.app.pool.acquire().await.map_err(internal)?;
+    let Some(row) = scope::run_row(&s, id).await? else {
+        return Err(scope::run_not_shown(&s, &me.caller, id).await);
+    };
     let run = &row.state;
-    if !scope::access(&s, &me.caller, run.workspace_id).await?.see {
+    if !scope::sees_runs_of(&s, &me.caller, run.workspace_id).await? {
         return Err(run_not_found());
     }
+    let mut conn = s.app.pool.acquire().await.map_err(internal)?;
 
     let mut names = Names::default();
     if let Some(w) = directory::workspace(&mut conn, run.workspace_id)

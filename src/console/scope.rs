@@ -1,6 +1,7 @@
-//! Scope for the pages that take an id: the API's rule (`http::auth::access`, read from
-//! the workspace's own stream), answered as the console's pages. Anything outside the
-//! operator's scope is the not-found page of an id that exists nowhere (invariant 10).
+//! Scope for the pages that take an id: the API's rules (`http::auth::access`, read from
+//! the workspace's own stream; for runs `http::auth::sees_runs_of`), answered as the
+//! console's pages. Anything outside the operator's scope is the not-found page of an id
+//! that exists nowhere (invariant 10).
 
 use runproof_domain::access::{Access, Caller};
 use runproof_domain::ReasonCode;
@@ -18,6 +19,31 @@ pub async fn access(
     crate::http::auth::access(s, caller, workspace_id)
         .await
         .map_err(|e| PageError::internal(&e.reason))
+}
+
+/// Whether the operator may see the runs of `workspace_id`: the API's one rule for runs
+/// (`http::auth::sees_runs_of` — a platform operator every run, also of a workspace the
+/// directory does not know; a member the runs of its workspaces).
+pub async fn sees_runs_of(
+    s: &ApiState,
+    caller: &Caller,
+    workspace_id: Uuid,
+) -> Result<bool, PageError> {
+    crate::http::auth::sees_runs_of(s, caller, workspace_id)
+        .await
+        .map_err(|e| PageError::internal(&e.reason))
+}
+
+/// The answer for run `id` when the runs view does not show it (after its catch-up): the
+/// "not yet visible" page when the log records it in a workspace whose runs the operator
+/// may see (as the API's 503 `run.not_yet_visible`), else the not-found page of an id
+/// that exists nowhere.
+pub async fn run_not_shown(s: &ApiState, caller: &Caller, id: Uuid) -> PageError {
+    match crate::http::auth::sees_recorded_run(s, caller, id).await {
+        Ok(true) => PageError::NotYetVisible(format!("/runs/{id}")),
+        Ok(false) => run_not_found(),
+        Err(e) => PageError::internal(&e.reason),
+    }
 }
 
 /// The id in a page's path, or the not-found page `not_found` names: a malformed id

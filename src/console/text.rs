@@ -54,6 +54,32 @@ runproof_domain::text_catalogue! {
             de: "Die Konsole konnte diese Anfrage nicht beantworten. Versuchen Sie es gleich noch einmal; wenn es weiter fehlschlägt, nennt das Protokoll des Servers die Ursache."
         }
         BackToStart = "console.back_to_start" { en: "Back to the workspaces", de: "Zurück zu den Arbeitsbereichen" }
+        NotYetVisibleHeading = "console.not_yet_visible.heading" { en: "Not visible yet", de: "Noch nicht sichtbar" }
+        NotYetVisibleText = "console.not_yet_visible.text" {
+            en: "This run is recorded, but the console's views do not show it yet — usually for a moment only. Reload the page in a second.",
+            de: "Dieser Lauf ist aufgezeichnet, aber die Ansichten der Konsole zeigen ihn noch nicht — meist nur einen Moment lang. Laden Sie die Seite in einer Sekunde neu."
+        }
+        Reload = "console.reload" { en: "Reload this page", de: "Diese Seite neu laden" }
+        MethodNotAllowedHeading = "console.method_not_allowed.heading" { en: "Not available here", de: "Hier nicht verfügbar" }
+        MethodNotAllowedText = "console.method_not_allowed.text" {
+            en: "This action is not available at this address; nothing was done.",
+            de: "Diese Aktion ist unter dieser Adresse nicht verfügbar; nichts wurde ausgeführt."
+        }
+        BusyHeading = "console.busy.heading" { en: "Busy — please try again", de: "Ausgelastet — bitte erneut versuchen" }
+        TimedOutText = "console.busy.timed_out" {
+            en: "The console did not answer in time. Try again in a moment; if you pressed a button, first check whether it took effect.",
+            de: "Die Konsole hat nicht rechtzeitig geantwortet. Versuchen Sie es gleich noch einmal; wenn Sie eine Schaltfläche gedrückt haben, prüfen Sie zuerst, ob sie gewirkt hat."
+        }
+        OverloadedText = "console.busy.overloaded" {
+            en: "The console is answering as many requests as it can right now. Try again in a moment.",
+            de: "Die Konsole beantwortet gerade so viele Anfragen, wie sie kann. Versuchen Sie es gleich noch einmal."
+        }
+        TryAgain = "console.try_again" { en: "Try again", de: "Erneut versuchen" }
+        TooLargeHeading = "console.too_large.heading" { en: "Request refused", de: "Anfrage abgelehnt" }
+        TooLargeText = "console.too_large.text" {
+            en: "The request is larger than the console accepts; nothing was done.",
+            de: "Die Anfrage ist größer, als die Konsole annimmt; nichts wurde ausgeführt."
+        }
         FormInvalid = "console.form_invalid" {
             en: "The form's fields are not what this page expects.",
             de: "Die Felder des Formulars passen nicht zu dieser Seite."

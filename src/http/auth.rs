@@ -3,7 +3,9 @@
 //! Every refusal of a token — missing, malformed, unknown, wrong, revoked, expired — is
 //! the same 401 (`token.unauthorized`), so nothing tells a caller which part was wrong.
 //! A workspace the caller may not see does not exist for it: handlers answer with the
-//! very problem an id that exists nowhere gets (invariant 10).
+//! very problem an id that exists nowhere gets (invariant 10). Runs have one rule of
+//! their own ([`sees_runs_of`]): an operator sees every run, also one of a workspace the
+//! directory does not know.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -212,13 +214,86 @@ pub async fn drive_runs(
         return Err(not_found());
     }
     if !access.drive_runs {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            ReasonCode::AccessServicesOnly,
-            vec![],
-        ));
+        return Err(services_only());
     }
     Ok(())
+}
+
+/// Whether `caller` may drive a run of `run_workspace_id`, for the writes addressed to
+/// one run (start, complete, a restore for it). Sight is the run's rule
+/// ([`sees_runs_of`]): a run the caller cannot read answers `run_not_found`, as an id that
+/// exists nowhere; one it reads but may not drive — an operator's view of a run in a
+/// workspace it is no member of, or in one the directory does not know — answers 403
+/// `access.services_only`, as [`drive_runs`] does. Driving still needs membership.
+pub async fn drive_run(
+    state: &ApiState,
+    caller: &Caller,
+    run_workspace_id: Uuid,
+    run_not_found: fn() -> ApiError,
+) -> Result<(), ApiError> {
+    let access = access(state, caller, run_workspace_id).await?;
+    if !sees_runs(caller, &access) {
+        return Err(run_not_found());
+    }
+    if !access.drive_runs {
+        return Err(services_only());
+    }
+    Ok(())
+}
+
+fn services_only() -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        ReasonCode::AccessServicesOnly,
+        vec![],
+    )
+}
+
+/// Whether `caller` may read the runs of `workspace_id` — the one rule for every read of
+/// a run (the API's run, history and explain; the console's run page). A platform
+/// operator sees every run, whatever the directory knows: the lifecycle records runs of
+/// workspaces the directory has never heard of, and the system view shows them (the runs
+/// list already does). Anyone else sees the runs of the workspaces it is a recorded
+/// member of (the workspace's own stream; such a workspace exists by definition), and
+/// for a run of any other workspace the answer is "not found". Writes need more: [`drive_run`].
+pub async fn sees_runs_of(
+    state: &ApiState,
+    caller: &Caller,
+    workspace_id: Uuid,
+) -> Result<bool, ApiError> {
+    if caller.operator {
+        return Ok(true);
+    }
+    Ok(sees_runs(
+        caller,
+        &access(state, caller, workspace_id).await?,
+    ))
+}
+
+/// The run rule over a workspace's [`access`]: what `access` grants, or the operator's
+/// system view (which `access` withholds for a workspace the directory does not know).
+fn sees_runs(caller: &Caller, access: &Access) -> bool {
+    caller.operator || access.see
+}
+
+/// Whether the log records run `id` in a workspace whose runs `caller` may see
+/// ([`sees_runs_of`]): for a run the views do not show (yet), "not yet visible" rather
+/// than "not found" — to a caller who may see it, and only to one.
+pub async fn sees_recorded_run(
+    state: &ApiState,
+    caller: &Caller,
+    id: Uuid,
+) -> Result<bool, ApiError> {
+    let recorded = state
+        .app
+        .lifecycle
+        .load(id)
+        .await
+        .map_err(super::api::internal)?;
+    match recorded.state() {
+        Some(run) => sees_runs_of(state, caller, run.workspace_id).await,
+        None => Ok(false),
+    }
 }
 
 /// What `caller` may do in `workspace_id`, from the workspace's own stream (a membership

@@ -58,7 +58,8 @@ pub async fn log_requests(request: Request, next: Next) -> Response {
     response
 }
 
-/// Maps the tower layers' errors (a request over its time, a full server) to problems.
+/// Maps the tower layers' errors (a request over its time, a full server) to problems
+/// (rendered as problem+json on the API's paths, as console pages on the console's).
 pub async fn layer_error(timeout: Duration, error: BoxError) -> Response {
     if error.is::<tower::timeout::error::Elapsed>() {
         ApiError::new(

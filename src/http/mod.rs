@@ -15,7 +15,8 @@
 //!
 //! The operator console ([`crate::console`]) is served by the same router: its pages
 //! are merged in beside the API, and an unknown path outside the API's answers with the
-//! console's not-found page (the API's own paths keep their problem+json answers).
+//! console's not-found page; a wrong method, a timeout and overload there are console
+//! pages too (the API's own paths keep their problem+json answers).
 
 pub mod api;
 pub mod auth;
@@ -28,6 +29,7 @@ pub mod state;
 use axum::error_handling::HandleErrorLayer;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::StatusCode;
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use runproof_domain::ReasonCode;
@@ -67,11 +69,12 @@ pub fn router(state: ApiState) -> Router {
         .merge(crate::console::routes(&state))
         .fallback(route_not_found)
         .with_state(state)
-        // Listed outermost first. Every layer below the problem renderer answers with a
-        // problem too, so overload and timeouts reach the client in its language.
+        // Listed outermost first. Every layer below the renderer answers with a problem
+        // too, so overload and timeouts reach the client in its language: as problem+json
+        // on the API's paths, as a console page on the console's.
         .layer(
             ServiceBuilder::new()
-                .layer(axum::middleware::from_fn(problem::render_problems))
+                .layer(axum::middleware::from_fn(render_refusals))
                 .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
                 .layer(PropagateRequestIdLayer::x_request_id())
                 .layer(axum::middleware::from_fn(middleware::log_requests))
@@ -94,6 +97,19 @@ pub fn is_machine_path(path: &str) -> bool {
     path == "/api"
         || path.starts_with("/api/")
         || matches!(path, "/healthz" | "/readyz" | "/metrics")
+}
+
+/// Renders what is still unrendered on the way out — a handler's problem, a layer's
+/// refusal (timeout, overload), a status the router produced (a wrong method, a body
+/// over the limit) — for the kind of path: problem+json on the machine paths
+/// ([`problem::render_problems`]), a page in the operator's language on the console's
+/// ([`crate::console::refusals::render`]).
+async fn render_refusals(request: Request, next: Next) -> Response {
+    if is_machine_path(request.uri().path()) {
+        problem::render_problems(request, next).await
+    } else {
+        crate::console::refusals::render(request, next).await
+    }
 }
 
 /// An unknown path: the API's problem under its paths, the console's page elsewhere.

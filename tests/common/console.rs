@@ -270,3 +270,116 @@ pub async fn reconciled_restore(
     super::wait_projected(&a._db, &a.app.projector).await;
     run
 }
+
+/// The world's console router with other limits (a short request time, one request at
+/// a time).
+pub fn console_with(a: &Api, limits: Limits) -> Router {
+    runproof::http::router(ApiState::new(Shared {
+        app: a.app.clone(),
+        target: DatabaseTarget::parse(&a._db.url()).unwrap(),
+        limits,
+        metrics: metrics_handle(),
+        console: runproof::console::Settings::default(),
+    }))
+}
+
+/// A run of a workspace the directory has never heard of: the lifecycle records it all
+/// the same (it does not ask the directory). Returns `(workspace, run)`.
+pub async fn run_of_unknown_workspace(app: &runproof::app::App) -> (uuid::Uuid, uuid::Uuid) {
+    let workspace = uuid::Uuid::new_v4();
+    let run = app
+        .lifecycle
+        .ensure(
+            runproof::lifecycle::EnsureRun {
+                workspace_id: workspace,
+                environment_id: None,
+                run_type: "report.export".into(),
+                identity_inputs: serde_json::json!({ "unknown": workspace }),
+                context: serde_json::json!({}),
+            },
+            &super::operator(),
+        )
+        .await
+        .unwrap()
+        .run_id();
+    (workspace, run)
+}
+
+/// An open transaction that holds the log's read horizon: events written after it began
+/// stay out of the views (the projector reads only below the oldest open transaction)
+/// until it ends.
+pub async fn hold_the_horizon(db: &super::TestDb) -> sqlx::Transaction<'static, sqlx::Postgres> {
+    let mut holder = db.pool.begin().await.unwrap();
+    sqlx::query("SELECT pg_current_xact_id()")
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    holder
+}
+
+/// `path` as `signed_in`'s session opens it on a router whose requests may take 300 ms,
+/// while `operation_runs` is locked: it runs over its time. (The API's technique in
+/// tests/http.rs; nothing sleeps.)
+pub async fn timed_out(a: &Api, signed_in: &Browser, path: &str) -> Page {
+    let router = console_with(
+        a,
+        Limits {
+            request_timeout: std::time::Duration::from_millis(300),
+            ..Limits::default()
+        },
+    );
+    let mut b = Browser::new(router);
+    b.cookies = signed_in.cookies.clone();
+    let mut holder = a._db.pool.begin().await.unwrap();
+    sqlx::query("LOCK TABLE operation_runs IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    let page = b.get(path).await;
+    holder.rollback().await.unwrap();
+    page
+}
+
+/// A server that serves one request at a time, its slot held by a request that waits on
+/// a lock: hands it to `during`, then lets the held request finish. (The API's technique
+/// in tests/http.rs; nothing sleeps.)
+pub async fn while_full<T>(a: &Api, during: impl AsyncFnOnce(&Router) -> T) -> T {
+    let router = console_with(
+        a,
+        Limits {
+            max_concurrent_requests: 1,
+            ..Limits::default()
+        },
+    );
+    let mut holder = a._db.pool.begin().await.unwrap();
+    sqlx::query("LOCK TABLE _sqlx_migrations IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    let first = tokio::spawn({
+        let r = router.clone();
+        async move { super::http::call(&r, super::http::get("/readyz")).await }
+    });
+    // Wait until the first request holds the slot: then /healthz is refused.
+    loop {
+        let (status, _, _) = super::http::call(&router, super::http::get("/healthz")).await;
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    let answer = during(&router).await;
+    holder.rollback().await.unwrap();
+    let (status, _, _) = first.await.unwrap();
+    assert_eq!(status, StatusCode::OK, "the held request finishes");
+    answer
+}
+
+/// `path` on a full server (see [`while_full`]).
+pub async fn overloaded(a: &Api, path: &str) -> Page {
+    let path = path.to_string();
+    while_full(a, async |router: &Router| {
+        Browser::new(router.clone()).get(&path).await
+    })
+    .await
+}

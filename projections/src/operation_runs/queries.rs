@@ -267,9 +267,10 @@ pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<Option<RunRow>, sq
     row.as_ref().map(RunRow::decode).transpose()
 }
 
-/// One run by id, and whether the `workspaces` view lets `visible_to` see it: the actor
-/// belongs to the run's workspace (for `None`, any caller who sees every workspace: the
-/// workspace exists). One statement.
+/// One run by id, and whether the caller `visible_to` sees it without asking the log:
+/// for `None` (a caller who sees every run: a platform operator) always — also a run of
+/// a workspace the directory does not know; for an actor, when the `workspaces` view
+/// shows it as a member of the run's workspace. One statement.
 ///
 /// The view shows a prefix of the log, and sight of a workspace only grows
 /// (`WorkspaceEvent::narrows_sight`), so sight it grants holds now. Sight it does not
@@ -295,15 +296,15 @@ pub async fn get_with_sight_guarded(
     guard: Option<&StreamGuard>,
 ) -> Result<Guarded<Option<(RunRow, bool)>>, sqlx::Error> {
     let rows = stream_guard::fetch_all(conn, guard, None, "id", |q| {
-        q.push(format!(
-            "SELECT {COLUMNS}, EXISTS (SELECT 1 FROM workspaces w WHERE w.id = r.workspace_id \
-               AND ("
-        ))
-        .push_bind(visible_to.map(|a| a.to_string()))
-        .push("::text IS NULL OR w.member_ids ? ")
-        .push_bind(visible_to.map(|a| a.to_string()))
-        .push(")) AS sighted FROM operation_runs r WHERE r.id = ")
-        .push_bind(id);
+        q.push(format!("SELECT {COLUMNS}, ("))
+            .push_bind(visible_to.map(|a| a.to_string()))
+            .push(
+                "::text IS NULL OR EXISTS (SELECT 1 FROM workspaces w \
+                 WHERE w.id = r.workspace_id AND w.member_ids ? ",
+            )
+            .push_bind(visible_to.map(|a| a.to_string()))
+            .push(")) AS sighted FROM operation_runs r WHERE r.id = ")
+            .push_bind(id);
     })
     .await?;
     rows.map(|rows| {

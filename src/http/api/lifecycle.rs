@@ -6,7 +6,8 @@
 //! Only a service actor that is a member of the run's workspace drives runs. A workspace
 //! (or run) the caller may not see answers exactly like one that does not exist; one it
 //! sees but may not drive runs in answers 403 `access.services_only` (see
-//! [`drive_runs`]). Review compose runs are runproof's own and refused
+//! [`drive_runs`]; for a run, [`drive_run`]: an operator sees every run, so it gets the
+//! 403 also for a run of a workspace the directory does not know). Review compose runs are runproof's own and refused
 //! (`run.driven_by_engine`).
 
 use std::collections::BTreeMap;
@@ -26,7 +27,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::super::auth::{drive_runs, Acting};
+use super::super::auth::{drive_run, drive_runs, Acting};
 use super::super::openapi::Problem;
 use super::super::problem::{ApiError, ProblemDocument};
 use super::super::state::ApiState;
@@ -161,7 +162,7 @@ async fn driven_run(s: &ApiState, caller: &Caller, id: &str) -> Result<RunState,
     let Some(state) = run.state() else {
         return Err(run_not_found());
     };
-    drive_runs(s, caller, state.workspace_id, run_not_found).await?;
+    drive_run(s, caller, state.workspace_id, run_not_found).await?;
     driven_by_jobs(state.run_type)?;
     Ok(state.clone())
 }

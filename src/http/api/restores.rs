@@ -21,7 +21,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::super::auth::{drive_runs, Acting};
+use super::super::auth::{drive_run, drive_runs, Acting};
 use super::super::openapi::Problem;
 use super::super::problem::{ApiError, ProblemDocument};
 use super::super::state::ApiState;
@@ -137,7 +137,7 @@ async fn request(
     let Some(run) = run.state() else {
         return Err(run_not_found());
     };
-    drive_runs(&s, &caller, run.workspace_id, run_not_found).await?;
+    drive_run(&s, &caller, run.workspace_id, run_not_found).await?;
     let reported = s
         .app
         .restores

@@ -17,7 +17,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::super::auth::{access, Authenticated, Claim};
+use super::super::auth::{sees_recorded_run, sees_runs_of, Authenticated, Claim};
 use super::super::openapi::Problem;
 use super::super::problem::ApiError;
 use super::super::state::ApiState;
@@ -132,9 +132,10 @@ pub(super) fn run_not_found() -> ApiError {
     ApiError::not_found(ReasonCode::RunNotFound, "run")
 }
 
-/// The run's row, if the caller may see its workspace; "not found" otherwise, exactly as
-/// for an id that exists nowhere. A run recorded in the log but not yet in the view
-/// answers 503 `run.not_yet_visible` (to a caller who may see it).
+/// The run's row, if the caller may see it (`auth::sees_runs_of`: an operator every run,
+/// a member the runs of its workspaces); "not found" otherwise, exactly as for an id that
+/// exists nowhere. A run recorded in the log but not yet in the view answers 503
+/// `run.not_yet_visible` (to a caller who may see it).
 async fn visible_run(
     s: &ApiState,
     claim: Claim,
@@ -157,33 +158,29 @@ async fn visible_run(
         .await?;
     let caller = &caller;
     let row = match found {
-        // The `workspaces` view grants sight: it holds now, as sight only grows
-        // (`WorkspaceEvent::narrows_sight`). One statement for the common case.
+        // An operator, or a membership the `workspaces` view shows: it holds now, as
+        // sight only grows (`WorkspaceEvent::narrows_sight`). One statement for the
+        // common case.
         Some((row, true)) => return Ok(row),
         // The view may lag the log: the workspace's stream decides.
         Some((row, false)) => row,
-        None => {
-            let recorded = s.app.lifecycle.load(id).await.map_err(internal)?;
-            match recorded.state() {
-                Some(state) if access(s, caller, state.workspace_id).await?.see => {
-                    return Err(ApiError::new(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        ReasonCode::RunNotYetVisible,
-                        vec![
-                            ("run", id.to_string()),
-                            (
-                                "cause",
-                                crate::cli::lag::cause_text(None, &Out { json: true, lang }),
-                            ),
-                        ],
-                    )
-                    .retry_after(1))
-                }
-                _ => return Err(run_not_found()),
-            }
+        None if sees_recorded_run(s, caller, id).await? => {
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ReasonCode::RunNotYetVisible,
+                vec![
+                    ("run", id.to_string()),
+                    (
+                        "cause",
+                        crate::cli::lag::cause_text(None, &Out { json: true, lang }),
+                    ),
+                ],
+            )
+            .retry_after(1))
         }
+        None => return Err(run_not_found()),
     };
-    if !access(s, caller, row.state.workspace_id).await?.see {
+    if !sees_runs_of(s, caller, row.state.workspace_id).await? {
         return Err(run_not_found());
     }
     Ok(row)
@@ -248,7 +245,7 @@ async fn history(
     let Some(workspace) = found.workspace_id else {
         return Err(run_not_found());
     };
-    if !access(&s, &caller, workspace).await?.see {
+    if !sees_runs_of(&s, &caller, workspace).await? {
         return Err(run_not_found());
     }
     Ok(Json(crate::cli::history::view(&found, lang)))
