@@ -47,6 +47,12 @@ impl AsOfTables {
         // A session of its own, closed (never pooled) when done: its temporary tables
         // cannot outlive it or be seen by another caller.
         let mut conn = pool.acquire().await?.detach();
+        // Temporary tables live in the session's own buffers (8 MB by default); a large
+        // fold would otherwise write most of its rows out and read them back per batch.
+        // Settable only before the session first touches a temporary table, as here.
+        sqlx::query("SET temp_buffers = '256MB'")
+            .execute(&mut conn)
+            .await?;
         for spec in projection.tables() {
             schema::create_temporary_table(&mut conn, spec, TableSet::AsOf).await?;
         }

@@ -65,6 +65,11 @@ fn decode(row: &PgRow) -> Result<StoredEvent, sqlx::Error> {
 
 /// Up to `limit` events after `after` (and at most `upto`, when given), in commit
 /// order, from transactions that have all ended.
+///
+/// The order names the table's columns (`events.transaction_id`): a bare
+/// `transaction_id` would be the selected `bigint` alias, which no index serves, and every
+/// batch would sort all the events after `after` instead of walking the commit-order
+/// index (400 ms instead of 10 ms per batch at 200,000 events).
 pub async fn read_after(
     conn: &mut PgConnection,
     after: LogPosition,
@@ -80,7 +85,7 @@ pub async fn read_after(
          WHERE (transaction_id, position) > ($1::text::xid8, $2) \
            AND (transaction_id, position) <= ($3::text::xid8, $4) \
            AND transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
-         ORDER BY transaction_id, position \
+         ORDER BY events.transaction_id, events.position \
          LIMIT $5"
     );
     let rows = sqlx::query(&sql)
@@ -417,7 +422,7 @@ pub async fn metadata_before(
                 metadata::text AS metadata FROM events \
          WHERE (transaction_id, position) < ($1::text::xid8, $2) \
            AND transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
-         ORDER BY transaction_id DESC, position DESC \
+         ORDER BY events.transaction_id DESC, events.position DESC \
          LIMIT $3",
     )
     .bind(before.transaction_id.to_string())

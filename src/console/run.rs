@@ -146,8 +146,7 @@ pub async fn page(
     Path(raw): Path<String>,
 ) -> Result<Response, PageError> {
     let id = scope::id(&raw, run_not_found())?;
-    let query: RunQuery = serde_urlencoded::from_str(me.uri.query().unwrap_or(""))
-        .map_err(|_| PageError::BadRequest(Message::Console(ConsoleText::BadParameter, vec![])))?;
+    let query: RunQuery = scope::parameters(&me.uri)?;
     let now = s.app.clock.now();
     let Some(at) = query.at else {
         let row = scope::run_row(&s, id).await?.ok_or_else(run_not_found)?;

@@ -215,8 +215,8 @@ runproof_domain::text_catalogue! {
         // --- one run as of an earlier point (`/runs/{id}?at=POSITION`) ---
         AsOfHere = "console.as_of.here" { en: "as of here", de: "Stand hier" }
         AsOfHereLabel = "console.as_of.here_label" {
-            en: "The run as of event {n}",
-            de: "Der Lauf zum Stand von Ereignis {n}"
+            en: "as of here: the run at event {n}",
+            de: "Stand hier: der Lauf bei Ereignis {n}"
         }
         AsOfBackToNow = "console.as_of.back" { en: "Back to the run now", de: "Zurück zum aktuellen Stand" }
         AsOfIntro = "console.as_of.intro" {
