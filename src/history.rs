@@ -14,6 +14,7 @@ use runproof_domain::reconciliation::{RecordKind, RecordRef};
 use runproof_domain::review::{EnvironmentReview, ReviewEvent};
 use runproof_domain::upcasting::{self, DecodeError};
 use runproof_projections::log::{self, StoredEvent};
+use runproof_projections::LogPosition;
 use serde::Serialize;
 use serde_json::Value;
 use sqlx::PgPool;
@@ -105,6 +106,18 @@ pub async fn load(
     id: Uuid,
     only: Option<StreamKind>,
 ) -> Result<Option<History>, sqlx::Error> {
+    load_upto(pool, id, only, None).await
+}
+
+/// [`load`], as the log stood at `upto` (inclusive, in commit order) when given: only
+/// the events up to there, and only the links they (and the streams naming the run up
+/// to there) make. `None` when the stream had no event by then.
+pub async fn load_upto(
+    pool: &PgPool,
+    id: Uuid,
+    only: Option<StreamKind>,
+    upto: Option<LogPosition>,
+) -> Result<Option<History>, sqlx::Error> {
     let mut conn = pool.acquire().await?;
     let kinds: &[StreamKind] = match only {
         Some(StreamKind::Run) => &[StreamKind::Run],
@@ -112,7 +125,11 @@ pub async fn load(
         None => &[StreamKind::Run, StreamKind::Review],
     };
     for &stream in kinds {
-        let stored = log::read_stream(&mut conn, stream.aggregate_type(), &id.to_string()).await?;
+        let mut stored =
+            log::read_stream(&mut conn, stream.aggregate_type(), &id.to_string()).await?;
+        if let Some(upto) = upto {
+            stored.retain(|e| e.at <= upto);
+        }
         if stored.is_empty() {
             continue;
         }
@@ -126,7 +143,7 @@ pub async fn load(
                     }
                 }
                 let drafted =
-                    log::streams_naming_run(&mut conn, EnvironmentReview::TYPE, id).await?;
+                    log::streams_naming_run(&mut conn, EnvironmentReview::TYPE, id, upto).await?;
                 links.extend(
                     drafted
                         .iter()

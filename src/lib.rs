@@ -23,6 +23,8 @@
 //! - [`explain`]: the decision-first explanation of a run (and whether it needs attention).
 //! - [`history`]: a run's or a review's recorded events, in their current shape, with
 //!   the streams they link to.
+//! - [`point_in_time`]: a log position or a time resolved to a place in the log's commit
+//!   order, and a run as the log stood there (`--at`, `--until`, the console's `?at=`).
 //! - [`cli`]: argument parsing and one module per command; [`http`]: the HTTP API and
 //!   operational endpoints of `runproof serve`; [`console`]: the operator console's
 //!   pages, served by the same server; [`demo`], [`bench`].
@@ -44,6 +46,7 @@ pub mod explain;
 pub mod history;
 pub mod http;
 pub mod lifecycle;
+pub mod point_in_time;
 pub mod reconciliation;
 pub mod restore;
 pub mod reviews;

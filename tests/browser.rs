@@ -351,6 +351,42 @@ async fn an_operator_signs_in_follows_a_run_composes_and_publishes_a_review_and_
     assert!(browser.text("#event-3").await.contains("RunReconciled"));
     browser.screenshot("journey-06-run-history").await;
 
+    // As of its start: the run then, decision first, and what the start changed; the
+    // banner names the point and leads back to now.
+    browser.follow("#event-2 a.as-of-link").await;
+    assert!(browser
+        .path()
+        .await
+        .starts_with(&format!("/runs/{run}?at=")));
+    let order: Vec<String> = browser.texts("main h2").await;
+    assert_eq!(
+        &order[..4],
+        [
+            "Decision",
+            "What event #2 changed",
+            "Evidence",
+            "Diagnostics"
+        ],
+        "{order:?}"
+    );
+    assert!(browser
+        .text(".banner-as-of")
+        .await
+        .starts_with("As of log position"));
+    let changes = browser.text("section.changes").await;
+    assert!(
+        changes.contains("queued") && changes.contains("running"),
+        "{changes}"
+    );
+    assert!(!browser.exists("#event-3").await, "nothing after the point");
+    browser.screenshot("journey-06b-run-as-of").await;
+    browser.axe("run as of an event").await;
+    browser.phone().await;
+    browser.axe("run as of an event at phone width").await;
+    browser.laptop().await;
+    browser.follow(".banner-as-of a").await;
+    assert!(browser.exists("#event-3").await, "back to now");
+
     // German: labels and the reason text.
     browser.follow("nav.lang a[hreflang='de']").await;
     let order: Vec<String> = browser.texts("main h2").await;

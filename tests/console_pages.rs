@@ -952,7 +952,18 @@ async fn every_page_in_english_and_german_has_every_phrase_in_its_language() {
     let available = compose(&mut b, w.env).await.location().to_string();
     let review = available.rsplit('=').next().unwrap().to_string();
     let compose_run = queued.rsplit('=').next().unwrap().to_string();
+    // The restore run as of its first event and as of its reconciliation.
+    let restore_positions: Vec<i64> =
+        sqlx::query_scalar("SELECT position FROM events WHERE aggregate_id = $1 ORDER BY sequence")
+            .bind(w.restore_run.to_string())
+            .fetch_all(&w.a.app.pool)
+            .await
+            .unwrap();
+    let as_of = |p: i64| format!("/runs/{}?at={p}", w.restore_run);
     let pages = [
+        as_of(restore_positions[0]),
+        as_of(*restore_positions.last().unwrap()),
+        format!("/runs/{}?at=999999999", w.restore_run),
         "/".to_string(),
         "/runs".to_string(),
         "/runs?attention=1&live=0".to_string(),
@@ -983,7 +994,8 @@ async fn every_page_in_english_and_german_has_every_phrase_in_its_language() {
                 [
                     StatusCode::OK,
                     StatusCode::NOT_FOUND,
-                    StatusCode::METHOD_NOT_ALLOWED
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    StatusCode::BAD_REQUEST
                 ]
                 .contains(&page.status),
                 "{path}: {}",

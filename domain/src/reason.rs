@@ -485,6 +485,38 @@ text_catalogue! {
         en: "No run or review {id} was found.",
         de: "Kein Lauf und kein Review {id} wurde gefunden."
     }
+    // --- the engine's view at an earlier point (`--at`, `--until`, `?at=`) ---
+    /// A point in time that is neither a log position nor a time.
+    AsOfInvalid = "as_of.invalid" {
+        en: "{value} is neither a log position (a whole number from 1) nor a time (RFC 3339 such as 2026-03-01T03:12:00Z; without an offset, UTC).",
+        de: "{value} ist weder eine Log-Position (eine ganze Zahl ab 1) noch ein Zeitpunkt (RFC 3339 wie 2026-03-01T03:12:00Z; ohne Zeitzonenangabe UTC)."
+    }
+    /// A log position past the last event readers can read.
+    AsOfBeyondLog = "as_of.beyond_log" {
+        en: "Position {position} is beyond the end of the log: the last position readable now is {last}.",
+        de: "Position {position} liegt hinter dem Ende des Logs: Die letzte jetzt lesbare Position ist {last}."
+    }
+    /// A log position that no readable event holds.
+    AsOfNoEvent = "as_of.no_event" {
+        en: "No readable event holds position {position}: a position an aborted write took stays empty, and a write still in progress cannot be read yet. `runproof history ID` lists the positions of a run's events.",
+        de: "Kein lesbares Ereignis hat die Position {position}: Eine Position, die ein abgebrochener Schreibvorgang belegt hat, bleibt leer, und ein noch laufender Schreibvorgang ist noch nicht lesbar. `runproof history ID` listet die Positionen der Ereignisse eines Laufs."
+    }
+    /// A time after now.
+    AsOfFuture = "as_of.future" {
+        en: "{time} is in the future (it is {now} now): the log cannot say yet what the engine will believe then.",
+        de: "{time} liegt in der Zukunft (jetzt ist es {now}): Das Log kann noch nicht sagen, was die Engine dann annehmen wird."
+    }
+    /// The run had no event at or before the point asked (or does not exist, or is
+    /// outside the caller's scope: the same answer).
+    RunNotFoundAt = "run.not_found_at" {
+        en: "Run {run} did not exist at {at}.",
+        de: "Lauf {run} gab es zum Stand {at} nicht."
+    }
+    /// `history --until`: no run or review with this id had an event by then.
+    HistoryNotFoundAt = "history.not_found_at" {
+        en: "No run or review {id} existed at {at}.",
+        de: "Zum Stand {at} gab es keinen Lauf und kein Review {id}."
+    }
     /// The connection string could not be parsed.
     DbInvalidUrl = "db.invalid_url" {
         en: "The database connection string is not a valid postgres:// URL.",

@@ -11,6 +11,8 @@
 //! - [`projection`]: the contract a projection implements.
 //! - [`projector`]: catch-up, read-your-writes waits, the polling loop, status.
 //! - [`rebuild`]: rebuild from position zero with a swap, and verify against live tables.
+//! - [`as_of`]: a projection folded up to an earlier position into temporary tables (what
+//!   the engine believed then).
 //! - [`schema`]: the projection tables' schema as runproof owns it, created for a rebuild.
 //! - [`operation_runs`]: the run projection and its queries.
 //! - [`restore_runs`]: the restore records the restore adapter reads.
@@ -25,6 +27,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api_tokens;
+pub mod as_of;
 pub mod checkpoint;
 pub mod directory;
 pub mod environment_reviews;

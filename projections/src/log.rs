@@ -69,6 +69,11 @@ fn decode(row: &PgRow) -> Result<StoredEvent, sqlx::Error> {
 
 /// Up to `limit` events after `after` (and at most `upto`, when given), in commit
 /// order, from transactions that have all ended.
+///
+/// The order names the table's columns (`events.transaction_id`): a bare
+/// `transaction_id` would be the selected `bigint` alias, which no index serves, and every
+/// batch would sort all the events after `after` instead of walking the commit-order
+/// index (400 ms instead of 10 ms per batch at 200,000 events).
 pub async fn read_after(
     conn: &mut PgConnection,
     after: LogPosition,
@@ -84,7 +89,7 @@ pub async fn read_after(
          WHERE (transaction_id, position) > ($1::text::xid8, $2) \
            AND (transaction_id, position) <= ($3::text::xid8, $4) \
            AND transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
-         ORDER BY transaction_id, position \
+         ORDER BY events.transaction_id, events.position \
          LIMIT $5"
     );
     let rows = sqlx::query(&sql)
@@ -159,21 +164,30 @@ pub async fn read_streams(
 }
 
 /// The ids of the `aggregate_type` streams with an event whose body names `run_id` as
-/// its `run_id` (e.g. the reviews a compose run drafted or took over), in id order.
+/// its `run_id` (e.g. the reviews a compose run drafted or took over), in id order —
+/// with `upto`, only events at or before it in commit order count.
 /// Generic over the event types: a new event that carries `run_id` is found too.
 /// Served by the partial expression index `events_review_run_id_idx` for reviews.
 pub async fn streams_naming_run(
     conn: &mut PgConnection,
     aggregate_type: &str,
     run_id: uuid::Uuid,
+    upto: Option<LogPosition>,
 ) -> Result<Vec<String>, sqlx::Error> {
+    let upto = upto.unwrap_or(LogPosition {
+        transaction_id: i64::MAX,
+        position: i64::MAX,
+    });
     sqlx::query_scalar(
         "SELECT DISTINCT aggregate_id FROM events \
          WHERE aggregate_type = $1 AND (payload -> event_type ->> 'run_id') = $2 \
+           AND (transaction_id, position) <= ($3::text::xid8, $4) \
          ORDER BY aggregate_id",
     )
     .bind(aggregate_type)
     .bind(run_id.to_string())
+    .bind(upto.transaction_id.to_string())
+    .bind(upto.position)
     .fetch_all(conn)
     .await
 }
@@ -357,6 +371,80 @@ pub async fn oldest_transaction(
         transaction_id: xmin,
         holder,
     }))
+}
+
+/// The event at `position`, when readers can read it (its transaction has ended), with
+/// its metadata as stored (JSON text).
+pub async fn readable_at(
+    conn: &mut PgConnection,
+    position: i64,
+) -> Result<Option<(LogPosition, String)>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT transaction_id::text::bigint AS transaction_id, position, \
+                metadata::text AS metadata FROM events \
+         WHERE position = $1 AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())",
+    )
+    .bind(position)
+    .fetch_optional(conn)
+    .await?;
+    row.map(|r| {
+        Ok((
+            LogPosition {
+                transaction_id: r.try_get("transaction_id")?,
+                position: r.try_get("position")?,
+            },
+            r.try_get("metadata")?,
+        ))
+    })
+    .transpose()
+}
+
+/// The highest position among the events readers can read now (`None`: none yet).
+pub async fn last_readable_position(conn: &mut PgConnection) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT max(position) FROM events \
+         WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())",
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// Up to `limit` readable events before `before` (from the end of the readable log when
+/// `None`), going backwards in commit order: each one's place and its metadata as stored
+/// (JSON text). For finding where in the log a time falls.
+pub async fn metadata_before(
+    conn: &mut PgConnection,
+    before: Option<LogPosition>,
+    limit: i64,
+) -> Result<Vec<(LogPosition, String)>, sqlx::Error> {
+    let before = before.unwrap_or(LogPosition {
+        transaction_id: i64::MAX,
+        position: i64::MAX,
+    });
+    let rows = sqlx::query(
+        "SELECT transaction_id::text::bigint AS transaction_id, position, \
+                metadata::text AS metadata FROM events \
+         WHERE (transaction_id, position) < ($1::text::xid8, $2) \
+           AND transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
+         ORDER BY events.transaction_id DESC, events.position DESC \
+         LIMIT $3",
+    )
+    .bind(before.transaction_id.to_string())
+    .bind(before.position)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                LogPosition {
+                    transaction_id: r.try_get("transaction_id")?,
+                    position: r.try_get("position")?,
+                },
+                r.try_get("metadata")?,
+            ))
+        })
+        .collect()
 }
 
 /// Number of events at or before `upto` (to check a rebuild's final count).

@@ -44,6 +44,9 @@ pub enum TableSet {
     Live,
     Rebuild,
     Verify,
+    /// A session's temporary copy, folded from the log up to an earlier position to
+    /// show what the engine believed then ([`crate::as_of`]); it ends with its session.
+    AsOf,
 }
 
 impl TableSet {
@@ -52,6 +55,7 @@ impl TableSet {
             TableSet::Live => "",
             TableSet::Rebuild => "__rebuild",
             TableSet::Verify => "__verify",
+            TableSet::AsOf => "__as_of",
         }
     }
 

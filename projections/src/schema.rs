@@ -55,6 +55,23 @@ pub async fn create_table(
     Ok(())
 }
 
+/// Creates `spec`'s table in `set` as a temporary table of this session (without its
+/// secondary indexes): it is dropped when the session ends, however the session ends.
+pub async fn create_temporary_table(
+    conn: &mut PgConnection,
+    spec: &TableSpec,
+    set: TableSet,
+) -> Result<(), ProjectorError> {
+    let table = quote_ident(&set.table(spec.name))?;
+    sqlx::query(&format!(
+        "CREATE TEMPORARY TABLE {table} ({})",
+        spec.columns
+    ))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// Creates `spec`'s secondary indexes on its table in `set`. Rows that break a unique
 /// index (an invariant the table guards) are reported as such.
 pub async fn create_indexes(

@@ -66,6 +66,60 @@ struct Fold<S> {
     updated_at: Option<DateTime<Utc>>,
 }
 
+impl<S> Fold<S> {
+    /// Before the stream's first event.
+    fn empty() -> Self {
+        Fold {
+            state: None,
+            version: 0,
+            last_position: 0,
+            updated_at: None,
+        }
+    }
+
+    /// Folds one event of the stream with the domain's fold; `false` when the row had
+    /// applied it already (its sequence is not past the row's version).
+    fn step<T: StreamTable<State = S>>(&mut self, stored: &StoredEvent, event: T::Event) -> bool {
+        if stored.sequence <= self.version {
+            return false;
+        }
+        self.updated_at = Some(T::occurred_at(&event));
+        self.state = T::fold(self.state.take(), event);
+        self.version = stored.sequence;
+        self.last_position = stored.at.position;
+        true
+    }
+
+    /// The row, once the stream has a state.
+    fn into_row(self) -> Option<Row<S>> {
+        Some(Row {
+            state: self.state?,
+            updated_at: self.updated_at?,
+            version: self.version,
+            last_position: self.last_position,
+        })
+    }
+}
+
+/// One stream's row from its events (given in sequence order), folded exactly as
+/// [`apply`] folds them into the table — the same steps, without the table. Events of
+/// other aggregate types are skipped. `None` while the events hold no state (before the
+/// stream's first event).
+pub(crate) fn fold_stream<T: StreamTable>(
+    t: &T,
+    events: &[StoredEvent],
+) -> Result<Option<Row<T::State>>, ProjectionError> {
+    let mut fold = Fold::empty();
+    for e in events
+        .iter()
+        .filter(|e| e.aggregate_type == t.aggregate_type())
+    {
+        let event: T::Event = e.decode().map_err(|err| decode_error(e, err))?;
+        fold.step::<T>(e, event);
+    }
+    Ok(fold.into_row())
+}
+
 /// Applies the batch's events of `T`'s aggregate type to `table`.
 pub(crate) async fn apply<T: StreamTable>(
     t: &T,
@@ -108,34 +162,17 @@ pub(crate) async fn apply<T: StreamTable>(
     let mut touched = Vec::new();
     let mut seen = HashSet::new();
     for (id, stored, event) in decoded {
-        let fold = folds.entry(id).or_insert(Fold {
-            state: None,
-            version: 0,
-            last_position: 0,
-            updated_at: None,
-        });
-        if stored.sequence <= fold.version {
+        let fold = folds.entry(id).or_insert_with(Fold::empty);
+        if !fold.step::<T>(stored, event) {
             continue; // already applied
         }
-        fold.updated_at = Some(T::occurred_at(&event));
-        fold.state = T::fold(fold.state.take(), event);
-        fold.version = stored.sequence;
-        fold.last_position = stored.at.position;
         if seen.insert(id) {
             touched.push(id);
         }
     }
     let rows: Vec<Row<T::State>> = touched
         .into_iter()
-        .filter_map(|id| {
-            let f = folds.remove(&id)?;
-            Some(Row {
-                state: f.state?,
-                updated_at: f.updated_at?,
-                version: f.version,
-                last_position: f.last_position,
-            })
-        })
+        .filter_map(|id| folds.remove(&id)?.into_row())
         .collect();
     let at = events.last().map(|e| e.at).unwrap_or_default();
     t.upsert(conn, table, &rows)

@@ -16,6 +16,7 @@ use super::text::UiText;
 use crate::app::App;
 use crate::explain::when;
 use crate::history::{self, Decoded, History, Link, Recorded, StreamKind};
+use crate::point_in_time::{AsOfView, Cut};
 
 /// A history as `--json` prints it.
 #[derive(Debug, Serialize)]
@@ -25,6 +26,9 @@ pub struct HistoryView {
     pub events: Vec<HistoryEntry>,
     /// Streams to follow with `runproof history ID`.
     pub links: Vec<Link>,
+    /// With `--until`: the point the history stops at (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub as_of: Option<AsOfView>,
 }
 
 /// One event of a history, as `--json` prints it.
@@ -62,16 +66,32 @@ pub async fn history(
     only: Option<StreamKind>,
     out: &Out,
 ) -> Result<(), CliError> {
-    let not_found = || match only {
-        Some(StreamKind::Review) => {
-            CliError::input(ReasonCode::ReviewNotFound, vec![("review", id.to_string())])
-        }
-        Some(StreamKind::Run) => {
-            CliError::input(ReasonCode::RunNotFound, vec![("run", id.to_string())])
-        }
-        None => CliError::input(ReasonCode::HistoryNotFound, vec![("id", id.to_string())]),
+    history_upto(app, id, actor, only, None, out).await
+}
+
+/// [`history`] up to `cut` when given (`history --until`): the events up to there, led
+/// by a line naming the point. A stream with no event by then — like one that does not
+/// exist or is outside the actor's workspaces — "did not exist" at that point.
+pub async fn history_upto(
+    app: &App,
+    id: Uuid,
+    actor: Option<Uuid>,
+    only: Option<StreamKind>,
+    cut: Option<&Cut>,
+    out: &Out,
+) -> Result<(), CliError> {
+    let not_found = || match (cut, only) {
+        (Some(cut), Some(StreamKind::Run)) => CliError::input(
+            ReasonCode::RunNotFoundAt,
+            vec![("run", id.to_string()), ("at", cut.point(out.lang))],
+        ),
+        (Some(cut), _) => CliError::input(
+            ReasonCode::HistoryNotFoundAt,
+            vec![("id", id.to_string()), ("at", cut.point(out.lang))],
+        ),
+        (None, _) => not_found(only, id),
     };
-    let found = history::load(&app.pool, id, only)
+    let found = history::load_upto(&app.pool, id, only, cut.map(|c| c.last))
         .await
         .map_err(|e| CliError::internal(&e))?
         .ok_or_else(not_found)?;
@@ -91,13 +111,30 @@ pub async fn history(
             return Err(not_found());
         }
     }
-    let view = view(&found, out.lang);
+    let mut view = view(&found, out.lang);
+    view.as_of = cut.map(Cut::view);
     if out.json {
         out.json(&view);
         return Ok(());
     }
+    if let Some(cut) = cut {
+        out.line(cut.describe(out.lang));
+    }
     render(&found, &view, out);
     Ok(())
+}
+
+/// The answer for an id that names no stream of the kind asked.
+fn not_found(only: Option<StreamKind>, id: Uuid) -> CliError {
+    match only {
+        Some(StreamKind::Review) => {
+            CliError::input(ReasonCode::ReviewNotFound, vec![("review", id.to_string())])
+        }
+        Some(StreamKind::Run) => {
+            CliError::input(ReasonCode::RunNotFound, vec![("run", id.to_string())])
+        }
+        None => CliError::input(ReasonCode::HistoryNotFound, vec![("id", id.to_string())]),
+    }
 }
 
 /// The JSON document of a history (`history --json`, `GET …/history`).
@@ -107,6 +144,7 @@ pub fn view(h: &History, lang: Lang) -> HistoryView {
         id: h.id,
         events: h.events.iter().map(|e| entry(e, lang)).collect(),
         links: h.links.clone(),
+        as_of: None,
     }
 }
 

@@ -1,5 +1,6 @@
 //! The command line: argument parsing (clap) and one module per command.
 
+pub mod as_of;
 pub mod audit;
 pub mod directory;
 pub mod error;
@@ -73,6 +74,13 @@ pub enum Command {
         /// Only if this actor may see it (else "not found").
         #[arg(long)]
         actor: Option<String>,
+        /// Only the events up to this point: a log position (the `position` this command
+        /// prints; the log up to that event in commit order) or a time (RFC 3339, e.g.
+        /// 2026-03-01T03:12:00Z, UTC without an offset: the log up to the last event
+        /// recorded at or before it). A position beyond the log or a future time is
+        /// refused.
+        #[arg(long, value_name = "POSITION|TIME", allow_hyphen_values = true)]
+        until: Option<String>,
     },
     /// Rebuild every projection from the log and swap it in; with --verify, compare instead.
     Replay {
@@ -190,6 +198,13 @@ pub enum RunsCommand {
         /// At most this many runs (1 to 1000; a larger value is refused).
         #[arg(long, default_value_t = 50)]
         limit: i64,
+        /// Every run's status as the engine believed it at this point: a time (RFC 3339,
+        /// e.g. 2026-03-01T03:12:00Z, UTC without an offset) or a log position. The log
+        /// up to there is folded into a temporary table (progress on stderr on a
+        /// terminal) and listed with the same filters; needs-attention is judged at that
+        /// time. A future time or a position beyond the log is refused.
+        #[arg(long, value_name = "TIME|POSITION", allow_hyphen_values = true)]
+        at: Option<String>,
     },
     /// One run: the decision first (status, outcome, why), then diagnostics, then raw context.
     Show {
@@ -198,6 +213,13 @@ pub enum RunsCommand {
         /// Only if this actor may see it (else "not found").
         #[arg(long)]
         actor: Option<String>,
+        /// The run as the log stood at this point: a log position (as `history` prints
+        /// it; the log up to that event in commit order) or a time (RFC 3339, e.g.
+        /// 2026-03-01T03:12:00Z, UTC without an offset: the log up to the last event
+        /// recorded at or before it). A run that had no event by then "did not exist";
+        /// a position beyond the log or a future time is refused.
+        #[arg(long, value_name = "POSITION|TIME", allow_hyphen_values = true)]
+        at: Option<String>,
     },
 }
 
@@ -428,6 +450,7 @@ async fn dispatch(command: Command, opener: &Opener, out: &Out) -> Result<ExitCo
             run_type,
             actor,
             limit,
+            at,
         }) => {
             let filter = runs::parse_filter(&runs::ListArgs {
                 workspace: workspace.as_deref(),
@@ -438,24 +461,35 @@ async fn dispatch(command: Command, opener: &Opener, out: &Out) -> Result<ExitCo
                 actor: actor.as_deref(),
                 limit,
             })?;
+            let at = at.as_deref().map(as_of::parse).transpose()?;
             let app = opener.open().await?;
-            runs::list(&app, filter, needs_attention, &out)
-                .await
-                .map(|_| ExitCode::SUCCESS)
+            match at {
+                Some(at) => as_of::list(&app, filter, needs_attention, at, &out).await,
+                None => runs::list(&app, filter, needs_attention, &out).await,
+            }
+            .map(|_| ExitCode::SUCCESS)
         }
-        Command::Runs(RunsCommand::Show { run_id, actor }) => {
+        Command::Runs(RunsCommand::Show { run_id, actor, at }) => {
             let id = runs::parse_id(&run_id)?;
             let actor = actor.as_deref().map(runs::parse_id).transpose()?;
+            let at = at.as_deref().map(as_of::parse).transpose()?;
             let app = opener.open().await?;
-            runs::show(&app, id, actor, &out)
-                .await
-                .map(|_| ExitCode::SUCCESS)
+            match at {
+                Some(at) => as_of::show(&app, id, actor, at, &out).await,
+                None => runs::show(&app, id, actor, &out).await,
+            }
+            .map(|_| ExitCode::SUCCESS)
         }
-        Command::History { id, actor } => {
+        Command::History { id, actor, until } => {
             let id = runs::parse_id(&id)?;
             let actor = actor.as_deref().map(runs::parse_id).transpose()?;
+            let until = until.as_deref().map(as_of::parse).transpose()?;
             let app = opener.open().await?;
-            history::history(&app, id, actor, None, &out)
+            let cut = match until {
+                Some(until) => Some(as_of::resolve(&app, until).await?),
+                None => None,
+            };
+            history::history_upto(&app, id, actor, None, cut.as_ref(), &out)
                 .await
                 .map(|_| ExitCode::SUCCESS)
         }

@@ -268,14 +268,20 @@ pub async fn list(
     let rows = operation_runs::list(&mut conn, &filter)
         .await
         .map_err(|e| CliError::internal(&e))?;
+    render_list(&rows, now, out);
+    Ok(())
+}
+
+/// Prints a list of runs (`--json`: their views, needs-attention judged at `now`).
+pub fn render_list(rows: &[RunRow], now: DateTime<Utc>, out: &Out) {
     if out.json {
         let views: Vec<RunView> = rows.iter().map(|r| RunView::of(r, now, out)).collect();
         out.json(&views);
-        return Ok(());
+        return;
     }
     if rows.is_empty() {
         out.say(UiText::NoRuns, &[]);
-        return Ok(());
+        return;
     }
     let mut table = Table::new();
     table
@@ -290,7 +296,7 @@ pub async fn list(
             out.t(UiText::LabelCreated),
             out.t(UiText::LabelWhy),
         ]);
-    for r in &rows {
+    for r in rows {
         let s = &r.state;
         table.add_row(vec![
             s.id.to_string(),
@@ -304,7 +310,6 @@ pub async fn list(
     }
     out.line(table);
     out.say(UiText::RunsShown, &[("count", &rows.len().to_string())]);
-    Ok(())
 }
 
 pub async fn show(app: &App, id: Uuid, actor: Option<Uuid>, out: &Out) -> Result<(), CliError> {
@@ -327,6 +332,12 @@ pub async fn show(app: &App, id: Uuid, actor: Option<Uuid>, out: &Out) -> Result
         out.json(&view.decision_first());
         return Ok(());
     }
+    render_show(&row, &view, out);
+    Ok(())
+}
+
+/// Prints one run, decision first (the text form of `runs show`).
+pub fn render_show(row: &RunRow, view: &RunView, out: &Out) {
     let s = &row.state;
     let lang = out.lang;
     let field = |label: UiText, value: String| format!("  {:<18} {value}", label.text(lang));
@@ -396,5 +407,4 @@ pub async fn show(app: &App, id: Uuid, actor: Option<Uuid>, out: &Out) -> Result
     for line in raw.lines() {
         out.line(format!("  {line}"));
     }
-    Ok(())
 }

@@ -30,6 +30,8 @@ runproof_domain::text_catalogue! {
         LabelActor = "ui.label.actor" { en: "Actor", de: "Akteur" }
         LabelEvent = "ui.label.event" { en: "Event", de: "Ereignis" }
         LabelNone = "ui.label.none" { en: "none", de: "keine" }
+        LabelReconciliation = "ui.label.reconciliation" { en: "Reconciliation", de: "Abgleich" }
+        LabelCompletionNote = "ui.label.completion_note" { en: "Job's note", de: "Hinweis des Jobs" }
         ByAdapter = "ui.by.adapter" { en: "adapter {adapter}", de: "Adapter {adapter}" }
         ByStale = "ui.by.stale" { en: "the stale-run reconciler", de: "den Abgleich hängender Läufe" }
         WhyReconciled = "ui.why.reconciled" {
@@ -97,6 +99,26 @@ runproof_domain::text_catalogue! {
         HistoryLinks = "ui.history.links" {
             en: "Linked streams (follow with `runproof history ID`):",
             de: "Verknüpfte Streams (weiter mit `runproof history ID`):"
+        }
+        AsOfPosition = "ui.as_of.position" {
+            en: "As of log position {position} (recorded {time}).",
+            de: "Stand: Log-Position {position} (aufgezeichnet {time})."
+        }
+        AsOfPositionUntimed = "ui.as_of.position_untimed" {
+            en: "As of log position {position}.",
+            de: "Stand: Log-Position {position}."
+        }
+        AsOfTime = "ui.as_of.time" {
+            en: "As of {time} (log position {position}).",
+            de: "Stand: {time} (Log-Position {position})."
+        }
+        AsOfTimeBeforeLog = "ui.as_of.time_before_log" {
+            en: "As of {time}: before the first event of the log.",
+            de: "Stand: {time}, vor dem ersten Ereignis des Logs."
+        }
+        AtPosition = "ui.as_of.at_position" {
+            en: "log position {position}",
+            de: "Log-Position {position}"
         }
         NoRuns = "ui.runs.none" { en: "No runs match.", de: "Keine passenden Läufe." }
         RunsShown = "ui.runs.shown" {

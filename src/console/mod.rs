@@ -19,7 +19,8 @@
 //! - [`time`]: relative times with the exact UTC time beside them.
 //! - [`scope`]: ids in paths, what the operator may see and do there, rows read through.
 //! - [`evidence`], [`timeline`]: a decision's evidence as facts; a stream's history as
-//!   a timeline — shared by the pages of one run and one review.
+//!   a timeline — shared by the pages of one run and one review. [`changes`]: what one
+//!   event changed about a run (the run page as of a point).
 //! - [`sign_in`], [`workspaces`], [`runs`]: sign-in, the start page, the runs list.
 //! - [`run`], [`workspace`], [`environment`], [`review`]: the pages of one run, one
 //!   workspace, one environment (with the compose button), one review (publish,
@@ -34,6 +35,7 @@
 
 pub mod assets;
 pub mod auth;
+pub mod changes;
 pub mod cookie;
 pub mod environment;
 pub mod evidence;

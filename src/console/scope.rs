@@ -130,12 +130,17 @@ pub fn no_parameters(uri: &axum::http::Uri) -> Result<(), PageError> {
         #[allow(dead_code)]
         lang: Option<String>,
     }
-    serde_urlencoded::from_str::<OnlyLang>(uri.query().unwrap_or(""))
-        .map(|_| ())
-        .map_err(|_| {
-            PageError::BadRequest(super::page::Message::Console(
-                super::text::ConsoleText::BadParameter,
-                vec![],
-            ))
-        })
+    parameters::<OnlyLang>(uri).map(|_| ())
+}
+
+/// The parameters of a page that reads some: `T` names them (with `lang`, which the layer
+/// reads) and denies unknown fields, so anything else is refused as by
+/// [`no_parameters`].
+pub fn parameters<T: serde::de::DeserializeOwned>(uri: &axum::http::Uri) -> Result<T, PageError> {
+    serde_urlencoded::from_str::<T>(uri.query().unwrap_or("")).map_err(|_| {
+        PageError::BadRequest(super::page::Message::Console(
+            super::text::ConsoleText::BadParameter,
+            vec![],
+        ))
+    })
 }

@@ -238,6 +238,33 @@ runproof_domain::text_catalogue! {
             en: "This build cannot read this event; it is shown as stored.",
             de: "Diese Version kann dieses Ereignis nicht lesen; es wird wie gespeichert gezeigt."
         }
+        // --- one run as of an earlier point (`/runs/{id}?at=POSITION`) ---
+        AsOfHere = "console.as_of.here" { en: "as of here", de: "Stand hier" }
+        AsOfHereLabel = "console.as_of.here_label" {
+            en: "as of here: the run at event {n}",
+            de: "Stand hier: der Lauf bei Ereignis {n}"
+        }
+        AsOfBackToNow = "console.as_of.back" { en: "Back to the run now", de: "Zurück zum aktuellen Stand" }
+        AsOfIntro = "console.as_of.intro" {
+            en: "The run as the log stood then: its decision, what the event changed, and its history up to there. Later events are left out.",
+            de: "Der Lauf, wie das Log damals stand: seine Entscheidung, was das Ereignis änderte, und sein Verlauf bis dahin. Spätere Ereignisse sind ausgelassen."
+        }
+        ChangedHeading = "console.as_of.changed" { en: "What event #{n} changed", de: "Was Ereignis #{n} änderte" }
+        ChangedIntro = "console.as_of.changed_intro" {
+            en: "The run's fields that differ from its state right before this event ({event}).",
+            de: "Die Felder des Laufs, die sich vom Stand direkt vor diesem Ereignis ({event}) unterscheiden."
+        }
+        ChangedNothing = "console.as_of.changed_nothing" {
+            en: "This event changed none of the run's fields.",
+            de: "Dieses Ereignis hat keines der Felder des Laufs geändert."
+        }
+        ColumnBefore = "console.as_of.before" { en: "Before", de: "Vorher" }
+        ColumnAfter = "console.as_of.after" { en: "After", de: "Nachher" }
+        AsOfHistoryIntro = "console.as_of.history_intro" {
+            en: "The run's events up to this point, oldest first; the event shown is marked.",
+            de: "Die Ereignisse des Laufs bis zu diesem Punkt, älteste zuerst; das gezeigte Ereignis ist markiert."
+        }
+        AsOfShown = "console.as_of.shown" { en: "shown above", de: "oben gezeigt" }
         LinkedReviews = "console.history.linked_reviews" { en: "Reviews this run touched", de: "Reviews, die dieser Lauf berührte" }
         EvRunStatus = "console.evidence.run_status" { en: "Run status when evaluated", de: "Laufzustand bei der Prüfung" }
         EvRecord = "console.evidence.record" { en: "Deciding record", de: "Entscheidender Datensatz" }

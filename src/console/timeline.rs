@@ -1,7 +1,8 @@
 //! A stream's history as a timeline: what `runproof history ID` prints (the same
 //! document, `cli::history::view`), one entry per event with its place in the log, its
 //! time, who caused it, what it means, and — for a decision — its evidence. Each entry
-//! has an anchor (`#event-N`, N its number in the stream) to link to.
+//! has an anchor (`#event-N`, N its number in the stream) to link to, and on a run's
+//! page a link to the run as of that event.
 
 use std::collections::HashMap;
 
@@ -41,6 +42,10 @@ pub struct Entry {
     pub undecodable: bool,
     /// A decision's evidence (a reconciliation), as facts.
     pub evidence: Vec<Fact>,
+    /// The page of the stream as of this event ("as of here"), where there is one.
+    pub as_of: Option<String>,
+    /// This is the event an "as of" page shows.
+    pub current: bool,
 }
 
 impl Entry {
@@ -131,9 +136,20 @@ pub fn entries(
                 upcast,
                 undecodable: e.undecodable.is_some(),
                 evidence,
+                as_of: None,
+                current: false,
             }
         })
         .collect()
+}
+
+/// Gives each entry of run `run_id`'s timeline its "as of here" link
+/// (`/runs/{id}?at=POSITION`), and marks the entry at position `current`, if any.
+pub fn with_as_of_links(entries: &mut [Entry], run_id: Uuid, current: Option<i64>) {
+    for e in entries {
+        e.as_of = Some(format!("/runs/{run_id}?at={}", e.position));
+        e.current = current == Some(e.position);
+    }
 }
 
 /// The streams `h` links to, as links to their pages.

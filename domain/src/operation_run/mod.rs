@@ -2,6 +2,7 @@
 
 mod aggregate;
 pub mod attention;
+pub mod changes;
 mod commands;
 mod error;
 mod events;

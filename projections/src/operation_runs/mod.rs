@@ -5,7 +5,7 @@ mod row;
 
 pub use queries::{
     find_active_by_identity, get, get_with_sight, get_with_sight_guarded, list, list_guarded,
-    workspace_counts, RunFilter, WorkspaceRunCounts,
+    list_in, workspace_counts, RunFilter, WorkspaceRunCounts,
 };
 pub use row::{RunRow, COMPLETION_KEY, RECONCILIATION_KEY};
 
@@ -93,6 +93,14 @@ const TABLES: &[TableSpec] = &[TableSpec {
         },
     ],
 }];
+
+/// One run's row from its events (in sequence order), folded exactly as the projection
+/// folds them into `operation_runs` (the domain's [`RunState::fold`], the event's own
+/// time, sequence and position): the run as a prefix of its stream leaves it, without a
+/// table. `None` before its `RunQueued`.
+pub fn fold_run(events: &[StoredEvent]) -> Result<Option<RunRow>, ProjectionError> {
+    stream_table::fold_stream(&OperationRunsProjection, events)
+}
 
 /// Folds `operation_run` events into `operation_runs`.
 #[derive(Debug, Clone, Copy, Default)]

@@ -63,6 +63,16 @@ pub async fn list_guarded(
     filter: &RunFilter,
     guard: Option<&StreamGuard>,
 ) -> Result<Guarded<Vec<RunRow>>, sqlx::Error> {
+    list_from(conn, "operation_runs", filter, guard).await
+}
+
+/// [`list_guarded`] from `table` (a quoted name, or the live table's).
+async fn list_from(
+    conn: &mut PgConnection,
+    table: &str,
+    filter: &RunFilter,
+    guard: Option<&StreamGuard>,
+) -> Result<Guarded<Vec<RunRow>>, sqlx::Error> {
     let limit = filter.limit.clamp(1, crate::LIST_LIMIT_MAX);
     let backwards = filter.before.is_some();
     let order = if backwards {
@@ -72,7 +82,7 @@ pub async fn list_guarded(
     };
     let outer_order = order.replace("r.", "q.");
     let rows = stream_guard::fetch_all(conn, guard, Some(&outer_order), "id", |q| {
-        push_list(q, filter, order, limit)
+        push_list(q, table, filter, order, limit)
     })
     .await?;
     rows.map(|rows| {
@@ -88,8 +98,28 @@ pub async fn list_guarded(
     .transpose()
 }
 
-/// The statement of [`list`].
-fn push_list(q: &mut QueryBuilder<Postgres>, filter: &RunFilter, order: &str, limit: i64) {
+/// [`list`] over another table of `operation_runs`' shape — the temporary copy the log
+/// was folded into up to an earlier position ([`crate::as_of`]): the same statement,
+/// another table.
+pub async fn list_in(
+    conn: &mut PgConnection,
+    table: &str,
+    filter: &RunFilter,
+) -> Result<Vec<RunRow>, sqlx::Error> {
+    match list_from(conn, &quote_ident(table)?, filter, None).await? {
+        Guarded::Fresh(rows) => Ok(rows),
+        Guarded::Moved => Ok(Vec::new()),
+    }
+}
+
+/// The statement of [`list`] over `table` (a name already quoted, or the live table's).
+fn push_list(
+    q: &mut QueryBuilder<Postgres>,
+    table: &str,
+    filter: &RunFilter,
+    order: &str,
+    limit: i64,
+) {
     if let Some(actor) = filter.visible_to {
         q.push(format!(
             "SELECT {COLUMNS} FROM (SELECT id AS member_of FROM workspaces WHERE member_ids ? "
@@ -97,7 +127,7 @@ fn push_list(q: &mut QueryBuilder<Postgres>, filter: &RunFilter, order: &str, li
         .push_bind(actor.to_string())
         .push(") w CROSS JOIN LATERAL (");
     }
-    q.push(format!("SELECT {COLUMNS} FROM operation_runs r WHERE TRUE"));
+    q.push(format!("SELECT {COLUMNS} FROM {table} r WHERE TRUE"));
     if filter.visible_to.is_some() {
         q.push(" AND r.workspace_id = w.member_of");
     }
