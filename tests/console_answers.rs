@@ -64,6 +64,10 @@ async fn an_operator_opens_a_run_of_a_workspace_the_directory_does_not_know() {
     // The runs list shows it (the system view) ...
     let list = operator.get("/runs").await;
     assert!(list.run_links().contains(&run.to_string()), "{}", list.body);
+    // ... also filtered by that workspace, as the API's list filters by any id.
+    let filtered = operator.get(&format!("/runs?workspace={workspace}")).await;
+    assert_eq!(filtered.status, StatusCode::OK, "{}", filtered.body);
+    assert_eq!(filtered.run_links(), vec![run.to_string()]);
     // ... and its page opens: the workspace by the start of its id, linking no page.
     let page = operator.get(&format!("/runs/{run}")).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
@@ -87,6 +91,11 @@ async fn an_operator_opens_a_run_of_a_workspace_the_directory_does_not_know() {
         assert_eq!(foreign.status, StatusCode::NOT_FOUND);
         assert_eq!(foreign.body, nowhere.body);
         assert!(!b.get("/runs").await.run_links().contains(&run.to_string()));
+        // A member filtering by it gets the page of a workspace that exists nowhere.
+        let by_foreign = b.get(&format!("/runs?workspace={workspace}")).await;
+        let by_nowhere = b.get(&format!("/runs?workspace={}", Uuid::new_v4())).await;
+        assert_eq!(by_foreign.status, StatusCode::NOT_FOUND);
+        assert_eq!(by_foreign.body, by_nowhere.body);
     }
 }
 

@@ -362,7 +362,10 @@ async fn an_event_that_cannot_be_decoded_stops_the_projection_instead_of_being_s
     // transaction may hold the read horizon back for a moment: catch up until it is).
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     while all_rows(&db).await.is_empty() {
-        assert!(std::time::Instant::now() < deadline, "the run was never projected");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run was never projected"
+        );
         app.projector.catch_up().await.unwrap();
         tokio::task::yield_now().await;
     }

@@ -148,11 +148,14 @@ pub struct Asked {
     pub view: View,
 }
 
-/// An id filter naming something in `known`; anything else — outside the operator's
-/// scope, nowhere, not an id — is the same not-found page.
+/// An id filter naming something in `known` — or, for a caller who sees every run (a
+/// platform operator), any id, as the API's list takes it: runs of a workspace the
+/// directory does not know are the operator's too. Anything else — outside the
+/// operator's scope, nowhere, not an id — is the same not-found page.
 fn scoped(
     value: &Option<String>,
     known: &HashMap<Uuid, String>,
+    sees_everything: bool,
     reason: ReasonCode,
     key: &'static str,
 ) -> Result<Option<Uuid>, PageError> {
@@ -160,7 +163,7 @@ fn scoped(
         .map(|v| {
             Uuid::parse_str(v)
                 .ok()
-                .filter(|id| known.contains_key(id))
+                .filter(|id| sees_everything || known.contains_key(id))
                 .ok_or(PageError::not_found(reason, key))
         })
         .transpose()
@@ -173,15 +176,18 @@ pub fn read(
     caller: &Caller,
     now: DateTime<Utc>,
 ) -> Result<Asked, PageError> {
+    let sees_everything = caller.visible_to().is_none();
     let workspace_id = scoped(
         &q.workspace,
         &scope.workspaces,
+        sees_everything,
         ReasonCode::WorkspaceNotFound,
         "workspace",
     )?;
     let environment_id = scoped(
         &q.environment,
         &scope.environments,
+        sees_everything,
         ReasonCode::EnvironmentNotFound,
         "environment",
     )?;
