@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 
 use cqrs_es::Aggregate;
-use runproof_domain::metadata::EventMetadata;
+use runproof_domain::metadata::{EventMetadata, ForeignMetadata};
 use runproof_domain::operation_run::{OperationRun, OperationRunEvent};
 use runproof_domain::reconciliation::{RecordKind, RecordRef};
 use runproof_domain::review::{EnvironmentReview, ReviewEvent};
@@ -54,6 +54,9 @@ pub enum Decoded {
 pub struct Recorded {
     pub stored: StoredEvent,
     pub metadata: Option<EventMetadata>,
+    /// Set when the metadata is not what runproof's writer writes: the event was added
+    /// some other way ([`EventMetadata::as_written`]).
+    pub foreign: Option<ForeignMetadata>,
     /// The event in its current shape, or why this build cannot read it.
     pub decoded: Result<Decoded, DecodeError>,
 }
@@ -194,8 +197,14 @@ fn record(stream: StreamKind, stored: StoredEvent) -> Recorded {
         StreamKind::Run => stored.decode().map(Decoded::Run),
         StreamKind::Review => stored.decode().map(Decoded::Review),
     };
+    let (metadata, foreign) =
+        match EventMetadata::as_written(&stored.metadata, &stored.event_version) {
+            Ok(metadata) => (Some(metadata), None),
+            Err(foreign) => (metadata_of(&stored), Some(foreign)),
+        };
     Recorded {
-        metadata: metadata_of(&stored),
+        metadata,
+        foreign,
         decoded,
         stored,
     }

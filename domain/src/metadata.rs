@@ -115,9 +115,112 @@ impl EventMetadata {
     }
 }
 
+/// Why an event's metadata is not what runproof's writer writes. The writer writes
+/// exactly [`EventMetadata::to_map`] of its typed metadata, with `schema_version` the
+/// event's own version; anything else — a missing, extra or differently spelled field,
+/// another version — was written some other way (plain SQL, another program).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ForeignMetadata {
+    /// Not a JSON object of strings.
+    #[error("the metadata is not a map of strings")]
+    NotAMap,
+    /// A field the writer always writes is missing or malformed.
+    #[error("field `{}` is missing or malformed", .0 .0)]
+    Invalid(InvalidMetadata),
+    /// A field the writer never writes, or one spelled otherwise than it writes it.
+    #[error("field `{0}` is not as runproof writes it")]
+    NotAsWritten(String),
+    /// `schema_version` is not the event's stored version.
+    #[error("schema_version `{recorded}` is not the event's version `{stored}`")]
+    VersionMismatch { recorded: String, stored: String },
+}
+
+impl ForeignMetadata {
+    /// The field that is not as runproof writes it (`metadata` for the whole).
+    pub fn field(&self) -> &str {
+        match self {
+            ForeignMetadata::NotAMap => "metadata",
+            ForeignMetadata::Invalid(InvalidMetadata(field)) => field,
+            ForeignMetadata::NotAsWritten(field) => field,
+            ForeignMetadata::VersionMismatch { .. } => SCHEMA_VERSION,
+        }
+    }
+}
+
+impl EventMetadata {
+    /// Reads an event's stored metadata (its JSON text) as runproof's writer writes it,
+    /// and only so: the typed metadata, or why it is foreign. `event_version` is the
+    /// version the event was stored in.
+    pub fn as_written(metadata: &str, event_version: &str) -> Result<Self, ForeignMetadata> {
+        let map: HashMap<String, String> =
+            serde_json::from_str(metadata).map_err(|_| ForeignMetadata::NotAMap)?;
+        let typed = EventMetadata::from_map(&map).map_err(ForeignMetadata::Invalid)?;
+        let written = typed.to_map();
+        let mut keys: Vec<&String> = map.keys().chain(written.keys()).collect();
+        keys.sort();
+        if let Some(key) = keys.into_iter().find(|k| map.get(*k) != written.get(*k)) {
+            return Err(ForeignMetadata::NotAsWritten(key.clone()));
+        }
+        if typed.schema_version != event_version {
+            return Err(ForeignMetadata::VersionMismatch {
+                recorded: typed.schema_version,
+                stored: event_version.to_string(),
+            });
+        }
+        Ok(typed)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn written() -> String {
+        let meta = CommandContext::new(Initiator::system("worker")).metadata(Utc::now(), "1.0");
+        serde_json::to_string(&meta.to_map()).unwrap()
+    }
+
+    #[test]
+    fn metadata_as_the_writer_writes_it_is_read_back() {
+        let text = written();
+        let meta = EventMetadata::as_written(&text, "1.0").unwrap();
+        assert_eq!(
+            serde_json::to_string(&meta.to_map()).ok().map(|t| t.len()),
+            Some(text.len())
+        );
+    }
+
+    #[test]
+    fn metadata_written_some_other_way_is_foreign_and_says_why() {
+        assert_eq!(
+            EventMetadata::as_written("{}", "1.0"),
+            Err(ForeignMetadata::Invalid(InvalidMetadata("actor")))
+        );
+        assert_eq!(
+            EventMetadata::as_written("[1]", "1.0"),
+            Err(ForeignMetadata::NotAMap)
+        );
+        assert_eq!(
+            EventMetadata::as_written(&written(), "2.0"),
+            Err(ForeignMetadata::VersionMismatch {
+                recorded: "1.0".into(),
+                stored: "2.0".into()
+            })
+        );
+        let mut map: HashMap<String, String> = serde_json::from_str(&written()).unwrap();
+        map.insert("note".into(), "added by hand".into());
+        assert_eq!(
+            EventMetadata::as_written(&serde_json::to_string(&map).unwrap(), "1.0"),
+            Err(ForeignMetadata::NotAsWritten("note".into()))
+        );
+        // A time in another spelling of the same instant is not how the writer writes it.
+        let mut map: HashMap<String, String> = serde_json::from_str(&written()).unwrap();
+        map.insert("occurred_at".into(), "2026-01-01T00:00:00Z".into());
+        assert_eq!(
+            EventMetadata::as_written(&serde_json::to_string(&map).unwrap(), "1.0"),
+            Err(ForeignMetadata::NotAsWritten("occurred_at".into()))
+        );
+    }
 
     #[test]
     fn metadata_round_trips_through_the_string_map() {

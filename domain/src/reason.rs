@@ -512,6 +512,12 @@ text_catalogue! {
         en: "Run {run} did not exist at {at}.",
         de: "Lauf {run} gab es zum Stand {at} nicht."
     }
+    /// An event whose metadata is not what runproof's writer writes: it was added some
+    /// other way (plain SQL, another program). Shown, flagged, never hidden.
+    HistoryForeignMetadata = "history.foreign_metadata" {
+        en: "Not written by runproof: its metadata field `{field}` is missing, malformed or not as runproof writes it — this event was added some other way (see docs/audit.md).",
+        de: "Nicht von runproof geschrieben: Das Metadatenfeld `{field}` fehlt, ist fehlerhaft oder nicht so, wie runproof es schreibt — dieses Ereignis wurde auf anderem Weg hinzugefügt (siehe docs/audit.md)."
+    }
     /// `history --until`: no run or review with this id had an event by then.
     HistoryNotFoundAt = "history.not_found_at" {
         en: "No run or review {id} existed at {at}.",

@@ -45,11 +45,16 @@ pub struct HistoryEntry {
     pub summary: String,
     /// Set when this build cannot read the event; `payload` is then as stored.
     pub undecodable: Option<Undecodable>,
+    /// Set when the event's metadata is not what runproof's writer writes: it was added
+    /// some other way (`history.foreign_metadata`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub foreign: Option<Undecodable>,
     pub metadata: Option<EventMetadata>,
     pub payload: Value,
 }
 
-/// Why an event is shown as stored instead of decoded.
+/// Why an event is shown as stored instead of decoded, or flagged as written some other
+/// way: a reason code and its text.
 #[derive(Debug, Serialize)]
 pub struct Undecodable {
     pub reason_code: ReasonCode,
@@ -175,6 +180,10 @@ fn entry(e: &Recorded, lang: Lang) -> HistoryEntry {
         stored_version: e.stored.event_version.clone(),
         summary,
         undecodable,
+        foreign: e.foreign.as_ref().map(|f| Undecodable {
+            reason_code: ReasonCode::HistoryForeignMetadata,
+            message: ReasonCode::HistoryForeignMetadata.render(lang, &[("field", f.field())]),
+        }),
         metadata: e.metadata.clone(),
         payload: e.payload(),
     }
@@ -200,6 +209,9 @@ fn render(h: &History, view: &HistoryView, out: &Out) {
             actor
         ));
         out.line(format!("        {}: {}", e.event_type, e.summary));
+        if let Some(f) = &e.foreign {
+            out.line(format!("        ⚠ {} [{}]", f.message, f.reason_code));
+        }
         if e.undecodable.is_none() && e.event_version != e.stored_version {
             out.line(format!(
                 "        ({})",

@@ -40,6 +40,8 @@ pub struct Entry {
     /// "stored as version …, shown in its current shape …" for an upcast event.
     pub upcast: Option<String>,
     pub undecodable: bool,
+    /// Why the event was not written by runproof's writer (added some other way).
+    pub foreign: Option<String>,
     /// A decision's evidence (a reconciliation), as facts.
     pub evidence: Vec<Fact>,
     /// The page of the stream as of this event ("as of here"), where there is one.
@@ -135,6 +137,7 @@ pub fn entries(
                 summary: e.summary,
                 upcast,
                 undecodable: e.undecodable.is_some(),
+                foreign: e.foreign.map(|f| f.message),
                 evidence,
                 as_of: None,
                 current: false,
