@@ -191,7 +191,11 @@ impl BundleEvent {
             payload: canonical("payload")?,
             metadata: canonical("metadata")?,
         };
-        tree::from_hex(&event.leaf_hash)?;
+        // Lowercase only: hex digits have one form here too.
+        let hash = tree::from_hex(&event.leaf_hash)?;
+        if tree::to_hex(&hash) != event.leaf_hash {
+            return None;
+        }
         (event.render() == line).then_some(event)
     }
 }
@@ -460,8 +464,8 @@ fn open_checkpoint(
 ) -> Option<TreeHead> {
     let text = utf8(files, name, problems)?;
     match checkpoint::open(text, key) {
-        Ok(head) => Some(head),
-        Err(_) => {
+        Ok(head) if checkpoint::is_canonical(text) => Some(head),
+        _ => {
             problems.push(BundleProblem::Signature { file: name.into() });
             None
         }
@@ -687,4 +691,72 @@ pub fn verify(files: &BTreeMap<String, Vec<u8>>, key: &VerifierKey) -> BundleRep
 /// be decided differently. Until then it checks nothing.
 pub fn check_decisions(_events: &[BundleEvent]) -> Vec<BundleProblem> {
     Vec::new()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event() -> BundleEvent {
+        BundleEvent {
+            leaf_index: 7,
+            leaf_hash: "ab".repeat(32),
+            aggregate_type: "operation_run".into(),
+            aggregate_id: "run \"1\"".into(),
+            sequence: 2,
+            event_type: "RunStarted".into(),
+            event_version: "1.0".into(),
+            recorded_at_micros: Some(1_767_225_600_000_000),
+            payload: r#"{"RunStarted":{"n":1,"ü":"✓"}}"#.into(),
+            metadata: "{}".into(),
+        }
+    }
+
+    #[test]
+    fn the_manifest_is_written_as_docs_audit_md_shows_it() {
+        let m = Manifest::new("runproof/x", (0, EMPTY_ROOT), (3, EMPTY_ROOT));
+        let root = BASE64_STANDARD.encode(EMPTY_ROOT.0);
+        assert_eq!(
+            m.render(),
+            format!(
+                "{{\n  \"format\": \"runproof.audit-bundle.v1\",\n  \"origin\": \"runproof/x\",\n  \
+                 \"from\": {{\n    \"size\": 0,\n    \"root\": \"{root}\"\n  }},\n  \
+                 \"to\": {{\n    \"size\": 3,\n    \"root\": \"{root}\"\n  }},\n  \"events\": 3\n}}\n"
+            )
+        );
+    }
+
+    #[test]
+    fn an_event_line_reads_back_only_in_its_one_form() {
+        let line = event().render();
+        assert_eq!(
+            line,
+            format!(
+                "{{\"leaf_index\":7,\"leaf_hash\":\"{}\",\"aggregate_type\":\"operation_run\",\
+                 \"aggregate_id\":\"run \\\"1\\\"\",\"sequence\":2,\"event_type\":\"RunStarted\",\
+                 \"event_version\":\"1.0\",\"recorded_at_micros\":1767225600000000,\
+                 \"payload\":{{\"RunStarted\":{{\"n\":1,\"ü\":\"✓\"}}}},\"metadata\":{{}}}}\n",
+                "ab".repeat(32)
+            )
+        );
+        assert_eq!(BundleEvent::parse(&line), Some(event()));
+        for other in [
+            line.replace("\"sequence\":2", "\"sequence\": 2"),
+            line.replace("\"n\":1", "\"n\":1.0"),
+            line.trim_end().to_string(),
+            line.replace("\"metadata\":{}}", "\"metadata\":{},\"x\":1}"),
+            line.replace("ab", "AB"),
+        ] {
+            assert_eq!(BundleEvent::parse(&other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn hash_lists_read_back_only_in_their_one_form() {
+        let text = render_hashes(&[EMPTY_ROOT, EMPTY_ROOT]);
+        assert_eq!(parse_hashes(&text), Ok(vec![EMPTY_ROOT, EMPTY_ROOT]));
+        assert_eq!(parse_hashes(""), Ok(vec![]));
+        assert_eq!(parse_hashes(text.trim_end()), Err(2));
+        assert!(parse_hashes(&text.replace('=', "")).is_err());
+    }
 }
