@@ -83,6 +83,14 @@ pub fn parse_unverified(note: &str) -> Result<TreeHead, CheckpointError> {
     TreeHead::parse_body(note.text())
 }
 
+/// Whether `note` is written exactly as a signed note is written: re-encoding what it
+/// says (text and signatures, base64 included) gives the same bytes. A note in another
+/// spelling (for example base64 with non-zero padding bits, which some decoders accept)
+/// is not.
+pub fn is_canonical(note: &str) -> bool {
+    Note::from_bytes(note.as_bytes()).is_ok_and(|n| n.to_bytes() == note.as_bytes())
+}
+
 /// Reads a signed checkpoint and checks that `key` signed it. Signatures by other keys
 /// are ignored (a note may carry several, for example witnesses').
 pub fn open(note: &str, key: &VerifierKey) -> Result<TreeHead, CheckpointError> {
@@ -132,6 +140,16 @@ mod tests {
         let verifier = VerifierKey::parse(key.verifier_key()).unwrap();
         assert_eq!(open(&note, &verifier), Ok(head()));
         assert_eq!(parse_unverified(&note), Ok(head()));
+        assert!(is_canonical(&note));
+        // The signature's (68 bytes) last base64 digit before "=" carries 2 unused bits:
+        // setting one spells the same signature another way.
+        const B64: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let at = note.len() - 3;
+        let digit = B64.find(&note[at..at + 1]).unwrap();
+        let other = &B64[(digit | 1)..(digit | 1) + 1];
+        let respelled = format!("{}{other}{}", &note[..at], &note[at + 1..]);
+        assert!(respelled.ends_with("=\n") && respelled != note);
+        assert!(!is_canonical(&respelled));
     }
 
     #[test]

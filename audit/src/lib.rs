@@ -19,18 +19,21 @@
 //! - [`leaf`]: the canonical byte encoding of one event (RFC 8785 JSON inside) and its
 //!   leaf hash.
 //! - [`tree`]: an in-memory tree over leaf hashes: roots at any size, proofs.
+//! - [`compact`]: compact ranges (the subtree hashes standing for a tree's prefix).
 //! - [`proof`]: checking inclusion and consistency proofs against roots.
 //! - [`checkpoint`]: tree heads as C2SP checkpoints, signed and opened as notes.
 //! - [`key`]: Ed25519 note keys: the signer key (secret) and the verifier key (public).
 #![forbid(unsafe_code)]
 
 pub mod checkpoint;
+pub mod compact;
 pub mod key;
 pub mod leaf;
 pub mod proof;
 pub mod tree;
 
 pub use checkpoint::{CheckpointError, TreeHead};
+pub use compact::{CompactRange, CompactRangeError};
 pub use key::{KeyError, SignerKey, VerifierKey};
 pub use leaf::{LeafError, LeafEvent};
 pub use tree::{Hash, Tree, TreeError};

@@ -132,6 +132,24 @@ impl Tree {
         prove_tree(new_size, old_size, &Reader(&self.stored)).map_err(|_| TreeError::Internal)
     }
 
+    /// The compact range of the first `size` leaves: the hash of each perfect subtree
+    /// of the binary decomposition of `size`, largest first ([`crate::compact`]).
+    pub fn compact_range(&self, size: u64) -> Result<Vec<Hash>, TreeError> {
+        self.check(size)?;
+        let mut indexes = Vec::new();
+        let mut start = 0u64;
+        for level in (0..64u8).rev() {
+            let width = 1u64 << level;
+            if size & width != 0 {
+                indexes.push(stored_hash_index(level, start >> level));
+                start += width;
+            }
+        }
+        Reader(&self.stored)
+            .read_hashes(&indexes)
+            .map_err(|_| TreeError::Internal)
+    }
+
     fn check(&self, size: u64) -> Result<(), TreeError> {
         match size <= self.size {
             true => Ok(()),

@@ -703,6 +703,11 @@ text_catalogue! {
         en: "The verifier key is not valid: pass the <name>+<id>+<key> line that audit keygen printed (or a file holding it).",
         de: "Der Prüfschlüssel ist ungültig: die Zeile <name>+<id>+<key> angeben, die audit keygen ausgegeben hat (oder eine Datei, die sie enthält)."
     }
+    /// `audit verify DIR` was given no verifier key.
+    AuditVerifierKeyMissing = "audit.verifier_key_missing" {
+        en: "Verifying a bundle needs the log's verifier key: pass --key with the <name>+<id>+<key> line (or a file holding it), or set RUNPROOF_AUDIT_VERIFIER_KEY.",
+        de: "Zum Prüfen eines Bündels wird der Prüfschlüssel des Logs benötigt: --key mit der Zeile <name>+<id>+<key> (oder einer Datei, die sie enthält) angeben oder RUNPROOF_AUDIT_VERIFIER_KEY setzen."
+    }
     /// A key name or checkpoint origin with spaces or `+`.
     AuditNameInvalid = "audit.name_invalid" {
         en: "The name {name} cannot name a log: use a non-empty name without spaces or '+', such as example.com/runproof.",
@@ -792,6 +797,112 @@ text_catalogue! {
     AuditVerifyFailed = "audit.verify_failed" {
         en: "The audit log does not verify: {count} problem(s), each listed above.",
         de: "Das Audit-Log lässt sich nicht bestätigen: {count} Problem(e), jedes oben aufgeführt."
+    }
+    // --- audit bundles: export and offline verification (docs/audit.md) ---
+    /// `audit export` would write into a directory that holds files.
+    AuditBundleDirNotEmpty = "audit.bundle_dir_not_empty" {
+        en: "{dir} is not empty: audit export writes a bundle only into a new or empty directory. Choose another --out.",
+        de: "{dir} ist nicht leer: audit export schreibt ein Bündel nur in ein neues oder leeres Verzeichnis. Ein anderes --out wählen."
+    }
+    /// The bundle cannot be written or read.
+    AuditBundleIo = "audit.bundle_io" {
+        en: "Cannot use the bundle directory {dir}: check that it exists and this user may read or write it.",
+        de: "Das Bündelverzeichnis {dir} ist nicht verwendbar: Prüfen, ob es existiert und dieser Benutzer es lesen oder schreiben darf."
+    }
+    /// `--from`/`--to` is not a tree size.
+    AuditCheckpointNameInvalid = "audit.checkpoint_name_invalid" {
+        en: "{name} does not name a checkpoint: a checkpoint is named by its tree size, a whole number such as 1200 (0 is the empty tree).",
+        de: "{name} benennt keinen Checkpoint: Ein Checkpoint wird mit seiner Baumgröße benannt, einer ganzen Zahl wie 1200 (0 ist der leere Baum)."
+    }
+    /// No signed checkpoint has the tree size given.
+    AuditCheckpointUnknown = "audit.checkpoint_unknown" {
+        en: "No signed checkpoint has tree size {size}: name the tree size of a signed checkpoint, or leave --to out for the latest.",
+        de: "Kein signierter Checkpoint hat die Baumgröße {size}: die Baumgröße eines signierten Checkpoints nennen, oder --to weglassen für den neuesten."
+    }
+    /// `--from` is a larger tree than `--to`.
+    AuditRangeReversed = "audit.range_reversed" {
+        en: "The range is reversed: --from {from} is a larger tree than --to {to}; a bundle proves that the later tree extends the earlier one.",
+        de: "Der Bereich ist verkehrt: --from {from} ist ein größerer Baum als --to {to}; ein Bündel beweist, dass der spätere Baum den früheren fortsetzt."
+    }
+    /// There is no signed checkpoint to export up to.
+    AuditNoCheckpoint = "audit.no_checkpoint" {
+        en: "No checkpoint has been signed yet, so there is nothing an auditor could verify: run runproof audit checkpoint first.",
+        de: "Es wurde noch kein Checkpoint signiert, also gibt es nichts, was ein Prüfer bestätigen könnte: zuerst runproof audit checkpoint ausführen."
+    }
+    /// A file the bundle needs is missing.
+    AuditBundleFileMissing = "audit.bundle_file_missing" {
+        en: "The bundle has no {file}; every bundle holds it.",
+        de: "Dem Bündel fehlt {file}; jedes Bündel enthält diese Datei."
+    }
+    /// A file that no bundle holds.
+    AuditBundleFileUnexpected = "audit.bundle_file_unexpected" {
+        en: "The bundle holds {file}, which no bundle holds: something was added.",
+        de: "Das Bündel enthält {file}, das kein Bündel enthält: Es wurde etwas hinzugefügt."
+    }
+    /// A bundle file is not in the exact form export writes.
+    AuditBundleFileMalformed = "audit.bundle_file_malformed" {
+        en: "{file} is not in the form audit export writes it (line {line}): it was changed.",
+        de: "{file} hat nicht die Form, in der audit export es schreibt (Zeile {line}): Die Datei wurde verändert."
+    }
+    /// A bundle checkpoint is not signed by the verifier key.
+    AuditBundleSignature = "audit.bundle_signature" {
+        en: "{file} is not a checkpoint validly signed by the key {key}: it was signed with another key, or its text was changed.",
+        de: "{file} ist kein gültig mit dem Schlüssel {key} signierter Checkpoint: Er wurde mit einem anderen Schlüssel signiert, oder sein Text wurde verändert."
+    }
+    /// The manifest disagrees with the signed checkpoints.
+    AuditBundleManifest = "audit.bundle_manifest" {
+        en: "The manifest's {field} disagrees with the signed checkpoints: the manifest was changed.",
+        de: "Das Feld {field} des Manifests widerspricht den signierten Checkpoints: Das Manifest wurde verändert."
+    }
+    /// The two checkpoints are of different logs.
+    AuditBundleOrigin = "audit.bundle_origin" {
+        en: "The two checkpoints are of different logs ({from} and {to}).",
+        de: "Die beiden Checkpoints gehören zu verschiedenen Logs ({from} und {to})."
+    }
+    /// An events line is not an event in the bundle's form.
+    AuditBundleEventMalformed = "audit.bundle_event_malformed" {
+        en: "events.jsonl line {line} (leaf {index}): not an event in the form audit export writes it; it was changed.",
+        de: "events.jsonl Zeile {line} (Blatt {index}): kein Ereignis in der Form, in der audit export es schreibt; es wurde verändert."
+    }
+    /// A leaf of the range has no event in the bundle.
+    AuditBundleLeafMissing = "audit.bundle_leaf_missing" {
+        en: "Leaf {index}: the bundle has no event for it; it was removed.",
+        de: "Blatt {index}: Das Bündel enthält kein Ereignis dafür; es wurde entfernt."
+    }
+    /// An event stands where another leaf belongs.
+    AuditBundleLeafOrder = "audit.bundle_leaf_order" {
+        en: "events.jsonl line {line} ({event}) is leaf {index}, but line {line} must hold leaf {expected}: events were reordered, duplicated or added.",
+        de: "events.jsonl Zeile {line} ({event}) ist Blatt {index}, Zeile {line} muss aber Blatt {expected} enthalten: Ereignisse wurden umgeordnet, verdoppelt oder hinzugefügt."
+    }
+    /// An exported event hashes differently from the leaf the signed tree holds.
+    AuditBundleLeafChanged = "audit.bundle_leaf_changed" {
+        en: "Leaf {index} ({event}): the event hashes to {now}, but the signed tree holds {then}; the event was changed.",
+        de: "Blatt {index} ({event}): Das Ereignis ergibt den Hash {now}, der signierte Baum enthält aber {then}; das Ereignis wurde verändert."
+    }
+    /// The leaf hash a line states is not the event's.
+    AuditBundleLeafHash = "audit.bundle_leaf_hash" {
+        en: "Leaf {index} ({event}): the line states the leaf hash {stated}, but the event hashes to {now}.",
+        de: "Blatt {index} ({event}): Die Zeile nennt den Blatt-Hash {stated}, das Ereignis ergibt aber {now}."
+    }
+    /// An exported event has no leaf encoding.
+    AuditBundleLeafUnencodable = "audit.bundle_leaf_unencodable" {
+        en: "Leaf {index} ({event}): the event's payload or metadata is not canonicalisable JSON, so it has no leaf.",
+        de: "Blatt {index} ({event}): Nutzdaten oder Metadaten des Ereignisses sind kein kanonisierbares JSON, daher hat es kein Blatt."
+    }
+    /// The events do not hash to the later checkpoint's root.
+    AuditBundleRoot = "audit.bundle_root" {
+        en: "The earlier tree and the bundle's events of leaves {from} to {last} do not hash to the signed root of tree size {size}: an event was changed, removed, added or reordered.",
+        de: "Der frühere Baum und die Ereignisse der Blätter {from} bis {last} im Bündel ergeben nicht den signierten Wurzel-Hash der Baumgröße {size}: Ein Ereignis wurde verändert, entfernt, hinzugefügt oder umgeordnet."
+    }
+    /// The compact range does not hash to the earlier checkpoint's root.
+    AuditBundleCompactRange = "audit.bundle_compact_range" {
+        en: "compact-range does not hash to the signed root of tree size {size}: it was changed.",
+        de: "compact-range ergibt nicht den signierten Wurzel-Hash der Baumgröße {size}: Die Datei wurde verändert."
+    }
+    /// The consistency proof does not hold.
+    AuditBundleConsistency = "audit.bundle_consistency" {
+        en: "The consistency proof does not show that the tree of size {to} extends the tree of size {from}: the proof was changed, or the log was forked.",
+        de: "Der Konsistenzbeweis zeigt nicht, dass der Baum der Größe {to} den Baum der Größe {from} fortsetzt: Der Beweis wurde verändert, oder das Log wurde gespalten."
     }
 }
 }

@@ -12,10 +12,15 @@
 //!   tree head (never a tree that does not extend the last signed one).
 //! - [`schedule`]: the periodic checkpoint of `serve` and `project`, driven by an
 //!   injected clock.
+//! - [`bundle`]: the audit bundle's files, and `audit verify DIR`, which checks them
+//!   offline with only the verifier key.
+//! - [`export`]: `audit export`: the bundle of the log between two signed checkpoints.
 //! - [`verify`]: `audit verify --database`: every leaf recomputed from the live log and
 //!   compared with the stored leaves and the signed checkpoints.
 
+pub mod bundle;
 pub mod checkpoints;
+pub mod export;
 pub mod keys;
 pub mod schedule;
 pub mod verify;
@@ -41,6 +46,18 @@ pub enum AuditError {
     /// The origin cannot be a checkpoint origin (spaces, `+`, empty).
     #[error("invalid origin {0}")]
     InvalidOrigin(String),
+    /// No signed checkpoint has this tree size.
+    #[error("no checkpoint of tree size {size}")]
+    CheckpointUnknown { size: u64 },
+    /// A stored checkpoint's note is not a checkpoint.
+    #[error("checkpoint {id} is malformed")]
+    CheckpointMalformed { id: i64 },
+    /// The earlier tree of a range is larger than the later one.
+    #[error("range {from}..{to} is reversed")]
+    RangeReversed { from: u64, to: u64 },
+    /// No checkpoint has been signed yet.
+    #[error("no checkpoint signed yet")]
+    NoCheckpoint,
     /// Signing or building the tree failed (a bug, not the input's fault).
     #[error("cannot build or sign the tree head")]
     Internal,

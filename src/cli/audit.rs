@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
-use runproof_audit::{tree, SignerKey};
+use runproof_audit::{tree, SignerKey, VerifierKey};
 use runproof_domain::ReasonCode;
 use runproof_projections::log_leaves::LogLeavesProjection;
 use runproof_projections::Projector;
@@ -18,7 +18,9 @@ use super::out::Out;
 use super::text::UiText;
 use super::Opener;
 use crate::app::App;
+use crate::audit::bundle;
 use crate::audit::checkpoints::{self, Signed, StoredCheckpoint};
+use crate::audit::export;
 use crate::audit::keys::{self, KeyFileError};
 use crate::audit::schedule::{Checkpointer, DEFAULT_EVERY};
 use crate::audit::verify;
@@ -44,14 +46,38 @@ pub enum AuditCommand {
         #[command(flatten)]
         signing: SigningArgs,
     },
-    /// Recompute every leaf from the live log and compare it with the sequenced leaves
-    /// and the signed checkpoints. Each problem on its own line; exit code 1 if any.
+    /// Write a bundle for an auditor: the events between two signed checkpoints, both
+    /// checkpoints, and the proofs that the later tree extends the earlier one
+    /// (docs/audit.md). Checkpoints are named by their tree size.
+    Export {
+        /// A new or empty directory to write the bundle into.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// The earlier tree: the size of a signed checkpoint, or 0 for the empty tree.
+        /// Default: 0 (the whole log).
+        #[arg(long, value_name = "CHECKPOINT", allow_hyphen_values = true)]
+        from: Option<String>,
+        /// The later tree: the size of a signed checkpoint. Default: the latest.
+        #[arg(long, value_name = "CHECKPOINT", allow_hyphen_values = true)]
+        to: Option<String>,
+    },
+    /// Verify the live database's log (--database), or a bundle from `audit export`
+    /// (DIR, offline: needs only --key). Each problem on its own line; exit code 1 if
+    /// any.
     Verify {
-        /// Verify the live database's log (the only source so far).
-        #[arg(long, required = true)]
+        /// A bundle directory written by `audit export`: verified without a database.
+        #[arg(
+            value_name = "DIR",
+            required_unless_present = "database",
+            conflicts_with = "database"
+        )]
+        dir: Option<PathBuf>,
+        /// Recompute every leaf from the live log and compare it with the sequenced
+        /// leaves and the signed checkpoints.
+        #[arg(long)]
         database: bool,
         /// The log's verifier key (<name>+<id>+<key>, or a file holding it): every
-        /// checkpoint must carry a valid signature by it.
+        /// checkpoint must carry a valid signature by it. Required with DIR.
         #[arg(long, env = "RUNPROOF_AUDIT_VERIFIER_KEY", value_name = "PUBKEY")]
         key: Option<String>,
     },
@@ -115,7 +141,23 @@ pub async fn run(command: AuditCommand, opener: &Opener, out: &Out) -> Result<Ex
                 .await
                 .map(|_| ExitCode::SUCCESS)
         }
-        AuditCommand::Verify { database: _, key } => {
+        AuditCommand::Export { out: dir, from, to } => {
+            let from = from.as_deref().map(tree_size).transpose()?;
+            let to = to.as_deref().map(tree_size).transpose()?;
+            export::check_empty(&dir).map_err(|e| write_error(&e, &dir))?;
+            let app = opener.open().await?;
+            let bundle = export::export(&app.pool, from, to)
+                .await
+                .map_err(|e| from_audit(&e))?;
+            export::write(&dir, &bundle).map_err(|e| write_error(&e, &dir))?;
+            say_exported(&dir, &bundle, out);
+            Ok(ExitCode::SUCCESS)
+        }
+        AuditCommand::Verify {
+            dir,
+            database: _,
+            key,
+        } => {
             let key = key
                 .as_deref()
                 .map(|k| {
@@ -123,6 +165,19 @@ pub async fn run(command: AuditCommand, opener: &Opener, out: &Out) -> Result<Ex
                         .ok_or_else(|| CliError::input(ReasonCode::AuditVerifierKeyInvalid, vec![]))
                 })
                 .transpose()?;
+            if let Some(dir) = dir {
+                // Offline: no database is opened.
+                let key = key
+                    .ok_or_else(|| CliError::input(ReasonCode::AuditVerifierKeyMissing, vec![]))?;
+                let report = bundle::verify_dir(&dir, &key).map_err(|e| {
+                    CliError::environment(
+                        ReasonCode::AuditBundleIo,
+                        vec![("dir", dir.display().to_string())],
+                        &e,
+                    )
+                })?;
+                return Ok(print_bundle_report(&report, &key, out));
+            }
             let app = opener.open().await?;
             let report = verify::verify_database(&app.pool, key.as_ref())
                 .await
@@ -130,6 +185,111 @@ pub async fn run(command: AuditCommand, opener: &Opener, out: &Out) -> Result<Ex
             Ok(print_report(&report, key.as_ref().map(|k| k.as_str()), out))
         }
     }
+}
+
+/// A checkpoint name: its tree size.
+fn tree_size(name: &str) -> Result<u64, CliError> {
+    name.trim().parse::<u64>().map_err(|_| {
+        CliError::input(
+            ReasonCode::AuditCheckpointNameInvalid,
+            vec![("name", name.to_string())],
+        )
+    })
+}
+
+fn write_error(e: &export::WriteError, dir: &Path) -> CliError {
+    let dir = ("dir", dir.display().to_string());
+    match e {
+        export::WriteError::NotEmpty => {
+            CliError::input(ReasonCode::AuditBundleDirNotEmpty, vec![dir])
+        }
+        export::WriteError::Io(io) => {
+            CliError::environment(ReasonCode::AuditBundleIo, vec![dir], io)
+        }
+    }
+}
+
+fn say_exported(dir: &Path, bundle: &export::Bundle, out: &Out) {
+    let events = bundle.to.saturating_sub(bundle.from);
+    if out.json {
+        out.json(&json!({
+            "dir": dir.display().to_string(),
+            "from": bundle.from,
+            "to": bundle.to,
+            "events": events,
+            "files": bundle.files.iter().map(|(name, _)| *name).collect::<Vec<_>>(),
+        }));
+    } else {
+        out.say(
+            UiText::AuditExported,
+            &[
+                ("dir", &dir.display().to_string()),
+                ("from", &bundle.from.to_string()),
+                ("to", &bundle.to.to_string()),
+                ("events", &events.to_string()),
+            ],
+        );
+    }
+}
+
+fn print_bundle_report(report: &bundle::BundleReport, key: &VerifierKey, out: &Out) -> ExitCode {
+    let lines: Vec<(ReasonCode, String, &bundle::BundleProblem)> = report
+        .problems
+        .iter()
+        .map(|p| {
+            let (reason, args) = p.reason(key.as_str());
+            let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            (reason, reason.render(out.lang, &args), p)
+        })
+        .collect();
+    if out.json {
+        let problems: Vec<_> = lines
+            .iter()
+            .map(|(reason, message, p)| {
+                let mut value = serde_json::to_value(p).unwrap_or_default();
+                if let Some(obj) = value.as_object_mut() {
+                    obj.insert("reason".into(), json!(reason.code()));
+                    obj.insert("message".into(), json!(message));
+                }
+                value
+            })
+            .collect();
+        out.json(&json!({
+            "clean": report.is_clean(),
+            "problems": problems,
+            "from": report.from,
+            "to": report.to,
+            "events": report.events.len(),
+        }));
+    } else {
+        for (reason, message, _) in &lines {
+            out.line(format!("{message} [{reason}]"));
+        }
+        if report.is_clean() {
+            out.say(
+                UiText::AuditBundleVerified,
+                &[
+                    ("key", key.as_str()),
+                    ("from", &report.from.to_string()),
+                    ("to", &report.to.to_string()),
+                    ("events", &report.events.len().to_string()),
+                ],
+            );
+        }
+    }
+    if report.is_clean() {
+        return ExitCode::SUCCESS;
+    }
+    eprintln!(
+        "{}",
+        CliError {
+            reason: ReasonCode::AuditVerifyFailed,
+            args: vec![("count", report.problems.len().to_string())],
+            exit: EXIT_DIFFERENCES,
+        }
+        .message(out.lang)
+    );
+    ExitCode::from(EXIT_DIFFERENCES)
 }
 
 /// The periodic checkpointer `serve` and `project` run, when a key is configured.
@@ -363,6 +523,21 @@ pub fn from_audit(e: &AuditError) -> CliError {
         AuditError::InvalidOrigin(origin) => {
             CliError::input(ReasonCode::AuditNameInvalid, vec![("name", origin.clone())])
         }
+        AuditError::CheckpointUnknown { size } => CliError::input(
+            ReasonCode::AuditCheckpointUnknown,
+            vec![("size", size.to_string())],
+        ),
+        AuditError::RangeReversed { from, to } => CliError::input(
+            ReasonCode::AuditRangeReversed,
+            vec![("from", from.to_string()), ("to", to.to_string())],
+        ),
+        AuditError::NoCheckpoint => {
+            CliError::environment_state(ReasonCode::AuditNoCheckpoint, vec![])
+        }
+        AuditError::CheckpointMalformed { id } => CliError::environment_state(
+            ReasonCode::AuditCheckpointMalformed,
+            vec![("id", id.to_string())],
+        ),
         AuditError::Database(_) | AuditError::Internal => CliError::internal(e),
     }
 }

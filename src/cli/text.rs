@@ -421,6 +421,14 @@ runproof_domain::text_catalogue! {
             en: "Signatures were not checked: pass --key with the log's verifier key to check them.",
             de: "Signaturen wurden nicht geprüft: --key mit dem Prüfschlüssel des Logs angeben, um sie zu prüfen."
         }
+        AuditExported = "ui.audit.exported" {
+            en: "Wrote the bundle {dir}: the {events} event(s) that extend the tree of size {from} to the signed tree of size {to}.",
+            de: "Bündel {dir} geschrieben: die {events} Ereignis(se), die den Baum der Größe {from} zum signierten Baum der Größe {to} fortsetzen."
+        }
+        AuditBundleVerified = "ui.audit.bundle_verified" {
+            en: "The bundle verifies: both checkpoints are signed by {key}, the tree of size {to} extends the tree of size {from}, and the {events} events are exactly the leaves between them, unchanged and in order.",
+            de: "Das Bündel ist bestätigt: Beide Checkpoints sind von {key} signiert, der Baum der Größe {to} setzt den Baum der Größe {from} fort, und die {events} Ereignisse sind genau die Blätter dazwischen, unverändert und in Reihenfolge."
+        }
         AuditUnsequenced = "ui.audit.unsequenced" {
             en: "{count} newer event(s) are not sequenced yet; the projector sequences them.",
             de: "{count} neuere(s) Ereignis(se) noch nicht sequenziert; der Projektor sequenziert sie."
