@@ -75,12 +75,15 @@ pub async fn read_after(
         transaction_id: i64::MAX,
         position: i64::MAX,
     });
+    // The order names the table's columns (`e.`): a bare `transaction_id` would be the
+    // output column (the `bigint` cast in COLUMNS), which no index serves — every batch
+    // would scan and sort the rest of the log.
     let sql = format!(
-        "SELECT {COLUMNS} FROM events \
-         WHERE (transaction_id, position) > ($1::text::xid8, $2) \
-           AND (transaction_id, position) <= ($3::text::xid8, $4) \
-           AND transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
-         ORDER BY transaction_id, position \
+        "SELECT {COLUMNS} FROM events e \
+         WHERE (e.transaction_id, e.position) > ($1::text::xid8, $2) \
+           AND (e.transaction_id, e.position) <= ($3::text::xid8, $4) \
+           AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
+         ORDER BY e.transaction_id, e.position \
          LIMIT $5"
     );
     let rows = sqlx::query(&sql)
