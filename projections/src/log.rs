@@ -43,11 +43,13 @@ impl StoredEvent {
     }
 }
 
-const COLUMNS: &str = "transaction_id::text::bigint AS transaction_id, position, aggregate_type, \
+/// The columns of a [`StoredEvent`], as [`decode`] reads them.
+pub(crate) const COLUMNS: &str =
+    "transaction_id::text::bigint AS transaction_id, position, aggregate_type, \
      aggregate_id, sequence, event_type, event_version, payload::text AS payload, \
      metadata::text AS metadata";
 
-fn decode(row: &PgRow) -> Result<StoredEvent, sqlx::Error> {
+pub(crate) fn decode(row: &PgRow) -> Result<StoredEvent, sqlx::Error> {
     Ok(StoredEvent {
         at: LogPosition {
             transaction_id: row.try_get("transaction_id")?,

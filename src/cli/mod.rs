@@ -233,7 +233,8 @@ pub enum ActorsCommand {
     Grant {
         #[arg(long)]
         actor: String,
-        /// The role: operator (sees every workspace).
+        /// The role: operator (sees every workspace) or feed (a service actor that reads
+        /// every workspace's events from the feed).
         #[arg(long)]
         role: String,
     },
@@ -241,7 +242,7 @@ pub enum ActorsCommand {
     RevokeRole {
         #[arg(long)]
         actor: String,
-        /// The role: operator.
+        /// The role: operator or feed.
         #[arg(long)]
         role: String,
     },
