@@ -6,11 +6,18 @@
 -- The payload is empty: a notification only says "look again"; readers still read in
 -- commit order below the read horizon, and poll as well, so a lost notification (a
 -- dropped listener connection) delays a reader and never makes it skip.
+--
+-- NOTIFY has a price on the write path: PostgreSQL commits notifying transactions one
+-- at a time (a server-wide lock held through the commit's flush). An installation that
+-- would rather have its streams poll turns it off for its sessions with
+-- `ALTER DATABASE … SET runproof.feed_notify = off` (or per role); docs/feed.md.
 CREATE FUNCTION runproof_events_notify() RETURNS trigger
     LANGUAGE plpgsql AS
 $$
 BEGIN
-    PERFORM pg_notify('runproof_events', '');
+    IF coalesce(current_setting('runproof.feed_notify', true), '') <> 'off' THEN
+        PERFORM pg_notify('runproof_events', '');
+    END IF;
     RETURN NULL;
 END;
 $$;

@@ -121,6 +121,56 @@ async fn a_stream_finds_new_events_by_polling_when_no_notification_comes() {
     assert_eq!(e["subject"], ws.to_string());
 }
 
+/// Appends one event (a workspace created by hand) on `conn` and commits.
+async fn append(conn: &mut sqlx::PgConnection) {
+    use sqlx::Connection;
+    let mut tx = conn.begin().await.unwrap();
+    let id = Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
+         VALUES ('workspace', $1, 1, 'WorkspaceCreated', '1.0', $2, '{}')",
+    )
+    .bind(id.to_string())
+    .bind(json!({"WorkspaceCreated": {"workspace_id": id, "name": "N", "created_at": "2026-01-01T00:00:00Z"}}))
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_append_notifies_on_commit_unless_the_session_turns_it_off() {
+    use sqlx::postgres::PgListener;
+    use sqlx::Connection;
+    let db = common::TestDb::new().await;
+    let mut listener = PgListener::connect(&db.url()).await.unwrap();
+    listener
+        .listen(runproof::feed::wake::CHANNEL)
+        .await
+        .unwrap();
+    let mut quiet = sqlx::PgConnection::connect(&db.url()).await.unwrap();
+    sqlx::query("SET runproof.feed_notify = off")
+        .execute(&mut quiet)
+        .await
+        .unwrap();
+    let mut loud = sqlx::PgConnection::connect(&db.url()).await.unwrap();
+    let loud_pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&mut loud)
+        .await
+        .unwrap();
+    // Notifications arrive in commit order: had the quiet append notified, its
+    // notification would come first.
+    append(&mut quiet).await;
+    append(&mut loud).await;
+    let first = tokio::time::timeout(Duration::from_secs(30), listener.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.channel(), "runproof_events");
+    assert_eq!(first.process_id(), loud_pid as u32);
+    assert_eq!(first.payload(), "");
+}
+
 #[tokio::test]
 async fn a_quiet_stream_sends_a_heartbeat_comment() {
     let a = api().await;

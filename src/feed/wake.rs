@@ -2,7 +2,8 @@
 //! fallback.
 //!
 //! Every transaction that appends events notifies the channel [`CHANNEL`] when it
-//! commits (migration `0013_feed.sql`). One listener per process — on a connection of
+//! commits (migration `0013_feed.sql`; not in sessions where `runproof.feed_notify` is
+//! `off`, which leaves readers to their polls). One listener per process — on a connection of
 //! its own, started by the first reader — bumps a counter that every reader watches. A
 //! notification only says "look again": readers read in commit order below the read
 //! horizon whatever woke them, and also look again every poll interval, because a
