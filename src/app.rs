@@ -9,6 +9,7 @@ use crate::clock::Clock;
 use crate::database::{self, DatabaseError, DatabaseTarget};
 use crate::directory::DirectoryService;
 use crate::event_store::EventStore;
+use crate::feed::{FeedService, FeedSettings};
 use crate::lifecycle::RunLifecycle;
 use crate::restore::RestoreService;
 use crate::reviews::worker::ComposeWorker;
@@ -34,6 +35,8 @@ pub struct App {
     pub directory: DirectoryService,
     pub reviews: ReviewService,
     pub tokens: TokenService,
+    /// The downstream feed (the log as CloudEvents, from a consumer's checkpoint).
+    pub feed: FeedService,
     pub clock: Arc<dyn Clock>,
     writer: Writer,
 }
@@ -67,6 +70,7 @@ impl App {
             lifecycle,
             restores: RestoreService::new(writer.clone(), clock.clone()),
             tokens: TokenService::new(writer.clone(), clock.clone()),
+            feed: FeedService::new(pool.clone()),
             writer,
             clock,
             pool,
@@ -93,7 +97,19 @@ impl App {
     /// The same services, with writes waiting up to `timeout` for the projections to
     /// show them (`None`: not at all).
     pub fn with_read_your_writes(self, timeout: Option<Duration>) -> App {
-        App::wire(self.pool, self.clock, timeout)
+        App {
+            feed: self.feed,
+            ..App::wire(self.pool, self.clock, timeout)
+        }
+    }
+
+    /// The same services, with the feed served with `settings` (its origin, how often
+    /// followers poll and streams send a heartbeat).
+    pub fn with_feed(self, settings: FeedSettings) -> App {
+        App {
+            feed: self.feed.with_settings(settings),
+            ..self
+        }
     }
 
     /// The lag of this process's last read-your-writes wait, if it timed out: the write

@@ -142,7 +142,9 @@ impl DirectoryService {
             },
             |e| match e {
                 ActorError::InvalidName => name_refused(),
-                ActorError::AlreadyExists | ActorError::NotFound => ServiceError::conflict(),
+                ActorError::AlreadyExists | ActorError::NotFound | ActorError::ServicesOnly => {
+                    ServiceError::conflict()
+                }
             },
         )
         .await?;
@@ -158,7 +160,7 @@ impl DirectoryService {
         role: Role,
         ctx: &CommandContext,
     ) -> Result<bool, ServiceError> {
-        self.change_role(actor_id, ctx, |now| ActorCommand::GrantRole {
+        self.change_role(actor_id, role, ctx, |now| ActorCommand::GrantRole {
             role,
             granted_at: now,
         })
@@ -173,7 +175,7 @@ impl DirectoryService {
         role: Role,
         ctx: &CommandContext,
     ) -> Result<bool, ServiceError> {
-        self.change_role(actor_id, ctx, |now| ActorCommand::RevokeRole {
+        self.change_role(actor_id, role, ctx, |now| ActorCommand::RevokeRole {
             role,
             revoked_at: now,
         })
@@ -183,6 +185,7 @@ impl DirectoryService {
     async fn change_role(
         &self,
         actor_id: Uuid,
+        role: Role,
         ctx: &CommandContext,
         command: impl FnOnce(DateTime<Utc>) -> ActorCommand,
     ) -> Result<bool, ServiceError> {
@@ -194,6 +197,9 @@ impl DirectoryService {
             .map_err(|e| {
                 ServiceError::from_write(e, |e| match e {
                     ActorError::NotFound => refused(ReasonCode::ActorNotFound, "actor", actor_id),
+                    ActorError::ServicesOnly => {
+                        refused(ReasonCode::ActorRoleServicesOnly, "role", role.as_str())
+                    }
                     _ => ServiceError::conflict(),
                 })
             })?;

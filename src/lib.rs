@@ -14,6 +14,8 @@
 //! - [`directory`]: workspaces, members, actors, environments, evidence capture;
 //!   [`evidence_documents`]: the append-only, content-addressed store of captured documents.
 //! - [`reviews`]: compose requests and their feedback, the compose worker, publishing.
+//! - [`feed`]: the downstream feed — the log in commit order as CloudEvents, from a
+//!   consumer's cursor, scoped to the caller.
 //! - [`tokens`]: API tokens (issue, revoke, list) and authenticating a presented token
 //!   into a caller with its roles.
 //! - [`audit`]: the tamper-evident log's services — signed checkpoints of the sequenced
@@ -43,6 +45,7 @@ pub mod directory;
 pub mod event_store;
 pub mod evidence_documents;
 pub mod explain;
+pub mod feed;
 pub mod history;
 pub mod http;
 pub mod lifecycle;

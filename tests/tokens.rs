@@ -75,6 +75,7 @@ async fn an_issued_token_authenticates_as_its_actor() {
             token_id: issued.token_id,
             operator: false,
             service: false,
+            feed: false,
         }
     );
     // Two tokens of one actor never share a secret.

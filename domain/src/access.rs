@@ -3,7 +3,10 @@
 //! - a **member** of a workspace sees it and acts on it (composes, publishes, captures);
 //! - a **platform operator** sees every workspace (and acts where it is a member);
 //! - a **service** actor may also drive run lifecycles (ensure, start, complete runs,
-//!   report restores) in the workspaces it is a member of.
+//!   report restores) in the workspaces it is a member of;
+//! - the downstream **feed** (every event, in commit order) shows a caller the events of
+//!   the workspaces it sees as a member; an operator, and a service actor holding the
+//!   feed role, read all of it ([`Caller::reads_whole_feed`]).
 //!
 //! A workspace the caller may not see does not exist for it: interfaces answer "not
 //! found", byte for byte as for an id that exists nowhere (invariant 10).
@@ -25,6 +28,8 @@ pub struct Caller {
     pub operator: bool,
     /// A service actor: drives run lifecycles in its workspaces.
     pub service: bool,
+    /// Holds the feed role: reads every event of the feed (a service actor only).
+    pub feed: bool,
 }
 
 impl Caller {
@@ -35,7 +40,15 @@ impl Caller {
             token_id,
             operator: actor.operator,
             service: actor.kind == ActorKind::Service,
+            feed: actor.feed && actor.kind == ActorKind::Service,
         }
+    }
+
+    /// Whether the caller reads the whole feed — every workspace's events and the
+    /// platform's own (actors, tokens) — rather than its workspaces' events: a platform
+    /// operator, or a service actor granted the feed role.
+    pub fn reads_whole_feed(&self) -> bool {
+        self.operator || self.feed
     }
 
     /// For lists scoped by membership (`RunFilter::visible_to`, `reviews list`): `None`
@@ -81,6 +94,7 @@ mod tests {
             token_id: Uuid::from_u128(2),
             operator,
             service,
+            feed: false,
         }
     }
 
@@ -149,10 +163,35 @@ mod tests {
             kind: ActorKind::Service,
             operator: false,
             created_at: DateTime::from_timestamp(0, 0).unwrap(),
+            feed: false,
         };
         let c = Caller::of(&actor, Uuid::from_u128(2));
         assert_eq!(c, caller(false, true));
         assert_eq!(c.visible_to(), Some(Uuid::from_u128(1)));
         assert_eq!(caller(true, false).visible_to(), None);
+    }
+
+    #[test]
+    fn the_whole_feed_is_read_by_an_operator_and_by_a_service_holding_the_feed_role() {
+        let mut actor = ActorState {
+            id: Uuid::from_u128(1),
+            display_name: "Relay".into(),
+            kind: ActorKind::Service,
+            operator: false,
+            created_at: DateTime::from_timestamp(0, 0).unwrap(),
+            feed: false,
+        };
+        assert!(!Caller::of(&actor, Uuid::from_u128(2)).reads_whole_feed());
+        actor.feed = true;
+        let relay = Caller::of(&actor, Uuid::from_u128(2));
+        assert!(relay.reads_whole_feed());
+        assert_eq!(
+            relay.visible_to(),
+            Some(actor.id),
+            "the feed role shows events, not the workspaces"
+        );
+        actor.kind = ActorKind::Member;
+        assert!(!Caller::of(&actor, Uuid::from_u128(2)).reads_whole_feed());
+        assert!(caller(true, false).reads_whole_feed());
     }
 }

@@ -5,7 +5,9 @@
 //! as a **service** (a job system: it may also drive run lifecycles in the workspaces it
 //! belongs to), and either may hold the **operator** role (it sees every workspace).
 //! The operator role is given at creation or granted later, and can be revoked; each
-//! is an event, whose metadata names who did it. What a caller may do in one workspace
+//! is an event, whose metadata names who did it. A service actor may also be granted the
+//! **feed** role: it follows every workspace's events (the downstream feed,
+//! `GET /api/v1/events`) without seeing anything else of them. What a caller may do in one workspace
 //! is decided by [`crate::access::authorize`].
 
 use chrono::{DateTime, Utc};
@@ -49,15 +51,20 @@ impl ActorKind {
 pub enum Role {
     /// A platform operator: sees every workspace.
     Operator,
+    /// A reader of the whole feed: a service actor (a downstream projection, a relay)
+    /// that follows every workspace's events, and the platform's own (actors, tokens).
+    /// Only a service actor can hold it.
+    Feed,
 }
 
 impl Role {
-    pub const ALL: [Role; 1] = [Role::Operator];
+    pub const ALL: [Role; 2] = [Role::Operator, Role::Feed];
 
-    /// The stored value (`operator`).
+    /// The stored value (`operator`, `feed`).
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Operator => "operator",
+            Role::Feed => "feed",
         }
     }
 }
@@ -86,6 +93,10 @@ pub struct ActorState {
     /// Whether the actor holds the operator role now.
     pub operator: bool,
     pub created_at: DateTime<Utc>,
+    /// Whether the actor holds the feed role now (states written before the role
+    /// existed hold it not).
+    #[serde(default)]
+    pub feed: bool,
 }
 
 impl ActorState {
@@ -93,6 +104,7 @@ impl ActorState {
     pub fn has_role(&self, role: Role) -> bool {
         match role {
             Role::Operator => self.operator,
+            Role::Feed => self.feed,
         }
     }
 }
@@ -192,6 +204,10 @@ pub enum ActorError {
     InvalidName,
     #[error("actor not found")]
     NotFound,
+    /// The role can be held by a service actor only (the feed role): create the reader
+    /// as a service actor.
+    #[error("only a service actor can hold this role")]
+    ServicesOnly,
 }
 
 impl Actor {
@@ -217,6 +233,8 @@ impl Actor {
             }
             (ActorCommand::GrantRole { role, granted_at }, Some(s)) => Ok(if s.has_role(role) {
                 vec![]
+            } else if role == Role::Feed && s.kind != ActorKind::Service {
+                return Err(ActorError::ServicesOnly);
             } else {
                 vec![ActorEvent::ActorRoleGranted(ActorRoleGranted {
                     role,
@@ -254,16 +272,19 @@ impl ActorState {
                 kind: e.kind,
                 operator: e.operator,
                 created_at: e.created_at,
+                feed: false,
             }),
             (Some(mut s), ActorEvent::ActorRoleGranted(e)) => {
                 match e.role {
                     Role::Operator => s.operator = true,
+                    Role::Feed => s.feed = true,
                 }
                 Some(s)
             }
             (Some(mut s), ActorEvent::ActorRoleRevoked(e)) => {
                 match e.role {
                     Role::Operator => s.operator = false,
+                    Role::Feed => s.feed = false,
                 }
                 Some(s)
             }
@@ -408,6 +429,43 @@ mod tests {
     }
 
     #[test]
+    fn it_should_grant_the_feed_role_to_a_service_actor_only() {
+        let feed = |at: DateTime<Utc>| ActorCommand::GrantRole {
+            role: Role::Feed,
+            granted_at: at,
+        };
+        TestFramework::<Actor>::with(())
+            .given(vec![created(ActorKind::Service, false)])
+            .when(feed(at()))
+            .then_expect_events(vec![ActorEvent::ActorRoleGranted(ActorRoleGranted {
+                role: Role::Feed,
+                granted_at: at(),
+            })]);
+        TestFramework::<Actor>::with(())
+            .given(vec![created(ActorKind::Member, true)])
+            .when(feed(at()))
+            .then_expect_error(ActorError::ServicesOnly);
+        let granted = ActorEvent::ActorRoleGranted(ActorRoleGranted {
+            role: Role::Feed,
+            granted_at: at(),
+        });
+        let state = [created(ActorKind::Service, false), granted.clone()]
+            .into_iter()
+            .fold(None, ActorState::fold)
+            .unwrap();
+        assert!(state.feed && !state.operator);
+        let state = ActorState::fold(
+            Some(state),
+            ActorEvent::ActorRoleRevoked(ActorRoleRevoked {
+                role: Role::Feed,
+                revoked_at: at(),
+            }),
+        )
+        .unwrap();
+        assert!(!state.feed);
+    }
+
+    #[test]
     fn it_should_refuse_roles_for_an_actor_that_does_not_exist() {
         TestFramework::<Actor>::with(())
             .given_no_previous_events()
@@ -461,6 +519,7 @@ mod tests {
     #[test]
     fn roles_and_kinds_are_stored_by_their_names() {
         assert_eq!("operator".parse::<Role>(), Ok(Role::Operator));
+        assert_eq!("feed".parse::<Role>(), Ok(Role::Feed));
         assert_eq!(
             "admin".parse::<Role>(),
             Err(UnknownRole("admin".to_string()))

@@ -22,6 +22,8 @@
 //! - [`reason`]: every reason code with EN and DE text.
 //! - [`identity`], [`fingerprint`]: deterministic `sha256:` hashes.
 //! - [`metadata`], [`initiator`], [`lang`]: what every event carries and who reads it.
+//! - [`event_catalogue`]: every aggregate type, its event types, and the workspace each
+//!   event belongs to (what the downstream feed names and scopes events by).
 //! - [`upcasting`]: schema evolution — the one registry of upcasters every reader of
 //!   stored events decodes through.
 #![forbid(unsafe_code)]
@@ -30,6 +32,7 @@ pub mod access;
 pub mod actor;
 pub mod api_token;
 pub mod environment;
+pub mod event_catalogue;
 pub mod findings;
 pub mod fingerprint;
 pub mod identity;

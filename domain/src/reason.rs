@@ -379,8 +379,13 @@ text_catalogue! {
     }
     /// A role command named a role that does not exist.
     ActorRoleUnknown = "actor.role_unknown" {
-        en: "Unknown role {role} (the only role is operator).",
-        de: "Unbekannte Rolle {role} (die einzige Rolle ist operator)."
+        en: "Unknown role {role} (the roles are operator and feed).",
+        de: "Unbekannte Rolle {role} (die Rollen sind operator und feed)."
+    }
+    /// The feed role was granted to an actor that is not a service actor.
+    ActorRoleServicesOnly = "actor.role_services_only" {
+        en: "Only a service actor can hold the role {role}: create the feed's reader with `runproof actors create --name N --service`.",
+        de: "Nur ein Dienstakteur kann die Rolle {role} haben: den Leser des Feeds mit `runproof actors create --name N --service` anlegen."
     }
     // --- API tokens and who may do what ---
     /// A token id named no issued token.
@@ -640,6 +645,16 @@ text_catalogue! {
     HttpCursorInvalid = "http.cursor_invalid" {
         en: "The cursor is not valid: use the next_cursor of a previous page.",
         de: "Der Cursor ist ungültig: den next_cursor einer vorherigen Seite verwenden."
+    }
+    /// A feed cursor (`after`, `Last-Event-ID`) that this server did not hand out.
+    FeedCursorInvalid = "feed.cursor_invalid" {
+        en: "The feed cursor is not valid: resume with a next_cursor, an event's cursor or an SSE id exactly as runproof gave it, or leave it out to read from the start.",
+        de: "Der Feed-Cursor ist ungültig: mit einem next_cursor, dem cursor eines Ereignisses oder einer SSE-ID genau so fortsetzen, wie runproof sie geliefert hat, oder ihn weglassen, um von Anfang an zu lesen."
+    }
+    /// The feed's `types` named an event type that is not in the catalogue.
+    FeedTypeUnknown = "feed.type_unknown" {
+        en: "Unknown event type {type}: name event types of the catalogue (RunQueued, ReviewPublished, …), separated by commas; docs/feed.md lists them.",
+        de: "Unbekannter Ereignistyp {type}: Ereignistypen des Katalogs (RunQueued, ReviewPublished, …) durch Kommas getrennt angeben; docs/feed.md listet sie auf."
     }
     /// The server could not listen on its address.
     HttpListenFailed = "http.listen_failed" {

@@ -198,6 +198,7 @@ struct ActorColumns {
     last_position: i64,
     kind: ActorKind,
     operator: bool,
+    feed: bool,
 }
 
 impl JsonColumns for ActorColumns {
@@ -211,6 +212,7 @@ impl JsonColumns for ActorColumns {
         "last_position",
         "kind",
         "operator",
+        "feed",
     ];
 
     fn id(&self) -> Uuid {
@@ -227,6 +229,7 @@ impl JsonColumns for ActorColumns {
             last_position: r.last_position,
             kind: r.state.kind,
             operator: r.state.operator,
+            feed: r.state.feed,
         }
     }
 
@@ -238,6 +241,7 @@ impl JsonColumns for ActorColumns {
                 kind: self.kind,
                 operator: self.operator,
                 created_at: self.created_at,
+                feed: self.feed,
             },
             updated_at: self.updated_at,
             version: self.version,
@@ -255,8 +259,8 @@ impl Projection for ActorsProjection {
         &[TableSpec {
             name: "actors",
             key: "id",
-            // kind and operator came later (0009): added at the end, as the migration
-            // adds them to existing tables
+            // kind and operator came later (0009), feed later still (0013): added at
+            // the end, as the migrations add them to existing tables
             columns: "
                 id            uuid PRIMARY KEY,
                 display_name  text        NOT NULL,
@@ -265,7 +269,8 @@ impl Projection for ActorsProjection {
                 version       bigint      NOT NULL,
                 last_position bigint      NOT NULL,
                 kind          text        NOT NULL CHECK (kind IN ('member', 'service')),
-                operator      boolean     NOT NULL",
+                operator      boolean     NOT NULL,
+                feed          boolean     NOT NULL",
             indexes: &[],
         }]
     }

@@ -6,6 +6,8 @@
 //!
 //! # Layout
 //! - [`log`]: reading the `events` table in commit order (and one stream's history).
+//! - [`scoped_log`]: the same order for one reader's scope (the downstream feed):
+//!   each event placed in its workspace, kept when the reader's scope holds it.
 //! - [`position`]: a place in that order.
 //! - [`checkpoint`]: each projection's last applied position.
 //! - [`projection`]: the contract a projection implements.
@@ -43,6 +45,7 @@ pub mod projector;
 pub mod rebuild;
 pub mod restore_runs;
 pub mod schema;
+pub mod scoped_log;
 pub mod sql;
 pub mod stream_guard;
 mod stream_table;

@@ -46,11 +46,13 @@ impl StoredEvent {
     }
 }
 
-const COLUMNS: &str = "transaction_id::text::bigint AS transaction_id, position, aggregate_type, \
+/// The columns of a [`StoredEvent`], as [`decode`] reads them.
+pub(crate) const COLUMNS: &str =
+    "transaction_id::text::bigint AS transaction_id, position, aggregate_type, \
      aggregate_id, sequence, event_type, event_version, payload::text AS payload, \
      metadata::text AS metadata, recorded_at";
 
-fn decode(row: &PgRow) -> Result<StoredEvent, sqlx::Error> {
+pub(crate) fn decode(row: &PgRow) -> Result<StoredEvent, sqlx::Error> {
     Ok(StoredEvent {
         at: LogPosition {
             transaction_id: row.try_get("transaction_id")?,
@@ -84,6 +86,9 @@ pub async fn read_after(
         transaction_id: i64::MAX,
         position: i64::MAX,
     });
+    // The order names the table's columns (`e.`): a bare `transaction_id` would be the
+    // output column (the `bigint` cast in COLUMNS), which no index serves — every batch
+    // would scan and sort the rest of the log.
     let sql = format!(
         "SELECT {COLUMNS} FROM events \
          WHERE (transaction_id, position) > ($1::text::xid8, $2) \

@@ -108,7 +108,7 @@ pub async fn create_actor(
     Ok(())
 }
 
-/// A role as named on the command line (`operator`).
+/// A role as named on the command line (`operator`, `feed`).
 pub fn parse_role(value: &str) -> Result<Role, CliError> {
     value.trim().parse().map_err(|_| {
         CliError::input(
@@ -143,7 +143,10 @@ pub async fn change_role(
         }));
     } else {
         let phrase = match (grant, changed) {
-            (true, true) => UiText::RoleGranted,
+            (true, true) => match role {
+                Role::Operator => UiText::RoleGranted,
+                Role::Feed => UiText::RoleGrantedFeed,
+            },
             (true, false) => UiText::RoleAlreadyHeld,
             (false, true) => UiText::RoleRevoked,
             (false, false) => UiText::RoleNotHeld,

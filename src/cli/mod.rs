@@ -262,7 +262,8 @@ pub enum ActorsCommand {
     Grant {
         #[arg(long)]
         actor: String,
-        /// The role: operator (sees every workspace).
+        /// The role: operator (sees every workspace) or feed (a service actor that reads
+        /// every workspace's events from the feed).
         #[arg(long)]
         role: String,
     },
@@ -270,7 +271,7 @@ pub enum ActorsCommand {
     RevokeRole {
         #[arg(long)]
         actor: String,
-        /// The role: operator.
+        /// The role: operator or feed.
         #[arg(long)]
         role: String,
     },

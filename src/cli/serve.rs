@@ -21,6 +21,7 @@ use super::text::UiText;
 use crate::app::App;
 use crate::clock::SystemClock;
 use crate::database::DatabaseTarget;
+use crate::feed::{FeedSettings, Origin};
 use crate::http::state::Shared;
 use crate::http::{self, ApiState, Limits};
 use crate::reconciliation;
@@ -55,6 +56,15 @@ pub struct ServeArgs {
     /// Seconds between reconciler passes.
     #[arg(long, default_value_t = 60, value_name = "SECONDS")]
     pub reconcile_interval: u64,
+    /// The name of this installation in the `source` of every feed event
+    /// (`runproof/<NAME>`): 1 to 64 characters of A-Z a-z 0-9 . _ -.
+    #[arg(
+        long,
+        default_value = "default",
+        env = "RUNPROOF_FEED_ORIGIN",
+        value_name = "NAME"
+    )]
+    pub feed_origin: Origin,
     /// Mark the console's cookies `Secure` on every response (when a proxy in front
     /// terminates TLS without sending `X-Forwarded-Proto: https`).
     #[arg(long)]
@@ -128,7 +138,12 @@ pub async fn serve(target: &DatabaseTarget, args: ServeArgs, out: &Out) -> Resul
         .with_console(crate::console::Settings {
             secure_cookies: args.secure_cookies,
             ..Default::default()
+        })
+        .with_feed(FeedSettings {
+            origin: args.feed_origin.clone(),
+            ..FeedSettings::default()
         });
+    let feed = state.app.feed.clone();
     let background = App::open(target, Arc::new(SystemClock))
         .await
         .map_err(|e| CliError::from_database(&e, target))?;
@@ -166,6 +181,9 @@ pub async fn serve(target: &DatabaseTarget, args: ServeArgs, out: &Out) -> Resul
     tokio::spawn(async move {
         signal.await;
         info!("stopping: no new connections; finishing in-flight requests and the current run and pass");
+        // Open feed streams end (their clients resume from their last event elsewhere
+        // or later); the server would otherwise wait for them forever.
+        feed.close();
         let _ = stop_tx.send(true);
     });
 

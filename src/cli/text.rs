@@ -250,6 +250,10 @@ runproof_domain::text_catalogue! {
             en: "Actor {actor} is now an {role}: it sees every workspace.",
             de: "Akteur {actor} hat jetzt die Rolle {role}: er sieht jeden Arbeitsbereich."
         }
+        RoleGrantedFeed = "ui.role.granted_feed" {
+            en: "Actor {actor} now holds the role {role}: it reads every workspace's events from the feed (GET /api/v1/events).",
+            de: "Akteur {actor} hat jetzt die Rolle {role}: er liest die Ereignisse jedes Arbeitsbereichs aus dem Feed (GET /api/v1/events)."
+        }
         RoleAlreadyHeld = "ui.role.already_held" {
             en: "Actor {actor} already holds the role {role}; nothing was recorded.",
             de: "Akteur {actor} hat die Rolle {role} bereits; nichts wurde aufgezeichnet."

@@ -80,6 +80,32 @@ impl FromRequestParts<ApiState> for Authenticated {
     }
 }
 
+/// The authenticated caller with the token it presented, for an answer that lasts (a
+/// stream): [`Presented::recheck`] checks the token and the actor's roles again, so a
+/// revocation or a role change counts while the answer goes on, not only at its start.
+pub struct Presented {
+    pub caller: Caller,
+    token: String,
+}
+
+impl FromRequestParts<ApiState> for Presented {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
+        let token = presented(parts)?.to_string();
+        let caller = authenticate(state, &token).await?;
+        Ok(Presented { caller, token })
+    }
+}
+
+impl Presented {
+    /// The caller as its token and actor stand now: 401 once the token is revoked or
+    /// expired, 503 when it cannot be checked.
+    pub async fn recheck(&self, state: &ApiState) -> Result<Caller, ApiError> {
+        authenticate(state, &self.token).await
+    }
+}
+
 /// The caller a bearer token names, for a read that confirms it in its own statement.
 ///
 /// When this process has checked the token before, the caller is recalled from that

@@ -35,6 +35,7 @@ use super::problem::{ProblemDocument, PROBLEM_JSON};
         (name = "environments", description = "Evidence capture and review compose requests"),
         (name = "reviews", description = "Reviews: list, show, publish, archive"),
         (name = "directory", description = "Workspaces and their environments"),
+        (name = "feed", description = "The downstream feed: every event in commit order as CloudEvents, after the consumer's own cursor (pages, or Server-Sent Events)"),
         (name = "operations", description = "Liveness, readiness and metrics (no token)")
     )
 )]

@@ -55,6 +55,18 @@ impl ApiState {
         ApiState(Arc::new(shared))
     }
 
+    /// The same state with the feed served with `settings`.
+    pub fn with_feed(self, settings: crate::feed::FeedSettings) -> Self {
+        let s = &self.0;
+        ApiState::new(Shared {
+            app: s.app.clone().with_feed(settings),
+            target: s.target.clone(),
+            limits: s.limits,
+            metrics: s.metrics.clone(),
+            console: s.console,
+        })
+    }
+
     /// The same state with other console session rules.
     pub fn with_console(self, console: crate::console::Settings) -> Self {
         let s = &self.0;

@@ -7,6 +7,7 @@
 pub mod browser;
 pub mod cli;
 pub mod console;
+pub mod feed;
 pub mod http;
 
 use std::str::FromStr;

@@ -3,6 +3,7 @@
 //! renders the same documents as the CLI's `--json`.
 
 mod environments;
+mod events;
 mod lifecycle;
 mod restores;
 mod reviews;
@@ -37,6 +38,7 @@ pub fn routes() -> OpenApiRouter<ApiState> {
         .merge(workspaces::routes())
         .merge(lifecycle::routes())
         .merge(restores::routes())
+        .merge(events::routes())
 }
 
 /// The caller's language (`Accept-Language`), for documents that carry texts.
