@@ -12,11 +12,16 @@
 //!   tree head (never a tree that does not extend the last signed one).
 //! - [`schedule`]: the periodic checkpoint of `serve` and `project`, driven by an
 //!   injected clock.
+//! - [`redecide`]: re-deciding recorded decisions from their recorded evidence, with no
+//!   database (fed log entries in order; for the live log and for exported bundles).
+//! - [`redecide_log`]: `audit redecide` over the live log, streamed in commit order.
 //! - [`verify`]: `audit verify --database`: every leaf recomputed from the live log and
 //!   compared with the stored leaves and the signed checkpoints.
 
 pub mod checkpoints;
 pub mod keys;
+pub mod redecide;
+pub mod redecide_log;
 pub mod schedule;
 pub mod verify;
 
