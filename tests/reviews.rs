@@ -1034,7 +1034,25 @@ async fn assert_replayable(s: &Scene) {
                 e.reconciliation.reason_code
             )
         );
-    }
+    } // `audit redecide` over the whole log agrees with every one, in its run's scope.
+    let report = runproof::audit::redecide_log::redecide_log(
+        &s.db.pool,
+        &registry,
+        runproof::audit::redecide_log::Since::Start,
+        runproof::audit::redecide::RedecideFilter::default(),
+    )
+    .await
+    .unwrap();
+    assert!(report.all_agree(), "{report:?}");
+    assert!(report.decisions > 0);
+    assert_eq!(
+        report
+            .deciders
+            .values()
+            .map(|t| t.scope_unchecked)
+            .sum::<u64>(),
+        0
+    );
 }
 
 #[tokio::test]

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use runproof_domain::operation_run::RunState;
 use runproof_domain::reconciliation::{
-    restore, stale, AdapterRef, Decision, Evidence, RecordKind, RecordRef, TimeLabel,
+    restore, stale, AdapterRef, Decision, Evidence, ReadScope, RecordKind, RecordRef, TimeLabel,
 };
 use runproof_domain::run_type::RunType;
 use runproof_projections::restore_runs;
@@ -51,6 +51,7 @@ impl ReconciliationAdapter for RestoreAdapter {
 
     /// Reads exactly one row: the restore record named by the run's context, of this
     /// run, in this run's workspace and environment. Anything else is never looked at.
+    /// The evidence's scope says so (that workspace and environment, that record id).
     async fn gather(&self, run: &RunState, now: DateTime<Utc>) -> Result<Evidence, AdapterError> {
         let mut evidence = stale::base_evidence(run, now);
         let restore_id = run
@@ -70,6 +71,11 @@ impl ReconciliationAdapter for RestoreAdapter {
             environment_id,
         )
         .await?;
+        evidence.scope = Some(ReadScope::new(
+            run.workspace_id,
+            Some(environment_id),
+            [restore_id],
+        ));
         if let Some(row) = record {
             evidence.record = Some(RecordRef {
                 kind: RecordKind::Restore,

@@ -6,7 +6,8 @@ use chrono::{DateTime, Utc};
 use runproof_domain::fingerprint::Fingerprint;
 use runproof_domain::operation_run::{RunState, RunStatus};
 use runproof_domain::reconciliation::{
-    review_compose, stale, AdapterRef, Decision, Evidence, RecordKind, RecordRef, RecordStatus,
+    review_compose, stale, AdapterRef, Decision, Evidence, ReadScope, RecordKind, RecordRef,
+    RecordStatus,
 };
 use runproof_domain::review::{slot_stream, ReviewStatus};
 use runproof_domain::run_type::RunType;
@@ -51,7 +52,8 @@ impl ReconciliationAdapter for ReviewComposeAdapter {
     }
 
     /// Candidates are the reviews with the run's workspace **and** environment **and**
-    /// fingerprint; for a draft held by another run, that run's status is added.
+    /// fingerprint; for a draft held by another run, that run's status is added. The
+    /// evidence's scope names that workspace and environment and every record read.
     async fn gather(&self, run: &RunState, now: DateTime<Utc>) -> Result<Evidence, AdapterError> {
         let mut evidence = stale::base_evidence(run, now);
         let fingerprint = run
@@ -100,6 +102,11 @@ impl ReconciliationAdapter for ReviewComposeAdapter {
             }
         }
         evidence.fingerprint = Some(fingerprint);
+        evidence.scope = Some(ReadScope::new(
+            run.workspace_id,
+            Some(environment_id),
+            evidence.considered.iter().map(|r| r.id),
+        ));
         Ok(evidence)
     }
 

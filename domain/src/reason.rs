@@ -697,6 +697,42 @@ text_catalogue! {
         en: "The rebuilt {projection} was not swapped in: other sessions kept its table busy longer than the lock timeout ({timeout}) in {attempts} attempts. Its live table is unchanged; run `runproof replay` again later or with a longer --lock-timeout.",
         de: "Das neu aufgebaute {projection} wurde nicht übernommen: Andere Sitzungen hielten seine Tabelle in {attempts} Versuchen länger als die Sperrfrist ({timeout}) belegt. Die Live-Tabelle ist unverändert; `runproof replay` später oder mit längerem --lock-timeout erneut ausführen."
     }
+    // --- re-deciding recorded decisions (`audit redecide`, docs/audit.md) ---
+    /// A recorded decision that today's decision function decides differently.
+    AuditRedecideDisagrees = "audit.redecide.disagrees" {
+        en: "Run {run} (position {position}, {adapter}): recorded {recorded} ({recorded_reason}); decided again today: {today} ({today_reason}).",
+        de: "Lauf {run} (Position {position}, {adapter}): aufgezeichnet {recorded} ({recorded_reason}); heute erneut entschieden: {today} ({today_reason})."
+    }
+    /// A recorded decision whose evidence was read outside the run's own scope.
+    AuditRedecideOutOfScope = "audit.redecide.out_of_scope" {
+        en: "Run {run} (position {position}, {adapter}): its evidence was read in workspace {read_workspace}, environment {read_environment}, but the run belongs to workspace {workspace}, environment {environment}.",
+        de: "Lauf {run} (Position {position}, {adapter}): Seine Belege wurden in Arbeitsbereich {read_workspace}, Umgebung {read_environment} gelesen, der Lauf gehört aber zu Arbeitsbereich {workspace}, Umgebung {environment}."
+    }
+    /// A recorded decision whose adapter (name and version) this build does not have.
+    AuditRedecideAdapterMissing = "audit.redecide.adapter_missing" {
+        en: "Run {run} (position {position}): decided by {adapter}, which this build does not have; the decision cannot be decided again.",
+        de: "Lauf {run} (Position {position}): entschieden von {adapter}, den dieser Build nicht enthält; die Entscheidung kann nicht erneut getroffen werden."
+    }
+    /// A recorded decision whose event (and so its evidence) cannot be decoded.
+    AuditRedecideUndecodable = "audit.redecide.undecodable" {
+        en: "Run {run} (position {position}): the recorded decision cannot be read (its event or evidence does not decode), so it cannot be decided again.",
+        de: "Lauf {run} (Position {position}): Die aufgezeichnete Entscheidung ist nicht lesbar (ihr Ereignis oder ihre Belege lassen sich nicht dekodieren) und kann daher nicht erneut getroffen werden."
+    }
+    /// `audit redecide` found decisions that are not decided the same way (the summary).
+    AuditRedecideFailed = "audit.redecide.failed" {
+        en: "{count} of {total} recorded decision(s) are not decided the same way today, each listed above.",
+        de: "{count} von {total} aufgezeichneten Entscheidung(en) werden heute nicht gleich getroffen, jede oben aufgeführt."
+    }
+    /// `--since` names a position with no readable event.
+    AuditRedecideNoPosition = "audit.redecide.no_position" {
+        en: "There is no event at position {position} in the log (its last event is at position {last}). --since takes the position of an event, as runproof history shows it.",
+        de: "An Position {position} steht kein Ereignis im Log (sein letztes Ereignis steht an Position {last}). --since erwartet die Position eines Ereignisses, wie runproof history sie zeigt."
+    }
+    /// `--adapter` is not an adapter name.
+    AuditRedecideAdapterInvalid = "audit.redecide.adapter_invalid" {
+        en: "--adapter takes an adapter name (lowercase letters, digits, '-', '_' or '.', at most 64 characters), such as restore, review-compose or stale.",
+        de: "--adapter erwartet einen Adapternamen (Kleinbuchstaben, Ziffern, '-', '_' oder '.', höchstens 64 Zeichen), etwa restore, review-compose oder stale."
+    }
     // --- the audit log (docs/audit.md) ---
     /// `audit keygen` would overwrite an existing file.
     AuditKeyExists = "audit.key_exists" {

@@ -15,6 +15,9 @@
 //! - [`bundle`]: the audit bundle's files, and `audit verify DIR`, which checks them
 //!   offline with only the verifier key.
 //! - [`export`]: `audit export`: the bundle of the log between two signed checkpoints.
+//! - [`redecide`]: re-deciding recorded decisions from their recorded evidence, with no
+//!   database (fed log entries in order; for the live log and for exported bundles).
+//! - [`redecide_log`]: `audit redecide` over the live log, streamed in commit order.
 //! - [`verify`]: `audit verify --database`: every leaf recomputed from the live log and
 //!   compared with the stored leaves and the signed checkpoints.
 
@@ -22,6 +25,8 @@ pub mod bundle;
 pub mod checkpoints;
 pub mod export;
 pub mod keys;
+pub mod redecide;
+pub mod redecide_log;
 pub mod schedule;
 pub mod verify;
 

@@ -81,6 +81,11 @@ pub enum AuditCommand {
         #[arg(long, env = "RUNPROOF_AUDIT_VERIFIER_KEY", value_name = "PUBKEY")]
         key: Option<String>,
     },
+    /// Decide every recorded reconciliation decision again from its recorded evidence
+    /// with this build's adapters, and check that its evidence came from the run's own
+    /// scope. A table per adapter, then each decision that differs on its own line; exit
+    /// code 1 if any.
+    Redecide(super::redecide::RedecideArgs),
 }
 
 /// How `audit checkpoint` signs.
@@ -184,6 +189,7 @@ pub async fn run(command: AuditCommand, opener: &Opener, out: &Out) -> Result<Ex
                 .map_err(|e| from_audit(&e))?;
             Ok(print_report(&report, key.as_ref().map(|k| k.as_str()), out))
         }
+        AuditCommand::Redecide(args) => super::redecide::run(args, opener, out).await,
     }
 }
 

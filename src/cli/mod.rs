@@ -9,6 +9,7 @@ pub mod lag;
 pub mod out;
 pub mod progress;
 pub mod reconcile;
+pub mod redecide;
 pub mod replay;
 pub mod reviews;
 pub mod runs;

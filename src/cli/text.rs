@@ -437,6 +437,26 @@ runproof_domain::text_catalogue! {
             en: "{count} newer event(s) are not sequenced yet; the projector sequences them.",
             de: "{count} neuere(s) Ereignis(se) noch nicht sequenziert; der Projektor sequenziert sie."
         }
+        AuditRedecideHeader = "ui.audit.redecide_header" {
+            en: "Decided by|Agree|Disagree|Out of scope|Cannot re-decide",
+            de: "Entschieden von|Gleich|Abweichend|Außerhalb des Bereichs|Nicht erneut entscheidbar"
+        }
+        AuditRedecideClean = "ui.audit.redecide_clean" {
+            en: "All {total} recorded decision(s) are decided the same way today.",
+            de: "Alle {total} aufgezeichneten Entscheidung(en) werden heute gleich getroffen."
+        }
+        AuditRedecideScopeUnchecked = "ui.audit.redecide_scope_unchecked" {
+            en: "{count} decision(s) were not checked against their run's scope: the run was not queued in the log that was read.",
+            de: "{count} Entscheidung(en) wurden nicht gegen den Bereich ihres Laufs geprüft: Der Lauf wurde nicht im gelesenen Log eingereiht."
+        }
+        AuditRedecideUnread = "ui.audit.redecide_unread" {
+            en: "{count} committed event(s) were not readable yet (a long-open transaction holds the log's read horizon back) and were not examined; run again later.",
+            de: "{count} festgeschriebene(s) Ereignis(se) waren noch nicht lesbar (eine lange offene Transaktion hält den Lesehorizont des Logs zurück) und wurden nicht geprüft; später erneut ausführen."
+        }
+        AuditRedecideOmitted = "ui.audit.redecide_omitted" {
+            en: "… and {count} more not listed.",
+            de: "… und {count} weitere, nicht aufgeführt."
+        }
     }
 }
 

@@ -74,6 +74,48 @@ pub enum TimeLabel {
     RecordUpdatedAt,
 }
 
+/// What an adapter's reads were confined to: the workspace and environment it read in
+/// and the records its reads were keyed on or returned. Recorded so that an auditor can
+/// check that a proof came from the run's own scope (`runproof audit redecide`).
+///
+/// An addition to the evidence schema, versioned on its own ([`ReadScope::VERSION`]):
+/// evidence recorded before it has no `scope` and still decodes; the decision functions
+/// never read it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReadScope {
+    /// The shape of this scope ([`ReadScope::VERSION`] when written now).
+    pub version: u32,
+    pub workspace_id: Uuid,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment_id: Option<Uuid>,
+    /// The ids of the records the reads were keyed on or returned, in id order, each once.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub record_ids: Vec<Uuid>,
+}
+
+impl ReadScope {
+    /// The version of the scope written now.
+    pub const VERSION: u32 = 1;
+
+    /// A scope of the current version; `record_ids` are sorted and made unique.
+    pub fn new(
+        workspace_id: Uuid,
+        environment_id: Option<Uuid>,
+        record_ids: impl IntoIterator<Item = Uuid>,
+    ) -> Self {
+        let mut record_ids: Vec<Uuid> = record_ids.into_iter().collect();
+        record_ids.sort_unstable();
+        record_ids.dedup();
+        ReadScope {
+            version: Self::VERSION,
+            workspace_id,
+            environment_id,
+            record_ids,
+        }
+    }
+}
+
 /// Evidence behind a reconciliation decision.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -98,6 +140,10 @@ pub struct Evidence {
     pub timestamps: BTreeMap<TimeLabel, DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thresholds: Option<StaleThresholds>,
+    /// What the adapter's reads were confined to; absent in evidence recorded before it
+    /// was kept, and when the adapter read nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<ReadScope>,
 }
 
 #[cfg(test)]
@@ -123,6 +169,11 @@ mod tests {
                 status: RecordStatus::Published,
             }],
             thresholds: Some(RunType::RestoreExecute.thresholds()),
+            scope: Some(ReadScope::new(
+                Uuid::from_u128(1),
+                Some(Uuid::from_u128(2)),
+                [Uuid::from_u128(4), Uuid::from_u128(3), Uuid::from_u128(4)],
+            )),
             ..Evidence::default()
         };
         e.timestamps.insert(
@@ -161,6 +212,7 @@ mod tests {
             "considered",
             "timestamps",
             "thresholds",
+            "scope",
         ];
         assert!(keys.iter().all(|k| allowed.contains(k)), "{keys:?}");
     }
@@ -211,6 +263,28 @@ mod tests {
         assert!(serde_json::from_value::<Evidence>(v).is_err());
         let mut v = serde_json::to_value(full()).unwrap();
         v["timestamps"]["raw_sql"] = json!("2026-01-01T00:00:00Z");
+        assert!(serde_json::from_value::<Evidence>(v).is_err());
+    }
+
+    #[test]
+    fn evidence_recorded_before_the_scope_was_kept_still_decodes() {
+        let mut v = serde_json::to_value(full()).unwrap();
+        v.as_object_mut().unwrap().remove("scope");
+        let old: Evidence = serde_json::from_value(v).unwrap();
+        assert_eq!(old.scope, None);
+        assert_eq!(old.workspace_id, full().workspace_id);
+    }
+
+    #[test]
+    fn a_scope_lists_each_record_once_in_id_order_and_rejects_unknown_fields() {
+        let scope = full().scope.unwrap();
+        assert_eq!(scope.version, ReadScope::VERSION);
+        assert_eq!(
+            scope.record_ids,
+            vec![Uuid::from_u128(3), Uuid::from_u128(4)]
+        );
+        let mut v = serde_json::to_value(full()).unwrap();
+        v["scope"]["query"] = json!("SELECT * FROM restore_runs");
         assert!(serde_json::from_value::<Evidence>(v).is_err());
     }
 

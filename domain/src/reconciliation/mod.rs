@@ -8,7 +8,7 @@ pub mod review_compose;
 pub mod stale;
 
 pub use decision::Decision;
-pub use evidence::{Evidence, RecordKind, RecordRef, RecordStatus, TimeLabel};
+pub use evidence::{Evidence, ReadScope, RecordKind, RecordRef, RecordStatus, TimeLabel};
 
 use std::fmt;
 
