@@ -17,6 +17,18 @@ pub fn registry(app: &App) -> Result<AdapterRegistry, RegistryError> {
         .register(Arc::new(ReviewComposeAdapter::new(app.pool.clone())))
 }
 
+/// Every adapter runproof ships, for re-deciding recorded decisions only (`audit verify
+/// DIR`, which opens no database): re-deciding calls nothing but the adapters' pure
+/// decision functions, so their pool is a lazy one that is never opened.
+pub fn decision_registry() -> Result<AdapterRegistry, RegistryError> {
+    let never_opened = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect_lazy_with(sqlx::postgres::PgConnectOptions::new_without_pgpass());
+    AdapterRegistry::new()
+        .register(Arc::new(RestoreAdapter::new(never_opened.clone())))?
+        .register(Arc::new(ReviewComposeAdapter::new(never_opened)))
+}
+
 /// The reconciler of this process.
 pub fn reconciler(app: &App) -> Result<Reconciler, RegistryError> {
     Ok(Reconciler::new(

@@ -479,3 +479,74 @@ async fn a_decision_of_an_adapter_this_build_lacks_or_that_cannot_be_read_is_its
         ]
     );
 }
+
+/// `audit verify DIR` re-decides the bundle's decisions offline, with no database.
+fn verify_bundle(dir: &std::path::Path, key: &runproof_audit::SignerKey) -> Output {
+    runproof(
+        "postgres://nobody@127.0.0.1:1/no_database",
+        &[
+            "audit",
+            "verify",
+            dir.to_str().unwrap(),
+            "--key",
+            key.verifier_key(),
+        ],
+    )
+}
+
+/// Sequences and signs the log as it is now, then exports it whole into a fresh `dir`.
+async fn signed_bundle(f: &Fixture, key: &runproof_audit::SignerKey, dir: &std::path::Path) {
+    common::wait_projected(&f.db, &f.app.projector).await;
+    runproof::audit::checkpoints::sign_current(&f.db.pool, key, key.name(), f.clock.now())
+        .await
+        .unwrap();
+    let o = runproof(
+        &f.db.url(),
+        &["audit", "export", "--out", dir.to_str().unwrap()],
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+}
+
+#[tokio::test]
+async fn an_exported_bundle_re_decides_its_decisions_offline_and_names_one_its_evidence_does_not_support(
+) {
+    let f = fixture().await;
+    let run = f.history().await;
+    let key = runproof::audit::keys::generate("runproof/test").unwrap();
+    let dirs = tempfile::tempdir().unwrap();
+
+    let clean = dirs.path().join("clean");
+    signed_bundle(&f, &key, &clean).await;
+    let o = verify_bundle(&clean, &key);
+    assert_eq!(o.code, 0, "stdout: {}\nstderr: {}", o.stdout, o.stderr);
+    assert!(
+        o.stdout
+            .contains("All 6 recorded decision(s) are decided the same way today."),
+        "{}",
+        o.stdout
+    );
+
+    f.plant_edited(run, |e| {
+        e["outcome"] = json!("failed");
+        e["reconciliation"]["decision"] = json!("proven_failed");
+        e["reconciliation"]["reason_code"] = json!("restore.failed");
+    })
+    .await;
+    let planted = dirs.path().join("planted");
+    signed_bundle(&f, &key, &planted).await;
+    let o = verify_bundle(&planted, &key);
+    assert_eq!(o.code, 1, "stdout: {}\nstderr: {}", o.stdout, o.stderr);
+    let line = o
+        .stdout
+        .lines()
+        .find(|l| l.ends_with("[audit.redecide.disagrees]"))
+        .unwrap_or_else(|| panic!("{}", o.stdout));
+    assert!(line.contains(&run.to_string()), "{line}");
+    assert!(
+        line.contains("recorded proven_failed (restore.failed)"),
+        "{line}"
+    );
+    assert!(o.stderr.contains("[audit.redecide.failed]"), "{}", o.stderr);
+    // The bundle itself is sound: the signatures cover the forged decision too.
+    assert!(!o.stdout.contains("[audit.bundle_"), "{}", o.stdout);
+}

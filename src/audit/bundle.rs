@@ -479,7 +479,8 @@ fn open_checkpoint(
 /// form; both checkpoints signed by `key`, of one log; the manifest agreeing with them;
 /// the compact range hashing to the earlier root; the consistency proof; one event per
 /// leaf `from..to` in order, each recomputed; the compact range and the recomputed
-/// leaves hashing to the later root. Then the events go to [`check_decisions`].
+/// leaves hashing to the later root. (`audit verify DIR` then re-decides the bundle's
+/// recorded decisions from their evidence: [`decision_entries`].)
 pub fn verify(files: &BTreeMap<String, Vec<u8>>, key: &VerifierKey) -> BundleReport {
     let mut problems = Vec::new();
     for name in files.keys() {
@@ -676,7 +677,6 @@ pub fn verify(files: &BTreeMap<String, Vec<u8>>, key: &VerifierKey) -> BundleRep
         }
     }
 
-    problems.extend(check_decisions(&events));
     BundleReport {
         problems,
         from: from_size,
@@ -685,12 +685,20 @@ pub fn verify(files: &BTreeMap<String, Vec<u8>>, key: &VerifierKey) -> BundleRep
     }
 }
 
-/// The seam for re-deciding the bundle's recorded reconciliation decisions from their
-/// recorded evidence (issue 10's `audit redecide`, built separately): it receives the
-/// bundle's events in leaf order and returns a problem for each decision that would now
-/// be decided differently. Until then it checks nothing.
-pub fn check_decisions(_events: &[BundleEvent]) -> Vec<BundleProblem> {
-    Vec::new()
+/// The bundle's events as the re-decider reads them ([`super::redecide`]), in leaf order;
+/// an entry's place is its leaf index.
+pub fn decision_entries(events: &[BundleEvent]) -> Vec<super::redecide::LogEntry> {
+    events
+        .iter()
+        .map(|e| super::redecide::LogEntry {
+            place: i64::try_from(e.leaf_index).unwrap_or(i64::MAX),
+            aggregate_type: e.aggregate_type.clone(),
+            aggregate_id: e.aggregate_id.clone(),
+            event_type: e.event_type.clone(),
+            event_version: e.event_version.clone(),
+            payload: e.payload.clone(),
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -181,7 +181,15 @@ pub async fn run(command: AuditCommand, opener: &Opener, out: &Out) -> Result<Ex
                         &e,
                     )
                 })?;
-                return Ok(print_bundle_report(&report, &key, out));
+                // Every recorded decision in the bundle, decided again from its evidence.
+                let registry = crate::reconciliation::decision_registry()
+                    .map_err(|e| CliError::internal(&e))?;
+                let decisions = crate::audit::redecide::redecide(
+                    &registry,
+                    crate::audit::redecide::RedecideFilter::default(),
+                    &bundle::decision_entries(&report.events),
+                );
+                return Ok(print_bundle_report(&report, &decisions, &key, out));
             }
             let app = opener.open().await?;
             let report = verify::verify_database(&app.pool, key.as_ref())
@@ -238,7 +246,12 @@ fn say_exported(dir: &Path, bundle: &export::Bundle, out: &Out) {
     }
 }
 
-fn print_bundle_report(report: &bundle::BundleReport, key: &VerifierKey, out: &Out) -> ExitCode {
+fn print_bundle_report(
+    report: &bundle::BundleReport,
+    decisions: &crate::audit::redecide::RedecideReport,
+    key: &VerifierKey,
+    out: &Out,
+) -> ExitCode {
     let lines: Vec<(ReasonCode, String, &bundle::BundleProblem)> = report
         .problems
         .iter()
@@ -248,28 +261,62 @@ fn print_bundle_report(report: &bundle::BundleReport, key: &VerifierKey, out: &O
             (reason, reason.render(out.lang, &args), p)
         })
         .collect();
+    let findings: Vec<(ReasonCode, String, &crate::audit::redecide::Finding)> = decisions
+        .findings
+        .iter()
+        .map(|f| {
+            let (reason, args) = f.reason(out.lang);
+            let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            (reason, reason.render(out.lang, &args), f)
+        })
+        .collect();
+    let clean = report.is_clean() && decisions.all_agree();
     if out.json {
+        let tagged = |reason: &ReasonCode, message: &String, value: serde_json::Value| {
+            let mut value = value;
+            if let Some(obj) = value.as_object_mut() {
+                obj.insert("reason".into(), json!(reason.code()));
+                obj.insert("message".into(), json!(message));
+            }
+            value
+        };
         let problems: Vec<_> = lines
             .iter()
             .map(|(reason, message, p)| {
-                let mut value = serde_json::to_value(p).unwrap_or_default();
-                if let Some(obj) = value.as_object_mut() {
-                    obj.insert("reason".into(), json!(reason.code()));
-                    obj.insert("message".into(), json!(message));
-                }
-                value
+                tagged(reason, message, serde_json::to_value(p).unwrap_or_default())
+            })
+            .collect();
+        let findings: Vec<_> = findings
+            .iter()
+            .map(|(reason, message, f)| {
+                tagged(reason, message, serde_json::to_value(f).unwrap_or_default())
             })
             .collect();
         out.json(&json!({
-            "clean": report.is_clean(),
+            "clean": clean,
             "problems": problems,
             "from": report.from,
             "to": report.to,
             "events": report.events.len(),
+            "decisions": {
+                "all_agree": decisions.all_agree(),
+                "redecided": decisions.decisions,
+                "findings": findings,
+                "omitted": decisions.omitted,
+            },
         }));
     } else {
         for (reason, message, _) in &lines {
             out.line(format!("{message} [{reason}]"));
+        }
+        for (reason, message, _) in &findings {
+            out.line(format!("{message} [{reason}]"));
+        }
+        if decisions.omitted > 0 {
+            out.say(
+                UiText::AuditRedecideOmitted,
+                &[("count", &decisions.omitted.to_string())],
+            );
         }
         if report.is_clean() {
             out.say(
@@ -282,19 +329,33 @@ fn print_bundle_report(report: &bundle::BundleReport, key: &VerifierKey, out: &O
                 ],
             );
         }
+        if decisions.all_agree() {
+            out.say(
+                UiText::AuditRedecideClean,
+                &[("total", &decisions.decisions.to_string())],
+            );
+        }
     }
-    if report.is_clean() {
+    if clean {
         return ExitCode::SUCCESS;
     }
-    eprintln!(
-        "{}",
+    let failure = if report.is_clean() {
+        CliError {
+            reason: ReasonCode::AuditRedecideFailed,
+            args: vec![
+                ("count", decisions.finding_count().to_string()),
+                ("total", decisions.decisions.to_string()),
+            ],
+            exit: EXIT_DIFFERENCES,
+        }
+    } else {
         CliError {
             reason: ReasonCode::AuditVerifyFailed,
             args: vec![("count", report.problems.len().to_string())],
             exit: EXIT_DIFFERENCES,
         }
-        .message(out.lang)
-    );
+    };
+    eprintln!("{}", failure.message(out.lang));
     ExitCode::from(EXIT_DIFFERENCES)
 }
 
