@@ -10,45 +10,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Duration as Span;
+use common::audit::{found, history, tamper};
 use common::cli::{one_line_error, runproof};
-use common::{app, operator, t0, wait_projected, worker, TestDb};
+use common::{app, t0, wait_projected, TestDb};
 use runproof::app::App;
 use runproof::audit::checkpoints::{self, Signed};
 use runproof::audit::keys;
 use runproof::audit::schedule::Checkpointer;
 use runproof::audit::verify::{self, Problem};
 use runproof::clock::{Clock, ManualClock};
-use runproof::lifecycle::EnsureRun;
 use runproof_audit::{tree, SignerKey, Tree, VerifierKey};
 use runproof_projections::log::{self, StoredEvent};
 use runproof_projections::log_leaves::{self, LogLeavesProjection};
 use runproof_projections::{rebuild, LogPosition, NoProgress, Projector};
-use serde_json::json;
-use uuid::Uuid;
-
-/// `n` runs, each queued (slot claim + queue in one transaction) and started: 3n events.
-async fn history(app: &App, clock: &ManualClock, n: u32) {
-    let workspace = Uuid::new_v4();
-    for i in 0..n {
-        let id = app
-            .lifecycle
-            .ensure(
-                EnsureRun {
-                    workspace_id: workspace,
-                    environment_id: None,
-                    run_type: "report.export".into(),
-                    identity_inputs: json!({ "n": i }),
-                    context: json!({ "n": i }),
-                },
-                &operator(),
-            )
-            .await
-            .unwrap()
-            .run_id();
-        clock.advance(Span::seconds(1));
-        app.lifecycle.start(id, &worker()).await.unwrap();
-    }
-}
 
 async fn all_events(db: &TestDb) -> Vec<StoredEvent> {
     let mut conn = db.pool.acquire().await.unwrap();
@@ -93,21 +67,6 @@ async fn sign(db: &TestDb, key: &SignerKey) -> checkpoints::StoredCheckpoint {
     }
 }
 
-/// Runs `sql` with the log's append-only trigger switched off, as an attacker with
-/// database rights would.
-async fn tamper(db: &TestDb, sql: &str) {
-    sqlx::raw_sql(&format!(
-        "BEGIN; \
-         ALTER TABLE events DISABLE TRIGGER events_append_only_rows; \
-         {sql}; \
-         ALTER TABLE events ENABLE TRIGGER events_append_only_rows; \
-         COMMIT;"
-    ))
-    .execute(&db.pool)
-    .await
-    .unwrap();
-}
-
 async fn leaf_at(db: &TestDb, index: i64) -> log_leaves::Leaf {
     let mut conn = db.pool.acquire().await.unwrap();
     log_leaves::read_leaves(&mut conn, index, 1)
@@ -131,19 +90,6 @@ fn verify_cli(db: &TestDb, key: &SignerKey) -> common::cli::Output {
         &db.url(),
         &["audit", "verify", "--database", "--key", key.verifier_key()],
     )
-}
-
-/// The verification failed, listing a problem with `reason` whose line contains `text`.
-fn found(o: &common::cli::Output, reason: &str, text: &str) {
-    assert_eq!(o.code, 1, "stdout: {}\nstderr: {}", o.stdout, o.stderr);
-    assert!(
-        o.stdout
-            .lines()
-            .any(|l| l.ends_with(&format!("[{reason}]")) && l.contains(text)),
-        "no [{reason}] line with {text:?}:\n{}",
-        o.stdout
-    );
-    assert!(o.stderr.contains("[audit.verify_failed]"), "{}", o.stderr);
 }
 
 #[tokio::test]

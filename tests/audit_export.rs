@@ -10,8 +10,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use chrono::Duration as Span;
+use common::audit::{found, history, tamper};
 use common::cli::{one_line_error, runproof};
-use common::{app, operator, t0, wait_projected, worker, TestDb};
+use common::{app, t0, wait_projected, TestDb};
 use proptest::prelude::*;
 use runproof::app::App;
 use runproof::audit::bundle::{self, BundleProblem};
@@ -19,38 +20,11 @@ use runproof::audit::checkpoints::{self, Signed};
 use runproof::audit::export;
 use runproof::audit::keys;
 use runproof::clock::ManualClock;
-use runproof::lifecycle::EnsureRun;
 use runproof_audit::{SignerKey, VerifierKey};
 use runproof_projections::log_leaves;
-use serde_json::json;
-use uuid::Uuid;
 
 /// A database URL that reaches no database: offline verification must not need one.
 const NO_DATABASE: &str = "postgres://nobody@127.0.0.1:1/no_database";
-
-/// `n` runs, each queued and started: 3n events.
-async fn history(app: &App, clock: &ManualClock, n: u32) {
-    let workspace = Uuid::new_v4();
-    for i in 0..n {
-        let id = app
-            .lifecycle
-            .ensure(
-                EnsureRun {
-                    workspace_id: workspace,
-                    environment_id: None,
-                    run_type: "report.export".into(),
-                    identity_inputs: json!({ "n": i }),
-                    context: json!({ "n": i, "note": "größe ✓" }),
-                },
-                &operator(),
-            )
-            .await
-            .unwrap()
-            .run_id();
-        clock.advance(Span::seconds(1));
-        app.lifecycle.start(id, &worker()).await.unwrap();
-    }
-}
 
 async fn sign(db: &TestDb, key: &SignerKey) -> u64 {
     match checkpoints::sign_current(&db.pool, key, key.name(), t0())
@@ -59,21 +33,6 @@ async fn sign(db: &TestDb, key: &SignerKey) -> u64 {
     {
         Signed::New(c) | Signed::Unchanged(c) => c.tree_size as u64,
     }
-}
-
-/// Runs `sql` with the log's append-only trigger switched off, as an attacker with
-/// database rights would.
-async fn tamper(db: &TestDb, sql: &str) {
-    sqlx::raw_sql(&format!(
-        "BEGIN; \
-         ALTER TABLE events DISABLE TRIGGER events_append_only_rows; \
-         {sql}; \
-         ALTER TABLE events ENABLE TRIGGER events_append_only_rows; \
-         COMMIT;"
-    ))
-    .execute(&db.pool)
-    .await
-    .unwrap();
 }
 
 fn new_key(name: &str) -> SignerKey {
@@ -118,19 +77,6 @@ fn verify_cli(dir: &Path, key: &SignerKey) -> common::cli::Output {
 
 fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     bundle::read_dir(dir).unwrap()
-}
-
-/// Verification failed, listing a problem with `reason` whose line contains `text`.
-fn found(o: &common::cli::Output, reason: &str, text: &str) {
-    assert_eq!(o.code, 1, "stdout: {}\nstderr: {}", o.stdout, o.stderr);
-    assert!(
-        o.stdout
-            .lines()
-            .any(|l| l.ends_with(&format!("[{reason}]")) && l.contains(text)),
-        "no [{reason}] line with {text:?}:\n{}",
-        o.stdout
-    );
-    assert!(o.stderr.contains("[audit.verify_failed]"), "{}", o.stderr);
 }
 
 #[tokio::test]

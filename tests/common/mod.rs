@@ -4,6 +4,7 @@
 //! test gets `runproof_test_<uuid>` on it, migrated with the embedded migrator.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod audit;
 pub mod browser;
 pub mod cli;
 pub mod console;
