@@ -347,7 +347,7 @@ impl DirectoryService {
             )?;
             let stored = EvidenceDocument::new(workspace_id, document.clone());
             match store.append_with_documents(&writes, &[stored]).await {
-                Ok(()) => {
+                Ok(_) => {
                     self.writer
                         .wait_visible::<ManagedEnvironment>(
                             &environment_id.to_string(),

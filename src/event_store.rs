@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::persist::PersistedEventStore;
-use cqrs_es::{Aggregate, AggregateContext, AggregateError, DomainEvent, EventStore as _};
+use cqrs_es::{Aggregate, AggregateError, DomainEvent, EventStore as _};
 use postgres_es::PostgresEventRepository;
 use runproof_domain::metadata::{CommandContext, EventMetadata};
 use runproof_domain::upcasting;
@@ -14,6 +14,7 @@ use runproof_projections::{log, LogPosition};
 use sqlx::PgPool;
 
 use crate::evidence_documents::{self, EvidenceDocument};
+use crate::feed::notify::AppendNotifier;
 
 /// Aggregate types whose streams grow without bound — an environment gains an event per
 /// evidence capture — and are therefore loaded from a cached state plus the events after
@@ -62,6 +63,7 @@ fn fold<A: Aggregate>(
 }
 
 /// An aggregate as loaded from its stream.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Loaded<A> {
     pub aggregate: A,
     /// The stream's last sequence number (0 when the stream is empty).
@@ -75,6 +77,8 @@ pub struct Committed {
     pub version: u64,
     /// Number of events written (0 for an idempotent no-op).
     pub events: usize,
+    /// The log position of the last event written (`None` when nothing was).
+    pub at: Option<LogPosition>,
 }
 
 /// Why a write failed, apart from a domain rejection.
@@ -151,15 +155,103 @@ impl NewEvent {
     }
 }
 
+/// Events to append, column by column: bound as arrays, so any number of events of any
+/// streams go into the log in one statement.
+struct AppendRows<'a> {
+    aggregate_types: Vec<&'a str>,
+    aggregate_ids: Vec<&'a str>,
+    sequences: Vec<i64>,
+    event_types: Vec<&'a str>,
+    event_versions: Vec<&'a str>,
+    payloads: Vec<&'a serde_json::Value>,
+    metadata: Vec<&'a serde_json::Value>,
+}
+
+impl<'a> AppendRows<'a> {
+    fn of(events: &'a [NewEvent]) -> Result<Self, StoreError> {
+        let mut rows = AppendRows {
+            aggregate_types: Vec::with_capacity(events.len()),
+            aggregate_ids: Vec::with_capacity(events.len()),
+            sequences: Vec::with_capacity(events.len()),
+            event_types: Vec::with_capacity(events.len()),
+            event_versions: Vec::with_capacity(events.len()),
+            payloads: Vec::with_capacity(events.len()),
+            metadata: Vec::with_capacity(events.len()),
+        };
+        for e in events {
+            rows.aggregate_types.push(e.aggregate_type);
+            rows.aggregate_ids.push(&e.aggregate_id);
+            rows.sequences
+                .push(i64::try_from(e.sequence).map_err(|e| StoreError::Database(Box::new(e)))?);
+            rows.event_types.push(&e.event_type);
+            rows.event_versions.push(&e.event_version);
+            rows.payloads.push(&e.payload);
+            rows.metadata.push(&e.metadata);
+        }
+        Ok(rows)
+    }
+
+    /// Inserts the rows in their order (positions increase with it) and returns the
+    /// last one's log position; `None` when `unless_exists` names a stream that has an
+    /// event (then nothing is inserted). The payload and metadata are bound as `jsonb`
+    /// and stored as `json`: the text every runproof writer has always stored.
+    async fn insert(
+        &self,
+        conn: &mut sqlx::PgConnection,
+        unless_exists: Option<(&str, &str)>,
+    ) -> Result<Option<LogPosition>, StoreError> {
+        if self.sequences.is_empty() {
+            return Err(StoreError::Database("nothing to append".into()));
+        }
+        let (guard_type, guard_id) = unless_exists.unzip();
+        let row: (Option<i64>, Option<i64>) = sqlx::query_as(
+            "WITH appended AS ( \
+               INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, \
+                                   event_version, payload, metadata) \
+               SELECT t, id, s, et, ev, p::json, m::json \
+               FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], \
+                           $6::jsonb[], $7::jsonb[]) WITH ORDINALITY AS e(t, id, s, et, ev, p, m, n) \
+               WHERE $8::text IS NULL OR NOT EXISTS ( \
+                 SELECT 1 FROM events WHERE aggregate_type = $8 AND aggregate_id = $9) \
+               ORDER BY n \
+               RETURNING transaction_id, position) \
+             SELECT max(transaction_id::text::bigint), max(position) FROM appended",
+        )
+        .bind(&self.aggregate_types)
+        .bind(&self.aggregate_ids)
+        .bind(&self.sequences)
+        .bind(&self.event_types)
+        .bind(&self.event_versions)
+        .bind(&self.payloads)
+        .bind(&self.metadata)
+        .bind(guard_type)
+        .bind(guard_id)
+        .fetch_one(conn)
+        .await?;
+        Ok(match row {
+            (Some(transaction_id), Some(position)) => Some(LogPosition {
+                transaction_id,
+                position,
+            }),
+            _ => None,
+        })
+    }
+}
+
 /// The event store over one pool.
 #[derive(Clone)]
 pub struct EventStore {
     pool: PgPool,
+    /// Wakes feed readers after each append (see [`crate::feed::notify`]).
+    notifier: AppendNotifier,
 }
 
 impl EventStore {
     pub fn new(pool: PgPool) -> Self {
-        EventStore { pool }
+        EventStore {
+            notifier: AppendNotifier::new(pool.clone()),
+            pool,
+        }
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -303,9 +395,10 @@ impl EventStore {
         Ok(())
     }
 
-    /// Executes a command the cqrs-es way (load, handle, commit with metadata) and
-    /// reports what was written. A concurrent append to the same stream makes the
-    /// commit fail with [`StoreError::Conflict`].
+    /// Executes a command: loads the aggregate, lets it decide, and appends what it
+    /// decided at the version it was loaded at (one statement; see
+    /// [`EventStore::append_atomically`]). A concurrent append to the same stream makes
+    /// the append fail with [`StoreError::Conflict`]; nothing is written then.
     pub async fn execute<A: Aggregate>(
         &self,
         aggregate_id: &str,
@@ -317,43 +410,70 @@ impl EventStore {
     where
         A::Error: 'static,
     {
-        let store = self.store::<A>();
-        let mut context = store
-            .load_aggregate(aggregate_id)
-            .await
-            .map_err(store_error)?;
-        let version = context.current_sequence as u64;
+        let loaded = self.load::<A>(aggregate_id).await?;
+        let mut aggregate = loaded.aggregate;
         let sink: EventSink<A> = EventSink::default();
-        context
-            .aggregate()
+        aggregate
             .handle(command, services, &sink)
             .await
             .map_err(ExecuteError::Rejected)?;
         let events = sink.collect().await;
         if events.is_empty() {
-            return Ok(Committed { version, events: 0 });
+            return Ok(Committed {
+                version: loaded.version,
+                events: 0,
+                at: None,
+            });
         }
-        let version_tag = events
-            .first()
-            .map(DomainEvent::event_version)
-            .unwrap_or_default();
-        let metadata = ctx.metadata(occurred_at, &version_tag).to_map();
-        let written = store
-            .commit(events, context, metadata)
-            .await
-            .map_err(store_error)?;
+        let writes =
+            NewEvent::for_stream::<A>(aggregate_id, loaded.version, &events, ctx, occurred_at)?;
+        let at = self.append_atomically(&writes).await?;
         Ok(Committed {
-            version: version + written.len() as u64,
-            events: written.len(),
+            version: loaded.version + events.len() as u64,
+            events: events.len(),
+            at: Some(at),
         })
     }
 
     /// Appends events of several streams in one transaction, each at the sequence it
-    /// names. If any stream moved on since it was read, the primary key on
+    /// names, and returns the log position of the last one (what a read-your-writes wait
+    /// waits for). If any stream moved on since it was read, the primary key on
     /// `(aggregate_type, aggregate_id, sequence)` fails the whole transaction with
     /// [`StoreError::Conflict`] and nothing is written.
-    pub async fn append_atomically(&self, events: &[NewEvent]) -> Result<(), StoreError> {
-        self.append_with_documents(events, &[]).await
+    ///
+    /// The events go in one `INSERT` statement, so the append is one round trip and one
+    /// commit however many streams it touches.
+    pub async fn append_atomically(&self, events: &[NewEvent]) -> Result<LogPosition, StoreError> {
+        let rows = AppendRows::of(events)?;
+        let mut conn = self.pool.acquire().await?;
+        let at = rows
+            .insert(&mut conn, None)
+            .await?
+            .ok_or(StoreError::Conflict)?;
+        self.notifier.appended();
+        Ok(at)
+    }
+
+    /// Appends `events` only if the stream `(aggregate_type, aggregate_id)` has no event
+    /// yet, in one statement: `Ok(None)` when it has one (nothing is written), otherwise
+    /// as [`EventStore::append_atomically`]. For a writer that decided on the empty
+    /// stream without reading it: the guard and the primary key together prove the
+    /// stream was empty, so the decision stands exactly as if the stream had been read.
+    pub async fn append_to_new_stream(
+        &self,
+        aggregate_type: &str,
+        aggregate_id: &str,
+        events: &[NewEvent],
+    ) -> Result<Option<LogPosition>, StoreError> {
+        let rows = AppendRows::of(events)?;
+        let mut conn = self.pool.acquire().await?;
+        let at = rows
+            .insert(&mut conn, Some((aggregate_type, aggregate_id)))
+            .await?;
+        if at.is_some() {
+            self.notifier.appended();
+        }
+        Ok(at)
     }
 
     /// Like [`EventStore::append_atomically`], storing the evidence documents the events
@@ -362,30 +482,19 @@ impl EventStore {
         &self,
         events: &[NewEvent],
         documents: &[EvidenceDocument],
-    ) -> Result<(), StoreError> {
+    ) -> Result<LogPosition, StoreError> {
+        let rows = AppendRows::of(events)?;
         let mut tx = self.pool.begin().await?;
         for d in documents {
             evidence_documents::put(&mut tx, d).await?;
         }
-        for e in events {
-            let sequence =
-                i64::try_from(e.sequence).map_err(|e| StoreError::Database(Box::new(e)))?;
-            sqlx::query(
-                "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, \
-                 event_version, payload, metadata) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(e.aggregate_type)
-            .bind(&e.aggregate_id)
-            .bind(sequence)
-            .bind(&e.event_type)
-            .bind(&e.event_version)
-            .bind(&e.payload)
-            .bind(&e.metadata)
-            .execute(&mut *tx)
-            .await?;
-        }
+        let at = rows
+            .insert(&mut tx, None)
+            .await?
+            .ok_or(StoreError::Conflict)?;
         tx.commit().await?;
-        Ok(())
+        self.notifier.appended();
+        Ok(at)
     }
 
     /// The log position of a stream's event, to wait for its projection.

@@ -4,9 +4,18 @@
 //! so idempotence ("completing a completed run is a no-op") and "an outcome never flips"
 //! hold for every writer. Optionally each write waits until the projections show it
 //! (read-your-writes).
+//!
+//! A process remembers each run it wrote, as it wrote it ([`Written`]), and decides the
+//! run's next command on that state, appending at the version it remembers: the event
+//! store's concurrency check proves the memory still true (any other write since makes
+//! the append fail, and the run is then read from its stream and decided again). Only a
+//! command that appends is decided this way; a refusal or a no-op is always decided on
+//! the stream as read, so no answer comes from memory alone. An `ensure` on an identity
+//! this process has not seen claims the slot as if it were empty, in a statement that
+//! appends only if the slot's stream is still empty.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use cqrs_es::Aggregate;
 use runproof_adapters::{LoadedRun, RecordError, RunLedger};
@@ -17,7 +26,7 @@ use runproof_domain::operation_run::{
     OperationRunEvent, QueueRun, ReconcileRun, RunState, StartRun, TerminalOutcome,
 };
 use runproof_domain::reconciliation::Reconciliation;
-use runproof_domain::run_slot::{ClaimRunSlot, RunSlot, RunSlotError};
+use runproof_domain::run_slot::{ClaimRunSlot, RunSlot};
 use runproof_domain::run_type::RunType;
 use runproof_domain::ReasonCode;
 use runproof_projections::log;
@@ -26,11 +35,70 @@ use tracing::{debug, info_span, Instrument};
 use uuid::Uuid;
 
 use crate::clock::Clock;
-use crate::event_store::{NewEvent, StoreError};
-use crate::writer::{WriteError, Writer};
+use crate::event_store::{Loaded, NewEvent, StoreError};
+use crate::writer::Writer;
 
 /// How many times an ensure call re-reads the slot after losing a race.
 const ENSURE_ATTEMPTS: usize = 16;
+
+/// Runs (and slot identities) remembered at most; past this a memory starts over (it
+/// only saves a read).
+const WRITTEN_MAX: usize = 50_000;
+
+/// The active runs this process wrote, each as it stood after its last write here (the
+/// aggregate knows its version), and the slot identities this process has seen taken.
+/// Nothing here is trusted on its own: see the module documentation.
+#[derive(Clone, Default)]
+struct Written {
+    runs: Arc<Mutex<HashMap<Uuid, OperationRun>>>,
+    slots: Arc<Mutex<HashSet<String>>>,
+}
+
+impl Written {
+    fn run(&self, run_id: Uuid) -> Option<OperationRun> {
+        self.runs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&run_id)
+            .cloned()
+    }
+
+    /// Remembers an active run; forgets one that ended (nothing more is appended to it
+    /// by its own job, and a later command on it is decided on its stream).
+    fn remember(&self, run_id: Uuid, run: OperationRun) {
+        let mut runs = self.runs.lock().unwrap_or_else(PoisonError::into_inner);
+        if !run.is_active() {
+            runs.remove(&run_id);
+            return;
+        }
+        if runs.len() >= WRITTEN_MAX {
+            runs.clear();
+        }
+        runs.insert(run_id, run);
+    }
+
+    fn forget(&self, run_id: Uuid) {
+        self.runs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&run_id);
+    }
+
+    fn slot_taken(&self, identity: &IdentityHash) -> bool {
+        self.slots
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(identity.as_str())
+    }
+
+    fn note_slot_taken(&self, identity: &IdentityHash) {
+        let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        if slots.len() >= WRITTEN_MAX {
+            slots.clear();
+        }
+        slots.insert(identity.as_str().to_string());
+    }
+}
 
 /// Why a lifecycle call failed. Nothing was recorded unless the variant says so.
 #[derive(Debug, thiserror::Error)]
@@ -115,16 +183,46 @@ pub struct Receipt {
     pub changed: bool,
 }
 
+/// A slot claim decided: the run it queues, the run as queued, and the events to append.
+struct ClaimWrites {
+    run_id: Uuid,
+    run: OperationRun,
+    writes: Vec<NewEvent>,
+}
+
 /// The run lifecycle service.
 #[derive(Clone)]
 pub struct RunLifecycle {
     writer: Writer,
     clock: Arc<dyn Clock>,
+    written: Written,
 }
 
 impl RunLifecycle {
     pub fn new(writer: Writer, clock: Arc<dyn Clock>) -> Self {
-        RunLifecycle { writer, clock }
+        RunLifecycle {
+            writer,
+            clock,
+            written: Written::default(),
+        }
+    }
+
+    /// The same service (sharing what this process remembers of its runs) whose writes
+    /// do not wait for the projections; see [`Writer::without_read_your_writes`].
+    pub fn without_read_your_writes(&self) -> Self {
+        RunLifecycle {
+            writer: self.writer.without_read_your_writes(),
+            clock: self.clock.clone(),
+            written: self.written.clone(),
+        }
+    }
+
+    /// The run as this process last wrote it, if it is still active and remembered: the
+    /// state after this process's last write, which a later write by anyone else makes
+    /// stale. For what never changes once queued (type, scope, context) or as the
+    /// expectation of an append; [`RunLifecycle::load`] reads the stream.
+    pub fn as_written(&self, run_id: Uuid) -> Option<OperationRun> {
+        self.written.run(run_id)
     }
 
     pub fn clock(&self) -> &Arc<dyn Clock> {
@@ -156,6 +254,12 @@ impl RunLifecycle {
         );
         let span = info_span!("lifecycle.ensure", identity = %identity, run_type = %run_type);
         async {
+            if !self.written.slot_taken(&identity) {
+                if let Some(queued) = self.try_claim_new(&req, run_type, &identity, ctx).await? {
+                    return Ok(queued);
+                }
+                self.written.note_slot_taken(&identity);
+            }
             for attempt in 1..=ENSURE_ATTEMPTS {
                 match self.try_ensure(&req, run_type, &identity, ctx).await? {
                     Some(ensured) => return Ok(ensured),
@@ -168,47 +272,66 @@ impl RunLifecycle {
         .await
     }
 
-    /// One attempt; `None` when another writer won the slot meanwhile.
-    async fn try_ensure(
+    /// The first claim of a slot this process has not seen taken: decided on the empty
+    /// slot, appended only if the slot's stream is still empty (one statement). `None`
+    /// when the slot has a history (or another writer claimed it at the same moment):
+    /// the caller reads it then.
+    async fn try_claim_new(
         &self,
         req: &EnsureRun,
         run_type: RunType,
         identity: &IdentityHash,
         ctx: &CommandContext,
     ) -> Result<Option<Ensured>, LifecycleError> {
-        let slot = self
-            .writer
-            .store()
-            .load::<RunSlot>(identity.as_str())
-            .await
-            .map_err(LifecycleError::Store)?;
-        let holder = slot.aggregate.holder();
-        let holder_run = match holder {
-            Some(run_id) => Some(self.load(run_id).await?),
-            None => None,
+        let slot = Loaded {
+            aggregate: RunSlot::default(),
+            version: 0,
         };
-        let holder_active = holder_run.as_ref().is_some_and(OperationRun::is_active);
+        let Some((run_id, run, writes)) =
+            self.claim_writes(&slot, None, req, run_type, identity, ctx)?
+        else {
+            return Ok(None);
+        };
+        match self
+            .writer
+            .append_to_new_stream::<RunSlot>(identity.as_str(), &writes)
+            .await
+        {
+            Ok(Some(at)) => {
+                self.written.note_slot_taken(identity);
+                self.written.remember(run_id, run);
+                self.writer.wait_shown(at).await;
+                Ok(Some(Ensured::Queued(run_id)))
+            }
+            Ok(None) | Err(StoreError::Conflict) => Ok(None),
+            Err(e) => Err(LifecycleError::Store(e)),
+        }
+    }
+
+    /// The writes of a slot claim and the run it queues, decided on `slot` as read (and
+    /// its holder run, if it has one); `None` when the slot is held by an active run or
+    /// the observation is outdated — see [`RunLifecycle::try_ensure`].
+    fn claim_writes(
+        &self,
+        slot: &Loaded<RunSlot>,
+        holder_run: Option<&OperationRun>,
+        req: &EnsureRun,
+        run_type: RunType,
+        identity: &IdentityHash,
+        ctx: &CommandContext,
+    ) -> Result<Option<ClaimWrites>, LifecycleError> {
+        let holder = slot.aggregate.holder();
         let now = self.clock.now();
         let run_id = Uuid::new_v4();
         let claim = ClaimRunSlot {
             run_id,
             identity_hash: identity.clone(),
             observed_holder: holder,
-            observed_holder_active: holder_active,
+            observed_holder_active: holder_run.is_some_and(OperationRun::is_active),
             claimed_at: now,
         };
-        let slot_events = match slot.aggregate.decide(claim) {
-            Ok(events) => events,
-            Err(RunSlotError::Held(active)) => {
-                // The run handed back is shown by the views too (read-your-writes holds
-                // for the answer, not only for the caller that queued it).
-                let version = holder_run.as_ref().map_or(1, OperationRun::version);
-                self.writer
-                    .wait_visible::<OperationRun>(&active.to_string(), version)
-                    .await;
-                return Ok(Some(Ensured::Existing(active)));
-            }
-            Err(RunSlotError::ObservationOutdated) => return Ok(None),
+        let Ok(slot_events) = slot.aggregate.decide(claim) else {
+            return Ok(None);
         };
         let run_events = OperationRun::default()
             .decide(OperationRunCommand::Queue(QueueRun {
@@ -237,11 +360,58 @@ impl RunLifecycle {
             NewEvent::for_stream::<OperationRun>(&run_id.to_string(), 0, &run_events, ctx, now)
                 .map_err(LifecycleError::Store)?,
         );
-        match self.writer.append_atomically(&writes).await {
-            Ok(()) => {
+        let mut run = OperationRun::default();
+        for e in run_events {
+            run.apply(e);
+        }
+        Ok(Some(ClaimWrites {
+            run_id,
+            run,
+            writes,
+        }))
+    }
+
+    /// One attempt; `None` when another writer won the slot meanwhile.
+    async fn try_ensure(
+        &self,
+        req: &EnsureRun,
+        run_type: RunType,
+        identity: &IdentityHash,
+        ctx: &CommandContext,
+    ) -> Result<Option<Ensured>, LifecycleError> {
+        let slot = self
+            .writer
+            .store()
+            .load::<RunSlot>(identity.as_str())
+            .await
+            .map_err(LifecycleError::Store)?;
+        let holder = slot.aggregate.holder();
+        let holder_run = match holder {
+            Some(run_id) => Some(self.load(run_id).await?),
+            None => None,
+        };
+        if let (Some(active), Some(run)) = (holder, &holder_run) {
+            if run.is_active() {
+                // The run handed back is shown by the views too (read-your-writes holds
+                // for the answer, not only for the caller that queued it).
                 self.writer
-                    .wait_visible::<OperationRun>(&run_id.to_string(), run_events.len() as u64)
+                    .wait_visible::<OperationRun>(&active.to_string(), run.version().max(1))
                     .await;
+                return Ok(Some(Ensured::Existing(active)));
+            }
+        }
+        let Some(ClaimWrites {
+            run_id,
+            run,
+            writes,
+        }) = self.claim_writes(&slot, holder_run.as_ref(), req, run_type, identity, ctx)?
+        else {
+            return Ok(None);
+        };
+        match self.writer.append_atomically(&writes).await {
+            Ok(at) => {
+                self.written.remember(run_id, run);
+                self.writer.wait_shown(at).await;
                 Ok(Some(Ensured::Queued(run_id)))
             }
             Err(StoreError::Conflict) => Ok(None),
@@ -354,55 +524,33 @@ impl RunLifecycle {
     ) -> Result<Receipt, LifecycleError> {
         let span = info_span!("lifecycle.command", run_id = %run_id, command = "complete");
         async {
-            let loaded = self
-                .writer
-                .store()
-                .load::<OperationRun>(&run_id.to_string())
-                .await
-                .map_err(LifecycleError::Store)?;
-            let now = self.clock.now();
-            let rejected = |source| LifecycleError::Rejected {
+            let command = OperationRunCommand::Complete(CompleteRun {
+                outcome,
+                summary: BTreeMap::new(),
+                failures,
+                completed_at: self.clock.now(),
+                note: Some(note),
+            });
+            let already = |run_id| LifecycleError::Rejected {
                 run_id: Some(run_id),
-                source,
+                source: OperationRunError::AlreadyCompleted,
             };
-            let events = loaded
-                .aggregate
-                .decide(OperationRunCommand::Complete(CompleteRun {
-                    outcome,
-                    summary: BTreeMap::new(),
-                    failures,
-                    completed_at: now,
-                    note: Some(note),
-                }))
-                .map_err(rejected)?;
-            if events.is_empty() {
-                return Err(rejected(OperationRunError::AlreadyCompleted));
+            if let Some(remembered) = self.written.run(run_id) {
+                match self
+                    .decide_and_append(run_id, remembered, command.clone(), together.clone(), ctx)
+                    .await
+                {
+                    Ok(Some(receipt)) => return Ok(receipt),
+                    // The run, or one of the other streams, moved on; or the remembered
+                    // state decided otherwise: decide again on the run as read.
+                    Ok(None) | Err(LifecycleError::Conflict(_)) => self.written.forget(run_id),
+                    Err(e) => return Err(e),
+                }
             }
-            let mut writes = together;
-            writes.extend(
-                NewEvent::for_stream::<OperationRun>(
-                    &run_id.to_string(),
-                    loaded.version,
-                    &events,
-                    ctx,
-                    now,
-                )
-                .map_err(LifecycleError::Store)?,
-            );
-            match self.writer.append_atomically(&writes).await {
-                Ok(()) => {}
-                Err(StoreError::Conflict) => return Err(LifecycleError::Conflict(Some(run_id))),
-                Err(e) => return Err(LifecycleError::Store(e)),
-            }
-            let version = loaded.version + events.len() as u64;
-            self.writer
-                .wait_visible::<OperationRun>(&run_id.to_string(), version)
-                .await;
-            Ok(Receipt {
-                run_id,
-                version,
-                changed: true,
-            })
+            let loaded = self.load(run_id).await?;
+            self.decide_and_append(run_id, loaded, command, together, ctx)
+                .await?
+                .ok_or_else(|| already(run_id))
         }
         .instrument(span)
         .await
@@ -431,6 +579,7 @@ impl RunLifecycle {
 
     /// The run as recorded in its stream (the authoritative state, not a projection).
     pub async fn load(&self, run_id: Uuid) -> Result<OperationRun, LifecycleError> {
+        // The aggregate counts the events it applied: its version is the stream's.
         self.writer
             .store()
             .load::<OperationRun>(&run_id.to_string())
@@ -448,27 +597,86 @@ impl RunLifecycle {
         let span =
             info_span!("lifecycle.command", run_id = %run_id, command = command_name(&command));
         async {
-            let now = self.clock.now();
-            let committed = self
-                .writer
-                .execute::<OperationRun>(&run_id.to_string(), command, ctx, now)
-                .await
-                .map_err(|e| match e {
-                    WriteError::Rejected(source) => LifecycleError::Rejected {
-                        run_id: Some(run_id),
-                        source,
-                    },
-                    WriteError::Conflict => LifecycleError::Conflict(Some(run_id)),
-                    WriteError::Store(e) => LifecycleError::Store(e),
-                })?;
-            Ok(Receipt {
-                run_id,
-                version: committed.version,
-                changed: committed.events > 0,
-            })
+            if let Some(remembered) = self.written.run(run_id) {
+                match self
+                    .decide_and_append(run_id, remembered, command.clone(), Vec::new(), ctx)
+                    .await
+                {
+                    Ok(Some(receipt)) => return Ok(receipt),
+                    // Decided otherwise on the remembered state (a refusal or a no-op),
+                    // or another writer moved the run on: read the stream and decide again.
+                    Ok(None) | Err(LifecycleError::Conflict(_)) => self.written.forget(run_id),
+                    Err(e) => return Err(e),
+                }
+            }
+            let loaded = self.load(run_id).await?;
+            let version = loaded.version();
+            match self
+                .decide_and_append(run_id, loaded, command, Vec::new(), ctx)
+                .await?
+            {
+                Some(receipt) => Ok(receipt),
+                None => Ok(Receipt {
+                    run_id,
+                    version,
+                    changed: false,
+                }),
+            }
         }
         .instrument(span)
         .await
+    }
+
+    /// Decides `command` on `run` (the run at its own version) and appends the events
+    /// with `together` in one transaction at that version. `Ok(None)` when the command
+    /// records nothing (an idempotent repeat); a refusal is `Rejected`, a concurrent write
+    /// `Conflict`.
+    async fn decide_and_append(
+        &self,
+        run_id: Uuid,
+        run: OperationRun,
+        command: OperationRunCommand,
+        together: Vec<NewEvent>,
+        ctx: &CommandContext,
+    ) -> Result<Option<Receipt>, LifecycleError> {
+        let now = self.clock.now();
+        let events = run
+            .decide(command)
+            .map_err(|source| LifecycleError::Rejected {
+                run_id: Some(run_id),
+                source,
+            })?;
+        if events.is_empty() {
+            return Ok(None);
+        }
+        let mut writes = together;
+        writes.extend(
+            NewEvent::for_stream::<OperationRun>(
+                &run_id.to_string(),
+                run.version(),
+                &events,
+                ctx,
+                now,
+            )
+            .map_err(LifecycleError::Store)?,
+        );
+        let at = match self.writer.append_atomically(&writes).await {
+            Ok(at) => at,
+            Err(StoreError::Conflict) => return Err(LifecycleError::Conflict(Some(run_id))),
+            Err(e) => return Err(LifecycleError::Store(e)),
+        };
+        let mut run = run;
+        for e in events {
+            run.apply(e);
+        }
+        let version = run.version();
+        self.written.remember(run_id, run);
+        self.writer.wait_shown(at).await;
+        Ok(Some(Receipt {
+            run_id,
+            version,
+            changed: true,
+        }))
     }
 }
 

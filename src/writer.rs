@@ -8,7 +8,7 @@
 //! each catches up once and either clears the note or renews it, so a write does not cost
 //! the full timeout again and again while a long-open transaction holds every reader.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -53,8 +53,13 @@ pub struct Writer {
     store: EventStore,
     projector: Projector,
     read_your_writes: Option<Duration>,
+    /// Whether each write waits by itself (false for a writer that waits once for a
+    /// batch of its writes: [`Writer::wait_for_own_writes`]).
+    wait_each: bool,
     /// The last wait's lag, shared by every clone (the services of one process).
     lag: Arc<Mutex<Option<Lag>>>,
+    /// The highest log position appended through this writer or any of its clones.
+    written: Arc<Mutex<Option<LogPosition>>>,
 }
 
 impl Writer {
@@ -63,7 +68,27 @@ impl Writer {
             store,
             projector,
             read_your_writes: None,
+            wait_each: true,
             lag: Arc::new(Mutex::new(None)),
+            written: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    /// Notes a write's position (see [`Writer::wait_for_own_writes`]).
+    fn note_written(&self, at: LogPosition) {
+        let mut written = self.written.lock().unwrap_or_else(PoisonError::into_inner);
+        if written.is_none_or(|w| w < at) {
+            *written = Some(at);
+        }
+    }
+
+    /// With read-your-writes on: waits until the projections show every write made
+    /// through this process's writer so far (one wait for a batch of writes that did not
+    /// wait one by one).
+    pub async fn wait_for_own_writes(&self) {
+        let written = *self.written.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(at) = written {
+            self.wait(at).await;
         }
     }
 
@@ -80,6 +105,16 @@ impl Writer {
         match self.lag.lock() {
             Ok(mut l) => *l = lag,
             Err(p) => *p.into_inner() = lag,
+        }
+    }
+
+    /// The same writer (sharing its lag note) whose writes do not wait for the
+    /// projections: for a writer nobody reads back from right after its write (a
+    /// worker's own transitions), which catches the projections up in batches instead.
+    pub fn without_read_your_writes(&self) -> Self {
+        Writer {
+            wait_each: false,
+            ..self.clone()
         }
     }
 
@@ -118,16 +153,34 @@ impl Writer {
                 ExecuteError::Store(StoreError::Conflict) => WriteError::Conflict,
                 ExecuteError::Store(e) => WriteError::Store(e),
             })?;
-        if committed.events > 0 {
-            self.wait_visible::<A>(id, committed.version).await;
+        if let Some(at) = committed.at {
+            self.note_written(at);
+            self.wait_shown(at).await;
         }
         Ok(committed)
     }
 
     /// Appends events of several streams in one transaction (see
-    /// [`EventStore::append_atomically`]); waits for none of them.
-    pub async fn append_atomically(&self, events: &[NewEvent]) -> Result<(), StoreError> {
-        self.store.append_atomically(events).await
+    /// [`EventStore::append_atomically`]) and returns the last one's log position; waits
+    /// for none of them ([`Writer::wait_shown`] does).
+    pub async fn append_atomically(&self, events: &[NewEvent]) -> Result<LogPosition, StoreError> {
+        let at = self.store.append_atomically(events).await?;
+        self.note_written(at);
+        Ok(at)
+    }
+
+    /// Appends `events` if the stream they start is still empty (see
+    /// [`EventStore::append_to_new_stream`]); `Ok(None)` when it is not.
+    pub async fn append_to_new_stream<A: Aggregate>(
+        &self,
+        id: &str,
+        events: &[NewEvent],
+    ) -> Result<Option<LogPosition>, StoreError> {
+        let at = self.store.append_to_new_stream(A::TYPE, id, events).await?;
+        if let Some(at) = at {
+            self.note_written(at);
+        }
+        Ok(at)
     }
 
     /// With read-your-writes on: waits until the projections show stream `id` at
@@ -137,16 +190,29 @@ impl Writer {
     /// projections up first. While the last wait timed out, this catches up once
     /// without waiting (see the module documentation).
     pub async fn wait_visible<A: Aggregate>(&self, id: &str, version: u64) {
-        let Some(timeout) = self.read_your_writes else {
+        if self.read_your_writes.is_none() || !self.wait_each {
             return;
-        };
-        let target = match self.store.position_of::<A>(id, version).await {
-            Ok(Some(target)) => target,
-            Ok(None) => return,
+        }
+        match self.store.position_of::<A>(id, version).await {
+            Ok(Some(target)) => self.wait_shown(target).await,
+            Ok(None) => {}
             Err(e) => {
                 tracing::warn!(error = %e, "cannot look up the write's log position");
-                return;
             }
+        }
+    }
+
+    /// With read-your-writes on: waits until the projections show the event at
+    /// `target` (a position an append returned), as [`Writer::wait_visible`] does.
+    pub async fn wait_shown(&self, target: LogPosition) {
+        if self.wait_each {
+            self.wait(target).await;
+        }
+    }
+
+    async fn wait(&self, target: LogPosition) {
+        let Some(timeout) = self.read_your_writes else {
+            return;
         };
         let timeout = if self.lag().is_some() {
             Duration::ZERO

@@ -103,26 +103,19 @@ async fn a_caught_up_stream_is_woken_by_notify_without_polling() {
 #[tokio::test]
 async fn a_stream_finds_new_events_by_polling_when_no_notification_comes() {
     let a = api().await;
-    sqlx::query("ALTER TABLE events DISABLE TRIGGER events_notify")
-        .execute(&a._db.pool)
-        .await
-        .unwrap();
     let r = router(&a._db, quick()).await;
     let before = log_len(&a._db).await;
     let mut stream = SseReader::open(&r, STREAM, &a.operator, &[]).await;
     stream.events(before).await;
-    let ws = a
-        .app
-        .directory
-        .create_workspace(Uuid::new_v4(), "Polled", &common::operator())
-        .await
-        .unwrap();
+    // Written around runproof's writer: nothing notifies; the poll finds it.
+    let mut conn = a._db.pool.acquire().await.unwrap();
+    let id = append(&mut conn).await;
     let (_, e) = stream.events(1).await.remove(0);
-    assert_eq!(e["subject"], ws.to_string());
+    assert_eq!(e["subject"], id.to_string());
 }
 
 /// Appends one event (a workspace created by hand) on `conn` and commits.
-async fn append(conn: &mut sqlx::PgConnection) {
+async fn append(conn: &mut sqlx::PgConnection) -> Uuid {
     use sqlx::Connection;
     let mut tx = conn.begin().await.unwrap();
     let id = Uuid::new_v4();
@@ -136,39 +129,49 @@ async fn append(conn: &mut sqlx::PgConnection) {
     .await
     .unwrap();
     tx.commit().await.unwrap();
+    id
 }
 
 #[tokio::test]
-async fn an_append_notifies_on_commit_unless_the_session_turns_it_off() {
+async fn an_append_notifies_after_it_commits_and_an_append_in_plain_sql_does_not() {
     use sqlx::postgres::PgListener;
-    use sqlx::Connection;
     let db = common::TestDb::new().await;
+    let store = runproof::event_store::EventStore::new(db.pool.clone());
     let mut listener = PgListener::connect(&db.url()).await.unwrap();
     listener
         .listen(runproof::feed::wake::CHANNEL)
         .await
         .unwrap();
-    let mut quiet = sqlx::PgConnection::connect(&db.url()).await.unwrap();
-    sqlx::query("SET runproof.feed_notify = off")
-        .execute(&mut quiet)
+    // No trigger notifies: an append around the writer stays silent.
+    let mut conn = db.pool.acquire().await.unwrap();
+    append(&mut conn).await;
+    let silent = tokio::time::timeout(Duration::from_millis(300), listener.recv()).await;
+    assert!(silent.is_err(), "a plain-SQL append notified: {silent:?}");
+    // An append through the store notifies, once it has committed: the event is
+    // readable when the notification arrives.
+    let id = Uuid::new_v4();
+    let event = runproof::event_store::NewEvent {
+        aggregate_type: "workspace",
+        aggregate_id: id.to_string(),
+        sequence: 1,
+        event_type: "WorkspaceCreated".into(),
+        event_version: "1.0".into(),
+        payload: json!({"WorkspaceCreated": {"workspace_id": id, "name": "N", "created_at": "2026-01-01T00:00:00Z"}}),
+        metadata: json!({}),
+    };
+    store.append_atomically(&[event]).await.unwrap();
+    let note = tokio::time::timeout(Duration::from_secs(30), listener.recv())
+        .await
+        .expect("no notification after a committed append")
+        .unwrap();
+    assert_eq!(note.channel(), "runproof_events");
+    assert_eq!(note.payload(), "");
+    let found: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE aggregate_id = $1")
+        .bind(id.to_string())
+        .fetch_one(&db.pool)
         .await
         .unwrap();
-    let mut loud = sqlx::PgConnection::connect(&db.url()).await.unwrap();
-    let loud_pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
-        .fetch_one(&mut loud)
-        .await
-        .unwrap();
-    // Notifications arrive in commit order: had the quiet append notified, its
-    // notification would come first.
-    append(&mut quiet).await;
-    append(&mut loud).await;
-    let first = tokio::time::timeout(Duration::from_secs(30), listener.recv())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(first.channel(), "runproof_events");
-    assert_eq!(first.process_id(), loud_pid as u32);
-    assert_eq!(first.payload(), "");
+    assert_eq!(found, 1);
 }
 
 #[tokio::test]

@@ -154,11 +154,16 @@ impl Scene {
     /// Appends the review's ready or failed event alone, without the run's completion.
     async fn finish_without_completing(&self, review: Uuid, job: &ComposeJob, finish: Finish) {
         let w = CommandContext::new(Initiator::system("worker"));
+        let drafted = self
+            .app
+            .store
+            .load::<EnvironmentReview>(&review.to_string())
+            .await
+            .unwrap();
         let events = self
             .app
             .reviews
-            .finishing_events(review, job, finish, &w)
-            .await
+            .finishing_events(&drafted, job, finish, &w)
             .unwrap();
         self.app.store.append_atomically(&events).await.unwrap();
         common::wait_projected(&self.db, &self.app.projector).await;
@@ -168,11 +173,14 @@ impl Scene {
     async fn draft(&self, run: Uuid) -> Uuid {
         let w = CommandContext::new(Initiator::system("worker"));
         let job = self.app.reviews.job_of(run).await.unwrap();
-        let Claim::Drafted { review_id, version } = self.app.reviews.claim(&job, &w).await.unwrap()
-        else {
+        let Claim::Drafted(drafted) = self.app.reviews.claim(&job, &w).await.unwrap() else {
             panic!("expected a draft")
         };
-        self.app.reviews.wait_visible(review_id, version).await;
+        let review_id = drafted.aggregate.state().unwrap().id;
+        self.app
+            .reviews
+            .wait_visible(review_id, drafted.version)
+            .await;
         review_id
     }
 
@@ -508,7 +516,7 @@ async fn concurrent_slot_claims_for_one_fingerprint_write_one_draft_and_the_lose
     let claims = [ca.unwrap(), cb.unwrap()];
     let drafted = claims
         .iter()
-        .filter(|c| matches!(c, Claim::Drafted { .. }))
+        .filter(|c| matches!(c, Claim::Drafted(_)))
         .count();
     let held = claims
         .iter()

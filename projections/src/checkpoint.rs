@@ -164,16 +164,12 @@ pub async fn save_many(
 
 /// The lowest checkpoint among `names` (the start of the log when one is missing).
 pub async fn lowest(conn: &mut PgConnection, names: &[String]) -> Result<LogPosition, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT transaction_id::text::bigint AS transaction_id, position, events_applied \
-         FROM projection_checkpoints WHERE projection = ANY($1) \
-         ORDER BY transaction_id, position LIMIT 1",
-    )
-    .bind(names)
-    .fetch_all(&mut *conn)
-    .await?;
-    let count: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM projection_checkpoints WHERE projection = ANY($1)",
+    // One statement: how many of the rows exist, and the lowest of them.
+    let (count, transaction_id, position): (i64, Option<i64>, Option<i64>) = sqlx::query_as(
+        "SELECT count(*), \
+                (array_agg(transaction_id::text::bigint ORDER BY transaction_id, position))[1], \
+                (array_agg(position ORDER BY transaction_id, position))[1] \
+         FROM projection_checkpoints WHERE projection = ANY($1)",
     )
     .bind(names)
     .fetch_one(conn)
@@ -181,15 +177,16 @@ pub async fn lowest(conn: &mut PgConnection, names: &[String]) -> Result<LogPosi
     if count < names.len() as i64 {
         return Ok(LogPosition::START);
     }
-    Ok(rows
-        .first()
-        .map(decode)
-        .transpose()?
-        .map(|c| c.at)
-        .unwrap_or(LogPosition::START))
+    Ok(match (transaction_id, position) {
+        (Some(transaction_id), Some(position)) => LogPosition {
+            transaction_id,
+            position,
+        },
+        _ => LogPosition::START,
+    })
 }
 
-/// Whether every one of these checkpoint rows exists (no lock taken).
+/// Whether every named checkpoint row exists.
 pub async fn all_exist(pool: &sqlx::PgPool, names: &[String]) -> Result<bool, sqlx::Error> {
     let count: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM projection_checkpoints WHERE projection = ANY($1)",

@@ -32,10 +32,16 @@ pub const DEFAULT_SWAP_ATTEMPTS: u32 = 3;
 /// What one step did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
-    /// Applied this many events; the checkpoint is now `to`.
-    Applied { events: usize, to: LogPosition },
-    /// Nothing readable after the checkpoint.
-    UpToDate,
+    /// Applied this many events (fewer than a batch: nothing more was readable when the
+    /// batch was read); the highest checkpoint is now `to`, the lowest `lowest`.
+    Applied {
+        events: usize,
+        to: LogPosition,
+        lowest: LogPosition,
+        full: bool,
+    },
+    /// Nothing readable after the checkpoints; the lowest is `lowest`.
+    UpToDate { lowest: LogPosition },
     /// Another process holds the checkpoint (it is applying right now).
     Busy,
 }
@@ -114,6 +120,10 @@ pub struct Projector {
     batch: i64,
     lock_timeout: Duration,
     swap_attempts: u32,
+    /// Held by the one task of this process that catches up for a read-your-writes wait;
+    /// the others wait for it and then look whether it already got past their write,
+    /// instead of all contending for the checkpoint rows at once.
+    catching_up: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Projector {
@@ -124,6 +134,7 @@ impl Projector {
             batch: DEFAULT_BATCH,
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
             swap_attempts: DEFAULT_SWAP_ATTEMPTS,
+            catching_up: Arc::new(tokio::sync::Mutex::new(())),
         }
     }
 
@@ -174,7 +185,7 @@ impl Projector {
     /// returned at the end (see [`Projector::catch_up_report`] for every one of them).
     /// Returns the number of events read by this call.
     pub async fn catch_up(&self) -> Result<usize, ProjectorError> {
-        let (applied, mut stopped) = self.catch_up_all().await?;
+        let (applied, mut stopped, _) = self.catch_up_all().await?;
         match stopped.is_empty() {
             true => Ok(applied),
             false => Err(stopped.swap_remove(0)),
@@ -184,7 +195,7 @@ impl Projector {
     /// Like [`catch_up`](Self::catch_up), but reports every projection that stopped
     /// instead of failing on the first: for status reports that show all of them.
     pub async fn catch_up_report(&self) -> Result<CatchUp, ProjectorError> {
-        let (applied, stopped) = self.catch_up_all().await?;
+        let (applied, stopped, _) = self.catch_up_all().await?;
         Ok(CatchUp {
             applied,
             stopped: stopped
@@ -197,21 +208,44 @@ impl Projector {
         })
     }
 
-    /// Events read, and the stop of every projection that stopped (in the order they
-    /// stopped).
-    async fn catch_up_all(&self) -> Result<(usize, Vec<ProjectorError>), ProjectorError> {
+    /// Events read, the stop of every projection that stopped (in the order they
+    /// stopped), and the lowest checkpoint of the others when this call saw it (`None`
+    /// when another process held the checkpoints).
+    async fn catch_up_all(
+        &self,
+    ) -> Result<(usize, Vec<ProjectorError>, Option<LogPosition>), ProjectorError> {
         let mut active: Vec<Arc<dyn Projection>> = self.projections.clone();
         let mut stopped = Vec::new();
         let mut applied = 0;
+        let mut reached = None;
         let span = info_span!("projector.catch_up");
         async {
             while !active.is_empty() {
                 match self.step_all(&active).await {
-                    Ok(Step::Applied { events, to }) => {
+                    Ok(Step::Applied {
+                        events,
+                        to,
+                        lowest,
+                        full,
+                    }) => {
                         debug!(events, %to, "applied");
                         applied += events;
+                        reached = Some(lowest);
+                        // A short batch read everything readable: another step would
+                        // only find nothing (or what committed since, which this call
+                        // was not asked to wait for).
+                        if !full {
+                            break;
+                        }
                     }
-                    Ok(Step::UpToDate | Step::Busy) => break,
+                    Ok(Step::UpToDate { lowest }) => {
+                        reached = Some(lowest);
+                        break;
+                    }
+                    Ok(Step::Busy) => {
+                        reached = None;
+                        break;
+                    }
                     Err(ProjectorError::Stopped { projection, source }) => {
                         warn!(projection, "projection stopped at an event it cannot apply");
                         debug!(projection, cause = ?source, "projection stop");
@@ -225,7 +259,7 @@ impl Projector {
         }
         .instrument(span)
         .await?;
-        Ok((applied, stopped))
+        Ok((applied, stopped, reached))
     }
 
     /// One batch for several live projections, read once; retried on transient failures.
@@ -280,12 +314,15 @@ impl Projector {
         )
         .await?;
         tx.commit().await?;
+        let lowest = checkpoints.iter().map(|c| c.at).min().unwrap_or_default();
         match read {
             Some(events) => Ok(Step::Applied {
                 events,
                 to: checkpoints.iter().map(|c| c.at).max().unwrap_or_default(),
+                lowest,
+                full: events as i64 >= self.batch,
             }),
-            None => Ok(Step::UpToDate),
+            None => Ok(Step::UpToDate { lowest }),
         }
     }
 
@@ -312,10 +349,42 @@ impl Projector {
         let started = Instant::now();
         let mut pause = Duration::from_millis(1);
         loop {
+            // One task of this process catches up at a time. A task that had to wait for
+            // another first looks whether that one's catch-up already showed its write.
+            let guard = match self.catching_up.try_lock() {
+                Ok(guard) => guard,
+                Err(_) => {
+                    let left = timeout.saturating_sub(started.elapsed());
+                    let guard = tokio::time::timeout(left, self.catching_up.lock()).await;
+                    if self.low_water_mark().await? >= target {
+                        return Ok(());
+                    }
+                    match guard {
+                        Ok(guard) => guard,
+                        Err(_) => {
+                            return Err(ProjectorError::Lagging {
+                                target,
+                                reached: self.low_water_mark().await?,
+                            })
+                        }
+                    }
+                }
+            };
             // A stopped projection cannot show any write until it is repaired; waiting for
             // it would only turn every write into a timeout. The others are waited for.
-            let stopped = self.catch_up_report().await?.stopped;
-            let reached = self.low_water_mark_except(&stopped).await?;
+            let (_, stopped, seen) = self.catch_up_all().await?;
+            drop(guard);
+            let stopped: Vec<&str> = stopped
+                .iter()
+                .filter_map(|e| match e {
+                    ProjectorError::Stopped { projection, .. } => Some(*projection),
+                    _ => None,
+                })
+                .collect();
+            let reached = match seen {
+                Some(lowest) => lowest,
+                None => self.low_water_mark_except(&stopped).await?,
+            };
             if reached >= target {
                 return Ok(());
             }

@@ -1,6 +1,9 @@
 //! Run lifecycles per second through the aggregate (ensure → start → complete) with
-//! concurrent clients, against inserting the same rows into an events-shaped table,
-//! one transaction per lifecycle.
+//! concurrent clients, against inserting the same rows into an events-shaped table with
+//! raw SQL: one transaction per transition (what the target is judged by: each
+//! transition must be durable before the next happens), and one transaction per
+//! lifecycle (what no real lifecycle can do). Each raw transaction is one multi-row
+//! `INSERT` statement, the fewest round trips raw SQL needs.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -45,24 +48,25 @@ pub async fn compare(pool: &PgPool, args: &BenchArgs) -> Result<Lifecycles, CliE
     Ok(Lifecycles {
         comparison: Comparison {
             name: format!(
-                "run lifecycles (queue+start+complete), {} clients",
+                "run lifecycles (queue+start+complete), {} clients, against raw SQL with one commit per transition",
                 args.clients
             ),
             unit: "lifecycles/s",
             ours: median(ours),
-            baseline: median(raw),
-            target: 0.7,
+            baseline: median(per_transition),
+            target: 0.85,
         },
-        raw_per_transition: median(per_transition),
+        raw_per_lifecycle: median(raw),
     })
 }
 
-/// The lifecycle measurement, with the explanatory baseline that commits each transition.
+/// The lifecycle measurement against the per-transition baseline, with the one-commit
+/// baseline beside it.
 pub struct Lifecycles {
     pub comparison: Comparison,
-    /// The same rows, raw, but one transaction per transition (slot+queued, started,
-    /// completed) — the durability a real lifecycle needs.
-    pub raw_per_transition: f64,
+    /// The same rows, raw, all of a lifecycle in one transaction: a lower bound no real
+    /// lifecycle can reach (it would make a run's start durable only with its end).
+    pub raw_per_lifecycle: f64,
 }
 
 /// How the raw baseline groups its inserts into transactions.
@@ -145,26 +149,14 @@ async fn raw_round(
                 let groups: Vec<&[seed::Row]> = match commits {
                     Commits::PerLifecycle => vec![rows.as_slice()],
                     // slot claim + queued together, then started, then completed
-                    Commits::PerTransition => vec![&rows[..2.min(rows.len())], &rows[2.min(rows.len())..3.min(rows.len())], &rows[3.min(rows.len())..]],
+                    Commits::PerTransition => {
+                        let (claim, rest) = rows.split_at(2.min(rows.len()));
+                        let (started, completed) = rest.split_at(1.min(rest.len()));
+                        vec![claim, started, completed]
+                    }
                 };
                 for group in groups {
-                let mut tx = pool.begin().await?;
-                for r in group {
-                    sqlx::query(
-                        "INSERT INTO bench_raw_events (aggregate_type, aggregate_id, sequence, event_type, \
-                         event_version, payload, metadata) VALUES ($1, $2, $3, $4, $5, $6::json, $7::json)",
-                    )
-                    .bind(r.aggregate_type)
-                    .bind(&r.aggregate_id)
-                    .bind(r.sequence)
-                    .bind(&r.event_type)
-                    .bind(&r.event_version)
-                    .bind(&r.payload)
-                    .bind(&r.metadata)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                tx.commit().await?;
+                    insert_rows(&pool, group).await?;
                 }
                 n += step;
             }
@@ -175,4 +167,26 @@ async fn raw_round(
         c.await.map_err(failed)?.map_err(failed)?;
     }
     Ok(per_second(args.lifecycles, started.elapsed()))
+}
+
+/// One multi-row `INSERT` (its own transaction, one round trip).
+async fn insert_rows(pool: &PgPool, rows: &[seed::Row]) -> Result<(), sqlx::Error> {
+    let column = |f: fn(&seed::Row) -> &str| rows.iter().map(f).collect::<Vec<&str>>();
+    let sequences: Vec<i64> = rows.iter().map(|r| r.sequence).collect();
+    sqlx::query(
+        "INSERT INTO bench_raw_events (aggregate_type, aggregate_id, sequence, event_type, \
+         event_version, payload, metadata) \
+         SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], \
+                              $6::json[], $7::json[])",
+    )
+    .bind(column(|r| r.aggregate_type))
+    .bind(column(|r| &r.aggregate_id))
+    .bind(sequences)
+    .bind(column(|r| &r.event_type))
+    .bind(column(|r| &r.event_version))
+    .bind(column(|r| &r.payload))
+    .bind(column(|r| &r.metadata))
+    .execute(pool)
+    .await?;
+    Ok(())
 }

@@ -237,13 +237,15 @@ pub(super) async fn record(stage: &Stage, pointers: &mut Pointers) -> Result<Cra
         .await
         .map_err(|e| CliError::from_lifecycle(&e))?;
     let job = past.reviews.job_of(crashed).await.map_err(failed)?;
-    if let Claim::Drafted { review_id, version } = past
+    if let Claim::Drafted(review) = past
         .reviews
         .claim(&job, &stage.worker)
         .await
         .map_err(failed)?
     {
-        past.reviews.wait_visible(review_id, version).await;
+        if let Some(drafted) = review.aggregate.state() {
+            past.reviews.wait_visible(drafted.id, review.version).await;
+        }
     }
     out.line(format!(
         "  {}",

@@ -12,10 +12,12 @@
 //! - [`cloudevent`]: a stored event as a CloudEvent (the wire format, the event id).
 //! - [`cursor`]: the opaque commit-order cursor consumers resume from.
 //! - [`wake`]: waking readers on PostgreSQL `NOTIFY`, with polling as the fallback.
+//! - [`notify`]: sending that `NOTIFY` after a writer's append commits.
 //! - this module: [`FeedService`], one page of a caller's scope after a cursor.
 
 pub mod cloudevent;
 pub mod cursor;
+pub mod notify;
 pub mod wake;
 
 use std::sync::Arc;

@@ -6,6 +6,8 @@ pub mod worker;
 
 use std::sync::Arc;
 
+use cqrs_es::Aggregate;
+
 use runproof_domain::environment::ManagedEnvironment;
 use runproof_domain::findings::FindingsDocument;
 use runproof_domain::fingerprint::Fingerprint;
@@ -57,10 +59,11 @@ pub struct ComposeJob {
 }
 
 /// The outcome of claiming the fingerprint slot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Claim {
-    /// This run holds a draft (new, or a failed or orphaned one drafted again).
-    Drafted { review_id: Uuid, version: u64 },
+    /// This run holds a draft (new, or a failed or orphaned one drafted again): the
+    /// review as this claim wrote it, at its version.
+    Drafted(Box<Loaded<EnvironmentReview>>),
     /// A ready or published review with the fingerprint exists.
     Available(Uuid),
     /// Another run holds the draft.
@@ -123,6 +126,16 @@ impl ReviewService {
             writer,
             lifecycle,
             clock,
+        }
+    }
+
+    /// The same service whose writes do not wait for the projections (for the compose
+    /// worker; see [`Writer::without_read_your_writes`]).
+    pub fn without_read_your_writes(&self) -> Self {
+        ReviewService {
+            writer: self.writer.without_read_your_writes(),
+            lifecycle: self.lifecycle.without_read_your_writes(),
+            clock: self.clock.clone(),
         }
     }
 
@@ -244,15 +257,21 @@ impl ReviewService {
         Ok(SlotView { key, slot, holder })
     }
 
-    /// The compose job of a run, from the run's own stream.
+    /// The compose job of a run, from the run's own stream (or from the run as this
+    /// process last wrote it: the job is in what a run records when it is queued, which
+    /// never changes).
     pub async fn job_of(&self, run_id: Uuid) -> Result<ComposeJob, ServiceError> {
-        let run = self
-            .writer
-            .store()
-            .load::<OperationRun>(&run_id.to_string())
-            .await?;
+        let run = match self.lifecycle.as_written(run_id) {
+            Some(run) => run,
+            None => {
+                self.writer
+                    .store()
+                    .load::<OperationRun>(&run_id.to_string())
+                    .await?
+                    .aggregate
+            }
+        };
         let state = run
-            .aggregate
             .state()
             .filter(|s| s.run_type == RunType::EnvironmentReviewCompose)
             .ok_or_else(|| not_found(ReasonCode::RunNotFound, "run", run_id))?;
@@ -312,6 +331,24 @@ impl ReviewService {
         job: &ComposeJob,
         ctx: &CommandContext,
     ) -> Result<Claim, ServiceError> {
+        // A fingerprint composed for the first time has an empty slot: claim it as such,
+        // in a statement that appends only while the slot's stream is still empty.
+        let key = slot_key(job.workspace_id, job.environment_id, &job.fingerprint);
+        let (review_id, review, writes) =
+            self.draft_writes(job, &key, &ReviewSlot::default(), 0, ctx)?;
+        match self
+            .writer
+            .append_to_new_stream::<ReviewSlot>(&key, &writes)
+            .await
+        {
+            Ok(Some(_)) => {
+                tracing::debug!(%review_id, "drafted on a new slot");
+                return Ok(Claim::Drafted(Box::new(review)));
+            }
+            // The slot has a history, or another claim took it at the same moment.
+            Ok(None) | Err(StoreError::Conflict) => {}
+            Err(e) => return Err(e.into()),
+        }
         for _ in 0..CLAIM_ATTEMPTS {
             let view = self
                 .read_slot(job.workspace_id, job.environment_id, &job.fingerprint)
@@ -319,41 +356,16 @@ impl ReviewService {
             let now = self.clock.now();
             let writes = match view.choice() {
                 SlotChoice::ClaimNew => {
-                    let review_id = Uuid::new_v4();
-                    let Ok(slot_events) = view.slot.aggregate.decide(ClaimReviewSlot {
-                        slot_key: view.key.clone(),
-                        review_id,
-                        observed_holder: view.slot.aggregate.holder(),
-                        claimed_at: now,
-                    }) else {
+                    let Ok((_, review, writes)) = self.draft_writes(
+                        job,
+                        &view.key,
+                        &view.slot.aggregate,
+                        view.slot.version,
+                        ctx,
+                    ) else {
                         continue;
                     };
-                    let review_events = EnvironmentReview::default()
-                        .decide(ReviewCommand::Draft(DraftReview {
-                            review_id,
-                            workspace_id: job.workspace_id,
-                            environment_id: job.environment_id,
-                            fingerprint: job.fingerprint.clone(),
-                            snapshot_id: job.snapshot_id,
-                            run_id: job.run_id,
-                            drafted_at: now,
-                        }))
-                        .map_err(|_| ServiceError::Conflict(ReasonCode::ReviewConcurrentChange))?;
-                    let mut writes = NewEvent::for_stream::<ReviewSlot>(
-                        &view.key,
-                        view.slot.version,
-                        &slot_events,
-                        ctx,
-                        now,
-                    )?;
-                    writes.extend(NewEvent::for_stream::<EnvironmentReview>(
-                        &review_id.to_string(),
-                        0,
-                        &review_events,
-                        ctx,
-                        now,
-                    )?);
-                    (review_id, 1, writes)
+                    (review, writes)
                 }
                 SlotChoice::Redraft { review_id, .. } => {
                     let Some(h) = &view.holder else { continue };
@@ -365,7 +377,6 @@ impl ReviewService {
                         Ok(events) => events,
                         Err(_) => continue,
                     };
-                    let version = h.review.version + events.len() as u64;
                     let writes = NewEvent::for_stream::<EnvironmentReview>(
                         &review_id.to_string(),
                         h.review.version,
@@ -373,21 +384,79 @@ impl ReviewService {
                         ctx,
                         now,
                     )?;
-                    (review_id, version, writes)
+                    let mut review = Loaded {
+                        aggregate: h.review.aggregate.clone(),
+                        version: h.review.version,
+                    };
+                    for e in events {
+                        review.aggregate.apply(e);
+                        review.version += 1;
+                    }
+                    (review, writes)
                 }
                 SlotChoice::Available(review_id) => return Ok(Claim::Available(review_id)),
                 SlotChoice::HeldByActiveRun(review_id) => {
                     return Ok(Claim::HeldElsewhere(review_id))
                 }
             };
-            let (review_id, version, writes) = writes;
+            let (review, writes) = writes;
             match self.writer.append_atomically(&writes).await {
-                Ok(()) => return Ok(Claim::Drafted { review_id, version }),
+                Ok(_) => return Ok(Claim::Drafted(Box::new(review))),
                 Err(StoreError::Conflict) => continue,
                 Err(e) => return Err(e.into()),
             }
         }
         Err(ServiceError::Conflict(ReasonCode::ReviewConcurrentChange))
+    }
+
+    /// The writes of a new draft claiming the slot `key` (read at `version`), and the
+    /// review as they make it. Fails when the slot is not free for a new draft.
+    fn draft_writes(
+        &self,
+        job: &ComposeJob,
+        key: &str,
+        slot: &ReviewSlot,
+        version: u64,
+        ctx: &CommandContext,
+    ) -> Result<(Uuid, Loaded<EnvironmentReview>, Vec<NewEvent>), ServiceError> {
+        let now = self.clock.now();
+        let review_id = Uuid::new_v4();
+        let slot_events = slot
+            .decide(ClaimReviewSlot {
+                slot_key: key.to_string(),
+                review_id,
+                observed_holder: slot.holder(),
+                claimed_at: now,
+            })
+            .map_err(|_| ServiceError::Conflict(ReasonCode::ReviewConcurrentChange))?;
+        let review_events = EnvironmentReview::default()
+            .decide(ReviewCommand::Draft(DraftReview {
+                review_id,
+                workspace_id: job.workspace_id,
+                environment_id: job.environment_id,
+                fingerprint: job.fingerprint.clone(),
+                snapshot_id: job.snapshot_id,
+                run_id: job.run_id,
+                drafted_at: now,
+            }))
+            .map_err(|_| ServiceError::Conflict(ReasonCode::ReviewConcurrentChange))?;
+        let mut writes = NewEvent::for_stream::<ReviewSlot>(key, version, &slot_events, ctx, now)?;
+        writes.extend(NewEvent::for_stream::<EnvironmentReview>(
+            &review_id.to_string(),
+            0,
+            &review_events,
+            ctx,
+            now,
+        )?);
+        let mut review = Loaded {
+            aggregate: EnvironmentReview::default(),
+            version: 0,
+        };
+        for e in review_events {
+            review.aggregate.apply(e);
+            review.version += 1;
+        }
+        Ok((review_id, review, writes))
     }
 
     /// Waits (with read-your-writes on) until the review's draft is visible.
@@ -428,21 +497,19 @@ impl ReviewService {
     }
 
     /// The events that finish the run's draft — ready with its content, or failed —
-    /// decided on the review as read from its stream, to be appended in one transaction
-    /// with the run's completion (so no crash can separate the two). A review that is no
-    /// longer this run's draft, or not of the job's scope and fingerprint, is refused.
-    pub async fn finishing_events(
+    /// decided on the review as the claim drafted it (`loaded`), to be appended in one
+    /// transaction with the run's completion (so no crash can separate the two) at the
+    /// review's version: if anyone wrote to the review since, that append fails and
+    /// nothing is written. A review that is no longer this run's draft, or not of the
+    /// job's scope and fingerprint, is refused.
+    pub fn finishing_events(
         &self,
-        review_id: Uuid,
+        loaded: &Loaded<EnvironmentReview>,
         job: &ComposeJob,
         finish: Finish,
         ctx: &CommandContext,
     ) -> Result<Vec<NewEvent>, ServiceError> {
-        let loaded = self
-            .writer
-            .store()
-            .load::<EnvironmentReview>(&review_id.to_string())
-            .await?;
+        let review_id = loaded.aggregate.state().map_or(Uuid::nil(), |r| r.id);
         let of_job = loaded.aggregate.state().is_some_and(|r| {
             r.workspace_id == job.workspace_id
                 && r.environment_id == job.environment_id

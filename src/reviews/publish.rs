@@ -113,7 +113,7 @@ impl ReviewService {
                 )?);
             }
             match self.writer.append_atomically(&writes).await {
-                Ok(()) => {
+                Ok(_) => {
                     self.wait_visible(review_id, review.version + 1).await;
                     return Ok(Published {
                         review_id,

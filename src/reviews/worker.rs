@@ -121,6 +121,11 @@ impl ComposeWorker {
         lifecycle: RunLifecycle,
         clock: Arc<dyn Clock>,
     ) -> Self {
+        // The worker's own transitions are read back by nobody right after they are
+        // written: they do not wait for the projections one by one; the worker catches
+        // the projections up once per page of the queue and when a round ends.
+        let lifecycle = lifecycle.without_read_your_writes();
+        let reviews = reviews.without_read_your_writes();
         let registry = AdapterRegistry::single(Arc::new(ReviewComposeAdapter::new(pool.clone())));
         let reconciler = Reconciler::new(
             pool.clone(),
@@ -151,6 +156,27 @@ impl ComposeWorker {
         stop: &(dyn Fn() -> bool + Sync),
         on_run: &mut (dyn FnMut(Uuid, &Executed) + Send),
     ) -> Result<Vec<(Uuid, Executed)>, WorkerError> {
+        let done = self.sweep(stop, on_run).await;
+        // When a round returns, the views show everything it did (read-your-writes for
+        // the round, instead of for each of its writes).
+        self.lifecycle.writer().wait_for_own_writes().await;
+        done
+    }
+
+    /// Brings the projections up to date (the queue is read from one); a failure is
+    /// logged, not returned: the queue is then read as the views stand, and a run they
+    /// show queued that the log shows started is paged past.
+    async fn catch_up(&self) {
+        if let Err(e) = self.lifecycle.writer().projector().catch_up_report().await {
+            warn!(error = %e, "the worker could not catch the projections up");
+        }
+    }
+
+    async fn sweep(
+        &self,
+        stop: &(dyn Fn() -> bool + Sync),
+        on_run: &mut (dyn FnMut(Uuid, &Executed) + Send),
+    ) -> Result<Vec<(Uuid, Executed)>, WorkerError> {
         let mut done = Vec::new();
         // Sweep the queue page by page in (created_at, id) order. Rows that cannot be
         // claimed (another worker got them, or the log shows them started while the view
@@ -160,6 +186,7 @@ impl ComposeWorker {
         let mut after: Option<(DateTime<Utc>, Uuid)> = None;
         let mut executed_in_sweep = false;
         loop {
+            self.catch_up().await;
             let page: Vec<(Uuid, DateTime<Utc>)> = sqlx::query_as(
                 "SELECT id, created_at FROM operation_runs \
                  WHERE status = 'queued' AND run_type = $1 \
@@ -194,7 +221,7 @@ impl ComposeWorker {
                 if stop() {
                     return Ok(done);
                 }
-                let executed = match self.claim_and_execute(run_id).await {
+                let executed = match self.execute_claimed(run_id).await {
                     Ok(Some(executed)) => executed,
                     Ok(None) => continue,
                     Err(WorkerError::NotClaimed(e)) => {
@@ -243,8 +270,15 @@ impl ComposeWorker {
     }
 
     /// Claims `run_id` (appends its start event) and executes it; `None` when another
-    /// worker claimed it first.
+    /// worker claimed it first. When it returns, the views show what it wrote.
     pub async fn claim_and_execute(&self, run_id: Uuid) -> Result<Option<Executed>, WorkerError> {
+        let executed = self.execute_claimed(run_id).await;
+        self.lifecycle.writer().wait_for_own_writes().await;
+        executed
+    }
+
+    /// [`ComposeWorker::claim_and_execute`] without waiting for the views.
+    async fn execute_claimed(&self, run_id: Uuid) -> Result<Option<Executed>, WorkerError> {
         let ctx = worker_context();
         match self.lifecycle.start(run_id, &ctx).await {
             Ok(_) => {}
@@ -290,15 +324,15 @@ impl ComposeWorker {
         };
 
         // 1 + 2. Read the slot and claim it.
-        let (review_id, version) = match self.reviews.claim(&job, ctx).await? {
-            Claim::Drafted { review_id, version } => (review_id, version),
+        let review = match self.reviews.claim(&job, ctx).await? {
+            Claim::Drafted(review) => review,
             Claim::Available(review_id) => {
                 return self.duplicate_recovered(&job, review_id, ctx).await
             }
             Claim::HeldElsewhere(_) => return self.settle(run_id, ctx).await,
         };
+        let review_id = review.aggregate.state().map_or(Uuid::nil(), |r| r.id);
         fail::fail_point!("compose.after_slot_claim", |_| std::process::abort());
-        self.reviews.wait_visible(review_id, version).await;
         fail::fail_point!("compose.after_draft_created", |_| std::process::abort());
 
         // 3. Compose.
@@ -328,11 +362,7 @@ impl ComposeWorker {
             ),
         };
         let composed = matches!(finish, Finish::Ready(_));
-        let events = match self
-            .reviews
-            .finishing_events(review_id, &job, finish, ctx)
-            .await
-        {
+        let events = match self.reviews.finishing_events(&review, &job, finish, ctx) {
             Ok(events) => events,
             // The draft is no longer this run's (taken over after the run was ended).
             Err(ServiceError::Refused { .. }) => return self.settle(run_id, ctx).await,
