@@ -287,8 +287,11 @@ impl RunLifecycle {
             aggregate: RunSlot::default(),
             version: 0,
         };
-        let Some((run_id, run, writes)) =
-            self.claim_writes(&slot, None, req, run_type, identity, ctx)?
+        let Some(ClaimWrites {
+            run_id,
+            run,
+            writes,
+        }) = self.claim_writes(&slot, None, req, run_type, identity, ctx)?
         else {
             return Ok(None);
         };
