@@ -306,8 +306,36 @@ impl RunLifecycle {
                 self.writer.wait_shown(at).await;
                 Ok(Some(Ensured::Queued(run_id)))
             }
-            Ok(None) | Err(StoreError::Conflict) => Ok(None),
+            Ok(None) => Ok(None),
+            Err(StoreError::Conflict) => self.lost_first_claim(identity).await,
             Err(e) => Err(LifecycleError::Store(e)),
+        }
+    }
+
+    /// The first claim of a slot lost to a concurrent one: the winner's claim was not yet
+    /// committed when this claim's statement began, and was when it failed, so it
+    /// committed during this request — and queued its run in the same transaction. When
+    /// the slot holds just that claim, its run was active at that moment and is this
+    /// request's answer, without reading the run (the request is ordered right after the
+    /// winner's commit). Otherwise (`None`) the caller reads the slot as usual.
+    async fn lost_first_claim(
+        &self,
+        identity: &IdentityHash,
+    ) -> Result<Option<Ensured>, LifecycleError> {
+        let slot = self
+            .writer
+            .store()
+            .load::<RunSlot>(identity.as_str())
+            .await
+            .map_err(LifecycleError::Store)?;
+        match (slot.version, slot.aggregate.holder()) {
+            (1, Some(winner)) => {
+                self.writer
+                    .wait_visible::<OperationRun>(&winner.to_string(), 1)
+                    .await;
+                Ok(Some(Ensured::Existing(winner)))
+            }
+            _ => Ok(None),
         }
     }
 

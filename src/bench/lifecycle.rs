@@ -71,14 +71,18 @@ pub struct Lifecycles {
 
 /// How the raw baseline groups its inserts into transactions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Commits {
+pub(super) enum Commits {
     /// All four rows of a lifecycle in one transaction (the baseline).
     PerLifecycle,
     /// One transaction per transition, as the lifecycle really happens.
     PerTransition,
 }
 
-async fn ours_round(app: &App, args: &BenchArgs, offset: usize) -> Result<f64, CliError> {
+pub(super) async fn ours_round(
+    app: &App,
+    args: &BenchArgs,
+    offset: usize,
+) -> Result<f64, CliError> {
     let started = Instant::now();
     let mut clients = Vec::new();
     for c in 0..args.clients {
@@ -126,7 +130,7 @@ async fn ours_round(app: &App, args: &BenchArgs, offset: usize) -> Result<f64, C
     Ok(per_second(args.lifecycles, started.elapsed()))
 }
 
-async fn raw_round(
+pub(super) async fn raw_round(
     pool: &PgPool,
     args: &BenchArgs,
     offset: usize,

@@ -6,11 +6,13 @@
 
 mod capture;
 mod console;
+mod footprint;
 pub mod http;
 mod lifecycle;
 mod reconcile;
 mod replay;
 mod reviews;
+mod scale;
 mod seed;
 
 use std::time::Duration;
@@ -24,7 +26,7 @@ use crate::cli::out::Out;
 use crate::database::{self, DatabaseTarget};
 
 /// Options of `runproof bench`.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct BenchArgs {
     /// Run lifecycles (queue+start+complete) per round in the lifecycle benchmark.
     #[arg(long, default_value_t = 2_000)]
@@ -77,15 +79,38 @@ pub struct BenchArgs {
     /// Pages an HTTP client follows through `next_cursor` from where it starts.
     #[arg(long, default_value_t = 5)]
     pub http_pages: usize,
+    /// Rows of `operation_runs` (and lifecycles in the log) in the small table of the
+    /// scale benchmark.
+    #[arg(long, default_value_t = 10_000)]
+    pub scale_small: usize,
+    /// Rows of `operation_runs` (and lifecycles in the log) in the large table of the
+    /// scale benchmark (measured with 8, 32 and 64 clients).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub scale_large: usize,
+    /// Compose runs the worker drains in the memory benchmark (and a tenth of them).
+    #[arg(long, default_value_t = 10_000)]
+    pub memory_composes: usize,
+    /// Events replayed in the memory benchmark (and a tenth of them).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub memory_events: usize,
     /// Run only these benchmarks (comma-separated: lifecycle, replay, reconcile, reviews,
-    /// capture, http).
+    /// capture, http; and, only when named, scale and memory).
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
+    /// The connection string the command was given (the memory benchmark starts this
+    /// binary on the scratch database).
+    #[arg(skip)]
+    pub database_url: String,
 }
 
 impl BenchArgs {
     fn wants(&self, name: &str) -> bool {
-        self.only.is_empty() || self.only.iter().any(|o| o == name)
+        self.only.is_empty() || self.named(name)
+    }
+
+    /// Long benchmarks run only when asked for by name.
+    fn named(&self, name: &str) -> bool {
+        self.only.iter().any(|o| o == name)
     }
 }
 
@@ -330,6 +355,34 @@ pub async fn run(target: &DatabaseTarget, args: BenchArgs, out: &Out) -> Result<
             "HTTP: the server and the baseline each use a pool of {} connections; every API request carries a bearer token; the list and the detail check it in their own statement (the token's and the actor's stream versions guard the read), the console reads both streams with each page.",
             h.pool
         ));
+    }
+    if args.named("scale") {
+        let points = scale::measure(&bench, &args).await?;
+        out.line("");
+        out.line("| lifecycles (writes waiting for the projections) | `operation_runs` rows | clients | runproof | raw SQL, one commit per transition |");
+        out.line("|---|---:|---:|---:|---:|");
+        for p in &points {
+            out.line(format!(
+                "| {} lifecycles × {} rounds | {} | {} | {:.0} lifecycles/s | {:.0} lifecycles/s |",
+                args.lifecycles, args.rounds, p.rows, p.clients, p.ours, p.raw
+            ));
+        }
+    }
+    if args.named("memory") {
+        let url = footprint::url_of_database(&args.database_url, bench.database());
+        let peaks = footprint::measure(&bench, &url, &args).await?;
+        out.line("");
+        out.line("| peak resident set | processed | peak |");
+        out.line("|---|---:|---:|");
+        for p in &peaks {
+            out.line(format!(
+                "| `runproof {}` | {} {} | {:.1} MiB |",
+                p.command,
+                p.items,
+                p.unit,
+                p.peak_kib as f64 / 1024.0
+            ));
+        }
     }
     for note in notes {
         out.line("");

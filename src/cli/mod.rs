@@ -424,7 +424,12 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
     let target = DatabaseTarget::parse(&cli.database_url)
         .map_err(|_| CliError::input(ReasonCode::DbInvalidUrl, vec![]))?;
     let opener = Opener::new(target, cli.read_your_writes_timeout);
-    let result = dispatch(cli.command, &opener, &out).await;
+    let mut command = cli.command;
+    if let Command::Bench(args) = &mut command {
+        // The memory benchmark starts this binary on the scratch database.
+        args.database_url = cli.database_url.clone();
+    }
+    let result = dispatch(command, &opener, &out).await;
     if let Some(lag) = opener.lag() {
         lag::warn(&lag, &out);
     }
