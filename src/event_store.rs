@@ -270,6 +270,11 @@ impl EventStore {
         if CACHED_STATES.contains(&A::TYPE) {
             return self.load_from_cache(aggregate_id).await;
         }
+        self.load_stream(aggregate_id).await
+    }
+
+    /// Loads an aggregate by folding its whole stream.
+    async fn load_stream<A: Aggregate>(&self, aggregate_id: &str) -> Result<Loaded<A>, StoreError> {
         let context = self
             .store::<A>()
             .load_aggregate(aggregate_id)
@@ -322,15 +327,9 @@ impl EventStore {
     ) -> Result<Loaded<A>, StoreError> {
         let mut conn = self.pool.acquire().await?;
         let format = cache_format::<A>();
-        let cached: Option<(i64, String, String)> = sqlx::query_as(
-            "SELECT version, state::text, checksum FROM aggregate_state_cache \
-             WHERE aggregate_type = $1 AND aggregate_id = $2 AND format = $3",
-        )
-        .bind(A::TYPE)
-        .bind(aggregate_id)
-        .bind(&format)
-        .fetch_optional(&mut *conn)
-        .await?;
+        let (cached, after_cache) =
+            log::read_stream_after_cache(&mut conn, A::TYPE, aggregate_id, &format).await?;
+        let cached_version = cached.as_ref().map(|(version, _, _)| *version);
         // A row whose checksum does not match was edited by hand: ignore it and fold the
         // stream (the refresh below overwrites it).
         let (mut aggregate, mut version) = cached
@@ -349,8 +348,13 @@ impl EventStore {
                 Some((aggregate, u64::try_from(version).ok()?))
             })
             .unwrap_or_default();
-        let from = i64::try_from(version).map_err(|e| StoreError::Database(Box::new(e)))?;
-        let events = log::read_stream_after(&mut conn, A::TYPE, aggregate_id, from).await?;
+        // The events read were those after the cached version; when that state is not
+        // used, the stream is read again from the start.
+        let events = if cached_version.is_some() && version == 0 {
+            log::read_stream_after(&mut conn, A::TYPE, aggregate_id, 0).await?
+        } else {
+            after_cache
+        };
         fold(&mut aggregate, &mut version, &events)?;
         if events.len() >= CACHE_AFTER_EVENTS {
             if let Err(e) = self
@@ -410,7 +414,9 @@ impl EventStore {
     where
         A::Error: 'static,
     {
-        let loaded = self.load::<A>(aggregate_id).await?;
+        // Folded from the whole stream (not from a cached state): commands go through here
+        // on every schema this build migrates from.
+        let loaded = self.load_stream::<A>(aggregate_id).await?;
         let mut aggregate = loaded.aggregate;
         let sink: EventSink<A> = EventSink::default();
         aggregate

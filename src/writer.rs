@@ -193,8 +193,13 @@ impl Writer {
         if self.read_your_writes.is_none() || !self.wait_each {
             return;
         }
-        match self.store.position_of::<A>(id, version).await {
-            Ok(Some(target)) => self.wait_shown(target).await,
+        let Ok(sequence) = i64::try_from(version) else {
+            return;
+        };
+        match self.projector.shows(A::TYPE, id, sequence).await {
+            // Shown already (another caller's wait caught the views up): nothing to wait for.
+            Ok(Some((_, true))) => self.note_lag(None),
+            Ok(Some((target, false))) => self.wait(target).await,
             Ok(None) => {}
             Err(e) => {
                 tracing::warn!(error = %e, "cannot look up the write's log position");

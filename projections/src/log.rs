@@ -147,6 +147,56 @@ pub async fn read_stream_after(
     rows.iter().map(decode).collect()
 }
 
+/// A row of `aggregate_state_cache`: version, state (JSON text) and checksum.
+pub type CachedState = (i64, String, String);
+
+/// A stream's cached state (of `format`, if there is one) and the events after it, in one
+/// statement. The caller checks the cached state; when it rejects it, it reads the
+/// stream from the start ([`read_stream_after`] with 0).
+pub async fn read_stream_after_cache(
+    conn: &mut PgConnection,
+    aggregate_type: &str,
+    aggregate_id: &str,
+    format: &str,
+) -> Result<(Option<CachedState>, Vec<StoredEvent>), sqlx::Error> {
+    let sql = format!(
+        "SELECT c.version AS cached_version, c.state::text AS cached_state, \
+                c.checksum AS cached_checksum, e.* \
+         FROM (SELECT 1) AS one \
+         LEFT JOIN aggregate_state_cache c \
+           ON c.aggregate_type = $1 AND c.aggregate_id = $2 AND c.format = $3 \
+         LEFT JOIN LATERAL ( \
+           SELECT {COLUMNS} FROM events \
+           WHERE aggregate_type = $1 AND aggregate_id = $2 \
+             AND sequence > coalesce(c.version, 0) \
+           ORDER BY sequence) e ON true \
+         ORDER BY e.sequence"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(aggregate_type)
+        .bind(aggregate_id)
+        .bind(format)
+        .fetch_all(conn)
+        .await?;
+    let mut cached = None;
+    let mut events = Vec::with_capacity(rows.len());
+    for row in &rows {
+        if cached.is_none() {
+            let version: Option<i64> = row.try_get("cached_version")?;
+            let state: Option<String> = row.try_get("cached_state")?;
+            let checksum: Option<String> = row.try_get("cached_checksum")?;
+            if let (Some(v), Some(s), Some(c)) = (version, state, checksum) {
+                cached = Some((v, s, c));
+            }
+        }
+        let sequence: Option<i64> = row.try_get("sequence")?;
+        if sequence.is_some() {
+            events.push(decode(row)?);
+        }
+    }
+    Ok((cached, events))
+}
+
 /// The events of several streams in one statement: stream by stream in the order given,
 /// each in sequence order (e.g. a token's stream and its actor's, read together so that
 /// both are as of the same moment).

@@ -326,6 +326,46 @@ impl Projector {
         }
     }
 
+    /// Where a stream's event is in the log, and whether every live projection already
+    /// shows it — in one statement (a read-your-writes wait that need not wait costs one
+    /// round trip). `None` when the stream has no such event.
+    pub async fn shows(
+        &self,
+        aggregate_type: &str,
+        aggregate_id: &str,
+        sequence: i64,
+    ) -> Result<Option<(LogPosition, bool)>, ProjectorError> {
+        let names: Vec<String> = self
+            .projections
+            .iter()
+            .map(|p| p.name().to_string())
+            .collect();
+        let mut conn = self.pool.acquire().await?;
+        let row: Option<(i64, i64, i64)> = sqlx::query_as(
+            "SELECT e.transaction_id::text::bigint, e.position, \
+                    (SELECT count(*) FROM projection_checkpoints c \
+                      WHERE c.projection = ANY($4) \
+                        AND (c.transaction_id, c.position) >= (e.transaction_id, e.position)) \
+             FROM events e \
+             WHERE e.aggregate_type = $1 AND e.aggregate_id = $2 AND e.sequence = $3",
+        )
+        .bind(aggregate_type)
+        .bind(aggregate_id)
+        .bind(sequence)
+        .bind(&names)
+        .fetch_optional(&mut *conn)
+        .await?;
+        Ok(row.map(|(transaction_id, position, past)| {
+            (
+                LogPosition {
+                    transaction_id,
+                    position,
+                },
+                past == names.len() as i64,
+            )
+        }))
+    }
+
     /// The lowest live checkpoint over all projections.
     pub async fn low_water_mark(&self) -> Result<LogPosition, ProjectorError> {
         let mut conn = self.pool.acquire().await?;
