@@ -100,11 +100,7 @@ impl ProofFile {
             let hash: [u8; 32] = bytes.try_into().map_err(|_| err(line))?;
             proof.push(Hash(hash));
         }
-        let header_len: usize = text
-            .split_inclusive('\n')
-            .take(line)
-            .map(str::len)
-            .sum();
+        let header_len: usize = text.split_inclusive('\n').take(line).map(str::len).sum();
         let file = ProofFile {
             extra,
             index,
@@ -402,7 +398,10 @@ mod tests {
         assert_eq!(proof_length(0, 1_000_000), 20);
         assert_eq!(proof_length(999_999, 1_000_000), 12);
         assert_eq!(
-            (0..1_000_000u64).step_by(997).map(|i| proof_length(i, 1_000_000)).max(),
+            (0..1_000_000u64)
+                .step_by(997)
+                .map(|i| proof_length(i, 1_000_000))
+                .max(),
             Some(20)
         );
         assert_eq!(proof_length(0, 1), 0);
