@@ -156,3 +156,64 @@ pub fn check(bytes: &[u8], key: &VerifierKey) -> Result<Proved, ProofProblem> {
         size: head.size,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use runproof_audit::{SignerKey, Tree};
+
+    fn event(leaf_index: u64) -> BundleEvent {
+        let mut event = BundleEvent {
+            leaf_index,
+            leaf_hash: String::new(),
+            aggregate_type: "operation_run".into(),
+            aggregate_id: "run-1".into(),
+            sequence: 1,
+            event_type: "RunQueued".into(),
+            event_version: "1.0".into(),
+            recorded_at_micros: Some(1_767_225_600_000_000),
+            payload: r#"{"RunQueued":{"n":1}}"#.into(),
+            metadata: "{}".into(),
+        };
+        event.leaf_hash = tree::to_hex(&leaf::leaf_hash(&event.leaf_event()).unwrap());
+        event
+    }
+
+    /// A proof file for `event` as leaf 1 of a three-leaf tree, signed with `key`.
+    fn file(event: &BundleEvent, index: u64, key: &SignerKey) -> String {
+        let leaves = [
+            tree::record_hash(b"a"),
+            tree::from_hex(&event.leaf_hash).unwrap(),
+            tree::record_hash(b"c"),
+        ];
+        let tree = Tree::from_leaves(leaves).unwrap();
+        let head = TreeHead {
+            origin: key.name().into(),
+            size: 3,
+            root: tree.root().unwrap(),
+        };
+        ProofFile {
+            extra: Some(event.render().into_bytes()),
+            index,
+            proof: tree.inclusion_proof(1, 3).unwrap(),
+            checkpoint: head.sign(key).unwrap(),
+        }
+        .render()
+    }
+
+    #[test]
+    fn a_proof_holds_for_its_leaf_and_an_index_beyond_the_tree_is_named() {
+        let key = SignerKey::from_seed("runproof/test", [5; 32]).unwrap();
+        let verifier = VerifierKey::parse(key.verifier_key()).unwrap();
+        let proved = check(file(&event(1), 1, &key).as_bytes(), &verifier).unwrap();
+        assert_eq!((proved.head.size, proved.event.leaf_index), (3, 1));
+        assert_eq!(
+            check(file(&event(5), 5, &key).as_bytes(), &verifier),
+            Err(ProofProblem::OutOfRange { index: 5, size: 3 })
+        );
+        assert_eq!(
+            check(b"c2sp.org/tlog-proof@v1\n\xff\n", &verifier),
+            Err(ProofProblem::Malformed { line: 2 })
+        );
+    }
+}
