@@ -241,3 +241,58 @@ async fn the_http_benchmark_serves_both_callers_and_prints_its_rows() {
     }
     assert!(!out.stdout.contains("lifecycles/s"));
 }
+
+#[tokio::test]
+async fn the_audit_benchmark_compares_the_rebuild_with_and_without_the_sequencer_and_prints_its_figures(
+) {
+    let db = TestDb::unmigrated().await;
+    let target = DatabaseTarget::parse(&db.url()).unwrap();
+    let url = db.url();
+    let out = tokio::task::spawn_blocking(move || {
+        common::cli::runproof(
+            &url,
+            &[
+                "bench", "--only", "audit", "--events", "3000", "--rounds", "1",
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    bench::scratch_target(&target)
+        .drop_if_exists()
+        .await
+        .unwrap();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+
+    let rows: Vec<Vec<&str>> = out
+        .stdout
+        .lines()
+        .filter(|l| {
+            l.starts_with("| ") && !l.starts_with("| benchmark") && !l.starts_with("| audit log")
+        })
+        .map(|l| l.split(" | ").collect())
+        .collect();
+    // The comparison: with the sequencer (ours) against without it, target 0.8.
+    let comparison = &rows[0];
+    assert_eq!(
+        comparison[0],
+        "| rebuild of 3000 events with the sequencer (`log_leaves`) vs without"
+    );
+    for rate in [comparison[1], comparison[2]] {
+        let rate: f64 = rate.trim_end_matches(" events/s").parse().unwrap();
+        assert!(rate > 0.0, "{comparison:?}");
+    }
+    assert!(comparison[3].parse::<f64>().unwrap() > 0.0);
+    assert_eq!(comparison[4], "≥ 0.80 |");
+
+    let figures: Vec<(&str, &str)> = rows[1..].iter().map(|c| (c[0], c[1])).collect();
+    assert_eq!(figures.len(), 6, "{}", out.stdout);
+    assert!(figures[0].0.contains("sequencer alone") && figures[0].1.ends_with("leaves/s |"));
+    assert!(figures[1].0.contains("audit verify DIR") && figures[1].1.ends_with("events/s |"));
+    assert!(figures[2].0.contains("audit prove") && figures[2].1.ends_with("ms |"));
+    // At 1,000,000 leaves leaf 0's proof holds 20 hashes, the last leaf's 12.
+    assert_eq!(figures[3].1, "20 / 12 (640 / 384 bytes) |");
+    let file_bytes: usize = figures[4].1.trim_end_matches(" bytes |").parse().unwrap();
+    assert!(file_bytes > 20 * 45, "{}", figures[4].1);
+    assert!(!out.stdout.contains("lifecycles/s"));
+}

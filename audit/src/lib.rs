@@ -23,6 +23,8 @@
 //! - [`proof`]: checking inclusion and consistency proofs against roots.
 //! - [`checkpoint`]: tree heads as C2SP checkpoints, signed and opened as notes.
 //! - [`key`]: Ed25519 note keys: the signer key (secret) and the verifier key (public).
+//! - [`tlog_proof`]: inclusion proofs as C2SP `tlog-proof` files, and building many of
+//!   them in one pass over the leaf hashes.
 #![forbid(unsafe_code)]
 
 pub mod checkpoint;
@@ -30,10 +32,12 @@ pub mod compact;
 pub mod key;
 pub mod leaf;
 pub mod proof;
+pub mod tlog_proof;
 pub mod tree;
 
 pub use checkpoint::{CheckpointError, TreeHead};
 pub use compact::{CompactRange, CompactRangeError};
 pub use key::{KeyError, SignerKey, VerifierKey};
 pub use leaf::{LeafError, LeafEvent};
+pub use tlog_proof::{ProofBuilder, ProofFile};
 pub use tree::{Hash, Tree, TreeError};

@@ -955,6 +955,66 @@ text_catalogue! {
         en: "The consistency proof does not show that the tree of size {to} extends the tree of size {from}: the proof was changed, or the log was forked.",
         de: "Der Konsistenzbeweis zeigt nicht, dass der Baum der Größe {to} den Baum der Größe {from} fortsetzt: Der Beweis wurde verändert, oder das Log wurde gespalten."
     }
+    /// `audit prove`: none of the run's events is covered by the latest checkpoint.
+    AuditProveNothingCovered = "audit.prove_nothing_covered" {
+        en: "None of run {run}'s {events} event(s) is covered by the latest signed checkpoint (tree size {size}) yet, so no proof was written: sign one (runproof audit checkpoint), then prove again.",
+        de: "Keines der {events} Ereignis(se) von Lauf {run} ist schon vom letzten signierten Checkpoint (Baumgröße {size}) erfasst, daher wurde kein Beweis geschrieben: einen signieren (runproof audit checkpoint), dann erneut beweisen."
+    }
+    /// `audit prove`: the output directory holds files already.
+    AuditProveDirNotEmpty = "audit.prove_dir_not_empty" {
+        en: "{dir} is not empty: audit prove writes proofs only into a new or empty directory. Choose another --out.",
+        de: "{dir} ist nicht leer: audit prove schreibt Beweise nur in ein neues oder leeres Verzeichnis. Ein anderes --out wählen."
+    }
+    /// `audit prove`: the output directory cannot be created or written.
+    AuditProveIo = "audit.prove_io" {
+        en: "Cannot write proofs into {dir}: check that this user may create and write it.",
+        de: "In {dir} können keine Beweise geschrieben werden: Prüfen, ob dieser Benutzer es anlegen und beschreiben darf."
+    }
+    /// `audit verify-proof`: the file cannot be read.
+    AuditProofIo = "audit.proof_io" {
+        en: "Cannot read the proof file {file}: check that it exists and this user may read it.",
+        de: "Die Beweisdatei {file} ist nicht lesbar: Prüfen, ob sie existiert und dieser Benutzer sie lesen darf."
+    }
+    /// `audit verify-proof`: the file is not a tlog-proof in the form `audit prove` writes.
+    AuditProofMalformed = "audit.proof_malformed" {
+        en: "{file} line {line}: not a c2sp.org/tlog-proof@v1 inclusion proof in the form audit prove writes; it was changed.",
+        de: "{file} Zeile {line}: kein Inklusionsbeweis c2sp.org/tlog-proof@v1 in der Form, in der audit prove ihn schreibt; er wurde verändert."
+    }
+    /// `audit verify-proof`: the extra line holds no event.
+    AuditProofEvent = "audit.proof_event" {
+        en: "{file}: its extra line does not hold an event in the form audit export writes it (missing or changed), so the leaf cannot be recomputed.",
+        de: "{file}: Seine extra-Zeile enthält kein Ereignis in der Form, in der audit export es schreibt (fehlt oder verändert), daher lässt sich das Blatt nicht neu berechnen."
+    }
+    /// `audit verify-proof`: the checkpoint's signature by the key does not verify.
+    AuditProofSignature = "audit.proof_signature" {
+        en: "{file}: the checkpoint is not validly signed by the key {key}: its text or its signature was changed.",
+        de: "{file}: Der Checkpoint ist nicht gültig mit dem Schlüssel {key} signiert: Sein Text oder seine Signatur wurde verändert."
+    }
+    /// `audit verify-proof`: the checkpoint carries no signature by the key.
+    AuditProofWrongKey = "audit.proof_wrong_key" {
+        en: "{file}: the checkpoint carries no signature by the key {key}: it was signed with another key, or is another log's.",
+        de: "{file}: Der Checkpoint trägt keine Signatur des Schlüssels {key}: Er wurde mit einem anderen Schlüssel signiert oder gehört zu einem anderen Log."
+    }
+    /// `audit verify-proof`: the proof's index is not the event's leaf.
+    AuditProofIndex = "audit.proof_index" {
+        en: "{file} proves leaf {index}, but the event it carries is leaf {leaf}: the proof is for a different entry.",
+        de: "{file} beweist Blatt {index}, das enthaltene Ereignis ist aber Blatt {leaf}: Der Beweis gilt einem anderen Eintrag."
+    }
+    /// `audit verify-proof`: the leaf is outside the signed tree.
+    AuditProofOutOfRange = "audit.proof_out_of_range" {
+        en: "{file}: leaf {index} is outside the signed tree of size {size}.",
+        de: "{file}: Blatt {index} liegt außerhalb des signierten Baums der Größe {size}."
+    }
+    /// `audit verify-proof`: the event hashes differently from the leaf the proof holds.
+    AuditProofEventChanged = "audit.proof_event_changed" {
+        en: "{file}: leaf {index} ({event}) hashes to {now}, but the signed tree holds {then} there: the event was changed.",
+        de: "{file}: Blatt {index} ({event}) ergibt den Hash {now}, der signierte Baum enthält dort aber {then}: Das Ereignis wurde verändert."
+    }
+    /// `audit verify-proof`: the inclusion proof does not lead to the signed root.
+    AuditProofMismatch = "audit.proof_mismatch" {
+        en: "{file}: the inclusion proof does not lead from leaf {index} to the signed root of tree size {size}: a proof hash was changed, or the proof is for another leaf or tree.",
+        de: "{file}: Der Inklusionsbeweis führt nicht von Blatt {index} zum signierten Wurzel-Hash der Baumgröße {size}: Ein Beweis-Hash wurde verändert, oder der Beweis gilt einem anderen Blatt oder Baum."
+    }
 }
 }
 

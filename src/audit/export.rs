@@ -59,9 +59,24 @@ pub fn check_empty(dir: &Path) -> Result<(), WriteError> {
 /// Writes `bundle` into `dir` (created if missing; refused unless empty). Every file is
 /// created new, so nothing is ever overwritten.
 pub fn write(dir: &Path, bundle: &Bundle) -> Result<(), WriteError> {
+    write_files(
+        dir,
+        bundle
+            .files
+            .iter()
+            .map(|(name, bytes)| (*name, bytes.as_slice())),
+    )
+}
+
+/// Writes `files` (name, bytes) into `dir` (created if missing; refused unless empty),
+/// each created new.
+pub fn write_files<'a>(
+    dir: &Path,
+    files: impl IntoIterator<Item = (&'a str, &'a [u8])>,
+) -> Result<(), WriteError> {
     check_empty(dir)?;
     std::fs::create_dir_all(dir)?;
-    for (name, bytes) in &bundle.files {
+    for (name, bytes) in files {
         let mut file = OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -182,39 +197,45 @@ async fn read_events(
     lo: i64,
     hi: i64,
 ) -> Result<Vec<BundleEvent>, AuditError> {
-    let rows = sqlx::query(
-        "SELECT l.leaf_index, l.leaf_hash, e.aggregate_type, e.aggregate_id, e.sequence, \
-                e.event_type, e.event_version, e.payload::text AS payload, \
-                e.metadata::text AS metadata, e.recorded_at \
-         FROM log_leaves l JOIN events e ON e.position = l.position \
-         WHERE l.leaf_index >= $1 AND l.leaf_index < $2 ORDER BY l.leaf_index",
-    )
+    let rows = sqlx::query(&format!(
+        "SELECT {EVENT_COLUMNS} FROM log_leaves l JOIN events e ON e.position = l.position \
+         WHERE l.leaf_index >= $1 AND l.leaf_index < $2 ORDER BY l.leaf_index"
+    ))
     .bind(lo)
     .bind(hi)
     .fetch_all(conn)
     .await?;
     rows.iter()
-        .map(|r| {
-            let index: i64 = r.try_get("leaf_index")?;
-            let hash: Vec<u8> = r.try_get("leaf_hash")?;
-            let payload: String = r.try_get("payload")?;
-            let metadata: String = r.try_get("metadata")?;
-            let recorded_at: Option<chrono::DateTime<chrono::Utc>> = r.try_get("recorded_at")?;
-            Ok(BundleEvent {
-                leaf_index: u64::try_from(index).unwrap_or_default(),
-                leaf_hash: tree::to_hex(&tree::from_bytes(&hash).unwrap_or_default()),
-                aggregate_type: r.try_get("aggregate_type")?,
-                aggregate_id: r.try_get("aggregate_id")?,
-                sequence: r.try_get("sequence")?,
-                event_type: r.try_get("event_type")?,
-                event_version: r.try_get("event_version")?,
-                recorded_at_micros: recorded_at.map(|t| t.timestamp_micros()),
-                // An event with no canonical form (which runproof never writes and the
-                // sequencer never passes) is exported as stored: its line then fails.
-                payload: leaf::canonical_json(&payload).unwrap_or(payload),
-                metadata: leaf::canonical_json(&metadata).unwrap_or(metadata),
-            })
-        })
+        .map(bundle_event)
         .collect::<Result<_, sqlx::Error>>()
         .map_err(AuditError::from)
+}
+
+/// The columns [`bundle_event`] reads: the leaf's index and hash (`l`, `log_leaves`) and
+/// the event's fields (`e`, `events`).
+pub(crate) const EVENT_COLUMNS: &str = "l.leaf_index, l.leaf_hash, e.aggregate_type, \
+    e.aggregate_id, e.sequence, e.event_type, e.event_version, e.payload::text AS payload, \
+    e.metadata::text AS metadata, e.recorded_at";
+
+/// One row of [`EVENT_COLUMNS`] as the bundle's event line holds it.
+pub(crate) fn bundle_event(r: &sqlx::postgres::PgRow) -> Result<BundleEvent, sqlx::Error> {
+    let index: i64 = r.try_get("leaf_index")?;
+    let hash: Vec<u8> = r.try_get("leaf_hash")?;
+    let payload: String = r.try_get("payload")?;
+    let metadata: String = r.try_get("metadata")?;
+    let recorded_at: Option<chrono::DateTime<chrono::Utc>> = r.try_get("recorded_at")?;
+    Ok(BundleEvent {
+        leaf_index: u64::try_from(index).unwrap_or_default(),
+        leaf_hash: tree::to_hex(&tree::from_bytes(&hash).unwrap_or_default()),
+        aggregate_type: r.try_get("aggregate_type")?,
+        aggregate_id: r.try_get("aggregate_id")?,
+        sequence: r.try_get("sequence")?,
+        event_type: r.try_get("event_type")?,
+        event_version: r.try_get("event_version")?,
+        recorded_at_micros: recorded_at.map(|t| t.timestamp_micros()),
+        // An event with no canonical form (which runproof never writes and the
+        // sequencer never passes) is exported as stored: its line then fails.
+        payload: leaf::canonical_json(&payload).unwrap_or(payload),
+        metadata: leaf::canonical_json(&metadata).unwrap_or(metadata),
+    })
 }

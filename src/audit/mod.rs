@@ -15,6 +15,9 @@
 //! - [`bundle`]: the audit bundle's files, and `audit verify DIR`, which checks them
 //!   offline with only the verifier key.
 //! - [`export`]: `audit export`: the bundle of the log between two signed checkpoints.
+//! - [`prove`]: `audit prove`: inclusion proofs of a run's events against the latest
+//!   signed checkpoint, as C2SP `tlog-proof` files carrying the event.
+//! - [`proof_check`]: `audit verify-proof`: one proof file checked offline.
 //! - [`redecide`]: re-deciding recorded decisions from their recorded evidence, with no
 //!   database (fed log entries in order; for the live log and for exported bundles).
 //! - [`redecide_log`]: `audit redecide` over the live log, streamed in commit order.
@@ -25,6 +28,8 @@ pub mod bundle;
 pub mod checkpoints;
 pub mod export;
 pub mod keys;
+pub mod proof_check;
+pub mod prove;
 pub mod redecide;
 pub mod redecide_log;
 pub mod schedule;
@@ -60,6 +65,16 @@ pub enum AuditError {
     /// The earlier tree of a range is larger than the later one.
     #[error("range {from}..{to} is reversed")]
     RangeReversed { from: u64, to: u64 },
+    /// The log holds no event of this run.
+    #[error("run {run} has no events")]
+    RunUnknown { run: uuid::Uuid },
+    /// None of the run's events is in the latest checkpoint's tree yet.
+    #[error("none of run {run}'s {events} events is in the tree of size {size}")]
+    NothingCovered {
+        run: uuid::Uuid,
+        events: usize,
+        size: u64,
+    },
     /// No checkpoint has been signed yet.
     #[error("no checkpoint signed yet")]
     NoCheckpoint,

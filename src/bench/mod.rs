@@ -4,6 +4,7 @@
 //! Each measurement reports runproof's rate, the baseline's rate on the same data, and
 //! their ratio. Results print as Markdown, ready for `docs/benchmarks.md`.
 
+mod audit;
 mod capture;
 mod console;
 mod footprint;
@@ -93,8 +94,8 @@ pub struct BenchArgs {
     /// Events replayed in the memory benchmark (and a tenth of them).
     #[arg(long, default_value_t = 1_000_000)]
     pub memory_events: usize,
-    /// Run only these benchmarks (comma-separated: lifecycle, replay, reconcile, reviews,
-    /// capture, http; and, only when named, scale and memory).
+    /// Run only these benchmarks (comma-separated: lifecycle, replay, audit, reconcile,
+    /// reviews, capture, http; and, only when named, scale and memory).
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
     /// The connection string the command was given (the memory benchmark starts this
@@ -175,6 +176,13 @@ pub async fn run(target: &DatabaseTarget, args: BenchArgs, out: &Out) -> Result<
         let pool = fresh_database(&bench).await?;
         table.push(replay::compare(&pool, &args).await?);
     }
+    let mut audit_lines = Vec::new();
+    if args.wants("audit") {
+        let pool = fresh_database(&bench).await?;
+        let figures = audit::measure(&pool, &args).await?;
+        table.push(figures.comparison);
+        audit_lines = figures.lines;
+    }
     if !table.is_empty() {
         out.line("| benchmark | runproof | raw-SQL baseline | ratio | target |");
         out.line("|---|---:|---:|---:|---:|");
@@ -189,6 +197,10 @@ pub async fn run(target: &DatabaseTarget, args: BenchArgs, out: &Out) -> Result<
                 unit = c.unit
             ));
         }
+    }
+    if !audit_lines.is_empty() {
+        out.line("");
+        audit_lines.into_iter().for_each(|l| out.line(l));
     }
     if args.wants("reconcile") {
         let pool = fresh_database(&bench).await?;

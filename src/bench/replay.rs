@@ -12,12 +12,15 @@ use crate::cli::error::CliError;
 /// Runs queued before the first of them starts, and again before it completes.
 const LAG: usize = 1_000;
 
-/// The baseline: the run projection written as one SQL statement over the log.
+/// The baseline: the run projection written as one SQL statement over the log (the
+/// completion note goes into `context` under `completion`, as the projection puts it).
 const RAW_FOLD: &str = "
 INSERT INTO bench_raw_runs
 SELECT id, workspace_id, managed_environment_id, run_type,
        CASE WHEN completed THEN 'completed' WHEN started_at IS NOT NULL THEN 'running' ELSE 'queued' END,
-       COALESCE(outcome, 'pending'), initiator, identity_hash, context,
+       COALESCE(outcome, 'pending'), initiator, identity_hash,
+       CASE WHEN jsonb_typeof(note) = 'object' THEN context || jsonb_build_object('completion', note)
+            ELSE context END,
        COALESCE(summary_counts, '{}'::jsonb), COALESCE(failure_summary, '[]'::jsonb),
        created_at, started_at, completed_at,
        COALESCE(completed_at, started_at, created_at), version, last_position
@@ -31,6 +34,7 @@ FROM (
     max(p #>> '{RunQueued,initiator}') AS initiator,
     max(p #>> '{RunQueued,identity_hash}') AS identity_hash,
     (array_agg(p #> '{RunQueued,context}') FILTER (WHERE event_type = 'RunQueued'))[1] AS context,
+    (array_agg(p #> '{RunCompleted,note}') FILTER (WHERE event_type = 'RunCompleted'))[1] AS note,
     (array_agg(p #> '{RunCompleted,summary}') FILTER (WHERE event_type = 'RunCompleted'))[1] AS summary_counts,
     (array_agg(p #> '{RunCompleted,failures}') FILTER (WHERE event_type = 'RunCompleted'))[1] AS failure_summary,
     max((p #>> '{RunQueued,queued_at}')::timestamptz) AS created_at,

@@ -22,6 +22,8 @@ use crate::audit::bundle;
 use crate::audit::checkpoints::{self, Signed, StoredCheckpoint};
 use crate::audit::export;
 use crate::audit::keys::{self, KeyFileError};
+use crate::audit::proof_check;
+use crate::audit::prove;
 use crate::audit::schedule::{Checkpointer, DEFAULT_EVERY};
 use crate::audit::verify;
 use crate::audit::AuditError;
@@ -78,6 +80,28 @@ pub enum AuditCommand {
         database: bool,
         /// The log's verifier key (<name>+<id>+<key>, or a file holding it): every
         /// checkpoint must carry a valid signature by it. Required with DIR.
+        #[arg(long, env = "RUNPROOF_AUDIT_VERIFIER_KEY", value_name = "PUBKEY")]
+        key: Option<String>,
+    },
+    /// Write an inclusion proof for each event of a run against the latest signed
+    /// checkpoint: one C2SP tlog-proof file per event (`<leaf index>-<event
+    /// type>.tlog-proof`), each carrying the event it proves (docs/audit.md). Events the
+    /// checkpoint does not cover yet are listed, without a proof.
+    Prove {
+        /// The run's id.
+        run_id: String,
+        /// A new or empty directory to write the proofs into.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+    /// Check one proof file from `audit prove` offline (no database): the checkpoint's
+    /// signature by the key, the event's leaf hash, and its inclusion in the signed tree.
+    /// Exit code 1 with one line saying what is wrong.
+    VerifyProof {
+        /// The .tlog-proof file.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// The log's verifier key (<name>+<id>+<key>, or a file holding it).
         #[arg(long, env = "RUNPROOF_AUDIT_VERIFIER_KEY", value_name = "PUBKEY")]
         key: Option<String>,
     },
@@ -197,7 +221,156 @@ pub async fn run(command: AuditCommand, opener: &Opener, out: &Out) -> Result<Ex
                 .map_err(|e| from_audit(&e))?;
             Ok(print_report(&report, key.as_ref().map(|k| k.as_str()), out))
         }
+        AuditCommand::Prove { run_id, out: dir } => {
+            let run = super::runs::parse_id(&run_id)?;
+            export::check_empty(&dir).map_err(|e| prove_write_error(&e, &dir))?;
+            let app = opener.open().await?;
+            let proofs = prove::prove_run(&app.pool, run)
+                .await
+                .map_err(|e| from_audit(&e))?;
+            export::write_files(
+                &dir,
+                proofs
+                    .proven
+                    .iter()
+                    .map(|p| (p.file_name.as_str(), p.text.as_bytes())),
+            )
+            .map_err(|e| prove_write_error(&e, &dir))?;
+            say_proved(&dir, &proofs, out);
+            Ok(ExitCode::SUCCESS)
+        }
+        AuditCommand::VerifyProof { file, key } => {
+            // Offline: no database is opened.
+            let key = key
+                .as_deref()
+                .ok_or_else(|| CliError::input(ReasonCode::AuditVerifierKeyMissing, vec![]))
+                .and_then(|k| {
+                    keys::read_verifier(k)
+                        .ok_or_else(|| CliError::input(ReasonCode::AuditVerifierKeyInvalid, vec![]))
+                })?;
+            verify_proof(&file, &key, out)
+        }
         AuditCommand::Redecide(args) => super::redecide::run(args, opener, out).await,
+    }
+}
+
+fn prove_write_error(e: &export::WriteError, dir: &Path) -> CliError {
+    let dir = ("dir", dir.display().to_string());
+    match e {
+        export::WriteError::NotEmpty => {
+            CliError::input(ReasonCode::AuditProveDirNotEmpty, vec![dir])
+        }
+        export::WriteError::Io(io) => {
+            CliError::environment(ReasonCode::AuditProveIo, vec![dir], io)
+        }
+    }
+}
+
+fn say_proved(dir: &Path, proofs: &prove::RunProofs, out: &Out) {
+    let uncovered_label = |u: &prove::Uncovered| {
+        format!(
+            "{} operation_run/{}#{}",
+            u.event_type, proofs.run, u.sequence
+        )
+    };
+    if out.json {
+        out.json(&json!({
+            "run": proofs.run,
+            "dir": dir.display().to_string(),
+            "origin": proofs.origin,
+            "tree_size": proofs.size,
+            "proofs": proofs.proven.iter().map(|p| json!({
+                "leaf_index": p.event.leaf_index,
+                "sequence": p.event.sequence,
+                "event_type": p.event.event_type,
+                "file": p.file_name,
+            })).collect::<Vec<_>>(),
+            "uncovered": proofs.uncovered.iter().map(|u| json!({
+                "sequence": u.sequence,
+                "event_type": u.event_type,
+                "position": u.position,
+                "leaf_index": u.leaf_index,
+            })).collect::<Vec<_>>(),
+        }));
+        return;
+    }
+    for p in &proofs.proven {
+        out.say(
+            UiText::AuditProofWritten,
+            &[
+                ("index", &p.event.leaf_index.to_string()),
+                (
+                    "event",
+                    &format!("{} {}", p.event.event_type, p.event.label()),
+                ),
+                ("file", &dir.join(&p.file_name).display().to_string()),
+            ],
+        );
+    }
+    for u in &proofs.uncovered {
+        out.say(
+            UiText::AuditProofUncovered,
+            &[
+                ("event", &uncovered_label(u)),
+                ("position", &u.position.to_string()),
+                ("size", &proofs.size.to_string()),
+            ],
+        );
+    }
+    out.say(
+        UiText::AuditProvedRun,
+        &[
+            ("count", &proofs.proven.len().to_string()),
+            ("run", &proofs.run.to_string()),
+            ("dir", &dir.display().to_string()),
+            ("size", &proofs.size.to_string()),
+            ("origin", &proofs.origin),
+            ("uncovered", &proofs.uncovered.len().to_string()),
+        ],
+    );
+}
+
+fn verify_proof(file: &Path, key: &VerifierKey, out: &Out) -> Result<ExitCode, CliError> {
+    let name = file.display().to_string();
+    // The file is the operator's input: one that cannot be read is bad input.
+    let bytes = std::fs::read(file)
+        .map_err(|_| CliError::input(ReasonCode::AuditProofIo, vec![("file", name.clone())]))?;
+    match proof_check::check(&bytes, key) {
+        Ok(proved) => {
+            let event = format!("{} {}", proved.event.event_type, proved.event.label());
+            if out.json {
+                out.json(&json!({
+                    "file": name,
+                    "holds": true,
+                    "leaf_index": proved.event.leaf_index,
+                    "event": event,
+                    "origin": proved.head.origin,
+                    "tree_size": proved.head.size,
+                    "root_hash": tree::to_hex(&proved.head.root),
+                    "key": key.as_str(),
+                }));
+            } else {
+                out.say(
+                    UiText::AuditProofVerified,
+                    &[
+                        ("file", &name),
+                        ("index", &proved.event.leaf_index.to_string()),
+                        ("event", &event),
+                        ("size", &proved.head.size.to_string()),
+                        ("key", key.as_str()),
+                    ],
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(problem) => {
+            let (reason, args) = problem.reason(&name, key.as_str());
+            Err(CliError {
+                reason,
+                args,
+                exit: EXIT_DIFFERENCES,
+            })
+        }
     }
 }
 
@@ -597,6 +770,17 @@ pub fn from_audit(e: &AuditError) -> CliError {
         AuditError::RangeReversed { from, to } => CliError::input(
             ReasonCode::AuditRangeReversed,
             vec![("from", from.to_string()), ("to", to.to_string())],
+        ),
+        AuditError::RunUnknown { run } => {
+            CliError::input(ReasonCode::RunNotFound, vec![("run", run.to_string())])
+        }
+        AuditError::NothingCovered { run, events, size } => CliError::environment_state(
+            ReasonCode::AuditProveNothingCovered,
+            vec![
+                ("run", run.to_string()),
+                ("events", events.to_string()),
+                ("size", size.to_string()),
+            ],
         ),
         AuditError::NoCheckpoint => {
             CliError::environment_state(ReasonCode::AuditNoCheckpoint, vec![])

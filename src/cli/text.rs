@@ -457,6 +457,22 @@ runproof_domain::text_catalogue! {
             en: "… and {count} more not listed.",
             de: "… und {count} weitere, nicht aufgeführt."
         }
+        AuditProofWritten = "ui.audit.proof_written" {
+            en: "Leaf {index} ({event}): {file}",
+            de: "Blatt {index} ({event}): {file}"
+        }
+        AuditProofUncovered = "ui.audit.proof_uncovered" {
+            en: "{event} (log position {position}) is not covered by the latest signed checkpoint (tree size {size}): no proof written. Sign a checkpoint (runproof audit checkpoint) and prove again.",
+            de: "{event} (Log-Position {position}) ist vom letzten signierten Checkpoint (Baumgröße {size}) nicht erfasst: kein Beweis geschrieben. Einen Checkpoint signieren (runproof audit checkpoint) und erneut beweisen."
+        }
+        AuditProvedRun = "ui.audit.proved_run" {
+            en: "Wrote {count} inclusion proof(s) for run {run} into {dir}, against the checkpoint of tree size {size} ({origin}); {uncovered} event(s) not yet covered.",
+            de: "{count} Inklusionsbeweis(e) für Lauf {run} in {dir} geschrieben, gegen den Checkpoint der Baumgröße {size} ({origin}); {uncovered} Ereignis(se) noch nicht erfasst."
+        }
+        AuditProofVerified = "ui.audit.proof_verified" {
+            en: "{file} holds: leaf {index} ({event}) is in the tree of size {size} signed by {key}.",
+            de: "{file} ist bestätigt: Blatt {index} ({event}) gehört zum Baum der Größe {size}, signiert von {key}."
+        }
     }
 }
 
