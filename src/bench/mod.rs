@@ -11,7 +11,7 @@ mod lifecycle;
 mod reconcile;
 mod replay;
 mod reviews;
-mod seed;
+pub mod seed;
 
 use std::time::Duration;
 

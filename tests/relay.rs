@@ -1,0 +1,178 @@
+//! The NATS JetStream relay (`runproof relay nats`) against the local nats-server, run
+//! as the built binary: every event reaches the stream exactly once and in commit order
+//! through kill -9s, a second relay, and NATS going away for a while. Each test has a
+//! stream and subject prefix of its own, so they run in parallel. Without NATS they fail
+//! with a message saying so; they are never skipped.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::nats::{
+    assert_stream_is_the_log, jetstream, kill9, last_sequence, messages, names, require,
+    spawn_relay, terminate, wait_for_line, wait_for_sequence, OwnServer,
+};
+use common::TestDb;
+use rand::Rng;
+use runproof::bench::seed;
+
+/// Appends `events` realistic run events (queued, started, completed, interleaved), in
+/// transactions of `per_transaction`.
+async fn append(db: &TestDb, events: usize, per_transaction: usize) {
+    let rows = seed::interleaved_log(events, 7);
+    for chunk in rows.chunks(per_transaction) {
+        seed::insert(&db.pool, "events", chunk).await.unwrap();
+    }
+}
+
+async fn count(db: &TestDb) -> u64 {
+    common::feed::log_len(db).await as u64
+}
+
+const LEADER_LINE: &str = "relay: leader; publishing";
+
+#[tokio::test]
+async fn ten_thousand_events_reach_the_stream_once_each_in_commit_order_through_kill_9s() {
+    let url = require();
+    let db = TestDb::new().await;
+    let (stream, prefix) = names();
+    let js = jetstream(&url).await;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("relay.log");
+    append(&db, 6_000, 250).await;
+    // The rest arrives while the relay runs and is killed.
+    let writer = {
+        let pool = db.pool.clone();
+        tokio::spawn(async move {
+            let rows = seed::interleaved_log(4_000, 5);
+            for chunk in rows.chunks(40) {
+                seed::insert(&pool, "events", chunk).await.unwrap();
+                tokio::task::yield_now().await;
+            }
+        })
+    };
+    let mut rng = rand::thread_rng();
+    for kill in 0..6 {
+        let mut relay = spawn_relay(&db, &url, &stream, &prefix, &log);
+        let reached = last_sequence(&js, &stream).await;
+        // A random moment: after a random number of further messages (up to 1,500),
+        // or, every other time, after a random pause (up to 400 ms, often before the
+        // relay has published anything).
+        if kill % 2 == 0 {
+            let target = reached + rng.gen_range(1..1_500);
+            let available = count(&db).await;
+            wait_for_sequence(&js, &stream, target.min(available), Duration::from_secs(60))
+                .await;
+        } else {
+            tokio::time::sleep(Duration::from_millis(rng.gen_range(0..400))).await;
+        }
+        kill9(&mut relay);
+    }
+    writer.await.unwrap();
+    let total = count(&db).await;
+    assert_eq!(total, 10_002, "the log holds what was written");
+    let mut relay = spawn_relay(&db, &url, &stream, &prefix, &log);
+    wait_for_sequence(&js, &stream, total, Duration::from_secs(120)).await;
+    assert!(
+        terminate(&mut relay, Duration::from_secs(20)).success(),
+        "SIGTERM stops the relay cleanly"
+    );
+    assert_stream_is_the_log(&js, &stream, &db).await;
+}
+
+#[tokio::test]
+async fn of_two_relays_only_the_leader_publishes_and_the_other_takes_over_when_it_dies() {
+    let url = require();
+    let db = TestDb::new().await;
+    let (stream, prefix) = names();
+    let js = jetstream(&url).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (log_a, log_b) = (dir.path().join("a.log"), dir.path().join("b.log"));
+    append(&db, 3_000, 300).await;
+    let mut a = spawn_relay(&db, &url, &stream, &prefix, &log_a);
+    wait_for_line(&log_a, LEADER_LINE, Duration::from_secs(30)).await;
+    let mut b = spawn_relay(&db, &url, &stream, &prefix, &log_b);
+    wait_for_sequence(&js, &stream, count(&db).await, Duration::from_secs(60)).await;
+    append(&db, 600, 50).await;
+    wait_for_sequence(&js, &stream, count(&db).await, Duration::from_secs(60)).await;
+    let b_log = std::fs::read_to_string(&log_b).unwrap();
+    assert!(
+        !b_log.contains(LEADER_LINE),
+        "the second relay waits while the first leads:\n{b_log}"
+    );
+    kill9(&mut a);
+    wait_for_line(&log_b, LEADER_LINE, Duration::from_secs(30)).await;
+    append(&db, 900, 100).await;
+    wait_for_sequence(&js, &stream, count(&db).await, Duration::from_secs(60)).await;
+    assert!(terminate(&mut b, Duration::from_secs(20)).success());
+    assert_stream_is_the_log(&js, &stream, &db).await;
+}
+
+#[tokio::test]
+async fn events_written_while_nats_is_down_reach_the_stream_once_it_is_back() {
+    require();
+    let db = TestDb::new().await;
+    let (stream, prefix) = names();
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("nats");
+    let log = dir.path().join("relay.log");
+    let mut server = OwnServer::start(&store);
+    let url = server.url();
+    append(&db, 2_000, 200).await;
+    let mut relay = spawn_relay(&db, &url, &stream, &prefix, &log);
+    {
+        let js = jetstream(&url).await;
+        wait_for_sequence(&js, &stream, 2_000, Duration::from_secs(60)).await;
+    }
+    server.stop();
+    append(&db, 2_000, 100).await;
+    wait_for_line(
+        &log,
+        "relay: cannot publish; retrying with backoff",
+        Duration::from_secs(30),
+    )
+    .await;
+    server.resume();
+    let js = jetstream(&url).await;
+    wait_for_sequence(&js, &stream, count(&db).await, Duration::from_secs(90)).await;
+    wait_for_line(&log, "relay: publishing again", Duration::from_secs(10)).await;
+    assert!(terminate(&mut relay, Duration::from_secs(20)).success());
+    assert_stream_is_the_log(&js, &stream, &db).await;
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(
+        text.matches("relay: cannot publish; retrying with backoff")
+            .count(),
+        1,
+        "one line for the outage, not one per retry:\n{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_sequenced_event_carries_its_leaf_index_and_hash_on_the_stream() {
+    let url = require();
+    let db = TestDb::new().await;
+    let (stream, prefix) = names();
+    let js = jetstream(&url).await;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("relay.log");
+    append(&db, 30, 10).await;
+    let (app, _) = common::app(&db);
+    common::wait_projected(&db, &app.projector).await;
+    let mut relay = spawn_relay(&db, &url, &stream, &prefix, &log);
+    wait_for_sequence(&js, &stream, 30, Duration::from_secs(30)).await;
+    assert!(terminate(&mut relay, Duration::from_secs(20)).success());
+    let leaves: Vec<(i64, i64, Vec<u8>)> =
+        sqlx::query_as("SELECT position, leaf_index, leaf_hash FROM log_leaves")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(leaves.len(), 30);
+    for (_, _, event) in messages(&js, &stream).await {
+        common::feed::check_format(&event).unwrap();
+        let position: i64 = event["position"].as_str().unwrap().parse().unwrap();
+        let (_, index, hash) = leaves.iter().find(|(p, _, _)| *p == position).unwrap();
+        assert_eq!(event["leafindex"], index.to_string());
+        assert_eq!(event["leafhash"], hex::encode(hash));
+    }
+}
