@@ -6,6 +6,7 @@
 
 mod capture;
 mod console;
+mod feed;
 pub mod http;
 mod lifecycle;
 mod reconcile;
@@ -77,8 +78,23 @@ pub struct BenchArgs {
     /// Pages an HTTP client follows through `next_cursor` from where it starts.
     #[arg(long, default_value_t = 5)]
     pub http_pages: usize,
+    /// Events in the log the NATS relay publishes (feed benchmark).
+    #[arg(long, default_value_t = 200_000)]
+    pub feed_events: usize,
+    /// Publishes awaiting their ack at most, for the relay and the straight publisher.
+    #[arg(long, default_value_t = 256)]
+    pub feed_window: usize,
+    /// Events per second the writer appends while the feed's lag is measured.
+    #[arg(long, default_value_t = 500)]
+    pub feed_rate: u32,
+    /// Seconds the writer appends while the feed's lag is measured.
+    #[arg(long, default_value_t = 20)]
+    pub feed_seconds: u64,
+    /// The NATS server (with JetStream) of the feed benchmark.
+    #[arg(long, env = "RUNPROOF_NATS_URL", default_value = crate::cli::relay::DEFAULT_NATS_URL)]
+    pub nats_url: String,
     /// Run only these benchmarks (comma-separated: lifecycle, replay, reconcile, reviews,
-    /// capture, http).
+    /// capture, http, feed).
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
 }
@@ -148,6 +164,27 @@ pub async fn run(target: &DatabaseTarget, args: BenchArgs, out: &Out) -> Result<
     if args.wants("replay") {
         let pool = fresh_database(&bench).await?;
         table.push(replay::compare(&pool, &args).await?);
+    }
+    if args.wants("feed") {
+        let pool = fresh_database(&bench).await?;
+        let lag_pool = fresh_database(&feed::lag_target(&bench)).await?;
+        let f = feed::measure(&pool, &bench, &lag_pool, &args).await?;
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        notes.push(format!(
+            "Feed: the relay and the straight publisher each keep at most {} publishes unacknowledged. \
+             Under a steady {} events/s for {} s (one event per transaction), from each commit: \
+             to the relay's JetStream ack p50 {:.1} ms / p99 {:.1} ms; to an SSE client of \
+             `GET /api/v1/events/stream` p50 {:.1} ms / p99 {:.1} ms ({} events).",
+            f.window,
+            f.rate,
+            f.seconds,
+            ms(f.to_ack.p50),
+            ms(f.to_ack.p99),
+            ms(f.to_sse.p50),
+            ms(f.to_sse.p99),
+            f.to_ack.samples
+        ));
+        table.push(f.throughput);
     }
     if !table.is_empty() {
         out.line("| benchmark | runproof | raw-SQL baseline | ratio | target |");

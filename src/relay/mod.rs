@@ -196,6 +196,7 @@ pub struct Relay {
     database: PgConnectOptions,
     settings: RelaySettings,
     pool: PgPool,
+    acks: Option<tokio::sync::mpsc::UnboundedSender<uuid::Uuid>>,
 }
 
 impl Relay {
@@ -212,6 +213,16 @@ impl Relay {
             database,
             settings,
             pool,
+            acks: None,
+        }
+    }
+
+    /// The same relay, telling `acks` the id of every event as its publish is
+    /// acknowledged (the feed benchmark times commit to ack with it).
+    pub fn observing_acks(self, acks: tokio::sync::mpsc::UnboundedSender<uuid::Uuid>) -> Relay {
+        Relay {
+            acks: Some(acks),
+            ..self
         }
     }
 
@@ -412,6 +423,9 @@ impl Relay {
             cursor,
         };
         self.note(&tail, Some(1));
+        if let Some(acks) = &self.acks {
+            let _ = acks.send(event.id);
+        }
         Ok(tail)
     }
 
