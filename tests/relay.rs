@@ -10,8 +10,9 @@ mod common;
 use std::time::Duration;
 
 use common::nats::{
-    assert_stream_is_the_log, jetstream, kill9, last_sequence, messages, names, require,
-    spawn_relay, terminate, wait_for_line, wait_for_sequence, OwnServer,
+    assert_stream_is_the_log, free_port, jetstream, kill9, last_sequence, messages, names,
+    require, spawn_relay, spawn_relay_with, terminate, wait_for_line, wait_for_sequence,
+    OwnServer,
 };
 use common::TestDb;
 use rand::Rng;
@@ -175,4 +176,84 @@ async fn a_sequenced_event_carries_its_leaf_index_and_hash_on_the_stream() {
         assert_eq!(event["leafindex"], index.to_string());
         assert_eq!(event["leafhash"], hex::encode(hash));
     }
+}
+
+/// The body of `GET /metrics` on `port`.
+fn scrape(port: u16) -> String {
+    use std::io::{Read, Write};
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    conn.write_all(b"GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n")
+        .unwrap();
+    let mut text = String::new();
+    conn.read_to_string(&mut text).unwrap();
+    text
+}
+
+#[tokio::test]
+async fn the_relays_lag_is_in_its_metrics_and_in_project_once() {
+    let url = require();
+    let db = TestDb::new().await;
+    let (stream, prefix) = names();
+    let js = jetstream(&url).await;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("relay.log");
+    append(&db, 300, 100).await;
+    let port = free_port();
+    let address = format!("127.0.0.1:{port}");
+    let mut relay = spawn_relay_with(
+        &db,
+        &url,
+        &stream,
+        &prefix,
+        &log,
+        &["--metrics-listen", &address],
+    );
+    wait_for_sequence(&js, &stream, 300, Duration::from_secs(30)).await;
+    let label = format!("stream=\"{stream}\"");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = scrape(port);
+        let caught_up = text.lines().any(|l| {
+            l.starts_with("runproof_relay_lag_events{") && l.contains(&label) && l.ends_with(" 0")
+        });
+        if caught_up {
+            assert!(text
+                .lines()
+                .any(|l| l.starts_with("runproof_relay_leader{") && l.ends_with(" 1")));
+            assert!(text.lines().any(|l| l.starts_with("runproof_relay_stream_sequence{")
+                && l.ends_with(" 300")));
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no lag of 0 in:\n{text}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(terminate(&mut relay, Duration::from_secs(20)).success());
+    append(&db, 90, 30).await;
+    let out = std::process::Command::new(common::nats::runproof())
+        .args(["--json", "project", "--once", "--relay-stream", &stream, "--nats-url", &url])
+        .env("DATABASE_URL", db.url())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["relay"]["stream_sequence"], 300);
+    assert_eq!(report["relay"]["events_behind"], 90);
+    let text = std::process::Command::new(common::nats::runproof())
+        .args(["project", "--once", "--relay-stream", &stream, "--nats-url", &url])
+        .env("DATABASE_URL", db.url())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains(&format!("relay {stream}: at position")) && text.contains("90 event(s) behind"),
+        "{text}"
+    );
+    let missing = std::process::Command::new(common::nats::runproof())
+        .args(["project", "--once", "--relay-stream", "NO_SUCH_STREAM", "--nats-url", &url])
+        .env("DATABASE_URL", db.url())
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(3));
+    let said = String::from_utf8_lossy(&missing.stderr);
+    assert!(said.contains("relay.unreachable") && said.lines().count() == 1, "{said}");
 }

@@ -140,6 +140,18 @@ pub fn runproof() -> &'static str {
 /// A relay process over `db` publishing to `stream` under `prefix` at `url`, its log in
 /// `log` (stderr).
 pub fn spawn_relay(db: &TestDb, url: &str, stream: &str, prefix: &str, log: &Path) -> Child {
+    spawn_relay_with(db, url, stream, prefix, log, &[])
+}
+
+/// [`spawn_relay`] with more options.
+pub fn spawn_relay_with(
+    db: &TestDb,
+    url: &str,
+    stream: &str,
+    prefix: &str,
+    log: &Path,
+    extra: &[&str],
+) -> Child {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -166,6 +178,7 @@ pub fn spawn_relay(db: &TestDb, url: &str, stream: &str, prefix: &str, log: &Pat
             "--window",
             "64",
         ])
+        .args(extra)
         .env("DATABASE_URL", db.url())
         .env("RUST_LOG", "info")
         .stdout(Stdio::null())
