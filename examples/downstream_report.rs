@@ -72,7 +72,11 @@ enum Source {
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = Args::parse();
-    if !args.schema.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+    if !args
+        .schema
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b == b'_')
+    {
         bail!("--schema is lowercase letters and _");
     }
     let mut db = PgConnection::connect(&args.database_url)
@@ -186,12 +190,15 @@ async fn commit_batch(
 }
 
 async fn follow_http(args: &Args, db: &mut PgConnection, feed: &str, token: &str) -> Result<()> {
-    let client: Client<_, Empty<Bytes>> =
-        Client::builder(TokioExecutor::new()).build_http();
+    let client: Client<_, Empty<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
     let source = "http";
     let mut cursor = checkpoint(db, &args.schema, source).await?;
     loop {
-        let mut uri = format!("{}/api/v1/events?limit={}", feed.trim_end_matches('/'), args.batch);
+        let mut uri = format!(
+            "{}/api/v1/events?limit={}",
+            feed.trim_end_matches('/'),
+            args.batch
+        );
         if let Some(c) = &cursor {
             uri.push_str(&format!("&after={c}"));
         }
@@ -202,7 +209,10 @@ async fn follow_http(args: &Args, db: &mut PgConnection, feed: &str, token: &str
         let status = response.status();
         let body = response.into_body().collect().await?.to_bytes();
         if !status.is_success() {
-            bail!("the feed answered {status}: {}", String::from_utf8_lossy(&body));
+            bail!(
+                "the feed answered {status}: {}",
+                String::from_utf8_lossy(&body)
+            );
         }
         let page: Value = serde_json::from_slice(&body)?;
         let events = page["events"].as_array().cloned().unwrap_or_default();

@@ -79,7 +79,14 @@ fn consume_with_kills(db: &TestDb, schema: &str, source: &[&str], kills: usize) 
     let mut rng = rand::thread_rng();
     let run = |once: bool| {
         let mut c = Command::new(example());
-        c.args(["--database-url", &db.url(), "--schema", schema, "--batch", "37"]);
+        c.args([
+            "--database-url",
+            &db.url(),
+            "--schema",
+            schema,
+            "--batch",
+            "37",
+        ]);
         if once {
             c.arg("--once");
         }

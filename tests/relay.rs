@@ -10,9 +10,8 @@ mod common;
 use std::time::Duration;
 
 use common::nats::{
-    assert_stream_is_the_log, free_port, jetstream, kill9, last_sequence, messages, names,
-    require, spawn_relay, spawn_relay_with, terminate, wait_for_line, wait_for_sequence,
-    OwnServer,
+    assert_stream_is_the_log, free_port, jetstream, kill9, last_sequence, messages, names, require,
+    spawn_relay, spawn_relay_with, terminate, wait_for_line, wait_for_sequence, OwnServer,
 };
 use common::TestDb;
 use rand::Rng;
@@ -63,8 +62,7 @@ async fn ten_thousand_events_reach_the_stream_once_each_in_commit_order_through_
         if kill % 2 == 0 {
             let target = reached + rng.gen_range(1..1_500);
             let available = count(&db).await;
-            wait_for_sequence(&js, &stream, target.min(available), Duration::from_secs(60))
-                .await;
+            wait_for_sequence(&js, &stream, target.min(available), Duration::from_secs(60)).await;
         } else {
             tokio::time::sleep(Duration::from_millis(rng.gen_range(0..400))).await;
         }
@@ -220,40 +218,74 @@ async fn the_relays_lag_is_in_its_metrics_and_in_project_once() {
             assert!(text
                 .lines()
                 .any(|l| l.starts_with("runproof_relay_leader{") && l.ends_with(" 1")));
-            assert!(text.lines().any(|l| l.starts_with("runproof_relay_stream_sequence{")
-                && l.ends_with(" 300")));
+            assert!(text
+                .lines()
+                .any(|l| l.starts_with("runproof_relay_stream_sequence{") && l.ends_with(" 300")));
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "no lag of 0 in:\n{text}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no lag of 0 in:\n{text}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(terminate(&mut relay, Duration::from_secs(20)).success());
     append(&db, 90, 30).await;
     let out = std::process::Command::new(common::nats::runproof())
-        .args(["--json", "project", "--once", "--relay-stream", &stream, "--nats-url", &url])
+        .args([
+            "--json",
+            "project",
+            "--once",
+            "--relay-stream",
+            &stream,
+            "--nats-url",
+            &url,
+        ])
         .env("DATABASE_URL", db.url())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["relay"]["stream_sequence"], 300);
     assert_eq!(report["relay"]["events_behind"], 90);
     let text = std::process::Command::new(common::nats::runproof())
-        .args(["project", "--once", "--relay-stream", &stream, "--nats-url", &url])
+        .args([
+            "project",
+            "--once",
+            "--relay-stream",
+            &stream,
+            "--nats-url",
+            &url,
+        ])
         .env("DATABASE_URL", db.url())
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&text.stdout);
     assert!(
-        text.contains(&format!("relay {stream}: at position")) && text.contains("90 event(s) behind"),
+        text.contains(&format!("relay {stream}: at position"))
+            && text.contains("90 event(s) behind"),
         "{text}"
     );
     let missing = std::process::Command::new(common::nats::runproof())
-        .args(["project", "--once", "--relay-stream", "NO_SUCH_STREAM", "--nats-url", &url])
+        .args([
+            "project",
+            "--once",
+            "--relay-stream",
+            "NO_SUCH_STREAM",
+            "--nats-url",
+            &url,
+        ])
         .env("DATABASE_URL", db.url())
         .output()
         .unwrap();
     assert_eq!(missing.status.code(), Some(3));
     let said = String::from_utf8_lossy(&missing.stderr);
-    assert!(said.contains("relay.unreachable") && said.lines().count() == 1, "{said}");
+    assert!(
+        said.contains("relay.unreachable") && said.lines().count() == 1,
+        "{said}"
+    );
 }

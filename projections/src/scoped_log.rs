@@ -174,9 +174,9 @@ pub async fn read_scoped(
             event: log::decode(row)?,
             workspace_id: workspace.and_then(|w| Uuid::parse_str(&w).ok()),
             // The table's check keeps every hash 32 bytes long.
-            leaf: index.zip(hash.and_then(|h| <[u8; 32]>::try_from(h).ok())).map(
-                |(index, hash)| SequencedLeaf { index, hash },
-            ),
+            leaf: index
+                .zip(hash.and_then(|h| <[u8; 32]>::try_from(h).ok()))
+                .map(|(index, hash)| SequencedLeaf { index, hash }),
         });
     }
     let full = events.len() as i64 >= limit;

@@ -237,7 +237,12 @@ async fn wait_for_sequence(
     let deadline = Instant::now() + within;
     loop {
         if let Ok(s) = js.get_stream(stream.as_str()).await {
-            if s.get_info().await.map(|i| i.state.last_sequence).unwrap_or(0) >= n {
+            if s.get_info()
+                .await
+                .map(|i| i.state.last_sequence)
+                .unwrap_or(0)
+                >= n
+            {
                 return Ok(());
             }
         }
@@ -258,7 +263,8 @@ async fn straight_round(
     prefix: &SubjectPrefix,
     window: usize,
 ) -> Result<f64, CliError> {
-    let nats = |e: &dyn std::fmt::Display| CliError::internal(&std::io::Error::other(e.to_string()));
+    let nats =
+        |e: &dyn std::fmt::Display| CliError::internal(&std::io::Error::other(e.to_string()));
     js.get_or_create_stream(bus::config(stream, prefix))
         .await
         .map_err(|e| nats(&e))?;
@@ -360,8 +366,12 @@ async fn steady_lag(
     let (stream, prefix) = unique_names("LAG")?;
     let stream_name = stream.clone();
     let (ack_tx, mut ack_rx) = mpsc::unbounded_channel();
-    let relay = Relay::new(pool.clone(), target.options().clone(), settings(args, stream, prefix))
-        .observing_acks(ack_tx);
+    let relay = Relay::new(
+        pool.clone(),
+        target.options().clone(),
+        settings(args, stream, prefix),
+    )
+    .observing_acks(ack_tx);
     let relay_task = {
         let stop = stop_rx.clone();
         tokio::spawn(async move { relay.run(stop).await })

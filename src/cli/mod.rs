@@ -667,9 +667,17 @@ async fn dispatch(command: Command, opener: &Opener, out: &Out) -> Result<ExitCo
             let app = opener.open().await?;
             let checkpointer = audit::checkpointer(&signing, &app)?;
             let relayed = relay_stream.map(|stream| (nats_url, stream));
-            project(&app, once, interval, stall_after, checkpointer, relayed, &out)
-                .await
-                .map(|_| ExitCode::SUCCESS)
+            project(
+                &app,
+                once,
+                interval,
+                stall_after,
+                checkpointer,
+                relayed,
+                &out,
+            )
+            .await
+            .map(|_| ExitCode::SUCCESS)
         }
     }
 }
@@ -788,7 +796,11 @@ async fn project(
     let held_back = horizon.events_above_horizon > 0;
     let relay_lag = match &relayed {
         Some((url, stream)) => {
-            let mut conn = app.pool.acquire().await.map_err(|e| CliError::internal(&e))?;
+            let mut conn = app
+                .pool
+                .acquire()
+                .await
+                .map_err(|e| CliError::internal(&e))?;
             Some((relay::lag(url, stream, &mut conn).await?, stream))
         }
         None => None,

@@ -168,15 +168,13 @@ fn relay_error(e: &RelayError, url: &str, stream: &StreamName) -> CliError {
 /// `/metrics` on `address` until `stop`.
 async fn serve_metrics(address: SocketAddr, stop: watch::Receiver<bool>) -> Result<(), CliError> {
     let handle = super::serve::metrics_handle();
-    let listener = tokio::net::TcpListener::bind(address)
-        .await
-        .map_err(|e| {
-            CliError::environment(
-                ReasonCode::HttpListenFailed,
-                vec![("address", address.to_string())],
-                &e,
-            )
-        })?;
+    let listener = tokio::net::TcpListener::bind(address).await.map_err(|e| {
+        CliError::environment(
+            ReasonCode::HttpListenFailed,
+            vec![("address", address.to_string())],
+            &e,
+        )
+    })?;
     let router = axum::Router::new().route(
         "/metrics",
         axum::routing::get(move || {

@@ -29,12 +29,15 @@ impl Leadership {
         options: &PgConnectOptions,
         stream: &StreamName,
     ) -> Result<Option<Leadership>, sqlx::Error> {
-        let mut conn = options.clone().disable_statement_logging().connect().await?;
-        let won: bool =
-            sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtextextended($1, 0))")
-                .bind(lock_name(stream))
-                .fetch_one(&mut conn)
-                .await?;
+        let mut conn = options
+            .clone()
+            .disable_statement_logging()
+            .connect()
+            .await?;
+        let won: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtextextended($1, 0))")
+            .bind(lock_name(stream))
+            .fetch_one(&mut conn)
+            .await?;
         if won {
             Ok(Some(Leadership { conn }))
         } else {

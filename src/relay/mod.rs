@@ -31,9 +31,9 @@ pub mod subject;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
+use async_nats::jetstream;
 use async_nats::jetstream::context::{PublishAckFuture, PublishErrorKind};
 use async_nats::jetstream::message::PublishMessage;
-use async_nats::jetstream;
 use backon::{BackoffBuilder, ExponentialBuilder};
 use runproof_projections::scoped_log::Scope;
 use sqlx::postgres::PgConnectOptions;
@@ -109,7 +109,10 @@ pub enum RelayError {
     TailMoved { expected: u64, got: u64 },
     /// `max_retries` attempts in a row failed.
     #[error("gave up after {attempts} failed attempts in a row; the last: {last}")]
-    GaveUp { attempts: usize, last: Box<RelayError> },
+    GaveUp {
+        attempts: usize,
+        last: Box<RelayError>,
+    },
 }
 
 impl RelayError {
@@ -270,8 +273,7 @@ impl Relay {
                     }
                     Ok(Turn::LostLock) => {
                         warn!(stream = %s.stream, "relay: lost the leader lock; stopped publishing");
-                        metrics::gauge!("runproof_relay_leader", "stream" => self.label())
-                            .set(0.0);
+                        metrics::gauge!("runproof_relay_leader", "stream" => self.label()).set(0.0);
                         continue 'standby;
                     }
                     Err(e @ RelayError::TailMoved { .. }) => {

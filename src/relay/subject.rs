@@ -179,8 +179,21 @@ mod tests {
         }
         assert!("runproof".parse::<SubjectPrefix>().is_ok());
         assert!("org.runproof-1".parse::<SubjectPrefix>().is_ok());
-        for bad in ["", "a..b", ".a", "a.", "a.*", "a.>", "a b", "a.b.c.d.e.f.g.h.i"] {
-            assert_eq!(bad.parse::<SubjectPrefix>(), Err(InvalidName::Prefix), "{bad}");
+        for bad in [
+            "",
+            "a..b",
+            ".a",
+            "a.",
+            "a.*",
+            "a.>",
+            "a b",
+            "a.b.c.d.e.f.g.h.i",
+        ] {
+            assert_eq!(
+                bad.parse::<SubjectPrefix>(),
+                Err(InvalidName::Prefix),
+                "{bad}"
+            );
         }
     }
 }

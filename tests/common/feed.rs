@@ -122,7 +122,11 @@ pub fn check_format(v: &Value) -> Result<(String, String, String), String> {
         (Some(_), Some(hash)) => {
             decimal(v, "leafindex")?;
             let hash = hash.as_str().ok_or("leafhash")?;
-            if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+            if hash.len() != 64
+                || !hash
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            {
                 return Err(format!("leafhash {hash}"));
             }
         }

@@ -53,7 +53,11 @@ pub async fn jetstream(url: &str) -> jetstream::Context {
 /// The stream's last sequence (0 when it does not exist yet).
 pub async fn last_sequence(js: &jetstream::Context, stream: &str) -> u64 {
     match js.get_stream(stream).await {
-        Ok(s) => s.get_info().await.map(|i| i.state.last_sequence).unwrap_or(0),
+        Ok(s) => s
+            .get_info()
+            .await
+            .map(|i| i.state.last_sequence)
+            .unwrap_or(0),
         Err(_) => 0,
     }
 }
@@ -117,7 +121,11 @@ pub async fn assert_stream_is_the_log(js: &jetstream::Context, stream: &str, db:
         first_difference.map(|i| (ids[i], &want[i], &got[i].2["id"]))
     );
     for (subject, id, event) in &got {
-        assert_eq!(event["id"].as_str(), Some(id.as_str()), "Nats-Msg-Id is the event id");
+        assert_eq!(
+            event["id"].as_str(),
+            Some(id.as_str()),
+            "Nats-Msg-Id is the event id"
+        );
         let ty = event["type"].as_str().unwrap();
         let subject_id = event["subject"].as_str().unwrap();
         let seq: i64 = event["sequence"].as_str().unwrap().parse().unwrap();
@@ -228,7 +236,14 @@ impl OwnServer {
     /// Starts the server again (same port, same store) and waits until it answers.
     pub fn resume(&mut self) {
         let child = Command::new(NATS_SERVER)
-            .args(["-a", "127.0.0.1", "-p", &self.port.to_string(), "-js", "-sd"])
+            .args([
+                "-a",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-js",
+                "-sd",
+            ])
             .arg(&self.store)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -273,7 +288,10 @@ pub fn terminate(child: &mut Child, within: Duration) -> std::process::ExitStatu
         if let Some(status) = child.try_wait().unwrap() {
             return status;
         }
-        assert!(Instant::now() < deadline, "the process did not stop on SIGTERM");
+        assert!(
+            Instant::now() < deadline,
+            "the process did not stop on SIGTERM"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
