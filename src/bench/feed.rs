@@ -15,6 +15,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -167,7 +168,10 @@ struct Message {
 }
 
 /// Every event of the log as the relay's message, read through the feed (not timed).
+/// Another session's open transaction can hold the read horizon back for a while: the
+/// read goes on until it has all `total` (at most ten minutes).
 async fn messages_of(pool: &PgPool, total: usize) -> Result<Vec<Message>, CliError> {
+    let deadline = Instant::now() + Duration::from_secs(600);
     let feed = FeedService::new(pool.clone());
     let prefix: SubjectPrefix = "benchraw".parse().map_err(failed)?;
     let mut out = Vec::with_capacity(total);
@@ -191,8 +195,15 @@ async fn messages_of(pool: &PgPool, total: usize) -> Result<Vec<Message>, CliErr
             });
         }
         after = page.next_cursor;
-        if page.caught_up || page.events.is_empty() {
+        if out.len() >= total {
             return Ok(out);
+        }
+        if page.caught_up {
+            if Instant::now() > deadline {
+                eprintln!("bench: the feed gave {} of {total} events", out.len());
+                return Err(super::mismatch());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 }
@@ -334,6 +345,10 @@ async fn steady_lag(
     .fetch_optional(pool)
     .await
     .map_err(failed)?;
+    let prior: usize = sqlx::query_scalar::<_, i64>("SELECT count(*) FROM events")
+        .fetch_one(pool)
+        .await
+        .map_err(failed)? as usize;
     let after = start
         .map(|(transaction_id, position)| {
             Cursor::at(runproof_projections::LogPosition {
@@ -376,24 +391,34 @@ async fn steady_lag(
         let stop = stop_rx.clone();
         tokio::spawn(async move { relay.run(stop).await })
     };
-    let acked = tokio::spawn(async move {
-        let mut at = HashMap::new();
-        while let Some(id) = ack_rx.recv().await {
-            at.insert(id, Instant::now());
-        }
-        at
-    });
+    let acks_seen = Arc::new(AtomicUsize::new(0));
+    let acked = {
+        let seen = acks_seen.clone();
+        tokio::spawn(async move {
+            let mut at = HashMap::new();
+            while let Some(id) = ack_rx.recv().await {
+                at.insert(id, Instant::now());
+                seen.fetch_add(1, Ordering::Relaxed);
+            }
+            at
+        })
+    };
 
     // The SSE client.
     let (sse_tx, mut sse_rx) = mpsc::unbounded_channel();
     let sse = tokio::spawn(follow_sse(address, token, after, sse_tx));
-    let arrived = tokio::spawn(async move {
-        let mut at = HashMap::new();
-        while let Some(id) = sse_rx.recv().await {
-            at.insert(id, Instant::now());
-        }
-        at
-    });
+    let sse_seen = Arc::new(AtomicUsize::new(0));
+    let arrived = {
+        let seen = sse_seen.clone();
+        tokio::spawn(async move {
+            let mut at = HashMap::new();
+            while let Some(id) = sse_rx.recv().await {
+                at.insert(id, Instant::now());
+                seen.fetch_add(1, Ordering::Relaxed);
+            }
+            at
+        })
+    };
 
     // The writer: one event per transaction, at the rate.
     let count = (args.feed_rate as u64 * args.feed_seconds) as usize;
@@ -417,8 +442,14 @@ async fn steady_lag(
             Instant::now(),
         );
     }
-    // Let both ends take in the last events.
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Both ends take in the last events (bounded: a minute).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline
+        && (acks_seen.load(Ordering::Relaxed) < prior + committed.len()
+            || sse_seen.load(Ordering::Relaxed) < committed.len())
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     feed.close();
     let _ = stop_tx.send(true);
     let relayed = relay_task.await.map_err(failed)?;

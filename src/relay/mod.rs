@@ -41,7 +41,7 @@ use sqlx::PgPool;
 use tokio::sync::watch;
 use tracing::{info, warn};
 
-use crate::feed::{CloudEvent, FeedService, FeedSettings, Origin, PageRequest};
+use crate::feed::{CloudEvent, Cursor, FeedPage, FeedService, FeedSettings, Origin, PageRequest};
 use leader::Leadership;
 use stream::{Tail, CURSOR_HEADER};
 use subject::{StreamName, SubjectPrefix};
@@ -330,6 +330,8 @@ impl Relay {
         self.note(&tail, None);
         let mut wake = self.feed.wake().await;
         let mut lag_measured: Option<Instant> = None;
+        // The page after the one being published, read while it is published.
+        let mut ahead: Option<FeedPage> = None;
         loop {
             if *stop.borrow() {
                 return Ok(Turn::Stopped);
@@ -338,31 +340,57 @@ impl Relay {
                 return Ok(Turn::LostLock);
             }
             wake.arm();
-            let page = self
-                .feed
-                .page(&PageRequest {
-                    after: tail.cursor,
-                    scope: Scope::Whole,
-                    types: None,
-                    limit: s.batch,
-                })
-                .await?;
+            // An empty page read ahead is read again: a notification may have come
+            // after it, before `arm`.
+            let page = match ahead.take() {
+                Some(page) if !page.events.is_empty() => page,
+                _ => self.read(tail.cursor).await?,
+            };
             if lag_measured.is_none_or(|at| at.elapsed() >= Duration::from_secs(1))
                 || page.caught_up
             {
                 self.measure_lag(&tail).await;
                 lag_measured = Some(Instant::now());
             }
-            if page.events.is_empty() {
+            let Some(last) = page.events.last() else {
                 tokio::select! {
                     _ = wake.wait() => {}
                     _ = stopped(stop) => {}
                 }
                 continue;
-            }
-            tail = self.publish(&context, &page.events, tail).await?;
+            };
+            let last = Cursor::decode(&last.cursor).map_err(|_| RelayError::ForeignTail {
+                sequence: tail.sequence,
+            })?;
+            let (published, next) = tokio::join!(
+                self.publish(&context, &page.events, tail),
+                self.read(last)
+            );
+            tail = published?;
             health.recovered(&tail);
+            // Read after exactly where the stream now ends, or not used.
+            ahead = next.ok().filter(|_| tail.cursor == last);
         }
+    }
+
+    /// The log's next page after `after`, in commit order.
+    async fn read(&self, after: Cursor) -> Result<FeedPage, sqlx::Error> {
+        let started = Instant::now();
+        let page = self
+            .feed
+            .page(&PageRequest {
+                after,
+                scope: Scope::Whole,
+                types: None,
+                limit: self.settings.batch,
+            })
+            .await?;
+        tracing::debug!(
+            events = page.events.len(),
+            took_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "relay: read a page"
+        );
+        Ok(page)
     }
 
     /// Publishes `events` after `tail`, at most `window` unacknowledged; the new tail.
@@ -373,6 +401,7 @@ impl Relay {
         mut tail: Tail,
     ) -> Result<Tail, RelayError> {
         let s = &self.settings;
+        let started = Instant::now();
         let mut pending: VecDeque<(PublishAckFuture, u64, &CloudEvent)> = VecDeque::new();
         let mut expected = tail.sequence;
         for event in events {
@@ -397,6 +426,11 @@ impl Relay {
         while let Some(p) = pending.pop_front() {
             tail = self.confirm(p).await?;
         }
+        tracing::debug!(
+            events = events.len(),
+            took_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "relay: published a page"
+        );
         Ok(tail)
     }
 
@@ -418,7 +452,7 @@ impl Relay {
                 got: ack.sequence,
             });
         }
-        let cursor = crate::feed::Cursor::decode(&event.cursor)
+        let cursor = Cursor::decode(&event.cursor)
             .map_err(|_| RelayError::ForeignTail { sequence: want })?;
         let tail = Tail {
             sequence: want,
