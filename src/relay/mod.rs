@@ -362,10 +362,8 @@ impl Relay {
             let last = Cursor::decode(&last.cursor).map_err(|_| RelayError::ForeignTail {
                 sequence: tail.sequence,
             })?;
-            let (published, next) = tokio::join!(
-                self.publish(&context, &page.events, tail),
-                self.read(last)
-            );
+            let (published, next) =
+                tokio::join!(self.publish(&context, &page.events, tail), self.read(last));
             tail = published?;
             health.recovered(&tail);
             // Read after exactly where the stream now ends, or not used.
