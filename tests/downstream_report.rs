@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 use common::nats::{
-    free_port, jetstream, kill9, names, require, spawn_relay, terminate, wait_for_sequence,
+    forget, free_port, jetstream, kill9, names, require, spawn_relay, terminate, wait_for_sequence,
 };
 use common::TestDb;
 use rand::Rng;
@@ -133,6 +133,7 @@ async fn the_report_from_the_stream_equals_a_group_by_over_the_log_after_kills()
     let want = group_by_over_the_log(&db).await;
     assert_eq!(want.values().sum::<i64>(), 2_000, "every run finished");
     assert_eq!(report(&db, "report_nats").await, want);
+    forget(&js, &stream).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,8 +10,8 @@ mod common;
 use std::time::Duration;
 
 use common::nats::{
-    assert_stream_is_the_log, free_port, jetstream, kill9, last_sequence, messages, names, require,
-    spawn_relay, spawn_relay_with, terminate, wait_for_line, wait_for_sequence, OwnServer,
+    assert_stream_is_the_log, forget, free_port, jetstream, kill9, last_sequence, messages, names,
+    require, spawn_relay, spawn_relay_with, terminate, wait_for_line, wait_for_sequence, OwnServer,
 };
 use common::TestDb;
 use rand::Rng;
@@ -78,6 +78,7 @@ async fn ten_thousand_events_reach_the_stream_once_each_in_commit_order_through_
         "SIGTERM stops the relay cleanly"
     );
     assert_stream_is_the_log(&js, &stream, &db).await;
+    forget(&js, &stream).await;
 }
 
 #[tokio::test]
@@ -106,6 +107,7 @@ async fn of_two_relays_only_the_leader_publishes_and_the_other_takes_over_when_i
     wait_for_sequence(&js, &stream, count(&db).await, Duration::from_secs(60)).await;
     assert!(terminate(&mut b, Duration::from_secs(20)).success());
     assert_stream_is_the_log(&js, &stream, &db).await;
+    forget(&js, &stream).await;
 }
 
 #[tokio::test]
@@ -174,6 +176,7 @@ async fn a_sequenced_event_carries_its_leaf_index_and_hash_on_the_stream() {
         assert_eq!(event["leafindex"], index.to_string());
         assert_eq!(event["leafhash"], hex::encode(hash));
     }
+    forget(&js, &stream).await;
 }
 
 /// The body of `GET /metrics` on `port`.
@@ -301,4 +304,56 @@ async fn the_relays_lag_is_in_its_metrics_and_in_project_once() {
         said.contains("relay.unreachable") && said.lines().count() == 1,
         "{said}"
     );
+    forget(&js, &stream).await;
+}
+
+#[tokio::test]
+async fn a_stream_ending_in_a_foreign_message_stops_the_relay_with_one_clear_line() {
+    let url = require();
+    let db = TestDb::new().await;
+    let (stream, prefix) = names();
+    let js = jetstream(&url).await;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("relay.log");
+    append(&db, 20, 10).await;
+    let relayed = count(&db).await;
+    let mut relay = spawn_relay(&db, &url, &stream, &prefix, &log);
+    wait_for_sequence(&js, &stream, relayed, Duration::from_secs(30)).await;
+    assert!(terminate(&mut relay, Duration::from_secs(20)).success());
+    // Another writer publishes into the relay's subjects.
+    js.publish(format!("{prefix}._.other.Thing"), "not runproof's".into())
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    append(&db, 5, 5).await;
+    let out = std::process::Command::new(common::nats::runproof())
+        .args([
+            "relay",
+            "nats",
+            "--url",
+            &url,
+            "--stream",
+            &stream,
+            "--subject-prefix",
+            &prefix,
+        ])
+        .env("DATABASE_URL", db.url())
+        .env("RUST_LOG", "off")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("relay.foreign_tail")
+            && said.contains(&format!("sequence {}", relayed + 1))
+            && said.lines().count() == 1,
+        "{said}"
+    );
+    assert_eq!(
+        last_sequence(&js, &stream).await,
+        relayed + 1,
+        "nothing more was published"
+    );
+    forget(&js, &stream).await;
 }

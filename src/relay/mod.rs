@@ -234,7 +234,8 @@ impl Relay {
     }
 
     /// Relays until `stop` turns true (then the batch in flight is acknowledged first),
-    /// or until it gives up ([`RelayError::GaveUp`]).
+    /// until it gives up ([`RelayError::GaveUp`]), or until it finds the stream ending in
+    /// a message that is not runproof's ([`RelayError::ForeignTail`], at once).
     pub async fn run(&self, mut stop: watch::Receiver<bool>) -> Result<(), RelayError> {
         let s = &self.settings;
         let mut health = Health::new(s);
@@ -275,6 +276,11 @@ impl Relay {
                         warn!(stream = %s.stream, "relay: lost the leader lock; stopped publishing");
                         metrics::gauge!("runproof_relay_leader", "stream" => self.label()).set(0.0);
                         continue 'standby;
+                    }
+                    Err(e @ RelayError::ForeignTail { .. }) => {
+                        // Waiting would not change what the stream holds.
+                        lead.release().await;
+                        return Err(e);
                     }
                     Err(e @ RelayError::TailMoved { .. }) => {
                         warn!(error = %e, "relay: reading the stream's tail again");

@@ -85,6 +85,13 @@ pub async fn messages(js: &jetstream::Context, stream: &str) -> Vec<(String, Str
     out
 }
 
+/// Deletes a test's stream from the shared server once the test is done with it.
+pub async fn forget(js: &jetstream::Context, stream: &str) {
+    js.delete_stream(stream)
+        .await
+        .expect("delete the test's stream");
+}
+
 /// Waits (bounded) until the stream holds `n` messages.
 pub async fn wait_for_sequence(js: &jetstream::Context, stream: &str, n: u64, within: Duration) {
     let deadline = Instant::now() + within;
