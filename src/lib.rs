@@ -15,7 +15,8 @@
 //!   [`evidence_documents`]: the append-only, content-addressed store of captured documents.
 //! - [`reviews`]: compose requests and their feedback, the compose worker, publishing.
 //! - [`feed`]: the downstream feed — the log in commit order as CloudEvents, from a
-//!   consumer's cursor, scoped to the caller.
+//!   consumer's cursor, scoped to the caller; [`relay`]: the same log onto a NATS
+//!   JetStream stream, exactly once and in order, resuming from the stream itself.
 //! - [`tokens`]: API tokens (issue, revoke, list) and authenticating a presented token
 //!   into a caller with its roles.
 //! - [`audit`]: the tamper-evident log's services — signed checkpoints of the sequenced
@@ -51,6 +52,7 @@ pub mod http;
 pub mod lifecycle;
 pub mod point_in_time;
 pub mod reconciliation;
+pub mod relay;
 pub mod restore;
 pub mod reviews;
 pub mod service_error;

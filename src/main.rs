@@ -15,7 +15,8 @@ fn main() -> ExitCode {
         Command::Project { once: false, .. }
         | Command::Reconcile { watch: true, .. }
         | Command::Worker { once: false, .. }
-        | Command::Serve(_) => telemetry::init_for_service(),
+        | Command::Serve(_)
+        | Command::Relay(_) => telemetry::init_for_service(),
         _ => telemetry::init(),
     }
     // Named failpoints (FAILPOINTS=name=action) exist only in builds with the feature.

@@ -552,3 +552,38 @@ async fn the_feed_role_is_granted_on_the_command_line_to_service_actors_only() {
     one_line_error(&o, 2, "actor.role_unknown");
     assert!(o.stderr.contains("operator and feed"), "{}", o.stderr);
 }
+
+#[tokio::test]
+async fn a_sequenced_event_carries_its_leaf_and_one_not_yet_sequenced_does_not() {
+    let a = api().await;
+    let want = log_ids(&a._db).await;
+    // Before the sequencer ran over the newest events, they come without leaf attributes.
+    sqlx::query("DELETE FROM log_leaves")
+        .execute(&a._db.pool)
+        .await
+        .unwrap();
+    let (events, _) = read(&a.router, &a.operator, None, 1000, want.len()).await;
+    assert!(events
+        .iter()
+        .all(|e| e.get("leafindex").is_none() && e.get("leafhash").is_none()));
+    let leaves: Vec<(i64, i64, Vec<u8>)> = {
+        sqlx::query("DELETE FROM projection_checkpoints WHERE projection = 'log_leaves'")
+            .execute(&a._db.pool)
+            .await
+            .unwrap();
+        common::wait_projected(&a._db, &a.app.projector).await;
+        sqlx::query_as("SELECT position, leaf_index, leaf_hash FROM log_leaves")
+            .fetch_all(&a._db.pool)
+            .await
+            .unwrap()
+    };
+    assert_eq!(leaves.len(), want.len());
+    let (events, _) = read(&a.router, &a.operator, None, 1000, want.len()).await;
+    for e in &events {
+        check_format(e).unwrap_or_else(|why| panic!("{why}: {e}"));
+        let position: i64 = e["position"].as_str().unwrap().parse().unwrap();
+        let (_, index, hash) = leaves.iter().find(|(p, _, _)| *p == position).unwrap();
+        assert_eq!(e["leafindex"], index.to_string());
+        assert_eq!(e["leafhash"], hex::encode(hash));
+    }
+}

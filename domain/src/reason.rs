@@ -656,6 +656,22 @@ text_catalogue! {
         en: "Unknown event type {type}: name event types of the catalogue (RunQueued, ReviewPublished, …), separated by commas; docs/feed.md lists them.",
         de: "Unbekannter Ereignistyp {type}: Ereignistypen des Katalogs (RunQueued, ReviewPublished, …) durch Kommas getrennt angeben; docs/feed.md listet sie auf."
     }
+    /// The NATS relay failed that many attempts in a row (NATS or the database
+    /// unreachable) and stopped.
+    RelayGaveUp = "relay.gave_up" {
+        en: "The relay stopped after {attempts} failed attempts in a row to reach NATS at {url} or the database. Nothing was skipped: start it again once both answer; it goes on after the stream's last message.",
+        de: "Das Relay hat nach {attempts} fehlgeschlagenen Versuchen in Folge, NATS unter {url} oder die Datenbank zu erreichen, angehalten. Nichts wurde übersprungen: erneut starten, sobald beide antworten; es macht nach der letzten Nachricht des Streams weiter."
+    }
+    /// The relay's stream ends in a message that is not a runproof event.
+    RelayForeignTail = "relay.foreign_tail" {
+        en: "The last message of stream {stream} (sequence {sequence}) is not a runproof event: another writer publishes into it, or it was purged. The relay does not guess where to go on; give it a stream of its own with --stream.",
+        de: "Die letzte Nachricht des Streams {stream} (Sequenz {sequence}) ist kein runproof-Ereignis: Ein anderer Schreiber veröffentlicht darin, oder er wurde geleert. Das Relay rät nicht, wo es weitergeht; ihm mit --stream einen eigenen Stream geben."
+    }
+    /// The relay's lag could not be read: NATS or the stream is not there.
+    RelayUnreachable = "relay.unreachable" {
+        en: "Cannot read the relay's stream {stream} at {url}: is NATS running with JetStream, and has a relay created the stream?",
+        de: "Der Stream {stream} des Relays unter {url} kann nicht gelesen werden: Läuft NATS mit JetStream, und hat ein Relay den Stream angelegt?"
+    }
     /// The server could not listen on its address.
     HttpListenFailed = "http.listen_failed" {
         en: "Cannot listen on {address}: is another process using it? Choose another with --listen.",

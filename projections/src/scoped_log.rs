@@ -11,6 +11,9 @@
 //! one read examines at most `scan` events; the page then ends early, and its `next`
 //! position is the last event *examined* — everything up to it was either returned or
 //! is outside the scope — so the next page goes on from there without a gap.
+//!
+//! Each event also carries its audit leaf (index and hash) when the sequencer has
+//! already given it one.
 
 use cqrs_es::Aggregate;
 use runproof_domain::event_catalogue::{aggregate_types_by, WorkspaceOf};
@@ -37,6 +40,17 @@ pub enum Scope {
 pub struct PlacedEvent {
     pub event: StoredEvent,
     pub workspace_id: Option<Uuid>,
+    /// The event's leaf in the audit log (`log_leaves`), once the sequencer has given it
+    /// one: `None` until then.
+    pub leaf: Option<SequencedLeaf>,
+}
+
+/// Where the sequencer placed an event: its dense leaf index in commit order and its
+/// RFC 6962 leaf hash ([`crate::log_leaves`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SequencedLeaf {
+    pub index: i64,
+    pub hash: [u8; 32],
 }
 
 /// One page of a scoped read.
@@ -111,8 +125,9 @@ pub async fn read_scoped(
            ORDER BY placed.transaction_id, placed.position \
            LIMIT $11 \
          ) \
-         SELECT b.scanned, b.last_tx, b.last_pos, c.* \
+         SELECT b.scanned, b.last_tx, b.last_pos, c.*, l.leaf_index, l.leaf_hash \
          FROM bounds b LEFT JOIN chosen c ON TRUE \
+           LEFT JOIN log_leaves l ON l.position = c.position \
          ORDER BY c.transaction_id, c.position"
     );
     let member = match read.scope {
@@ -153,9 +168,15 @@ pub async fn read_scoped(
             continue; // the one row of an empty page: bounds without an event
         }
         let workspace: Option<String> = row.try_get("workspace")?;
+        let index: Option<i64> = row.try_get("leaf_index")?;
+        let hash: Option<Vec<u8>> = row.try_get("leaf_hash")?;
         events.push(PlacedEvent {
             event: log::decode(row)?,
             workspace_id: workspace.and_then(|w| Uuid::parse_str(&w).ok()),
+            // The table's check keeps every hash 32 bytes long.
+            leaf: index
+                .zip(hash.and_then(|h| <[u8; 32]>::try_from(h).ok()))
+                .map(|(index, hash)| SequencedLeaf { index, hash }),
         });
     }
     let full = events.len() as i64 >= limit;

@@ -7,6 +7,7 @@
 mod audit;
 mod capture;
 mod console;
+mod feed;
 mod footprint;
 pub mod http;
 mod lifecycle;
@@ -14,7 +15,7 @@ mod reconcile;
 mod replay;
 mod reviews;
 mod scale;
-mod seed;
+pub mod seed;
 
 use std::time::Duration;
 
@@ -80,6 +81,21 @@ pub struct BenchArgs {
     /// Pages an HTTP client follows through `next_cursor` from where it starts.
     #[arg(long, default_value_t = 5)]
     pub http_pages: usize,
+    /// Events in the log the NATS relay publishes (feed benchmark).
+    #[arg(long, default_value_t = 200_000)]
+    pub feed_events: usize,
+    /// Publishes awaiting their ack at most, for the relay and the straight publisher.
+    #[arg(long, default_value_t = 256)]
+    pub feed_window: usize,
+    /// Events per second the writer appends while the feed's lag is measured.
+    #[arg(long, default_value_t = 500)]
+    pub feed_rate: u32,
+    /// Seconds the writer appends while the feed's lag is measured.
+    #[arg(long, default_value_t = 20)]
+    pub feed_seconds: u64,
+    /// The NATS server (with JetStream) of the feed benchmark.
+    #[arg(long, env = "RUNPROOF_NATS_URL", default_value = crate::cli::relay::DEFAULT_NATS_URL)]
+    pub nats_url: String,
     /// Rows of `operation_runs` (and lifecycles in the log) in the small table of the
     /// scale benchmark.
     #[arg(long, default_value_t = 10_000)]
@@ -95,7 +111,7 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 1_000_000)]
     pub memory_events: usize,
     /// Run only these benchmarks (comma-separated: lifecycle, replay, audit, reconcile,
-    /// reviews, capture, http; and, only when named, scale and memory).
+    /// reviews, capture, http, feed; and, only when named, scale and memory).
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
     /// The connection string the command was given (the memory benchmark starts this
@@ -175,6 +191,27 @@ pub async fn run(target: &DatabaseTarget, args: BenchArgs, out: &Out) -> Result<
     if args.wants("replay") {
         let pool = fresh_database(&bench).await?;
         table.push(replay::compare(&pool, &args).await?);
+    }
+    if args.wants("feed") {
+        let pool = fresh_database(&bench).await?;
+        let lag_pool = fresh_database(&feed::lag_target(&bench)).await?;
+        let f = feed::measure(&pool, &bench, &lag_pool, &args).await?;
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        notes.push(format!(
+            "Feed: the relay and the straight publisher each keep at most {} publishes unacknowledged. \
+             Under a steady {} events/s for {} s (one event per transaction), from each commit: \
+             to the relay's JetStream ack p50 {:.1} ms / p99 {:.1} ms; to an SSE client of \
+             `GET /api/v1/events/stream` p50 {:.1} ms / p99 {:.1} ms ({} events).",
+            f.window,
+            f.rate,
+            f.seconds,
+            ms(f.to_ack.p50),
+            ms(f.to_ack.p99),
+            ms(f.to_sse.p50),
+            ms(f.to_sse.p99),
+            f.to_ack.samples
+        ));
+        table.push(f.throughput);
     }
     let mut audit_lines = Vec::new();
     if args.wants("audit") {

@@ -10,6 +10,7 @@ pub mod out;
 pub mod progress;
 pub mod reconcile;
 pub mod redecide;
+pub mod relay;
 pub mod replay;
 pub mod reviews;
 pub mod runs;
@@ -110,6 +111,13 @@ pub enum Command {
         stall_after: u64,
         #[command(flatten)]
         signing: audit::PeriodicSigningArgs,
+        /// With --once: also report how far the NATS relay of this JetStream stream is
+        /// behind the log (read from the stream's last message).
+        #[arg(long, value_name = "STREAM", requires = "once")]
+        relay_stream: Option<crate::relay::subject::StreamName>,
+        /// The NATS server of --relay-stream.
+        #[arg(long, env = "RUNPROOF_NATS_URL", default_value = relay::DEFAULT_NATS_URL, value_name = "URL")]
+        nats_url: String,
     },
     /// Reconcile stuck runs: adapters prove outcomes from domain truth; stale runs nobody
     /// can prove are ended with a reason.
@@ -163,6 +171,9 @@ pub enum Command {
     Demo,
     /// Measure runproof against raw-SQL baselines on a scratch database.
     Bench(BenchArgs),
+    /// Relay the log to an event bus, in commit order, every event exactly once.
+    #[command(subcommand)]
+    Relay(relay::RelayCommand),
     /// The tamper-evident log: signer keys, signed checkpoints of the Merkle tree over
     /// every event, verification (docs/audit.md).
     #[command(subcommand)]
@@ -565,6 +576,9 @@ async fn dispatch(command: Command, opener: &Opener, out: &Out) -> Result<ExitCo
                 .map(|_| ExitCode::SUCCESS)
         }
         Command::Audit(command) => audit::run(command, opener, &out).await,
+        Command::Relay(command) => relay::run(command, target, &out)
+            .await
+            .map(|_| ExitCode::SUCCESS),
         Command::Tokens(command) => tokens::run(command, opener, &out)
             .await
             .map(|_| ExitCode::SUCCESS),
@@ -652,12 +666,23 @@ async fn dispatch(command: Command, opener: &Opener, out: &Out) -> Result<ExitCo
             interval,
             stall_after,
             signing,
+            relay_stream,
+            nats_url,
         } => {
             let app = opener.open().await?;
             let checkpointer = audit::checkpointer(&signing, &app)?;
-            project(&app, once, interval, stall_after, checkpointer, &out)
-                .await
-                .map(|_| ExitCode::SUCCESS)
+            let relayed = relay_stream.map(|stream| (nats_url, stream));
+            project(
+                &app,
+                once,
+                interval,
+                stall_after,
+                checkpointer,
+                relayed,
+                &out,
+            )
+            .await
+            .map(|_| ExitCode::SUCCESS)
         }
     }
 }
@@ -695,6 +720,7 @@ async fn project(
     interval: u64,
     stall_after: u64,
     checkpointer: Option<Arc<crate::audit::schedule::Checkpointer>>,
+    relayed: Option<(String, crate::relay::subject::StreamName)>,
     out: &Out,
 ) -> Result<(), CliError> {
     if !once {
@@ -773,6 +799,17 @@ async fn project(
     };
     let stopped = |name: &str| caught_up.stopped.contains(&name);
     let held_back = horizon.events_above_horizon > 0;
+    let relay_lag = match &relayed {
+        Some((url, stream)) => {
+            let mut conn = app
+                .pool
+                .acquire()
+                .await
+                .map_err(|e| CliError::internal(&e))?;
+            Some((relay::lag(url, stream, &mut conn).await?, stream))
+        }
+        None => None,
+    };
     if out.json {
         let items: Vec<_> = statuses
             .iter()
@@ -793,6 +830,7 @@ async fn project(
             "oldest_open_transaction_since": horizon.oldest_open_transaction_since,
             "held_by": horizon.oldest_transaction.filter(|_| held_back).map(|o| o.holder),
             "checkpoint": signed.as_ref().map(audit::signed_json),
+            "relay": relay_lag.as_ref().map(|(lag, stream)| relay::lag_json(lag, stream)),
         }));
     } else {
         for s in &statuses {
@@ -809,6 +847,9 @@ async fn project(
                     ("behind", &s.events_behind.to_string()),
                 ],
             );
+        }
+        if let Some((lag, stream)) = &relay_lag {
+            relay::say_lag(lag, stream, out);
         }
         if let (Some(oldest), true) = (&horizon.oldest_transaction, held_back) {
             out.say(

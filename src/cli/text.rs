@@ -194,6 +194,18 @@ runproof_domain::text_catalogue! {
             en: "runproof is serving on {url} (API under {url}/api/v1, health at {url}/healthz). Ctrl-C or SIGTERM stops it.",
             de: "runproof läuft unter {url} (API unter {url}/api/v1, Zustand unter {url}/healthz). Strg-C oder SIGTERM beendet es."
         }
+        RelayStarted = "ui.relay.started" {
+            en: "Relaying the log to NATS {url}, stream {stream}, subjects {subjects} (publishing while this relay holds the leader lock). Ctrl-C or SIGTERM stops it.",
+            de: "Das Log wird an NATS {url} weitergegeben, Stream {stream}, Subjects {subjects} (veröffentlicht, solange dieses Relay die Leitsperre hält). Strg-C oder SIGTERM beendet es."
+        }
+        RelayStopped = "ui.relay.stopped" {
+            en: "Relay stopped: every publish it sent was acknowledged or will be sent again by the next leader.",
+            de: "Relay beendet: Jede gesendete Veröffentlichung wurde bestätigt oder wird vom nächsten Leiter erneut gesendet."
+        }
+        RelayStatus = "ui.relay.status" {
+            en: "relay {stream}: at position {position} (stream sequence {sequence}), {behind} event(s) behind",
+            de: "Relay {stream}: bei Position {position} (Stream-Sequenz {sequence}), {behind} Ereignis(se) zurück"
+        }
         ServeStopped = "ui.serve.stopped" {
             en: "Stopped: in-flight requests, the current run and the current pass finished.",
             de: "Beendet: laufende Anfragen, der aktuelle Lauf und der aktuelle Durchlauf wurden abgeschlossen."

@@ -15,6 +15,8 @@
 //! | `cursor` | extension: the commit-order cursor to resume after this event |
 //! | `workspace` | extension: the workspace it belongs to; absent for the platform's events |
 //! | `withheld` | extension: body fields withheld from the feed (comma-separated), if any |
+//! | `leafindex` | extension: the event's leaf index in the audit log (a decimal string); absent until the sequencer has placed it |
+//! | `leafhash` | extension: the event's RFC 6962 leaf hash (lowercase hex); absent until the sequencer has placed it |
 //!
 //! CloudEvents integers are 32-bit, so the 64-bit position and sequence travel as strings.
 //! docs/feed.md shows an example of every event type; a test parses each.
@@ -124,6 +126,10 @@ pub struct CloudEvent {
     pub workspace: Option<Uuid>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub withheld: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leafindex: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leafhash: Option<String>,
 }
 
 /// `runproof.<aggregate type>.<event type>.v<version>`.
@@ -150,6 +156,8 @@ impl CloudEvent {
             cursor: Cursor::at(e.at).encode(),
             workspace: placed.workspace_id,
             withheld: (!withheld.is_empty()).then(|| withheld.join(",")),
+            leafindex: placed.leaf.map(|l| l.index.to_string()),
+            leafhash: placed.leaf.map(|l| hex::encode(l.hash)),
         }
     }
 
@@ -238,6 +246,7 @@ mod tests {
                 recorded_at: None,
             },
             workspace_id: None,
+            leaf: None,
         }
     }
 
@@ -258,6 +267,7 @@ mod tests {
         assert_eq!(json["position"], "42");
         assert_eq!(json["sequence"], "1");
         assert!(json.get("workspace").is_none() && json.get("withheld").is_none());
+        assert!(json.get("leafindex").is_none() && json.get("leafhash").is_none());
         assert_eq!(
             Cursor::decode(json["cursor"].as_str().unwrap()).map(|c| c.position()),
             Ok(e.event.at)
@@ -266,6 +276,22 @@ mod tests {
             json["id"],
             event_id("api_token", "0b5e3c9e-8f0a-4c1e-9a57-3f2d1c0b9a88", 1).to_string()
         );
+    }
+
+    #[test]
+    fn a_sequenced_event_carries_its_leaf_index_and_hash() {
+        let mut e = stored(
+            "ApiTokenRevoked",
+            r#"{"ApiTokenRevoked":{"revoked_at":"2026-01-01T00:00:00Z"}}"#,
+        );
+        e.leaf = Some(runproof_projections::scoped_log::SequencedLeaf {
+            index: 41,
+            hash: [0xab; 32],
+        });
+        let json: Value =
+            serde_json::from_str(&CloudEvent::of(&e, &Origin::default()).to_json()).unwrap();
+        assert_eq!(json["leafindex"], "41");
+        assert_eq!(json["leafhash"], "ab".repeat(32));
     }
 
     #[test]

@@ -37,6 +37,8 @@ const ATTRIBUTES: &[&str] = &[
     "cursor",
     "workspace",
     "withheld",
+    "leafindex",
+    "leafhash",
 ];
 
 fn decimal(v: &Value, name: &str) -> Result<i64, String> {
@@ -114,6 +116,21 @@ pub fn check_format(v: &Value) -> Result<(String, String, String), String> {
         ws.as_str()
             .and_then(|s| s.parse::<Uuid>().ok())
             .ok_or("workspace is not a UUID")?;
+    }
+    match (v.get("leafindex"), v.get("leafhash")) {
+        (None, None) => {}
+        (Some(_), Some(hash)) => {
+            decimal(v, "leafindex")?;
+            let hash = hash.as_str().ok_or("leafhash")?;
+            if hash.len() != 64
+                || !hash
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            {
+                return Err(format!("leafhash {hash}"));
+            }
+        }
+        _ => return Err("leafindex and leafhash come together".into()),
     }
     let withheld = event_catalogue::withheld_fields(event_type);
     if let Some(w) = v.get("withheld") {

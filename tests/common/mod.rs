@@ -10,6 +10,7 @@ pub mod cli;
 pub mod console;
 pub mod feed;
 pub mod http;
+pub mod nats;
 
 use std::str::FromStr;
 use std::sync::Arc;
