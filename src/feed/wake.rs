@@ -1,10 +1,9 @@
 //! Waking feed readers when the log grows: PostgreSQL `LISTEN`, with polling as the
 //! fallback.
 //!
-//! Every transaction that appends events notifies the channel [`CHANNEL`] when it
-//! commits (migration `0013_feed.sql`; not in sessions where `runproof.feed_notify` is
-//! `off`, which leaves readers to their polls). One listener per process — on a connection of
-//! its own, started by the first reader — bumps a counter that every reader watches. A
+//! A process that appends events notifies the channel [`CHANNEL`] after its appends
+//! commit ([`super::notify`]). One listener per process — on a connection of its own,
+//! started by the first reader — bumps a counter that every reader watches. A
 //! notification only says "look again": readers read in commit order below the read
 //! horizon whatever woke them, and also look again every poll interval, because a
 //! notification can be missed (the listener's connection dropped) and because an event
