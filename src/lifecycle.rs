@@ -574,7 +574,10 @@ impl RunLifecycle {
                     Ok(Some(receipt)) => return Ok(receipt),
                     // The run, or one of the other streams, moved on; or the remembered
                     // state decided otherwise: decide again on the run as read.
-                    Ok(None) | Err(LifecycleError::Conflict(_)) => self.written.forget(run_id),
+                    Ok(None)
+                    | Err(LifecycleError::Conflict(_) | LifecycleError::Rejected { .. }) => {
+                        self.written.forget(run_id)
+                    }
                     Err(e) => return Err(e),
                 }
             }
@@ -636,7 +639,10 @@ impl RunLifecycle {
                     Ok(Some(receipt)) => return Ok(receipt),
                     // Decided otherwise on the remembered state (a refusal or a no-op),
                     // or another writer moved the run on: read the stream and decide again.
-                    Ok(None) | Err(LifecycleError::Conflict(_)) => self.written.forget(run_id),
+                    Ok(None)
+                    | Err(LifecycleError::Conflict(_) | LifecycleError::Rejected { .. }) => {
+                        self.written.forget(run_id)
+                    }
                     Err(e) => return Err(e),
                 }
             }

@@ -426,3 +426,117 @@ async fn the_projection_refuses_a_status_outside_its_family() {
         assert!(r.is_err(), "{status}/{outcome} must be refused");
     }
 }
+
+/// A second process over the same database: its own services, its own memory of the runs
+/// it wrote.
+fn other_process(pool: sqlx::PgPool) -> runproof::app::App {
+    runproof::app::App::from_pool(pool, std::sync::Arc::new(runproof::clock::SystemClock))
+}
+
+#[tokio::test]
+async fn a_refusal_is_decided_on_the_stream_not_on_what_the_process_remembers_of_the_run() {
+    let db = TestDb::new().await;
+    let (a, _) = app(&db);
+    let b = other_process(db.second_pool().await);
+    let id = a
+        .lifecycle
+        .ensure(export(Uuid::new_v4(), "remembered"), &operator())
+        .await
+        .unwrap()
+        .run_id();
+    // Process A starts the run and remembers it running; process B completes it.
+    a.lifecycle.start(id, &worker()).await.unwrap();
+    b.lifecycle
+        .complete(
+            id,
+            TerminalOutcome::Succeeded,
+            BTreeMap::new(),
+            vec![],
+            &worker(),
+        )
+        .await
+        .unwrap();
+    // A's memory says "running" (a second start: already running); the stream says
+    // completed, and that is the answer.
+    let refused = a.lifecycle.start(id, &worker()).await.unwrap_err();
+    assert!(
+        matches!(
+            refused,
+            LifecycleError::Rejected {
+                source: OperationRunError::AlreadyCompleted,
+                ..
+            }
+        ),
+        "{refused:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_write_on_a_remembered_run_that_another_process_moved_on_is_decided_again_on_the_stream()
+{
+    let db = TestDb::new().await;
+    let (a, _) = app(&db);
+    let b = other_process(db.second_pool().await);
+    let id = a
+        .lifecycle
+        .ensure(export(Uuid::new_v4(), "moved on"), &operator())
+        .await
+        .unwrap()
+        .run_id();
+    a.lifecycle.start(id, &worker()).await.unwrap();
+    b.lifecycle
+        .complete(
+            id,
+            TerminalOutcome::Succeeded,
+            BTreeMap::new(),
+            vec![],
+            &worker(),
+        )
+        .await
+        .unwrap();
+    // A completes with the same outcome on its memory of a running run: the append at
+    // the remembered version fails, the run is read again, and the repeat is a no-op.
+    let repeat = a
+        .lifecycle
+        .complete(
+            id,
+            TerminalOutcome::Succeeded,
+            BTreeMap::new(),
+            vec![],
+            &worker(),
+        )
+        .await
+        .unwrap();
+    assert!(!repeat.changed);
+    assert_eq!(repeat.version, 3);
+    // Another outcome is refused from the stream, and nothing was recorded twice.
+    let flipped = a
+        .lifecycle
+        .complete(
+            id,
+            TerminalOutcome::Failed,
+            BTreeMap::new(),
+            vec![],
+            &worker(),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            flipped,
+            LifecycleError::Rejected {
+                source: OperationRunError::OutcomeConflict { .. },
+                ..
+            }
+        ),
+        "{flipped:?}"
+    );
+    let completions: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM events WHERE aggregate_id = $1 AND event_type = 'RunCompleted'",
+    )
+    .bind(id.to_string())
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(completions, 1);
+}
