@@ -502,17 +502,6 @@ impl EventStore {
         self.notifier.appended();
         Ok(at)
     }
-
-    /// The log position of a stream's event, to wait for its projection.
-    pub async fn position_of<A: Aggregate>(
-        &self,
-        aggregate_id: &str,
-        sequence: u64,
-    ) -> Result<Option<LogPosition>, StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        let sequence = i64::try_from(sequence).map_err(|e| StoreError::Database(Box::new(e)))?;
-        Ok(log::position_of(&mut conn, A::TYPE, aggregate_id, sequence).await?)
-    }
 }
 
 fn store_error<E: std::error::Error>(e: AggregateError<E>) -> StoreError {

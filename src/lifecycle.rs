@@ -562,29 +562,16 @@ impl RunLifecycle {
                 completed_at: self.clock.now(),
                 note: Some(note),
             });
-            let already = |run_id| LifecycleError::Rejected {
-                run_id: Some(run_id),
-                source: OperationRunError::AlreadyCompleted,
-            };
-            if let Some(remembered) = self.written.run(run_id) {
-                match self
-                    .decide_and_append(run_id, remembered, command.clone(), together.clone(), ctx)
-                    .await
-                {
-                    Ok(Some(receipt)) => return Ok(receipt),
-                    // The run, or one of the other streams, moved on; or the remembered
-                    // state decided otherwise: decide again on the run as read.
-                    Ok(None)
-                    | Err(LifecycleError::Conflict(_) | LifecycleError::Rejected { .. }) => {
-                        self.written.forget(run_id)
-                    }
-                    Err(e) => return Err(e),
-                }
-            }
-            let loaded = self.load(run_id).await?;
-            self.decide_and_append(run_id, loaded, command, together, ctx)
+            match self
+                .decide_on_latest(run_id, command, together, ctx)
                 .await?
-                .ok_or_else(|| already(run_id))
+            {
+                (Some(receipt), _) => Ok(receipt),
+                (None, _) => Err(LifecycleError::Rejected {
+                    run_id: Some(run_id),
+                    source: OperationRunError::AlreadyCompleted,
+                }),
+            }
         }
         .instrument(span)
         .await
@@ -631,37 +618,49 @@ impl RunLifecycle {
         let span =
             info_span!("lifecycle.command", run_id = %run_id, command = command_name(&command));
         async {
-            if let Some(remembered) = self.written.run(run_id) {
-                match self
-                    .decide_and_append(run_id, remembered, command.clone(), Vec::new(), ctx)
-                    .await
-                {
-                    Ok(Some(receipt)) => return Ok(receipt),
-                    // Decided otherwise on the remembered state (a refusal or a no-op),
-                    // or another writer moved the run on: read the stream and decide again.
-                    Ok(None)
-                    | Err(LifecycleError::Conflict(_) | LifecycleError::Rejected { .. }) => {
-                        self.written.forget(run_id)
-                    }
-                    Err(e) => return Err(e),
-                }
-            }
-            let loaded = self.load(run_id).await?;
-            let version = loaded.version();
-            match self
-                .decide_and_append(run_id, loaded, command, Vec::new(), ctx)
-                .await?
-            {
-                Some(receipt) => Ok(receipt),
-                None => Ok(Receipt {
-                    run_id,
-                    version,
-                    changed: false,
-                }),
-            }
+            let (receipt, version) = self
+                .decide_on_latest(run_id, command, Vec::new(), ctx)
+                .await?;
+            Ok(receipt.unwrap_or(Receipt {
+                run_id,
+                version,
+                changed: false,
+            }))
         }
         .instrument(span)
         .await
+    }
+
+    /// Decides `command` (with `together`, see [`RunLifecycle::decide_and_append`]) on the
+    /// run as this process remembers it; when that records nothing, is refused, or loses
+    /// to another write, forgets it and decides again on the run as read from its stream.
+    /// Returns what was written (`None`: nothing) and the version of the run as read.
+    async fn decide_on_latest(
+        &self,
+        run_id: Uuid,
+        command: OperationRunCommand,
+        together: Vec<NewEvent>,
+        ctx: &CommandContext,
+    ) -> Result<(Option<Receipt>, u64), LifecycleError> {
+        if let Some(remembered) = self.written.run(run_id) {
+            let version = remembered.version();
+            match self
+                .decide_and_append(run_id, remembered, command.clone(), together.clone(), ctx)
+                .await
+            {
+                Ok(Some(receipt)) => return Ok((Some(receipt), version)),
+                Ok(None) | Err(LifecycleError::Conflict(_) | LifecycleError::Rejected { .. }) => {
+                    self.written.forget(run_id)
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let loaded = self.load(run_id).await?;
+        let version = loaded.version();
+        let receipt = self
+            .decide_and_append(run_id, loaded, command, together, ctx)
+            .await?;
+        Ok((receipt, version))
     }
 
     /// Decides `command` on `run` (the run at its own version) and appends the events
