@@ -433,8 +433,9 @@ fn other_process(pool: sqlx::PgPool) -> runproof::app::App {
     runproof::app::App::from_pool(pool, std::sync::Arc::new(runproof::clock::SystemClock))
 }
 
-#[tokio::test]
-async fn a_refusal_is_decided_on_the_stream_not_on_what_the_process_remembers_of_the_run() {
+/// A run process A queued and started (so A remembers it running) and process B then
+/// completed as succeeded: the database, A, and the run.
+async fn started_here_completed_elsewhere() -> (TestDb, runproof::app::App, Uuid) {
     let db = TestDb::new().await;
     let (a, _) = app(&db);
     let b = other_process(db.second_pool().await);
@@ -444,7 +445,6 @@ async fn a_refusal_is_decided_on_the_stream_not_on_what_the_process_remembers_of
         .await
         .unwrap()
         .run_id();
-    // Process A starts the run and remembers it running; process B completes it.
     a.lifecycle.start(id, &worker()).await.unwrap();
     b.lifecycle
         .complete(
@@ -456,6 +456,12 @@ async fn a_refusal_is_decided_on_the_stream_not_on_what_the_process_remembers_of
         )
         .await
         .unwrap();
+    (db, a, id)
+}
+
+#[tokio::test]
+async fn a_refusal_is_decided_on_the_stream_not_on_what_the_process_remembers_of_the_run() {
+    let (_db, a, id) = started_here_completed_elsewhere().await;
     // A's memory says "running" (a second start: already running); the stream says
     // completed, and that is the answer.
     let refused = a.lifecycle.start(id, &worker()).await.unwrap_err();
@@ -474,26 +480,7 @@ async fn a_refusal_is_decided_on_the_stream_not_on_what_the_process_remembers_of
 #[tokio::test]
 async fn a_write_on_a_remembered_run_that_another_process_moved_on_is_decided_again_on_the_stream()
 {
-    let db = TestDb::new().await;
-    let (a, _) = app(&db);
-    let b = other_process(db.second_pool().await);
-    let id = a
-        .lifecycle
-        .ensure(export(Uuid::new_v4(), "moved on"), &operator())
-        .await
-        .unwrap()
-        .run_id();
-    a.lifecycle.start(id, &worker()).await.unwrap();
-    b.lifecycle
-        .complete(
-            id,
-            TerminalOutcome::Succeeded,
-            BTreeMap::new(),
-            vec![],
-            &worker(),
-        )
-        .await
-        .unwrap();
+    let (db, a, id) = started_here_completed_elsewhere().await;
     // A completes with the same outcome on its memory of a running run: the append at
     // the remembered version fails, the run is read again, and the repeat is a no-op.
     let repeat = a
