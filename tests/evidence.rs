@@ -240,8 +240,9 @@ async fn captures_stored_in_the_1_0_shape_are_moved_to_the_store_by_the_migratio
             "finding_count": 2,
             "document": doc,
             "captured_at": now,
-        }}),
-        metadata: serde_json::to_value(operator().metadata(now, "1.0").to_map()).unwrap(),
+        }})
+        .to_string(),
+        metadata: serde_json::to_string(&operator().metadata(now, "1.0").to_map()).unwrap(),
     };
     s.app.store.append_atomically(&[legacy]).await.unwrap();
 

@@ -156,8 +156,8 @@ async fn an_append_notifies_after_it_commits_and_an_append_in_plain_sql_does_not
         sequence: 1,
         event_type: "WorkspaceCreated".into(),
         event_version: "1.0".into(),
-        payload: json!({"WorkspaceCreated": {"workspace_id": id, "name": "N", "created_at": "2026-01-01T00:00:00Z"}}),
-        metadata: json!({}),
+        payload: json!({"WorkspaceCreated": {"workspace_id": id, "name": "N", "created_at": "2026-01-01T00:00:00Z"}}).to_string(),
+        metadata: "{}".to_string(),
     };
     store.append_atomically(&[event]).await.unwrap();
     let note = tokio::time::timeout(Duration::from_secs(30), listener.recv())

@@ -1305,8 +1305,8 @@ async fn an_undecodable_capture_in_another_environment_never_fails_a_healthy_com
         sequence: 2,
         event_type: "EvidenceSnapshotCaptured".into(),
         event_version: "1.0".into(),
-        payload: json!({ "EvidenceSnapshotCaptured": { "not": "a capture" } }),
-        metadata: serde_json::to_value(operator().metadata(now, "1.0").to_map()).unwrap(),
+        payload: json!({ "EvidenceSnapshotCaptured": { "not": "a capture" } }).to_string(),
+        metadata: serde_json::to_string(&operator().metadata(now, "1.0").to_map()).unwrap(),
     };
     s.app.store.append_atomically(&[broken]).await.unwrap();
     common::wait_until_stopped(&s.app.projector).await;

@@ -33,14 +33,15 @@ fn old_event(
         sequence,
         event_type: event_type.into(),
         event_version: version.into(),
-        payload: json!({ event_type: body }),
+        payload: json!({ event_type: body }).to_string(),
         metadata: json!({
             "actor": "system:worker",
             "correlation_id": Uuid::new_v4(),
             "causation_id": Uuid::new_v4(),
             "occurred_at": "2026-01-01T00:00:00+00:00",
             "schema_version": version,
-        }),
+        })
+        .to_string(),
     }
 }
 

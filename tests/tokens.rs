@@ -523,8 +523,9 @@ async fn an_actor_stored_in_its_1_0_shape_is_a_plain_member_after_the_upgrade() 
             "actor_id": actor_id,
             "display_name": "Grace",
             "created_at": at,
-        }}),
-        metadata: serde_json::to_value(operator().metadata(at, "1.0").to_map()).unwrap(),
+        }})
+        .to_string(),
+        metadata: serde_json::to_string(&operator().metadata(at, "1.0").to_map()).unwrap(),
     };
     app.store.append_atomically(&[legacy]).await.unwrap();
     let position: i64 = sqlx::query_scalar("SELECT position FROM events WHERE aggregate_id = $1")

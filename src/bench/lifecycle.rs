@@ -14,6 +14,7 @@ use runproof_domain::metadata::CommandContext;
 use runproof_domain::operation_run::TerminalOutcome;
 use sqlx::PgPool;
 
+use super::cpu::{CpuPerItem, CpuTimes};
 use super::{failed, median, per_second, seed, BenchArgs, Comparison};
 use crate::app::App;
 use crate::cli::error::CliError;
@@ -26,17 +27,30 @@ pub async fn compare(pool: &PgPool, args: &BenchArgs) -> Result<Lifecycles, CliE
         .await
         .map_err(failed)?;
     let app = App::from_pool(pool.clone(), Arc::new(SystemClock)).without_read_your_writes();
+    let database: String = sqlx::query_scalar("SELECT current_database()")
+        .fetch_one(pool)
+        .await
+        .map_err(failed)?;
+    let cpu_now = || CpuTimes::now(&database);
     let mut ours = Vec::new();
     let mut raw = Vec::new();
     let mut per_transition = Vec::new();
+    let (mut ours_cpu, mut per_transition_cpu) = (Vec::new(), Vec::new());
     let mut offset = 0;
     for round in 0..args.rounds.max(1) {
         raw.push(raw_round(pool, args, offset, Commits::PerLifecycle).await?);
         offset += args.lifecycles;
+        let before = cpu_now();
         per_transition.push(raw_round(pool, args, offset, Commits::PerTransition).await?);
+        let between = cpu_now();
         offset += args.lifecycles;
         ours.push(ours_round(&app, args, offset).await?);
+        let after = cpu_now();
         offset += args.lifecycles;
+        if let (Some(before), Some(between), Some(after)) = (before, between, after) {
+            per_transition_cpu.push(before.per_item(between, args.lifecycles));
+            ours_cpu.push(between.per_item(after, args.lifecycles));
+        }
         eprintln!(
             "bench: lifecycle round {}: runproof {:.0}/s, raw {:.0}/s (one transaction per transition: {:.0}/s)",
             round + 1,
@@ -57,7 +71,18 @@ pub async fn compare(pool: &PgPool, args: &BenchArgs) -> Result<Lifecycles, CliE
             target: 0.85,
         },
         raw_per_lifecycle: median(raw),
+        cpu: (!ours_cpu.is_empty()).then(|| LifecycleCpu {
+            ours: CpuPerItem::median(&ours_cpu),
+            per_transition: CpuPerItem::median(&per_transition_cpu),
+        }),
     })
+}
+
+/// CPU per lifecycle of each side (medians of the rounds).
+pub struct LifecycleCpu {
+    pub ours: CpuPerItem,
+    /// The per-transition raw baseline.
+    pub per_transition: CpuPerItem,
 }
 
 /// The lifecycle measurement against the per-transition baseline, with the one-commit
@@ -67,6 +92,8 @@ pub struct Lifecycles {
     /// The same rows, raw, all of a lifecycle in one transaction: a lower bound no real
     /// lifecycle can reach (it would make a run's start durable only with its end).
     pub raw_per_lifecycle: f64,
+    /// CPU per lifecycle, where `/proc` tells it.
+    pub cpu: Option<LifecycleCpu>,
 }
 
 /// How the raw baseline groups its inserts into transactions.

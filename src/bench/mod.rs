@@ -7,6 +7,7 @@
 mod audit;
 mod capture;
 mod console;
+mod cpu;
 mod feed;
 mod footprint;
 pub mod http;
@@ -186,6 +187,19 @@ pub async fn run(target: &DatabaseTarget, args: BenchArgs, out: &Out) -> Result<
             lifecycle.raw_per_lifecycle,
             lifecycle.comparison.ours / lifecycle.raw_per_lifecycle.max(1e-9)
         ));
+        if let Some(cpu) = &lifecycle.cpu {
+            notes.push(format!(
+                "CPU per lifecycle, this process + the PostgreSQL backends serving it (medians \
+                 of the rounds): runproof {:.0} + {:.0} µs, raw SQL with one commit per \
+                 transition {:.0} + {:.0} µs. Where CPU is what runs out (an idle machine: \
+                 both sides are CPU-bound), the throughput ratio tends to {:.2}.",
+                cpu.ours.own_us,
+                cpu.ours.server_us,
+                cpu.per_transition.own_us,
+                cpu.per_transition.server_us,
+                cpu.per_transition.total_us() / cpu.ours.total_us().max(1e-9)
+            ));
+        }
         table.push(lifecycle.comparison);
     }
     if args.wants("replay") {
@@ -277,8 +291,21 @@ pub async fn run(target: &DatabaseTarget, args: BenchArgs, out: &Out) -> Result<
             "| runs created by those requests | {} |",
             r.runs_created
         ));
-        for (workers, composed, rate) in &r.throughput {
-            out.line(format!("| compose throughput, {workers} worker(s) ({composed} reviews) | {rate:.0} reviews/s |"));
+        for d in &r.throughput {
+            out.line(format!(
+                "| compose throughput, {} worker(s) ({} reviews) | {:.0} reviews/s |",
+                d.workers, d.composed, d.rate
+            ));
+            if let (Some(cpu), Some(busy)) = (d.cpu, d.busy_cores) {
+                out.line(format!(
+                    "| compose, {} worker(s): CPU per review, runproof + its PostgreSQL backends (cores kept busy) | {:.0} + {:.0} µs ({:.2} of {} cores) |",
+                    d.workers,
+                    cpu.own_us,
+                    cpu.server_us,
+                    busy,
+                    std::thread::available_parallelism().map_or(0, |n| n.get())
+                ));
+            }
         }
     }
     if args.wants("capture") {

@@ -12,6 +12,7 @@ use sqlx::PgPool;
 use tokio::sync::Barrier;
 use uuid::Uuid;
 
+use super::cpu::{CpuPerItem, CpuTimes};
 use super::{failed, per_second, BenchArgs};
 use crate::app::App;
 use crate::cli::error::CliError;
@@ -24,8 +25,20 @@ pub struct ReviewFigures {
     pub p50: Duration,
     pub p99: Duration,
     pub runs_created: i64,
-    /// (workers, reviews composed, reviews per second)
-    pub throughput: Vec<(usize, usize, f64)>,
+    pub throughput: Vec<Drain>,
+}
+
+/// One drain of the queue by `workers` workers.
+pub struct Drain {
+    pub workers: usize,
+    pub composed: usize,
+    /// Reviews per second.
+    pub rate: f64,
+    /// CPU per review, where `/proc` tells it.
+    pub cpu: Option<CpuPerItem>,
+    /// CPU seconds (this process and its backends) per second of the drain: how many of
+    /// the machine's cores the drain kept busy.
+    pub busy_cores: Option<f64>,
 }
 
 fn document(seed: usize) -> Value {
@@ -130,6 +143,11 @@ pub async fn measure(pool: &PgPool, args: &BenchArgs) -> Result<ReviewFigures, C
                 .await
                 .map_err(failed_service)?;
         }
+        let database: String = sqlx::query_scalar("SELECT current_database()")
+            .fetch_one(pool)
+            .await
+            .map_err(failed)?;
+        let cpu_before = CpuTimes::now(&database);
         let started = Instant::now();
         let mut tasks = Vec::new();
         for _ in 0..workers {
@@ -140,12 +158,23 @@ pub async fn measure(pool: &PgPool, args: &BenchArgs) -> Result<ReviewFigures, C
         for t in tasks {
             composed += t.await.map_err(failed)?.map_err(failed)?.len();
         }
-        let rate = per_second(composed, started.elapsed());
+        let elapsed = started.elapsed();
+        let rate = per_second(composed, elapsed);
+        let cpu = cpu_before
+            .zip(CpuTimes::now(&database))
+            .map(|(before, after)| before.per_item(after, composed));
+        let busy_cores = cpu.map(|c| c.total_us() * composed as f64 / 1e6 / elapsed.as_secs_f64());
         eprintln!(
-            "bench: {workers} worker(s): {composed} reviews in {:?} ({rate:.0}/s)",
-            started.elapsed()
+            "bench: {workers} worker(s): {composed} reviews in {elapsed:?} ({rate:.0}/s; CPU per review {:?}, cores busy {:?})",
+            cpu, busy_cores
         );
-        throughput.push((workers, composed, rate));
+        throughput.push(Drain {
+            workers,
+            composed,
+            rate,
+            cpu,
+            busy_cores,
+        });
     }
     Ok(ReviewFigures {
         requests: args.review_requests,

@@ -8,7 +8,8 @@
 //! process, appends commit together again; the task coalesces every append that commits
 //! while a notification is in flight into the next one, and its own transaction does
 //! not wait for a flush (`synchronous_commit` off for it: a lost notification delays a
-//! reader, which polls anyway, and never makes one skip).
+//! reader, which polls anyway, and never makes one skip). Under a steady stream of
+//! appends it sends at most one notification per [`NOTIFY_GAP`].
 //!
 //! Events written around runproof's writer (plain SQL) notify nobody; readers find them
 //! at their next poll.
@@ -20,6 +21,11 @@ use tokio::sync::watch;
 use tracing::debug;
 
 use super::wake::CHANNEL;
+
+/// The least time between two notifications of one process. Each is a transaction of
+/// its own; sent for every burst, they cost writers about a sixth of their throughput
+/// (docs/benchmarks.md), while a reader woken up to 2 ms later does not notice.
+const NOTIFY_GAP: std::time::Duration = std::time::Duration::from_millis(2);
 
 /// Sends the wake-up notifications of one process's appends.
 #[derive(Clone)]
@@ -72,5 +78,8 @@ async fn send(pool: PgPool, mut appended: watch::Receiver<u64>) {
             // Readers poll as well: a notification that could not be sent delays them.
             debug!(error = %e, "could not notify feed readers");
         }
+        // Appends that commit meanwhile wait for the next notification: at most one per
+        // gap, and the first after a quiet spell goes at once.
+        tokio::time::sleep(NOTIFY_GAP).await;
     }
 }
