@@ -1,7 +1,9 @@
 //! The feed's wire format as documented: docs/feed.md shows an example of every event
 //! type in the catalogue, each a CloudEvent that parses, matches the format and carries
-//! a body the domain reads as that event; the catalogue the feed names events by is the
-//! one docs/architecture.md describes, at the versions this build writes.
+//! a body the domain reads as that event; the examples show the audit leaf
+//! (`leafindex`, `leafhash`) as the sequencer gives it — well formed, in commit order,
+//! absent on the newest events; the catalogue the feed names events by is the one
+//! docs/architecture.md describes, at the versions this build writes.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -10,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use common::feed::check_format;
 use cqrs_es::Aggregate;
-use runproof::feed::CloudEvent;
+use runproof::feed::{CloudEvent, Cursor};
 use runproof_domain::event_catalogue::{self, AGGREGATES};
 use runproof_domain::upcasting::{self, DecodeError};
 use serde_json::{json, Value};
@@ -133,6 +135,78 @@ fn every_event_type_in_the_catalogue_has_a_documented_example_that_parses_and_ma
         missing.is_empty(),
         "docs/feed.md shows no example of {missing:?}"
     );
+}
+
+#[test]
+fn the_examples_show_leaves_where_the_sequencer_placed_the_event_and_only_there() {
+    // Each example once (the page's event is also an example of its own), in commit order.
+    let mut by_id: BTreeMap<String, (Cursor, Option<(i64, String)>)> = BTreeMap::new();
+    for (text, value) in documented_events() {
+        check_format(&value).unwrap_or_else(|why| panic!("{why}:\n{text}"));
+        let cursor = Cursor::decode(value["cursor"].as_str().unwrap()).unwrap();
+        let leaf = value.get("leafindex").map(|index| {
+            (
+                index.as_str().unwrap().parse::<i64>().unwrap(),
+                value["leafhash"].as_str().unwrap().to_string(),
+            )
+        });
+        let id = value["id"].as_str().unwrap().to_string();
+        if let Some(seen) = by_id.insert(id.clone(), (cursor, leaf.clone())) {
+            assert_eq!(seen, (cursor, leaf), "{id} is shown twice, differently");
+        }
+    }
+    let mut events: Vec<(Cursor, Option<(i64, String)>)> = by_id.into_values().collect();
+    events.sort_by_key(|(cursor, _)| *cursor);
+    let placed = events.iter().filter(|(_, leaf)| leaf.is_some()).count();
+    assert!(placed > 0, "no example shows leafindex and leafhash");
+    assert!(
+        placed < events.len(),
+        "no example shows an event the sequencer has not placed yet"
+    );
+    // The sequencer places events in commit order: placed ones first, indexes rising.
+    let leaves: Vec<&(i64, String)> = events.iter().map_while(|(_, l)| l.as_ref()).collect();
+    assert_eq!(
+        leaves.len(),
+        placed,
+        "an example with a leaf follows one without (in commit order)"
+    );
+    assert!(
+        leaves.windows(2).all(|w| w[0].0 < w[1].0),
+        "leaf indexes rise with the cursor"
+    );
+    let hashes: BTreeSet<&str> = leaves.iter().map(|(_, h)| h.as_str()).collect();
+    assert_eq!(hashes.len(), leaves.len(), "two examples share a leaf hash");
+}
+
+#[test]
+fn the_format_check_refuses_a_malformed_leaf() {
+    let (_, example) = documented_events()
+        .into_iter()
+        .find(|(_, v)| v.get("leafindex").is_some())
+        .unwrap();
+    assert!(check_format(&example).is_ok());
+    let with = |name: &str, value: Option<Value>| {
+        let mut v = example.clone();
+        match value {
+            Some(x) => v[name] = x,
+            None => {
+                v.as_object_mut().unwrap().remove(name);
+            }
+        }
+        check_format(&v)
+    };
+    for bad in [
+        with("leafhash", None),
+        with("leafindex", None),
+        with("leafindex", Some(json!(7))),
+        with("leafindex", Some(json!("-1"))),
+        with("leafindex", Some(json!("07"))),
+        with("leafhash", Some(json!("AB".repeat(32)))),
+        with("leafhash", Some(json!("ab".repeat(31)))),
+        with("leafhash", Some(json!("zz".repeat(32)))),
+    ] {
+        assert!(bad.is_err());
+    }
 }
 
 #[test]

@@ -179,6 +179,58 @@ async fn a_sequenced_event_carries_its_leaf_index_and_hash_on_the_stream() {
     forget(&js, &stream).await;
 }
 
+/// The relay's first publish into an empty stream expects sequence 0, and the server
+/// holds it to that like to any other sequence (nats-server 2.9.10 does): once the
+/// stream holds a message, a publish expecting 0 is refused — so a second writer that
+/// got there first is detected at the very first message too. A repeat of a message id
+/// the stream already holds is answered as a duplicate, never stored twice.
+#[tokio::test]
+async fn the_server_refuses_a_publish_expecting_an_empty_stream_once_it_holds_a_message() {
+    use async_nats::jetstream::context::PublishErrorKind;
+    use async_nats::jetstream::message::PublishMessage;
+    let url = require();
+    let (stream, prefix) = names();
+    let js = jetstream(&url).await;
+    js.get_or_create_stream(runproof::relay::stream::config(
+        &stream.parse().unwrap(),
+        &prefix.parse().unwrap(),
+    ))
+    .await
+    .unwrap();
+    let subject = format!("{prefix}._.test.Published");
+    let expecting_empty = |id: &str| {
+        PublishMessage::build()
+            .payload("x".into())
+            .message_id(id)
+            .expected_last_sequence(0)
+    };
+    let first = js
+        .send_publish(subject.clone(), expecting_empty("a"))
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    assert_eq!((first.sequence, first.duplicate), (1, false));
+    let second = js
+        .send_publish(subject.clone(), expecting_empty("b"))
+        .await
+        .unwrap()
+        .await;
+    assert!(
+        matches!(&second, Err(e) if e.kind() == PublishErrorKind::WrongLastSequence),
+        "{second:?}"
+    );
+    let repeat = js
+        .send_publish(subject, expecting_empty("a"))
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    assert_eq!((repeat.sequence, repeat.duplicate), (1, true));
+    assert_eq!(last_sequence(&js, &stream).await, 1);
+    forget(&js, &stream).await;
+}
+
 /// The body of `GET /metrics` on `port`.
 fn scrape(port: u16) -> String {
     use std::io::{Read, Write};

@@ -9,9 +9,11 @@
 //!   beforehand and not timed) from one client with the same ack window into another
 //!   new stream. Ratio = relay ÷ baseline.
 //! - **Lag.** On a fresh database a writer appends one event per transaction at
-//!   `--feed-rate` events/s for `--feed-seconds`; the instant each commit returns is the
-//!   start. One end is the relay's ack of that event, the other its arrival at an SSE
-//!   client of `runproof serve`'s router (`GET /api/v1/events/stream`) on a real port.
+//!   `--feed-rate` events/s for `--feed-seconds`, and after each commit wakes the
+//!   readers as runproof's own appends do (`feed::notify`: one `NOTIFY` from the writing
+//!   process after the commit); the instant each commit returns is the start. One end is
+//!   the relay's ack of that event, the other its arrival at an SSE client of
+//!   `runproof serve`'s router (`GET /api/v1/events/stream`) on a real port.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -38,6 +40,7 @@ use crate::cli::serve::api_state;
 use crate::clock::SystemClock;
 use crate::database::DatabaseTarget;
 use crate::feed::cloudevent::event_id;
+use crate::feed::notify::AppendNotifier;
 use crate::feed::{Cursor, FeedService, PageRequest};
 use crate::http::{self, Limits};
 use crate::relay::stream::{self as bus, CURSOR_HEADER};
@@ -112,7 +115,12 @@ pub async fn measure(
     for chunk in rows.chunks(1_000) {
         seed::insert(pool, "events", chunk).await.map_err(failed)?;
     }
+    let reading = Instant::now();
     let messages = messages_of(pool, total).await?;
+    eprintln!(
+        "bench: the feed read the {total} events alone (no publishing) at {:.0} events/s",
+        per_second(total, reading.elapsed())
+    );
 
     let mut relayed = Vec::new();
     let mut straight = Vec::new();
@@ -428,6 +436,7 @@ async fn steady_lag(
         rows.len(),
         args.feed_rate
     );
+    let notifier = AppendNotifier::new(pool.clone());
     let mut committed = HashMap::with_capacity(rows.len());
     let period = Duration::from_secs_f64(1.0 / f64::from(args.feed_rate.max(1)));
     let mut tick = tokio::time::interval(period);
@@ -441,6 +450,7 @@ async fn steady_lag(
             event_id(row.aggregate_type, &row.aggregate_id, row.sequence),
             Instant::now(),
         );
+        notifier.appended();
     }
     // Both ends take in the last events (bounded: a minute).
     let deadline = Instant::now() + Duration::from_secs(60);

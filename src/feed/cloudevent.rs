@@ -21,6 +21,7 @@
 //! CloudEvents integers are 32-bit, so the 64-bit position and sequence travel as strings.
 //! docs/feed.md shows an example of every event type; a test parses each.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
@@ -168,11 +169,18 @@ impl CloudEvent {
     }
 }
 
-/// When the event happened, from its metadata (`occurred_at`), if it says.
+/// When the event happened, from its metadata (`occurred_at`), if it says. Only that
+/// field is read; the rest of the metadata is skipped, not built.
 fn occurred_at(metadata: &str) -> Option<DateTime<Utc>> {
-    let map: BTreeMap<String, Value> = serde_json::from_str(metadata).ok()?;
-    let at = map.get("occurred_at")?.as_str()?;
-    DateTime::parse_from_rfc3339(at)
+    #[derive(Deserialize)]
+    struct Metadata<'a> {
+        #[serde(borrow)]
+        occurred_at: Option<Cow<'a, str>>,
+    }
+    let at = serde_json::from_str::<Metadata>(metadata)
+        .ok()?
+        .occurred_at?;
+    DateTime::parse_from_rfc3339(&at)
         .ok()
         .map(|t| t.with_timezone(&Utc))
 }
@@ -182,10 +190,11 @@ fn occurred_at(metadata: &str) -> Option<DateTime<Utc>> {
 /// names of those taken out. A payload of another shape is passed on whole.
 fn data_of(e: &StoredEvent) -> (Box<RawValue>, Vec<&'static str>) {
     let whole = || raw(&e.payload);
-    let tagged: Option<BTreeMap<String, Box<RawValue>>> = serde_json::from_str(&e.payload).ok();
+    // Borrowed: the body is copied once, below, not parsed into values.
+    let tagged: Option<BTreeMap<Cow<'_, str>, &RawValue>> = serde_json::from_str(&e.payload).ok();
     let body = match tagged {
-        Some(mut map) if map.len() == 1 => match map.remove(&e.event_type) {
-            Some(body) => body,
+        Some(map) if map.len() == 1 => match map.get(e.event_type.as_str()) {
+            Some(body) => (*body).to_owned(),
             None => return (whole(), vec![]),
         },
         _ => return (whole(), vec![]),

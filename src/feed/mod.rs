@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use runproof_domain::access::Caller;
 use runproof_domain::event_catalogue;
-use runproof_projections::scoped_log::{self, Scope, ScopedRead};
+use runproof_projections::scoped_log::{self, Scope, ScopedRead, WorkspaceMemo};
 use sqlx::PgPool;
 
 pub use cloudevent::{CloudEvent, Origin};
@@ -41,6 +41,11 @@ pub const MAX_LIMIT: i64 = 1000;
 /// The most events one read examines for a narrower scope (a member's workspaces, some
 /// types): a page ends early rather than scanning the whole log for a sparse reader.
 pub const SCAN_WINDOW: i64 = 5_000;
+
+/// Streams whose workspace a feed remembers (about 100 bytes each): a reader of the
+/// whole log looks each stream's workspace up once while it is remembered, not once per
+/// event.
+pub const WORKSPACE_MEMO: usize = 100_000;
 
 /// How the feed is served.
 #[derive(Debug, Clone)]
@@ -123,6 +128,9 @@ pub struct FeedService {
     pool: PgPool,
     settings: Arc<FeedSettings>,
     wakeups: Wakeups,
+    /// Shared by every whole-log reader of this service (the relay, operators' and feed
+    /// services' pages and streams).
+    memo: Arc<WorkspaceMemo>,
 }
 
 impl FeedService {
@@ -131,6 +139,7 @@ impl FeedService {
             wakeups: Wakeups::new(pool.clone()),
             pool,
             settings: Arc::new(FeedSettings::default()),
+            memo: Arc::new(WorkspaceMemo::new(WORKSPACE_MEMO)),
         }
     }
 
@@ -163,6 +172,7 @@ impl FeedService {
                 } else {
                     limit
                 },
+                memo: Some(&self.memo),
             },
         )
         .await?;

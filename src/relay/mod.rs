@@ -12,8 +12,9 @@
 //!   `Nats-Msg-Id` (JetStream drops a repeat inside the duplicate window). An ack that
 //!   does not land where expected stops publishing; the relay reads the tail again and
 //!   goes on from what the stream really holds.
-//! - **Bounded window.** At most `window` publishes are unacknowledged at once; the
-//!   relay's place only moves with acks.
+//! - **Bounded window.** At most `window` publishes are unacknowledged at once — across
+//!   page boundaries: the next page is read ahead while one is published; the relay's
+//!   place only moves with acks.
 //! - **NATS down or slow.** Retries with exponential backoff, one warning when an outage
 //!   begins and one line when it ends, giving up (exit) after `max_retries` failed
 //!   attempts in a row. Lag is in the metrics (`runproof_relay_*`).
@@ -22,9 +23,11 @@
 //! - [`subject`]: stream names, the subject prefix, each event's subject.
 //! - [`stream`]: connecting, creating the stream, its tail, the lag measured from it.
 //! - [`leader`]: the advisory lock.
-//! - this module: [`Relay`], the loop.
+//! - [`outgoing`]: the reader, reading the next pages while the current one is published.
+//! - this module: [`Relay`], the publishing loop.
 
 pub mod leader;
+pub mod outgoing;
 pub mod stream;
 pub mod subject;
 
@@ -35,14 +38,16 @@ use async_nats::jetstream;
 use async_nats::jetstream::context::{PublishAckFuture, PublishErrorKind};
 use async_nats::jetstream::message::PublishMessage;
 use backon::{BackoffBuilder, ExponentialBuilder};
-use runproof_projections::scoped_log::Scope;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::PgPool;
+use tokio::sync::mpsc::{self, error::TryRecvError};
 use tokio::sync::watch;
+use tokio::task::JoinSet;
 use tracing::{info, warn};
 
-use crate::feed::{CloudEvent, Cursor, FeedPage, FeedService, FeedSettings, Origin, PageRequest};
+use crate::feed::{FeedService, FeedSettings, Origin};
 use leader::Leadership;
+use outgoing::{Outgoing, Reader};
 use stream::{Tail, CURSOR_HEADER};
 use subject::{StreamName, SubjectPrefix};
 
@@ -107,6 +112,10 @@ pub enum RelayError {
     /// duplicate). The relay reads the tail again and goes on from there.
     #[error("the stream's tail moved: expected sequence {expected}, the stream said {got}")]
     TailMoved { expected: u64, got: u64 },
+    /// The task reading ahead ended without saying why (it panicked). Retried with
+    /// backoff.
+    #[error("the relay's reader stopped")]
+    ReaderStopped,
     /// `max_retries` attempts in a row failed.
     #[error("gave up after {attempts} failed attempts in a row; the last: {last}")]
     GaveUp {
@@ -314,6 +323,10 @@ impl Relay {
 
     /// One attempt as leader: open the stream, read its tail, publish what follows
     /// until stopped, the lock is lost, or something fails.
+    ///
+    /// A reader task reads the pages after the tail ahead ([`outgoing`]); this loop
+    /// publishes them in order, keeping up to `window` publishes unacknowledged across
+    /// page boundaries. Only when nothing is left to send does it wait for the acks.
     async fn turn(
         &self,
         js: &mut Option<jetstream::Context>,
@@ -334,116 +347,96 @@ impl Relay {
         let mut tail = stream::tail(&bus).await?;
         health.recovered(&tail);
         self.note(&tail, None);
-        let mut wake = self.feed.wake().await;
-        let mut lag_measured: Option<Instant> = None;
-        // The page after the one being published, read while it is published.
-        let mut ahead: Option<FeedPage> = None;
+
+        // Both tasks end with the turn (the set aborts them when dropped).
+        let mut tasks = JoinSet::new();
+        let (pages_tx, mut pages) = mpsc::channel(outgoing::READ_AHEAD);
+        let reader = Reader {
+            feed: self.feed.clone(),
+            prefix: s.prefix.clone(),
+            batch: s.batch,
+        };
+        tasks.spawn(reader.run(tail.cursor, self.feed.wake().await, pages_tx));
+        let (lag_tx, lag_rx) = watch::channel(tail);
+        tasks.spawn(watch_lag(self.pool.clone(), self.label(), lag_rx));
+        lag_tx.send_replace(tail);
+        let mut lag_measured = (Instant::now(), tail.sequence);
+
+        let mut pending: VecDeque<Pending> = VecDeque::with_capacity(s.window);
+        let mut expected = tail.sequence;
         loop {
+            let batch = match pages.try_recv() {
+                Ok(batch) => batch,
+                Err(TryRecvError::Disconnected) => return Err(RelayError::ReaderStopped),
+                Err(TryRecvError::Empty) => {
+                    // Nothing read yet: let the oldest ack arrive, looking again after each.
+                    if let Some(p) = pending.pop_front() {
+                        tail = self.confirm(p).await?;
+                        continue;
+                    }
+                    // Everything sent is acknowledged: the lag as of now (0 when caught up).
+                    if lag_measured.1 != tail.sequence {
+                        lag_tx.send_replace(tail);
+                        lag_measured = (Instant::now(), tail.sequence);
+                    }
+                    tokio::select! {
+                        batch = pages.recv() => batch.ok_or(RelayError::ReaderStopped)?,
+                        _ = stopped(stop) => return Ok(Turn::Stopped),
+                    }
+                }
+            };
+            let batch = batch?;
             if *stop.borrow() {
+                // Let the acks of what was sent arrive, then stop.
+                while let Some(p) = pending.pop_front() {
+                    self.confirm(p).await?;
+                }
                 return Ok(Turn::Stopped);
             }
             if !lead.held().await {
                 return Ok(Turn::LostLock);
             }
-            wake.arm();
-            // An empty page read ahead is read again: a notification may have come
-            // after it, before `arm`.
-            let page = match ahead.take() {
-                Some(page) if !page.events.is_empty() => page,
-                _ => self.read(tail.cursor).await?,
-            };
-            if lag_measured.is_none_or(|at| at.elapsed() >= Duration::from_secs(1))
-                || page.caught_up
-            {
-                self.measure_lag(&tail).await;
-                lag_measured = Some(Instant::now());
+            if lag_measured.0.elapsed() >= Duration::from_secs(1) {
+                lag_tx.send_replace(tail);
+                lag_measured = (Instant::now(), tail.sequence);
             }
-            let Some(last) = page.events.last() else {
-                tokio::select! {
-                    _ = wake.wait() => {}
-                    _ = stopped(stop) => {}
-                }
-                continue;
-            };
-            let last = Cursor::decode(&last.cursor).map_err(|_| RelayError::ForeignTail {
-                sequence: tail.sequence,
-            })?;
-            let (published, next) =
-                tokio::join!(self.publish(&context, &page.events, tail), self.read(last));
-            tail = published?;
-            health.recovered(&tail);
-            // Read after exactly where the stream now ends, or not used.
-            ahead = next.ok().filter(|_| tail.cursor == last);
-        }
-    }
-
-    /// The log's next page after `after`, in commit order.
-    async fn read(&self, after: Cursor) -> Result<FeedPage, sqlx::Error> {
-        let started = Instant::now();
-        let page = self
-            .feed
-            .page(&PageRequest {
-                after,
-                scope: Scope::Whole,
-                types: None,
-                limit: self.settings.batch,
-            })
-            .await?;
-        tracing::debug!(
-            events = page.events.len(),
-            took_ms = started.elapsed().as_secs_f64() * 1000.0,
-            "relay: read a page"
-        );
-        Ok(page)
-    }
-
-    /// Publishes `events` after `tail`, at most `window` unacknowledged; the new tail.
-    async fn publish(
-        &self,
-        js: &jetstream::Context,
-        events: &[CloudEvent],
-        mut tail: Tail,
-    ) -> Result<Tail, RelayError> {
-        let s = &self.settings;
-        let started = Instant::now();
-        let mut pending: VecDeque<(PublishAckFuture, u64, &CloudEvent)> = VecDeque::new();
-        let mut expected = tail.sequence;
-        for event in events {
-            let message = PublishMessage::build()
-                .payload(event.to_json().into())
-                .message_id(event.id.to_string())
-                .expected_last_sequence(expected)
-                .header(CURSOR_HEADER, event.cursor.as_str())
-                .header("Content-Type", "application/cloudevents+json");
-            let ack = js
-                .send_publish(s.prefix.subject_of(event), message)
-                .await
-                .map_err(|e| RelayError::nats("publish", e))?;
-            expected += 1;
-            pending.push_back((ack, expected, event));
-            if pending.len() >= s.window {
-                if let Some(p) = pending.pop_front() {
-                    tail = self.confirm(p).await?;
+            let started = Instant::now();
+            let count = batch.len();
+            for mut message in batch {
+                let publish = PublishMessage::build()
+                    .payload(std::mem::take(&mut message.body).into())
+                    .message_id(message.id.to_string())
+                    .expected_last_sequence(expected)
+                    .header(CURSOR_HEADER, message.cursor_text.as_str())
+                    .header("Content-Type", "application/cloudevents+json");
+                let ack = context
+                    .send_publish(std::mem::take(&mut message.subject), publish)
+                    .await
+                    .map_err(|e| RelayError::nats("publish", e))?;
+                expected += 1;
+                pending.push_back(Pending {
+                    ack,
+                    sequence: expected,
+                    message,
+                });
+                if pending.len() >= s.window {
+                    if let Some(p) = pending.pop_front() {
+                        tail = self.confirm(p).await?;
+                    }
                 }
             }
+            tracing::debug!(
+                events = count,
+                took_ms = started.elapsed().as_secs_f64() * 1000.0,
+                "relay: sent a page"
+            );
         }
-        while let Some(p) = pending.pop_front() {
-            tail = self.confirm(p).await?;
-        }
-        tracing::debug!(
-            events = events.len(),
-            took_ms = started.elapsed().as_secs_f64() * 1000.0,
-            "relay: published a page"
-        );
-        Ok(tail)
     }
 
     /// Waits for one ack; the tail it makes, or why it is not where it must be.
-    async fn confirm(
-        &self,
-        (ack, want, event): (PublishAckFuture, u64, &CloudEvent),
-    ) -> Result<Tail, RelayError> {
-        let ack = ack.await.map_err(|e| match e.kind() {
+    async fn confirm(&self, p: Pending) -> Result<Tail, RelayError> {
+        let want = p.sequence;
+        let ack = p.ack.await.map_err(|e| match e.kind() {
             PublishErrorKind::WrongLastSequence => RelayError::TailMoved {
                 expected: want,
                 got: 0,
@@ -456,15 +449,13 @@ impl Relay {
                 got: ack.sequence,
             });
         }
-        let cursor = Cursor::decode(&event.cursor)
-            .map_err(|_| RelayError::ForeignTail { sequence: want })?;
         let tail = Tail {
             sequence: want,
-            cursor,
+            cursor: p.message.cursor,
         };
         self.note(&tail, Some(1));
         if let Some(acks) = &self.acks {
-            let _ = acks.send(event.id);
+            let _ = acks.send(p.message.id);
         }
         Ok(tail)
     }
@@ -480,15 +471,27 @@ impl Relay {
             metrics::counter!("runproof_relay_published_total", "stream" => stream).increment(n);
         }
     }
+}
 
-    /// Readable events not yet in the stream, into the metrics.
-    async fn measure_lag(&self, tail: &Tail) {
-        let counted = match self.pool.acquire().await {
+/// A publish awaiting its ack: the stream sequence it must get, and what was sent.
+struct Pending {
+    ack: PublishAckFuture,
+    sequence: u64,
+    message: Outgoing,
+}
+
+/// Measures the lag (readable events not yet in the stream) for each tail it is told,
+/// into the metrics: one measurement at a time, always of the latest tail, so a slow
+/// count never overwrites a newer one.
+async fn watch_lag(pool: PgPool, label: String, mut tails: watch::Receiver<Tail>) {
+    while tails.changed().await.is_ok() {
+        let tail = *tails.borrow_and_update();
+        let counted = match pool.acquire().await {
             Ok(mut conn) => stream::events_after(&mut conn, tail.cursor).await,
             Err(e) => Err(e),
         };
         if let Ok(n) = counted {
-            metrics::gauge!("runproof_relay_lag_events", "stream" => self.label()).set(n as f64);
+            metrics::gauge!("runproof_relay_lag_events", "stream" => label.clone()).set(n as f64);
         }
     }
 }
