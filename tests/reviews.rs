@@ -501,6 +501,62 @@ async fn two_workers_racing_on_one_run_execute_it_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_workers_draining_one_queue_execute_every_run_once_and_leave_none_queued() {
+    // Workers that lose a claim leave the page to the winner; the round must still end
+    // only when nothing claimable is left, and no run may be executed twice.
+    let s = scene().await;
+    let ctx = operator();
+    let mut runs = Vec::new();
+    for k in 0..40 {
+        let environment = s
+            .app
+            .directory
+            .create_environment(s.workspace, Uuid::new_v4(), &format!("env {k}"), &ctx)
+            .await
+            .unwrap();
+        s.app
+            .directory
+            .capture_evidence(environment, findings(k + 1), &ctx)
+            .await
+            .unwrap();
+        match s
+            .app
+            .reviews
+            .create_or_refresh(s.actor, s.workspace, environment, &ctx)
+            .await
+            .unwrap()
+        {
+            Feedback::Queued { run_id } => runs.push(run_id),
+            other => panic!("expected a queued run, got {other:?}"),
+        }
+    }
+    let other = App::from_pool(s.db.second_pool().await, s.clock.clone());
+    let (a, b) = (s.app.worker(), other.worker());
+    let (da, db) = tokio::join!(a.run_until_idle(), b.run_until_idle());
+    let (da, db) = (da.unwrap(), db.unwrap());
+    let mut executed: Vec<Uuid> = da.iter().chain(db.iter()).map(|(run, _)| *run).collect();
+    assert!(
+        da.iter()
+            .chain(db.iter())
+            .all(|(_, e)| matches!(e, Executed::Composed { .. })),
+        "{da:?} {db:?}"
+    );
+    executed.sort();
+    runs.sort();
+    assert_eq!(executed, runs, "every run executed exactly once");
+    assert_eq!(
+        s.count("SELECT count(*) FROM operation_runs WHERE status = 'queued'")
+            .await,
+        0
+    );
+    assert_eq!(
+        s.count("SELECT count(*) FROM events WHERE event_type = 'RunStarted'")
+            .await,
+        40
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_slot_claims_for_one_fingerprint_write_one_draft_and_the_loser_recovers() {
     let s = scene().await;
     let first = s.run_id().await;

@@ -181,10 +181,18 @@ impl ComposeWorker {
         // Sweep the queue page by page in (created_at, id) order. Rows that cannot be
         // claimed (another worker got them, or the log shows them started while the view
         // lags) are paged past, so they never hide the queued runs behind them. A sweep
-        // that executed something starts again from the front (new runs may have come);
-        // a sweep that executed nothing ends the round.
+        // that executed something starts again from the front (new runs may have come).
+        //
+        // Workers share one queue: a claim that loses says another worker is on this
+        // page, so the loser leaves the page to it and goes on with the next one; two
+        // workers then spread over the queue instead of trying every run both (each
+        // losing claim costs a read of the run). A sweep that left runs behind that way
+        // and executed nothing is followed by one that tries every run, so a round ends
+        // only after a sweep found nothing it could claim — as without the yielding.
         let mut after: Option<(DateTime<Utc>, Uuid)> = None;
         let mut executed_in_sweep = false;
+        let mut yield_on_loss = true;
+        let mut left_in_sweep = false;
         loop {
             self.catch_up().await;
             let page: Vec<(Uuid, DateTime<Utc>)> = sqlx::query_as(
@@ -200,29 +208,32 @@ impl ComposeWorker {
             .fetch_all(&self.pool)
             .await?;
             let Some(&(last_id, last_at)) = page.last() else {
-                if !executed_in_sweep {
-                    return Ok(done);
+                match (executed_in_sweep, left_in_sweep && yield_on_loss) {
+                    (true, _) => yield_on_loss = true,
+                    (false, true) => yield_on_loss = false,
+                    (false, false) => return Ok(done),
                 }
                 after = None;
                 executed_in_sweep = false;
+                left_in_sweep = false;
                 continue;
             };
             after = Some((last_at, last_id));
             let mut queued: Vec<Uuid> = page.into_iter().map(|(id, _)| id).collect();
-            // Workers polling together would all try the same first run; start each at a
-            // different place in the page (a claim that loses costs one failed append).
-            let offset = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.subsec_nanos() as usize)
-                .unwrap_or(0);
+            // Workers polling together would all try the same first run; each starts at a
+            // random place in the page.
             let len = queued.len();
-            queued.rotate_left(offset % len);
+            queued.rotate_left(random_below(len));
             for run_id in queued {
                 if stop() {
                     return Ok(done);
                 }
                 let executed = match self.execute_claimed(run_id).await {
                     Ok(Some(executed)) => executed,
+                    Ok(None) if yield_on_loss => {
+                        left_in_sweep = true;
+                        break;
+                    }
                     Ok(None) => continue,
                     Err(WorkerError::NotClaimed(e)) => {
                         warn!(run_id = %run_id, error = %e, "could not claim the run; it stays queued");
@@ -445,6 +456,14 @@ impl ComposeWorker {
             Handled::Failed { .. } => Executed::Interrupted,
             _ => Executed::LostRace { decided: None },
         })
+    }
+}
+
+/// A number in `0..n` (0 when `n` is 0), random enough to spread workers over a page.
+fn random_below(n: usize) -> usize {
+    match n {
+        0 => 0,
+        n => (Uuid::new_v4().as_u128() % n as u128) as usize,
     }
 }
 
