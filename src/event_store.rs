@@ -181,6 +181,15 @@ impl<'a> AppendRows<'a> {
             metadata: Vec::with_capacity(events.len()),
         };
         for e in events {
+            // `json` keeps the text, so PostgreSQL would store a `\u0000` escape that no
+            // `jsonb` or `text` reading of the event (the projections') can convert:
+            // refused here as `jsonb` refused it when the append bound it, nothing
+            // written. The domain refuses it in input first (`text_input::contains_nul`).
+            if has_nul_escape(&e.payload) || has_nul_escape(&e.metadata) {
+                return Err(StoreError::Database(
+                    "an event's JSON holds U+0000, which PostgreSQL cannot store as text".into(),
+                ));
+            }
             rows.aggregate_types.push(e.aggregate_type);
             rows.aggregate_ids.push(&e.aggregate_id);
             rows.sequences
@@ -250,6 +259,26 @@ impl<'a> AppendRows<'a> {
                 position,
             }))
     }
+}
+
+/// Whether JSON text holds the escape of U+0000. In JSON text a backslash only appears
+/// in strings, where it always starts an escape, so escapes are read two characters (or,
+/// for `\u`, six) at a time and an escaped backslash followed by `u0000` is not one.
+fn has_nul_escape(json: &str) -> bool {
+    let bytes = json.as_bytes();
+    let mut i = 0;
+    while let Some(offset) = bytes[i..].iter().position(|&b| b == b'\\') {
+        let at = i + offset;
+        match bytes.get(at + 1) {
+            Some(b'u') if bytes.get(at + 2..at + 6) == Some(b"0000".as_slice()) => return true,
+            Some(b'u') => i = at + 6,
+            _ => i = at + 2,
+        }
+        if i >= bytes.len() {
+            return false;
+        }
+    }
+    false
 }
 
 /// The event store over one pool.
@@ -532,4 +561,22 @@ fn store_error<E: std::error::Error>(e: AggregateError<E>) -> StoreError {
 pub fn metadata_of(event: &log::StoredEvent) -> Option<EventMetadata> {
     let map: HashMap<String, String> = serde_json::from_str(&event.metadata).ok()?;
     EventMetadata::from_map(&map).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_nul_escape;
+
+    #[test]
+    fn the_escape_of_u0000_is_found_and_an_escaped_backslash_before_u0000_is_not() {
+        let text = |s: &str| serde_json::to_string(&serde_json::json!({ "k": s })).unwrap();
+        assert!(has_nul_escape(&text("a\0b")));
+        assert!(has_nul_escape(&text("\0")));
+        assert!(!has_nul_escape(&text("a\\u0000b")));
+        assert!(!has_nul_escape(&text("\\")));
+        assert!(!has_nul_escape(&text("\u{1}")));
+        assert!(has_nul_escape(&text("\\\0")));
+        assert!(!has_nul_escape(r#"{"k":"plain"}"#));
+        assert!(!has_nul_escape(r#"{"k":"\\"}"#));
+    }
 }
