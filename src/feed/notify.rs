@@ -23,8 +23,8 @@ use tracing::debug;
 use super::wake::CHANNEL;
 
 /// The least time between two notifications of one process. Each is a transaction of
-/// its own; sent for every burst, they cost writers about a sixth of their throughput
-/// (docs/benchmarks.md), while a reader woken up to 2 ms later does not notice.
+/// its own; sent for every burst, they cost writers about a sixth of a lifecycle's CPU
+/// (docs/benchmarks.md, "Lifecycles"); a reader is woken at most this much later for it.
 const NOTIFY_GAP: std::time::Duration = std::time::Duration::from_millis(2);
 
 /// Sends the wake-up notifications of one process's appends.
