@@ -322,12 +322,7 @@ impl RunLifecycle {
         &self,
         identity: &IdentityHash,
     ) -> Result<Option<Ensured>, LifecycleError> {
-        let slot = self
-            .writer
-            .store()
-            .load::<RunSlot>(identity.as_str())
-            .await
-            .map_err(LifecycleError::Store)?;
+        let slot = self.load_slot(identity).await?;
         match (slot.version, slot.aggregate.holder()) {
             (1, Some(winner)) => {
                 self.writer
@@ -402,6 +397,15 @@ impl RunLifecycle {
         }))
     }
 
+    /// The identity's slot as recorded in its stream.
+    async fn load_slot(&self, identity: &IdentityHash) -> Result<Loaded<RunSlot>, LifecycleError> {
+        self.writer
+            .store()
+            .load::<RunSlot>(identity.as_str())
+            .await
+            .map_err(LifecycleError::Store)
+    }
+
     /// One attempt; `None` when another writer won the slot meanwhile.
     async fn try_ensure(
         &self,
@@ -410,12 +414,7 @@ impl RunLifecycle {
         identity: &IdentityHash,
         ctx: &CommandContext,
     ) -> Result<Option<Ensured>, LifecycleError> {
-        let slot = self
-            .writer
-            .store()
-            .load::<RunSlot>(identity.as_str())
-            .await
-            .map_err(LifecycleError::Store)?;
+        let slot = self.load_slot(identity).await?;
         let holder = slot.aggregate.holder();
         let holder_run = match holder {
             Some(run_id) => Some(self.load(run_id).await?),

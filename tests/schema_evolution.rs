@@ -326,3 +326,26 @@ async fn history_flags_an_event_it_cannot_decode_instead_of_naming_it_twice() {
     assert!(app.store.load::<OperationRun>(&id).await.is_err());
     assert!(app.lifecycle.load_for_reconciliation(run_id).await.is_err());
 }
+
+#[tokio::test]
+async fn an_event_whose_json_holds_u0000_is_refused_whole_and_the_next_append_goes_through() {
+    // The log stores the JSON text as written; PostgreSQL cannot read U+0000 out of it,
+    // so the store refuses such an event before writing anything of its append.
+    let db = TestDb::new().await;
+    let (app, _clock) = app(&db);
+    let run_id = Uuid::new_v4();
+    let good = old_event(run_id, 1, "RunQueued", "1.0", json!({ "run_id": run_id }));
+    let bad = old_event(run_id, 2, "RunStarted", "1.0", json!({ "note": "a\u{0}b" }));
+    assert!(app
+        .store
+        .append_atomically(&[good.clone(), bad])
+        .await
+        .is_err());
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE aggregate_id = $1")
+        .bind(run_id.to_string())
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 0, "nothing of the refused append was written");
+    app.store.append_atomically(&[good]).await.unwrap();
+}
