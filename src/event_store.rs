@@ -149,7 +149,8 @@ impl NewEvent {
                     event_version: event.event_version(),
                     payload: serde_json::to_string(event)
                         .map_err(|e| StoreError::Database(Box::new(e)))?,
-                    metadata: serde_json::to_string(&meta.to_map())
+                    metadata: meta
+                        .to_json()
                         .map_err(|e| StoreError::Database(Box::new(e)))?,
                 })
             })
@@ -217,19 +218,20 @@ impl<'a> AppendRows<'a> {
         }
         // A plain `INSERT … SELECT` returning each row (the writer takes the last): a
         // CTE around it to return one row cost a quarter of the statement's server time.
-        // The rows are inserted in the arrays' order (`ORDER BY n`), so positions follow
-        // it; the guard is a separate statement text, so the usual append carries none.
+        // The rows are inserted in the arrays' order, so positions follow it: PostgreSQL
+        // emits a function scan's rows in order and inserts each as it comes (nothing
+        // in between can reorder them; `tests/log_order.rs` checks it — an `ORDER BY`
+        // over `WITH ORDINALITY` to say so cost a sort per append). The guard is a
+        // separate statement text, so the usual append carries none.
         macro_rules! insert {
             ($guard:literal) => {
                 concat!(
                     "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, \
                        event_version, payload, metadata) \
-                     SELECT t, id, s, et, ev, p, m \
-                     FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], \
-                                 $5::text[], $6::json[], $7::json[]) \
-                       WITH ORDINALITY AS e(t, id, s, et, ev, p, m, n) ",
+                     SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], \
+                                          $5::text[], $6::json[], $7::json[]) ",
                     $guard,
-                    " ORDER BY n RETURNING transaction_id::text::bigint, position"
+                    " RETURNING transaction_id::text::bigint, position"
                 )
             };
         }
@@ -299,6 +301,11 @@ impl EventStore {
 
     pub fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    /// The feed wake-ups this store's appends send.
+    pub fn notifier(&self) -> &AppendNotifier {
+        &self.notifier
     }
 
     /// The cqrs-es store for `A`, reading every stored event through the domain's
@@ -372,12 +379,60 @@ impl EventStore {
         let format = cache_format::<A>();
         let (cached, after_cache) =
             log::read_stream_after_cache(&mut conn, A::TYPE, aggregate_id, &format).await?;
+        self.fold_after_cache(&mut conn, aggregate_id, &format, cached, after_cache)
+            .await
+    }
+
+    /// Loads a short stream `S` and a cached stream `C` (one that grows without bound,
+    /// loaded as [`Self::load`] loads it) in one statement: both as of the same moment,
+    /// in one round trip.
+    pub async fn load_with_cached<S: Aggregate, C: Aggregate>(
+        &self,
+        short_id: &str,
+        cached_id: &str,
+    ) -> Result<(Loaded<S>, Loaded<C>), StoreError> {
+        if !CACHED_STATES.contains(&C::TYPE) || CACHED_STATES.contains(&S::TYPE) {
+            return Ok((self.load(short_id).await?, self.load(cached_id).await?));
+        }
+        let mut conn = self.pool.acquire().await?;
+        let format = cache_format::<C>();
+        let (cached, after_cache, short) = log::read_stream_after_cache_with(
+            &mut conn,
+            C::TYPE,
+            cached_id,
+            &format,
+            (S::TYPE, short_id),
+        )
+        .await?;
+        let (mut s, mut s_version) = (S::default(), 0);
+        fold(&mut s, &mut s_version, &short)?;
+        let c = self
+            .fold_after_cache(&mut conn, cached_id, &format, cached, after_cache)
+            .await?;
+        Ok((
+            Loaded {
+                aggregate: s,
+                version: s_version,
+            },
+            c,
+        ))
+    }
+
+    /// Folds a cached stream from what [`log::read_stream_after_cache`] read.
+    async fn fold_after_cache<A: Aggregate>(
+        &self,
+        conn: &mut sqlx::PgConnection,
+        aggregate_id: &str,
+        format: &str,
+        cached: Option<log::CachedState>,
+        after_cache: Vec<log::StoredEvent>,
+    ) -> Result<Loaded<A>, StoreError> {
         let cached_version = cached.as_ref().map(|(version, _, _)| *version);
         // A row whose checksum does not match was edited by hand: ignore it and fold the
         // stream (the refresh below overwrites it).
         let (mut aggregate, mut version) = cached
             .filter(|(version, state, checksum)| {
-                let valid = *checksum == cache_checksum(&format, *version, state);
+                let valid = *checksum == cache_checksum(format, *version, state);
                 if !valid {
                     tracing::warn!(
                         aggregate_id,
@@ -394,14 +449,14 @@ impl EventStore {
         // The events read were those after the cached version; when that state is not
         // used, the stream is read again from the start.
         let events = if cached_version.is_some() && version == 0 {
-            log::read_stream_after(&mut conn, A::TYPE, aggregate_id, 0).await?
+            log::read_stream_after(&mut *conn, A::TYPE, aggregate_id, 0).await?
         } else {
             after_cache
         };
         fold(&mut aggregate, &mut version, &events)?;
         if events.len() >= CACHE_AFTER_EVENTS {
             if let Err(e) = self
-                .cache_state(&mut conn, aggregate_id, &format, &aggregate, version)
+                .cache_state(conn, aggregate_id, format, &aggregate, version)
                 .await
             {
                 tracing::debug!(error = %e, "the aggregate state cache was not refreshed");

@@ -298,6 +298,26 @@ async fn captures_stored_in_the_1_0_shape_are_moved_to_the_store_by_the_migratio
     assert!(report.is_clean(), "{:?}", report.differences);
 }
 
+/// The environment loaded together with its workspace in one statement
+/// (`load_with_cached`), checked against loading each alone.
+async fn loaded_with_workspace(s: &Scene) -> runproof::event_store::Loaded<ManagedEnvironment> {
+    let store = &s.app.store;
+    let (workspace, environment) = store
+        .load_with_cached::<runproof_domain::workspace::Workspace, ManagedEnvironment>(
+            &s.workspace.to_string(),
+            &s.environment.to_string(),
+        )
+        .await
+        .unwrap();
+    let alone = store
+        .load::<runproof_domain::workspace::Workspace>(&s.workspace.to_string())
+        .await
+        .unwrap();
+    assert_eq!(workspace, alone, "the workspace as loaded alone");
+    assert!(workspace.version > 0);
+    environment
+}
+
 #[tokio::test]
 async fn an_environment_with_many_captures_loads_from_its_cached_state_exactly_as_folded() {
     let s = scene_on(TestDb::new().await).await;
@@ -317,6 +337,8 @@ async fn an_environment_with_many_captures_loads_from_its_cached_state_exactly_a
         count(&s.db, "SELECT count(*) FROM aggregate_state_cache").await,
         1
     );
+    // Loaded with its workspace in one statement, from the cached state: the same.
+    assert_eq!(loaded_with_workspace(&s).await, first);
     let again = s.app.store.load::<ManagedEnvironment>(&id).await.unwrap();
     assert_eq!(
         (again.aggregate, again.version),
@@ -343,6 +365,19 @@ async fn an_environment_with_many_captures_loads_from_its_cached_state_exactly_a
     .unwrap();
     let unforged = s.app.store.load::<ManagedEnvironment>(&id).await.unwrap();
     assert_eq!(unforged.aggregate, folded, "the edited state was not used");
+    sqlx::query(
+        "UPDATE aggregate_state_cache SET state = json_build_object('state', json_build_object('id', $1::uuid, 'workspace_id', $2::uuid, 'name', 'forged', 'created_at', '2026-01-01T00:00:00Z', 'latest_snapshot', null, 'published_review', null))",
+    )
+    .bind(s.environment)
+    .bind(Uuid::new_v4())
+    .execute(&s.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        loaded_with_workspace(&s).await.aggregate,
+        folded,
+        "loaded with its workspace, the edited state was not used either"
+    );
     // A state cached by another build's fold is ignored, and the cache may be dropped.
     sqlx::query("UPDATE aggregate_state_cache SET format = 'managed_environment/0.0.0/1'")
         .execute(&s.db.pool)
@@ -350,6 +385,7 @@ async fn an_environment_with_many_captures_loads_from_its_cached_state_exactly_a
         .unwrap();
     let ignored = s.app.store.load::<ManagedEnvironment>(&id).await.unwrap();
     assert_eq!(ignored.aggregate, folded);
+    assert_eq!(loaded_with_workspace(&s).await, ignored);
     sqlx::query("DELETE FROM aggregate_state_cache")
         .execute(&s.db.pool)
         .await
@@ -361,4 +397,5 @@ async fn an_environment_with_many_captures_loads_from_its_cached_state_exactly_a
         .unwrap();
     let after = s.app.store.load::<ManagedEnvironment>(&id).await.unwrap();
     assert_eq!(after.version, 42);
+    assert_eq!(loaded_with_workspace(&s).await, after);
 }

@@ -13,7 +13,8 @@ use std::time::Duration;
 
 use common::feed::{check_format, log_ids, log_len, quick, read, router, Message, SseReader};
 use common::http::api;
-use runproof::feed::FeedSettings;
+use runproof::feed::wake::CHANNEL;
+use runproof::feed::{notify, FeedSettings};
 use runproof_domain::actor::ActorKind;
 use serde_json::json;
 use uuid::Uuid;
@@ -91,10 +92,12 @@ async fn a_caught_up_stream_is_woken_by_notify_without_polling() {
             .await
             .unwrap();
         written.push(ws.to_string());
-        if let Some(Message::Event { data, .. }) = stream.next(Duration::from_secs(5)).await {
+        // The App's notifier may have looked for a listener just before this stream's
+        // connected, and then trusts "nobody listens" for half a second.
+        if let Some(Message::Event { data, .. }) = stream.next(Duration::from_secs(1)).await {
             break data;
         }
-        assert!(written.len() < 6, "no notification woke the stream");
+        assert!(written.len() < 30, "no notification woke the stream");
     };
     assert_eq!(arrived["subject"], written[0].as_str());
     assert_eq!(arrived["type"], "runproof.workspace.WorkspaceCreated.v1.0");
@@ -134,14 +137,10 @@ async fn append(conn: &mut sqlx::PgConnection) -> Uuid {
 
 #[tokio::test]
 async fn an_append_notifies_after_it_commits_and_an_append_in_plain_sql_does_not() {
-    use sqlx::postgres::PgListener;
     let db = common::TestDb::new().await;
     let store = runproof::event_store::EventStore::new(db.pool.clone());
-    let mut listener = PgListener::connect(&db.url()).await.unwrap();
-    listener
-        .listen(runproof::feed::wake::CHANNEL)
-        .await
-        .unwrap();
+    // A feed listener announces itself by its application name.
+    let mut listener = feed_listener(&db).await;
     // No trigger notifies: an append around the writer stays silent.
     let mut conn = db.pool.acquire().await.unwrap();
     append(&mut conn).await;
@@ -172,6 +171,91 @@ async fn an_append_notifies_after_it_commits_and_an_append_in_plain_sql_does_not
         .await
         .unwrap();
     assert_eq!(found, 1);
+}
+
+/// A connection listening on the feed's channel as a feed reader's listener does.
+async fn feed_listener(db: &common::TestDb) -> sqlx::postgres::PgListener {
+    let options: sqlx::postgres::PgConnectOptions = db.url().parse().unwrap();
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect_lazy_with(options.application_name(notify::LISTENER_APPLICATION));
+    let mut listener = sqlx::postgres::PgListener::connect_with(&pool)
+        .await
+        .unwrap();
+    listener.listen(CHANNEL).await.unwrap();
+    listener
+}
+
+/// Waits until `notifier` has handled `bursts` bursts of appends; what it did.
+async fn handled(
+    done: &mut tokio::sync::watch::Receiver<notify::Notifications>,
+    bursts: u64,
+) -> notify::Notifications {
+    let wait = done.wait_for(|n| n.sent + n.unheard + n.failed >= bursts);
+    *tokio::time::timeout(Duration::from_secs(30), wait)
+        .await
+        .expect("the notifier did not handle the append")
+        .unwrap()
+}
+
+#[tokio::test]
+async fn appends_notify_nobody_while_no_feed_reader_listens_and_wake_one_that_does() {
+    let db = common::TestDb::new().await;
+    let notifier = notify::AppendNotifier::with_recheck(db.pool.clone(), Duration::ZERO);
+    let mut done = notifier.notifications();
+    // A session listening on the channel that is not a feed reader's listener: it does
+    // not count, and gets nothing.
+    let mut other = sqlx::postgres::PgListener::connect(&db.url())
+        .await
+        .unwrap();
+    other.listen(CHANNEL).await.unwrap();
+    notifier.appended();
+    let n = handled(&mut done, 1).await;
+    assert_eq!((n.sent, n.unheard, n.failed), (0, 1, 0), "{n:?}");
+
+    // A feed reader starts: its listener connects, listens, and wakes its readers once.
+    let wakeups = runproof::feed::Wakeups::new(db.pool.clone());
+    let mut wake = wakeups.subscribe(Duration::from_secs(3600)).await;
+    assert!(tokio::time::timeout(Duration::from_secs(30), wake.wait())
+        .await
+        .expect("the listener did not connect"));
+    wake.arm();
+    notifier.appended();
+    let n = handled(&mut done, 2).await;
+    assert_eq!((n.sent, n.unheard, n.failed), (1, 1, 0), "{n:?}");
+    // Polling once an hour: only the notification can wake it.
+    assert!(tokio::time::timeout(Duration::from_secs(30), wake.wait())
+        .await
+        .expect("the notification did not wake the feed reader"));
+    let note = tokio::time::timeout(Duration::from_secs(30), other.recv())
+        .await
+        .expect("the notification did not reach the channel")
+        .unwrap();
+    assert_eq!(note.channel(), CHANNEL);
+}
+
+#[tokio::test]
+async fn after_finding_no_listener_a_notifier_sends_nothing_until_it_looks_again() {
+    let db = common::TestDb::new().await;
+    let notifier = notify::AppendNotifier::with_recheck(db.pool.clone(), Duration::from_secs(3600));
+    let mut done = notifier.notifications();
+    notifier.appended();
+    assert_eq!(handled(&mut done, 1).await.unheard, 1);
+    // A feed reader listens now, but the notifier does not look again within the hour:
+    // the reader finds the events by polling meanwhile.
+    let mut listener = feed_listener(&db).await;
+    notifier.appended();
+    let n = handled(&mut done, 2).await;
+    assert_eq!((n.sent, n.unheard, n.failed), (0, 2, 0), "{n:?}");
+    // A notifier that looks (a new process) finds the listener and notifies it.
+    let fresh = notify::AppendNotifier::new(db.pool.clone());
+    let mut fresh_done = fresh.notifications();
+    fresh.appended();
+    assert_eq!(handled(&mut fresh_done, 1).await.sent, 1);
+    tokio::time::timeout(Duration::from_secs(30), listener.recv())
+        .await
+        .expect("no notification reached the feed listener")
+        .unwrap();
 }
 
 #[tokio::test]

@@ -173,3 +173,75 @@ async fn a_reader_racing_concurrent_writers_never_skips_or_reorders() {
         *expected += 1;
     }
 }
+
+/// The streams and sequences of the test events, in log (position) order.
+async fn in_log_order(pool: &PgPool) -> Vec<(String, i64)> {
+    sqlx::query_as(
+        "SELECT aggregate_id, sequence FROM events WHERE aggregate_type = 'test_stream' \
+         ORDER BY position",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+fn new_event(stream: &str, sequence: u64) -> runproof::event_store::NewEvent {
+    runproof::event_store::NewEvent {
+        aggregate_type: "test_stream",
+        aggregate_id: stream.to_string(),
+        sequence,
+        event_type: "Tick".into(),
+        event_version: "1.0".into(),
+        payload: format!(r#"{{"n":{sequence}}}"#),
+        metadata: "{}".into(),
+    }
+}
+
+#[tokio::test]
+async fn one_append_places_its_events_in_the_log_in_the_order_it_was_given() {
+    use rand::seq::SliceRandom;
+    let db = TestDb::new().await;
+    let store = runproof::event_store::EventStore::new(db.pool.clone());
+    // 40 streams named in no sorted order, ten events each, interleaved in a shuffled
+    // order of streams per round: positions must follow the order given, not any order
+    // of the columns.
+    let mut streams: Vec<String> = (0..40).map(|_| uuid::Uuid::new_v4().to_string()).collect();
+    let mut events = Vec::new();
+    for sequence in 1..=10 {
+        streams.shuffle(&mut rand::thread_rng());
+        events.extend(streams.iter().map(|s| new_event(s, sequence)));
+    }
+    store.append_atomically(&events).await.unwrap();
+    let given: Vec<(String, i64)> = events
+        .iter()
+        .map(|e| (e.aggregate_id.clone(), e.sequence as i64))
+        .collect();
+    assert_eq!(in_log_order(&db.pool).await, given);
+
+    // The guarded append of a new stream keeps the order too: 50 events of the new
+    // stream shuffled among one more of each other stream, each stream's sequences
+    // rising in the order they come.
+    let first = uuid::Uuid::new_v4().to_string();
+    let mut order: Vec<&String> = std::iter::repeat_n(&first, 50).chain(&streams).collect();
+    order.shuffle(&mut rand::thread_rng());
+    let mut next: HashMap<&String, u64> = HashMap::new();
+    let guarded: Vec<_> = order
+        .into_iter()
+        .map(|s| {
+            let n = next.entry(s).or_insert(if *s == first { 1 } else { 11 });
+            *n += 1;
+            new_event(s, *n - 1)
+        })
+        .collect();
+    store
+        .append_to_new_stream("test_stream", &first, &guarded)
+        .await
+        .unwrap()
+        .expect("the stream was new");
+    let all = in_log_order(&db.pool).await;
+    let appended: Vec<(String, i64)> = guarded
+        .iter()
+        .map(|e| (e.aggregate_id.clone(), e.sequence as i64))
+        .collect();
+    assert_eq!(all[given.len()..], appended[..]);
+}

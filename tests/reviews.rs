@@ -1459,9 +1459,10 @@ async fn the_reconciler_never_decides_while_a_stream_of_its_evidence_is_beyond_t
 #[tokio::test]
 async fn the_worker_pages_past_queued_rows_it_cannot_claim() {
     let s = scene().await;
-    // Twenty runs at the front of the queue, then one runnable compose run behind them.
+    // More than a page of runs at the front of the queue, then one runnable compose run
+    // behind them.
     let mut front = Vec::new();
-    for _ in 0..20 {
+    for _ in 0..runproof::reviews::worker::CLAIM_BATCH + 4 {
         front.push(s.stray_run().await);
     }
     s.clock.advance(Duration::minutes(1));

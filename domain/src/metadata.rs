@@ -89,6 +89,26 @@ impl EventMetadata {
         ])
     }
 
+    /// The string map of [`EventMetadata::to_map`] as JSON text, written without building
+    /// the map (an append serialises it for every event it writes).
+    pub fn to_json(&self) -> Result<String, serde_json::Error> {
+        #[derive(Serialize)]
+        struct Map<'a> {
+            actor: String,
+            correlation_id: Uuid,
+            causation_id: Uuid,
+            occurred_at: String,
+            schema_version: &'a str,
+        }
+        serde_json::to_string(&Map {
+            actor: self.actor.to_string(),
+            correlation_id: self.correlation_id,
+            causation_id: self.causation_id,
+            occurred_at: self.occurred_at.to_rfc3339(),
+            schema_version: &self.schema_version,
+        })
+    }
+
     /// Reads the string map back.
     pub fn from_map(map: &HashMap<String, String>) -> Result<Self, InvalidMetadata> {
         fn field<'a>(
@@ -220,6 +240,16 @@ mod tests {
             EventMetadata::as_written(&serde_json::to_string(&map).unwrap(), "1.0"),
             Err(ForeignMetadata::NotAsWritten("occurred_at".into()))
         );
+    }
+
+    #[test]
+    fn the_json_text_is_the_string_map_and_reads_back_as_written() {
+        let ctx = CommandContext::new(Initiator::system("worker"));
+        let meta = ctx.metadata(Utc::now(), "2.1");
+        let text = meta.to_json().unwrap();
+        let map: HashMap<String, String> = serde_json::from_str(&text).unwrap();
+        assert_eq!(map, meta.to_map());
+        assert_eq!(EventMetadata::as_written(&text, "2.1"), Ok(meta));
     }
 
     #[test]

@@ -159,9 +159,34 @@ pub async fn read_stream_after_cache(
     aggregate_id: &str,
     format: &str,
 ) -> Result<(Option<CachedState>, Vec<StoredEvent>), sqlx::Error> {
-    let sql = format!(
+    let (cached, events, _) =
+        read_after_cache(conn, aggregate_type, aggregate_id, format, None).await?;
+    Ok((cached, events))
+}
+
+/// As [`read_stream_after_cache`], and the whole of another (short) stream in the same
+/// statement — both as of the same moment, in one round trip: the events of that stream
+/// come third, in sequence order.
+pub async fn read_stream_after_cache_with(
+    conn: &mut PgConnection,
+    aggregate_type: &str,
+    aggregate_id: &str,
+    format: &str,
+    other: (&str, &str),
+) -> Result<(Option<CachedState>, Vec<StoredEvent>, Vec<StoredEvent>), sqlx::Error> {
+    read_after_cache(conn, aggregate_type, aggregate_id, format, Some(other)).await
+}
+
+async fn read_after_cache(
+    conn: &mut PgConnection,
+    aggregate_type: &str,
+    aggregate_id: &str,
+    format: &str,
+    other: Option<(&str, &str)>,
+) -> Result<(Option<CachedState>, Vec<StoredEvent>, Vec<StoredEvent>), sqlx::Error> {
+    let cached_stream = format!(
         "SELECT c.version AS cached_version, c.state::text AS cached_state, \
-                c.checksum AS cached_checksum, e.* \
+                c.checksum AS cached_checksum, 0 AS part, e.* \
          FROM (SELECT 1) AS one \
          LEFT JOIN aggregate_state_cache c \
            ON c.aggregate_type = $1 AND c.aggregate_id = $2 AND c.format = $3 \
@@ -169,18 +194,35 @@ pub async fn read_stream_after_cache(
            SELECT {COLUMNS} FROM events \
            WHERE aggregate_type = $1 AND aggregate_id = $2 \
              AND sequence > coalesce(c.version, 0) \
-           ORDER BY sequence) e ON true \
-         ORDER BY e.sequence"
+           ORDER BY sequence) e ON true"
     );
-    let rows = sqlx::query(&sql)
+    let sql = match other {
+        None => format!("{cached_stream} ORDER BY sequence"),
+        Some(_) => format!(
+            "{cached_stream} \
+             UNION ALL \
+             SELECT NULL, NULL, NULL, 1, {COLUMNS} FROM events \
+             WHERE aggregate_type = $4 AND aggregate_id = $5 \
+             ORDER BY part, sequence"
+        ),
+    };
+    let mut query = sqlx::query(&sql)
         .bind(aggregate_type)
         .bind(aggregate_id)
-        .bind(format)
-        .fetch_all(conn)
-        .await?;
+        .bind(format);
+    if let Some((other_type, other_id)) = other {
+        query = query.bind(other_type).bind(other_id);
+    }
+    let rows = query.fetch_all(conn).await?;
     let mut cached = None;
     let mut events = Vec::with_capacity(rows.len());
+    let mut others = Vec::new();
     for row in &rows {
+        let part: i32 = row.try_get("part")?;
+        if part == 1 {
+            others.push(decode(row)?);
+            continue;
+        }
         if cached.is_none() {
             let version: Option<i64> = row.try_get("cached_version")?;
             let state: Option<String> = row.try_get("cached_state")?;
@@ -194,7 +236,7 @@ pub async fn read_stream_after_cache(
             events.push(decode(row)?);
         }
     }
-    Ok((cached, events))
+    Ok((cached, events, others))
 }
 
 /// The events of several streams in one statement: stream by stream in the order given,

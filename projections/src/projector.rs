@@ -121,9 +121,11 @@ pub struct Projector {
     lock_timeout: Duration,
     swap_attempts: u32,
     /// Held by the one task of this process that catches up for a read-your-writes wait;
-    /// the others wait for it and then look whether it already got past their write,
-    /// instead of all contending for the checkpoint rows at once.
-    catching_up: Arc<tokio::sync::Mutex<()>>,
+    /// the others wait for it instead of all contending for the checkpoint rows at once.
+    /// It holds how far every live projection had got when the last catch-up ended:
+    /// checkpoints only move forward, so a waiter whose write is below that returns
+    /// without asking the database.
+    catching_up: Arc<tokio::sync::Mutex<Option<LogPosition>>>,
 }
 
 impl Projector {
@@ -134,7 +136,7 @@ impl Projector {
             batch: DEFAULT_BATCH,
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
             swap_attempts: DEFAULT_SWAP_ATTEMPTS,
-            catching_up: Arc::new(tokio::sync::Mutex::new(())),
+            catching_up: Arc::new(tokio::sync::Mutex::new(None)),
         }
     }
 
@@ -391,15 +393,14 @@ impl Projector {
         loop {
             // One task of this process catches up at a time. A task that had to wait for
             // another first looks whether that one's catch-up already showed its write.
-            let guard = match self.catching_up.try_lock() {
+            let mut guard = match self.catching_up.try_lock() {
                 Ok(guard) => guard,
                 Err(_) => {
                     let left = timeout.saturating_sub(started.elapsed());
-                    let guard = tokio::time::timeout(left, self.catching_up.lock()).await;
-                    if self.low_water_mark().await? >= target {
-                        return Ok(());
-                    }
-                    match guard {
+                    match tokio::time::timeout(left, self.catching_up.lock()).await {
+                        Ok(guard) if guard.is_some_and(|reached| reached >= target) => {
+                            return Ok(())
+                        }
                         Ok(guard) => guard,
                         Err(_) => {
                             return Err(ProjectorError::Lagging {
@@ -413,6 +414,7 @@ impl Projector {
             // A stopped projection cannot show any write until it is repaired; waiting for
             // it would only turn every write into a timeout. The others are waited for.
             let (_, stopped, seen) = self.catch_up_all().await?;
+            *guard = seen.max(*guard);
             drop(guard);
             let stopped: Vec<&str> = stopped
                 .iter()

@@ -2,8 +2,9 @@
 //! fallback.
 //!
 //! A process that appends events notifies the channel [`CHANNEL`] after its appends
-//! commit ([`super::notify`]). One listener per process — on a connection of its own,
-//! started by the first reader — bumps a counter that every reader watches. A
+//! commit, while a listener is connected ([`super::notify`]). One listener per process —
+//! on a connection of its own, named [`LISTENER_APPLICATION`] so that writers know it is
+//! there, started by the first reader — bumps a counter that every reader watches. A
 //! notification only says "look again": readers read in commit order below the read
 //! horizon whatever woke them, and also look again every poll interval, because a
 //! notification can be missed (the listener's connection dropped) and because an event
@@ -17,6 +18,8 @@ use sqlx::postgres::{PgListener, PgPoolOptions};
 use sqlx::PgPool;
 use tokio::sync::{watch, OnceCell};
 use tracing::{debug, warn};
+
+use super::notify::LISTENER_APPLICATION;
 
 /// The channel appends notify.
 pub const CHANNEL: &str = "runproof_events";
@@ -132,9 +135,11 @@ async fn listen(pool: PgPool, tx: Weak<watch::Sender<u64>>) {
         }
         None => false,
     };
-    let own = PgPoolOptions::new()
-        .max_connections(1)
-        .connect_lazy_with((*pool.connect_options()).clone());
+    let own = PgPoolOptions::new().max_connections(1).connect_lazy_with(
+        (*pool.connect_options())
+            .clone()
+            .application_name(LISTENER_APPLICATION),
+    );
     drop(pool);
     let mut backoff = Duration::from_millis(100);
     loop {

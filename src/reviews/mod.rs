@@ -152,10 +152,14 @@ impl ReviewService {
         environment_id: Uuid,
         ctx: &CommandContext,
     ) -> Result<Feedback, ServiceError> {
-        let workspace = self
+        // The workspace and the environment, in one statement.
+        let (workspace, env) = self
             .writer
             .store()
-            .load::<Workspace>(&workspace_id.to_string())
+            .load_with_cached::<Workspace, ManagedEnvironment>(
+                &workspace_id.to_string(),
+                &environment_id.to_string(),
+            )
             .await?;
         if !workspace.aggregate.has_member(actor_id) {
             return Err(not_found(
@@ -164,11 +168,6 @@ impl ReviewService {
                 workspace_id,
             ));
         }
-        let env = self
-            .writer
-            .store()
-            .load::<ManagedEnvironment>(&environment_id.to_string())
-            .await?;
         let Some(env) = env
             .aggregate
             .state()
