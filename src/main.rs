@@ -6,6 +6,12 @@ use clap::Parser;
 use runproof::cli::{self, Cli, Command};
 use runproof::telemetry;
 
+/// mimalloc instead of the system allocator: an append builds, serialises and drops many
+/// small strings and JSON values, and glibc's malloc and free were the largest single
+/// item of the process's CPU per run lifecycle (docs/benchmarks.md, "Lifecycles").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
