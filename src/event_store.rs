@@ -303,11 +303,6 @@ impl EventStore {
         &self.pool
     }
 
-    /// The feed wake-ups this store's appends send.
-    pub fn notifier(&self) -> &AppendNotifier {
-        &self.notifier
-    }
-
     /// The cqrs-es store for `A`, reading every stored event through the domain's
     /// upcasting registry (so an aggregate is folded from events in their current shape).
     fn store<A: Aggregate>(&self) -> PersistedEventStore<PostgresEventRepository, A> {

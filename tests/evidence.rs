@@ -298,6 +298,18 @@ async fn captures_stored_in_the_1_0_shape_are_moved_to_the_store_by_the_migratio
     assert!(report.is_clean(), "{:?}", report.differences);
 }
 
+/// Edits the environment's cached state by hand (its checksum no longer matches).
+async fn forge_cached_state(s: &Scene) {
+    sqlx::query(
+        "UPDATE aggregate_state_cache SET state = json_build_object('state', json_build_object('id', $1::uuid, 'workspace_id', $2::uuid, 'name', 'forged', 'created_at', '2026-01-01T00:00:00Z', 'latest_snapshot', null, 'published_review', null))",
+    )
+    .bind(s.environment)
+    .bind(Uuid::new_v4())
+    .execute(&s.db.pool)
+    .await
+    .unwrap();
+}
+
 /// The environment loaded together with its workspace in one statement
 /// (`load_with_cached`), checked against loading each alone.
 async fn loaded_with_workspace(s: &Scene) -> runproof::event_store::Loaded<ManagedEnvironment> {
@@ -355,24 +367,10 @@ async fn an_environment_with_many_captures_loads_from_its_cached_state_exactly_a
     }
     assert_eq!(folded, first.aggregate);
     // A state edited by hand no longer matches its checksum and is ignored.
-    sqlx::query(
-        "UPDATE aggregate_state_cache SET state = json_build_object('state', json_build_object('id', $1::uuid, 'workspace_id', $2::uuid, 'name', 'forged', 'created_at', '2026-01-01T00:00:00Z', 'latest_snapshot', null, 'published_review', null))",
-    )
-    .bind(s.environment)
-    .bind(Uuid::new_v4())
-    .execute(&s.db.pool)
-    .await
-    .unwrap();
+    forge_cached_state(&s).await;
     let unforged = s.app.store.load::<ManagedEnvironment>(&id).await.unwrap();
     assert_eq!(unforged.aggregate, folded, "the edited state was not used");
-    sqlx::query(
-        "UPDATE aggregate_state_cache SET state = json_build_object('state', json_build_object('id', $1::uuid, 'workspace_id', $2::uuid, 'name', 'forged', 'created_at', '2026-01-01T00:00:00Z', 'latest_snapshot', null, 'published_review', null))",
-    )
-    .bind(s.environment)
-    .bind(Uuid::new_v4())
-    .execute(&s.db.pool)
-    .await
-    .unwrap();
+    forge_cached_state(&s).await;
     assert_eq!(
         loaded_with_workspace(&s).await.aggregate,
         folded,

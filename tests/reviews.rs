@@ -503,11 +503,13 @@ async fn two_workers_racing_on_one_run_execute_it_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_workers_draining_one_queue_execute_every_run_once_and_leave_none_queued() {
     // Workers that lose a claim leave the page to the winner; the round must still end
-    // only when nothing claimable is left, and no run may be executed twice.
+    // only when nothing claimable is left, and no run may be executed twice. More than
+    // one page of the queue, so that leaving a page leaves runs behind.
     let s = scene().await;
     let ctx = operator();
     let mut runs = Vec::new();
-    for k in 0..40 {
+    let queued = runproof::reviews::worker::CLAIM_BATCH as usize + 16;
+    for k in 0..queued {
         let environment = s
             .app
             .directory
@@ -552,7 +554,7 @@ async fn two_workers_draining_one_queue_execute_every_run_once_and_leave_none_qu
     assert_eq!(
         s.count("SELECT count(*) FROM events WHERE event_type = 'RunStarted'")
             .await,
-        40
+        queued as i64
     );
 }
 

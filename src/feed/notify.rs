@@ -17,9 +17,8 @@
 //! [`LISTENER_APPLICATION`], and the statement that notifies does so only while such a
 //! connection is open on the database. When it found none, appends send nothing for
 //! [`LISTENERS_RECHECK`] (without waking the sending task); then the next append looks
-//! again. A reader that starts
-//! listening is thus woken by notifications at most that much later — meanwhile it
-//! polls, as it always does.
+//! again. A reader that starts listening is thus woken by notifications at most that
+//! much later — meanwhile it polls, as it always does.
 //!
 //! Events written around runproof's writer (plain SQL) notify nobody; readers find them
 //! at their next poll.
@@ -95,10 +94,6 @@ impl Unheard {
         let until = (self.since.elapsed() + self.recheck).as_nanos();
         self.until
             .store(u64::try_from(until).unwrap_or(u64::MAX), Ordering::Relaxed);
-    }
-
-    fn forget(&self) {
-        self.until.store(0, Ordering::Relaxed);
     }
 }
 
@@ -185,10 +180,7 @@ async fn send(
                 count(&done, "unheard", |n| n.unheard += 1);
                 continue;
             }
-            Ok(_) => {
-                unheard.forget();
-                count(&done, "sent", |n| n.sent += 1);
-            }
+            Ok(_) => count(&done, "sent", |n| n.sent += 1),
             Err(e) => {
                 // Readers poll as well: a notification that could not be sent delays them.
                 debug!(error = %e, "could not notify feed readers");
