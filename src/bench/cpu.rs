@@ -6,7 +6,8 @@
 //! Read from Linux's `/proc`: `utime + stime` of `/proc/self/stat`, and of every process
 //! whose title names the database (PostgreSQL titles a backend `postgres: … <user>
 //! <database> <client> <state>`). Shared server work (the WAL writer, the checkpointer)
-//! is in neither. Elsewhere nothing is measured.
+//! is in neither. Beside them, the whole machine's busy, idle and stolen time from
+//! `/proc/stat` ([`MachineTimes`]). Elsewhere nothing is measured.
 
 use std::fs;
 
@@ -78,6 +79,82 @@ impl CpuPerItem {
     }
 }
 
+/// The whole machine's CPU time so far, from the first line of `/proc/stat`: what every
+/// process used, what nobody used, and what the hypervisor took (steal). A throughput
+/// figure from a shared virtual machine means little without the last two.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct MachineTimes {
+    /// user, nice, system, irq and softirq time, in seconds (all cores together).
+    pub busy: f64,
+    /// Idle time, waiting for I/O included.
+    pub idle: f64,
+    /// Of the idle time, waiting for I/O (a commit's WAL flush, for example).
+    pub iowait: f64,
+    /// Time the hypervisor ran something else while this machine had work.
+    pub steal: f64,
+}
+
+impl MachineTimes {
+    /// Now; `None` where `/proc/stat` cannot tell.
+    pub fn now() -> Option<MachineTimes> {
+        machine_times(&fs::read_to_string("/proc/stat").ok()?)
+    }
+
+    /// What the machine's cores did between `self` and `later`, `elapsed_seconds` apart, as
+    /// a number of cores (the sum of the four is about the machine's core count).
+    pub fn cores_until(self, later: MachineTimes, elapsed_seconds: f64) -> MachineCores {
+        let per = |a: f64, b: f64| (b - a).max(0.0) / elapsed_seconds.max(1e-9);
+        MachineCores {
+            busy: per(self.busy, later.busy),
+            idle: per(self.idle - self.iowait, later.idle - later.iowait),
+            iowait: per(self.iowait, later.iowait),
+            steal: per(self.steal, later.steal),
+        }
+    }
+}
+
+/// How many of the machine's cores were busy, idle, idle waiting for I/O, and taken by the
+/// hypervisor during a measurement.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct MachineCores {
+    pub busy: f64,
+    pub idle: f64,
+    pub iowait: f64,
+    pub steal: f64,
+}
+
+impl MachineCores {
+    /// The medians of several measurements, field by field.
+    pub fn median(of: &[MachineCores]) -> MachineCores {
+        MachineCores {
+            busy: super::median(of.iter().map(|m| m.busy).collect()),
+            idle: super::median(of.iter().map(|m| m.idle).collect()),
+            iowait: super::median(of.iter().map(|m| m.iowait).collect()),
+            steal: super::median(of.iter().map(|m| m.steal).collect()),
+        }
+    }
+}
+
+/// The `cpu` line of `/proc/stat`: `cpu user nice system idle iowait irq softirq steal …`
+/// in ticks of `USER_HZ`.
+fn machine_times(stat: &str) -> Option<MachineTimes> {
+    let line = stat.lines().find(|l| l.starts_with("cpu "))?;
+    let ticks: Vec<f64> = line
+        .split_whitespace()
+        .skip(1)
+        .map(|f| f.parse().ok())
+        .collect::<Option<_>>()?;
+    let at = |i: usize| ticks.get(i).copied().map(|t| t / TICKS_PER_SECOND);
+    let (user, nice, system, idle, iowait) = (at(0)?, at(1)?, at(2)?, at(3)?, at(4)?);
+    let (irq, softirq) = (at(5).unwrap_or(0.0), at(6).unwrap_or(0.0));
+    Some(MachineTimes {
+        busy: user + nice + system + irq + softirq,
+        idle: idle + iowait,
+        iowait,
+        steal: at(7).unwrap_or(0.0),
+    })
+}
+
 /// `utime + stime` of a `/proc/<pid>/stat` line, in seconds. The command name in
 /// parentheses may hold spaces, so fields are counted after its closing parenthesis.
 fn cpu_seconds(stat: &str) -> Option<f64> {
@@ -99,6 +176,42 @@ mod tests {
             "4063 (postgres: a (b)) S 2210 4063 4063 0 -1 4194560 1234 0 0 0 150 50 0 0 20 0 1 0";
         assert_eq!(cpu_seconds(stat), Some(2.0));
         assert_eq!(cpu_seconds("garbage"), None);
+    }
+
+    #[test]
+    fn the_cpu_line_of_proc_stat_gives_the_machines_time() {
+        let stat = "cpu  1000 100 400 5000 200 30 70 150 0 0\ncpu0 500 50 200 2500 100 15 35 75 0 0\nintr 1 2\n";
+        let t = machine_times(stat).unwrap();
+        assert_eq!(t.busy, 16.0);
+        assert_eq!(t.idle, 52.0);
+        assert_eq!(t.iowait, 2.0);
+        assert_eq!(t.steal, 1.5);
+        assert_eq!(machine_times("intr 1 2\n"), None);
+        assert_eq!(machine_times("cpu  1 2 x 4 5\n"), None);
+
+        let later = MachineTimes {
+            busy: 18.0,
+            idle: 53.0,
+            iowait: 2.5,
+            steal: 2.5,
+        };
+        let cores = t.cores_until(later, 2.0);
+        assert_eq!(cores.busy, 1.0);
+        assert_eq!(cores.idle, 0.25);
+        assert_eq!(cores.iowait, 0.25);
+        assert_eq!(cores.steal, 0.5);
+    }
+
+    #[test]
+    fn this_machine_is_measured() {
+        let before = MachineTimes::now().unwrap();
+        let mut x = 0u64;
+        for i in 0..50_000_000u64 {
+            x = x.wrapping_mul(31).wrapping_add(i);
+        }
+        std::hint::black_box(x);
+        let after = MachineTimes::now().unwrap();
+        assert!(after.busy > before.busy);
     }
 
     #[test]

@@ -291,21 +291,41 @@ pub async fn run(target: &DatabaseTarget, args: BenchArgs, out: &Out) -> Result<
             "| runs created by those requests | {} |",
             r.runs_created
         ));
-        for d in &r.throughput {
+        let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+        for workers in r.worker_counts() {
+            let Some(d) = r.summary(workers) else {
+                continue;
+            };
+            let rates: Vec<String> = d.rates.iter().map(|x| format!("{x:.0}")).collect();
             out.line(format!(
-                "| compose throughput, {} worker(s) ({} reviews) | {:.0} reviews/s |",
-                d.workers, d.composed, d.rate
+                "| compose throughput, {} worker(s) ({} reviews per drain, median of {} rounds: {}) | {:.0} reviews/s |",
+                d.workers,
+                d.composed,
+                d.rates.len(),
+                rates.join(", "),
+                d.rate
             ));
             if let (Some(cpu), Some(busy)) = (d.cpu, d.busy_cores) {
                 out.line(format!(
-                    "| compose, {} worker(s): CPU per review, runproof + its PostgreSQL backends (cores kept busy) | {:.0} + {:.0} µs ({:.2} of {} cores) |",
-                    d.workers,
-                    cpu.own_us,
-                    cpu.server_us,
-                    busy,
-                    std::thread::available_parallelism().map_or(0, |n| n.get())
+                    "| compose, {} worker(s): CPU per review, runproof + its PostgreSQL backends (cores kept busy) | {:.0} + {:.0} µs ({:.2} of {cores} cores) |",
+                    d.workers, cpu.own_us, cpu.server_us, busy,
                 ));
             }
+            if let Some(m) = d.machine {
+                out.line(format!(
+                    "| compose, {} worker(s): the machine's {cores} cores: busy, idle, waiting for I/O, taken by the hypervisor | {:.2}, {:.2}, {:.2}, {:.2} |",
+                    d.workers, m.busy, m.idle, m.iowait, m.steal,
+                ));
+            }
+        }
+        let scaling = r.scaling();
+        if !scaling.is_empty() {
+            let each: Vec<String> = scaling.iter().map(|x| format!("{x:.2}")).collect();
+            out.line(format!(
+                "| compose, 2 workers ÷ 1, round by round ({}) | {:.2}× (median) |",
+                each.join(", "),
+                median(scaling.clone())
+            ));
         }
     }
     if args.wants("capture") {

@@ -12,7 +12,7 @@ use sqlx::PgPool;
 use tokio::sync::Barrier;
 use uuid::Uuid;
 
-use super::cpu::{CpuPerItem, CpuTimes};
+use super::cpu::{CpuPerItem, CpuTimes, MachineCores, MachineTimes};
 use super::{failed, per_second, BenchArgs};
 use crate::app::App;
 use crate::cli::error::CliError;
@@ -30,6 +30,8 @@ pub struct ReviewFigures {
 
 /// One drain of the queue by `workers` workers.
 pub struct Drain {
+    /// The round it belongs to (each round drains with one worker and with two).
+    pub round: usize,
     pub workers: usize,
     pub composed: usize,
     /// Reviews per second.
@@ -39,6 +41,77 @@ pub struct Drain {
     /// CPU seconds (this process and its backends) per second of the drain: how many of
     /// the machine's cores the drain kept busy.
     pub busy_cores: Option<f64>,
+    /// What the whole machine's cores did meanwhile, where `/proc/stat` tells it.
+    pub machine: Option<MachineCores>,
+}
+
+/// The drains with one worker count, over the rounds.
+pub struct DrainSummary {
+    pub workers: usize,
+    /// Reviews per drain.
+    pub composed: usize,
+    /// Reviews per second, round by round.
+    pub rates: Vec<f64>,
+    /// Their median.
+    pub rate: f64,
+    /// Medians over the rounds (where `/proc` tells them).
+    pub cpu: Option<CpuPerItem>,
+    pub busy_cores: Option<f64>,
+    pub machine: Option<MachineCores>,
+}
+
+impl ReviewFigures {
+    /// The worker counts measured, in ascending order.
+    pub fn worker_counts(&self) -> Vec<usize> {
+        let mut counts: Vec<usize> = self.throughput.iter().map(|d| d.workers).collect();
+        counts.sort_unstable();
+        counts.dedup();
+        counts
+    }
+
+    /// The drains with `workers` workers, summed up over the rounds.
+    pub fn summary(&self, workers: usize) -> Option<DrainSummary> {
+        let drains: Vec<&Drain> = self
+            .throughput
+            .iter()
+            .filter(|d| d.workers == workers)
+            .collect();
+        let first = drains.first()?;
+        let rates: Vec<f64> = drains.iter().map(|d| d.rate).collect();
+        let cpu: Option<Vec<CpuPerItem>> = drains.iter().map(|d| d.cpu).collect();
+        let busy: Option<Vec<f64>> = drains.iter().map(|d| d.busy_cores).collect();
+        let machine: Option<Vec<MachineCores>> = drains.iter().map(|d| d.machine).collect();
+        Some(DrainSummary {
+            workers,
+            composed: first.composed,
+            rate: super::median(rates.clone()),
+            rates,
+            cpu: cpu.map(|c| CpuPerItem::median(&c)),
+            busy_cores: busy.map(super::median),
+            machine: machine.map(|m| MachineCores::median(&m)),
+        })
+    }
+
+    /// Two workers' rate over one worker's, round by round (rounds with both only).
+    pub fn scaling(&self) -> Vec<f64> {
+        scaling(&self.throughput)
+    }
+}
+
+fn scaling(drains: &[Drain]) -> Vec<f64> {
+    let rate = |round: usize, workers: usize| {
+        drains
+            .iter()
+            .find(|d| d.round == round && d.workers == workers)
+            .map(|d| d.rate)
+    };
+    let mut rounds: Vec<usize> = drains.iter().map(|d| d.round).collect();
+    rounds.sort_unstable();
+    rounds.dedup();
+    rounds
+        .into_iter()
+        .filter_map(|r| Some(rate(r, 2)? / rate(r, 1)?))
+        .collect()
 }
 
 fn document(seed: usize) -> Value {
@@ -120,61 +193,17 @@ pub async fn measure(pool: &PgPool, args: &BenchArgs) -> Result<ReviewFigures, C
     );
     app.worker().run_until_idle().await.map_err(failed)?;
 
-    // Compose throughput: queue one compose per environment, then drain with N workers.
+    // Compose throughput: queue one compose per environment, then drain with N workers;
+    // `rounds` times each, one worker first in even rounds and two workers first in odd
+    // ones, so what drifts over a run (a shared machine's load, the tables' growth)
+    // weighs on both sides of a round's ratio alike.
     let mut throughput = Vec::new();
-    for workers in [1usize, 2] {
-        for k in 0..args.review_composes {
-            let env = app
-                .directory
-                .create_environment(
-                    workspace,
-                    Uuid::new_v4(),
-                    &format!("env {workers}-{k}"),
-                    &ctx,
-                )
-                .await
-                .map_err(failed_service)?;
-            app.directory
-                .capture_evidence(env, document(k + 1), &ctx)
-                .await
-                .map_err(failed_service)?;
-            app.reviews
-                .create_or_refresh(actor, workspace, env, &ctx)
-                .await
-                .map_err(failed_service)?;
+    for round in 0..args.rounds.max(1) {
+        let order: [usize; 2] = if round % 2 == 0 { [1, 2] } else { [2, 1] };
+        for workers in order {
+            let drain = drain(&app, pool, args, workspace, actor, round, workers, &ctx).await?;
+            throughput.push(drain);
         }
-        let database: String = sqlx::query_scalar("SELECT current_database()")
-            .fetch_one(pool)
-            .await
-            .map_err(failed)?;
-        let cpu_before = CpuTimes::now(&database);
-        let started = Instant::now();
-        let mut tasks = Vec::new();
-        for _ in 0..workers {
-            let worker = App::from_pool(pool.clone(), Arc::new(SystemClock)).worker();
-            tasks.push(tokio::spawn(async move { worker.run_until_idle().await }));
-        }
-        let mut composed = 0;
-        for t in tasks {
-            composed += t.await.map_err(failed)?.map_err(failed)?.len();
-        }
-        let elapsed = started.elapsed();
-        let rate = per_second(composed, elapsed);
-        let cpu = cpu_before
-            .zip(CpuTimes::now(&database))
-            .map(|(before, after)| before.per_item(after, composed));
-        let busy_cores = cpu.map(|c| c.total_us() * composed as f64 / 1e6 / elapsed.as_secs_f64());
-        eprintln!(
-            "bench: {workers} worker(s): {composed} reviews in {elapsed:?} ({rate:.0}/s; CPU per review {:?}, cores busy {:?})",
-            cpu, busy_cores
-        );
-        throughput.push(Drain {
-            workers,
-            composed,
-            rate,
-            cpu,
-            busy_cores,
-        });
     }
     Ok(ReviewFigures {
         requests: args.review_requests,
@@ -182,6 +211,78 @@ pub async fn measure(pool: &PgPool, args: &BenchArgs) -> Result<ReviewFigures, C
         p99: at(0.99),
         runs_created,
         throughput,
+    })
+}
+
+/// Queues `args.review_composes` compose runs (one per new environment) and drains them
+/// with `workers` workers, each with its own services over the one pool.
+#[allow(clippy::too_many_arguments)]
+async fn drain(
+    app: &App,
+    pool: &PgPool,
+    args: &BenchArgs,
+    workspace: Uuid,
+    actor: Uuid,
+    round: usize,
+    workers: usize,
+    ctx: &CommandContext,
+) -> Result<Drain, CliError> {
+    for k in 0..args.review_composes {
+        let env = app
+            .directory
+            .create_environment(
+                workspace,
+                Uuid::new_v4(),
+                &format!("env {round}-{workers}-{k}"),
+                ctx,
+            )
+            .await
+            .map_err(failed_service)?;
+        app.directory
+            .capture_evidence(env, document(k + 1), ctx)
+            .await
+            .map_err(failed_service)?;
+        app.reviews
+            .create_or_refresh(actor, workspace, env, ctx)
+            .await
+            .map_err(failed_service)?;
+    }
+    let database: String = sqlx::query_scalar("SELECT current_database()")
+        .fetch_one(pool)
+        .await
+        .map_err(failed)?;
+    let cpu_before = CpuTimes::now(&database);
+    let machine_before = MachineTimes::now();
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..workers {
+        let worker = App::from_pool(pool.clone(), Arc::new(SystemClock)).worker();
+        tasks.push(tokio::spawn(async move { worker.run_until_idle().await }));
+    }
+    let mut composed = 0;
+    for t in tasks {
+        composed += t.await.map_err(failed)?.map_err(failed)?.len();
+    }
+    let elapsed = started.elapsed();
+    let rate = per_second(composed, elapsed);
+    let cpu = cpu_before
+        .zip(CpuTimes::now(&database))
+        .map(|(before, after)| before.per_item(after, composed));
+    let busy_cores = cpu.map(|c| c.total_us() * composed as f64 / 1e6 / elapsed.as_secs_f64());
+    let machine = machine_before
+        .zip(MachineTimes::now())
+        .map(|(before, after)| before.cores_until(after, elapsed.as_secs_f64()));
+    eprintln!(
+        "bench: round {round}, {workers} worker(s): {composed} reviews in {elapsed:?} ({rate:.0}/s; CPU per review {cpu:?}, cores busy {busy_cores:?}, machine {machine:?})",
+    );
+    Ok(Drain {
+        round,
+        workers,
+        composed,
+        rate,
+        cpu,
+        busy_cores,
+        machine,
     })
 }
 
@@ -218,4 +319,35 @@ async fn burst(
         }
     }
     Ok(latencies)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn drain(round: usize, workers: usize, rate: f64) -> Drain {
+        Drain {
+            round,
+            workers,
+            composed: 100,
+            rate,
+            cpu: None,
+            busy_cores: None,
+            machine: None,
+        }
+    }
+
+    #[test]
+    fn scaling_pairs_the_two_drains_of_each_round() {
+        // Two workers first in the odd round, as measured; a round without its pair
+        // gives no ratio.
+        let drains = [
+            drain(0, 1, 200.0),
+            drain(0, 2, 330.0),
+            drain(1, 2, 300.0),
+            drain(1, 1, 150.0),
+            drain(2, 1, 100.0),
+        ];
+        assert_eq!(scaling(&drains), vec![1.65, 2.0]);
+    }
 }
