@@ -296,3 +296,87 @@ async fn the_audit_benchmark_compares_the_rebuild_with_and_without_the_sequencer
     assert!(file_bytes > 20 * 45, "{}", figures[4].1);
     assert!(!out.stdout.contains("lifecycles/s"));
 }
+
+#[tokio::test]
+async fn the_review_benchmark_drains_with_one_and_two_workers_each_round_and_prints_the_scaling_per_round(
+) {
+    let db = TestDb::unmigrated().await;
+    let target = DatabaseTarget::parse(&db.url()).unwrap();
+    let url = db.url();
+    let out = tokio::task::spawn_blocking(move || {
+        common::cli::runproof(
+            &url,
+            &[
+                "bench",
+                "--only",
+                "reviews",
+                "--review-requests",
+                "4",
+                "--review-composes",
+                "6",
+                "--rounds",
+                "2",
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    bench::scratch_target(&target)
+        .drop_if_exists()
+        .await
+        .unwrap();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+
+    let rows: Vec<Vec<&str>> = out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| review compose"))
+        .map(|l| l.split(" | ").collect())
+        .collect();
+    assert_eq!(rows[2], ["| runs created by those requests", "1 |"]);
+    // Per worker count: its rate in each of the two rounds and their median.
+    for (row, workers) in [(&rows[3], 1), (&rows[6], 2)] {
+        let prefix = format!(
+            "| compose throughput, {workers} worker(s) (6 reviews per drain, median of 2 rounds: "
+        );
+        assert!(row[0].starts_with(&prefix), "{}", out.stdout);
+        let rounds: Vec<f64> = row[0][prefix.len()..]
+            .trim_end_matches(')')
+            .split(", ")
+            .map(|r| r.parse().unwrap())
+            .collect();
+        assert_eq!(rounds.len(), 2);
+        assert!(rounds.iter().all(|r| *r > 0.0));
+        let median: f64 = row[1].trim_end_matches(" reviews/s |").parse().unwrap();
+        assert!(median > 0.0);
+    }
+    // What the machine's cores did: four figures that add up to about the core count.
+    let machine = &rows[5];
+    assert!(
+        machine[0].contains("1 worker(s): the machine's"),
+        "{}",
+        out.stdout
+    );
+    let cores: f64 = machine[1]
+        .trim_end_matches(" |")
+        .split(", ")
+        .map(|c| c.parse::<f64>().unwrap())
+        .sum();
+    let available = std::thread::available_parallelism().unwrap().get() as f64;
+    assert!(
+        cores > available * 0.5 && cores < available * 1.5,
+        "{machine:?}"
+    );
+    // Two workers ÷ one, for each round, and the median.
+    let scaling = rows.last().unwrap();
+    assert!(
+        scaling[0].starts_with("| compose, 2 workers ÷ 1, round by round ("),
+        "{}",
+        out.stdout
+    );
+    let per_round = scaling[0]
+        .trim_start_matches("| compose, 2 workers ÷ 1, round by round (")
+        .trim_end_matches(')');
+    assert_eq!(per_round.split(", ").count(), 2, "{per_round}");
+    assert!(scaling[1].ends_with("× (median) |"));
+}
