@@ -197,11 +197,20 @@ pub async fn measure(pool: &PgPool, args: &BenchArgs) -> Result<ReviewFigures, C
     // `rounds` times each, one worker first in even rounds and two workers first in odd
     // ones, so what drifts over a run (a shared machine's load, the tables' growth)
     // weighs on both sides of a round's ratio alike.
+    let queue = ComposeQueue {
+        app: &app,
+        pool,
+        workspace,
+        actor,
+        ctx: &ctx,
+    };
     let mut throughput = Vec::new();
     for round in 0..args.rounds.max(1) {
         let order: [usize; 2] = if round % 2 == 0 { [1, 2] } else { [2, 1] };
         for workers in order {
-            let drain = drain(&app, pool, args, workspace, actor, round, workers, &ctx).await?;
+            let drain = queue
+                .queue_and_drain(args.review_composes, round, workers)
+                .await?;
             throughput.push(drain);
         }
     }
@@ -214,76 +223,89 @@ pub async fn measure(pool: &PgPool, args: &BenchArgs) -> Result<ReviewFigures, C
     })
 }
 
-/// Queues `args.review_composes` compose runs (one per new environment) and drains them
-/// with `workers` workers, each with its own services over the one pool.
-#[allow(clippy::too_many_arguments)]
-async fn drain(
-    app: &App,
-    pool: &PgPool,
-    args: &BenchArgs,
+/// Where the throughput drains queue their compose runs: one workspace and its member.
+struct ComposeQueue<'a> {
+    app: &'a App,
+    pool: &'a PgPool,
     workspace: Uuid,
     actor: Uuid,
-    round: usize,
-    workers: usize,
-    ctx: &CommandContext,
-) -> Result<Drain, CliError> {
-    for k in 0..args.review_composes {
-        let env = app
-            .directory
-            .create_environment(
-                workspace,
-                Uuid::new_v4(),
-                &format!("env {round}-{workers}-{k}"),
-                ctx,
-            )
+    ctx: &'a CommandContext,
+}
+
+impl ComposeQueue<'_> {
+    /// Queues `composes` compose runs (one per new environment) and drains them with
+    /// `workers` workers, each with its own services over the one pool.
+    async fn queue_and_drain(
+        &self,
+        composes: usize,
+        round: usize,
+        workers: usize,
+    ) -> Result<Drain, CliError> {
+        let ComposeQueue {
+            app,
+            pool,
+            workspace,
+            actor,
+            ctx,
+        } = *self;
+        for k in 0..composes {
+            let env = app
+                .directory
+                .create_environment(
+                    workspace,
+                    Uuid::new_v4(),
+                    &format!("env {round}-{workers}-{k}"),
+                    ctx,
+                )
+                .await
+                .map_err(failed_service)?;
+            app.directory
+                .capture_evidence(env, document(k + 1), ctx)
+                .await
+                .map_err(failed_service)?;
+            app.reviews
+                .create_or_refresh(actor, workspace, env, ctx)
+                .await
+                .map_err(failed_service)?;
+        }
+        let database: String = sqlx::query_scalar("SELECT current_database()")
+            .fetch_one(pool)
             .await
-            .map_err(failed_service)?;
-        app.directory
-            .capture_evidence(env, document(k + 1), ctx)
-            .await
-            .map_err(failed_service)?;
-        app.reviews
-            .create_or_refresh(actor, workspace, env, ctx)
-            .await
-            .map_err(failed_service)?;
+            .map_err(failed)?;
+        let cpu_before = CpuTimes::now(&database);
+        let machine_before = MachineTimes::now();
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        for _ in 0..workers {
+            let worker = App::from_pool(pool.clone(), Arc::new(SystemClock)).worker();
+            tasks.push(tokio::spawn(async move { worker.run_until_idle().await }));
+        }
+        let mut composed = 0;
+        for t in tasks {
+            composed += t.await.map_err(failed)?.map_err(failed)?.len();
+        }
+        let elapsed = started.elapsed();
+        let rate = per_second(composed, elapsed);
+        let cpu = cpu_before
+            .zip(CpuTimes::now(&database))
+            .map(|(before, after)| before.per_item(after, composed));
+        let busy_cores = cpu.map(|c| c.total_us() * composed as f64 / 1e6 / elapsed.as_secs_f64());
+        let machine = machine_before
+            .zip(MachineTimes::now())
+            .map(|(before, after)| before.cores_until(after, elapsed.as_secs_f64()));
+        eprintln!(
+            "bench: round {round}, {workers} worker(s): {composed} reviews in {elapsed:?} ({rate:.0}/s; CPU per review {cpu:?}, cores busy {busy_cores:?}, machine {machine:?})",
+        );
+        Ok(Drain {
+            round,
+            workers,
+            composed,
+            rate,
+            cpu,
+            busy_cores,
+            machine,
+        })
     }
-    let database: String = sqlx::query_scalar("SELECT current_database()")
-        .fetch_one(pool)
-        .await
-        .map_err(failed)?;
-    let cpu_before = CpuTimes::now(&database);
-    let machine_before = MachineTimes::now();
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..workers {
-        let worker = App::from_pool(pool.clone(), Arc::new(SystemClock)).worker();
-        tasks.push(tokio::spawn(async move { worker.run_until_idle().await }));
-    }
-    let mut composed = 0;
-    for t in tasks {
-        composed += t.await.map_err(failed)?.map_err(failed)?.len();
-    }
-    let elapsed = started.elapsed();
-    let rate = per_second(composed, elapsed);
-    let cpu = cpu_before
-        .zip(CpuTimes::now(&database))
-        .map(|(before, after)| before.per_item(after, composed));
-    let busy_cores = cpu.map(|c| c.total_us() * composed as f64 / 1e6 / elapsed.as_secs_f64());
-    let machine = machine_before
-        .zip(MachineTimes::now())
-        .map(|(before, after)| before.cores_until(after, elapsed.as_secs_f64()));
-    eprintln!(
-        "bench: round {round}, {workers} worker(s): {composed} reviews in {elapsed:?} ({rate:.0}/s; CPU per review {cpu:?}, cores busy {busy_cores:?}, machine {machine:?})",
-    );
-    Ok(Drain {
-        round,
-        workers,
-        composed,
-        rate,
-        cpu,
-        busy_cores,
-        machine,
-    })
 }
 
 /// `requests` concurrent "create or refresh" requests on one environment, released
