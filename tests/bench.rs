@@ -28,6 +28,27 @@ async fn database_exists(db: &TestDb, name: &str) -> bool {
         .unwrap()
 }
 
+/// `runproof <args>` against a fresh test database; its scratch database
+/// (`<the test's database>_bench`) is dropped afterwards. The run must succeed.
+async fn bench_cli(args: &[&str]) -> common::cli::Output {
+    let db = TestDb::unmigrated().await;
+    let target = DatabaseTarget::parse(&db.url()).unwrap();
+    let url = db.url();
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    let out = tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        common::cli::runproof(&url, &args)
+    })
+    .await
+    .unwrap();
+    bench::scratch_target(&target)
+        .drop_if_exists()
+        .await
+        .unwrap();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    out
+}
+
 #[tokio::test]
 async fn a_hostile_database_name_recreates_only_its_own_scratch_database() {
     // Any database on the server will do as the admin connection for the checks.
@@ -116,37 +137,22 @@ async fn a_scratch_name_postgres_would_shorten_into_another_database_is_refused(
 
 #[tokio::test]
 async fn the_http_benchmark_serves_both_callers_and_prints_its_rows() {
-    // The scratch database is `<this test's database>_bench`; this one only names it.
-    let db = TestDb::unmigrated().await;
-    let target = DatabaseTarget::parse(&db.url()).unwrap();
-    let url = db.url();
-    let out = tokio::task::spawn_blocking(move || {
-        common::cli::runproof(
-            &url,
-            &[
-                "bench",
-                "--only",
-                "http",
-                "--http-runs",
-                "2000",
-                "--http-clients",
-                "4",
-                "--http-requests",
-                "20",
-                "--http-pages",
-                "3",
-                "--rounds",
-                "2",
-            ],
-        )
-    })
-    .await
-    .unwrap();
-    bench::scratch_target(&target)
-        .drop_if_exists()
-        .await
-        .unwrap();
-    assert_eq!(out.code, 0, "{}", out.stderr);
+    let out = bench_cli(&[
+        "bench",
+        "--only",
+        "http",
+        "--http-runs",
+        "2000",
+        "--http-clients",
+        "4",
+        "--http-requests",
+        "20",
+        "--http-pages",
+        "3",
+        "--rounds",
+        "2",
+    ])
+    .await;
 
     // The table: a list and a detail row per caller (the member sees one workspace of
     // eight), the console's runs page per caller, then the profile row; nothing else
@@ -245,24 +251,10 @@ async fn the_http_benchmark_serves_both_callers_and_prints_its_rows() {
 #[tokio::test]
 async fn the_audit_benchmark_compares_the_rebuild_with_and_without_the_sequencer_and_prints_its_figures(
 ) {
-    let db = TestDb::unmigrated().await;
-    let target = DatabaseTarget::parse(&db.url()).unwrap();
-    let url = db.url();
-    let out = tokio::task::spawn_blocking(move || {
-        common::cli::runproof(
-            &url,
-            &[
-                "bench", "--only", "audit", "--events", "3000", "--rounds", "1",
-            ],
-        )
-    })
-    .await
-    .unwrap();
-    bench::scratch_target(&target)
-        .drop_if_exists()
-        .await
-        .unwrap();
-    assert_eq!(out.code, 0, "{}", out.stderr);
+    let out = bench_cli(&[
+        "bench", "--only", "audit", "--events", "3000", "--rounds", "1",
+    ])
+    .await;
 
     let rows: Vec<Vec<&str>> = out
         .stdout
@@ -300,32 +292,18 @@ async fn the_audit_benchmark_compares_the_rebuild_with_and_without_the_sequencer
 #[tokio::test]
 async fn the_review_benchmark_drains_with_one_and_two_workers_each_round_and_prints_the_scaling_per_round(
 ) {
-    let db = TestDb::unmigrated().await;
-    let target = DatabaseTarget::parse(&db.url()).unwrap();
-    let url = db.url();
-    let out = tokio::task::spawn_blocking(move || {
-        common::cli::runproof(
-            &url,
-            &[
-                "bench",
-                "--only",
-                "reviews",
-                "--review-requests",
-                "4",
-                "--review-composes",
-                "6",
-                "--rounds",
-                "2",
-            ],
-        )
-    })
-    .await
-    .unwrap();
-    bench::scratch_target(&target)
-        .drop_if_exists()
-        .await
-        .unwrap();
-    assert_eq!(out.code, 0, "{}", out.stderr);
+    let out = bench_cli(&[
+        "bench",
+        "--only",
+        "reviews",
+        "--review-requests",
+        "4",
+        "--review-composes",
+        "6",
+        "--rounds",
+        "2",
+    ])
+    .await;
 
     let rows: Vec<Vec<&str>> = out
         .stdout

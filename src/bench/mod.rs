@@ -292,10 +292,7 @@ pub async fn run(target: &DatabaseTarget, args: BenchArgs, out: &Out) -> Result<
             r.runs_created
         ));
         let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-        for workers in r.worker_counts() {
-            let Some(d) = r.summary(workers) else {
-                continue;
-            };
+        for d in r.summaries() {
             let rates: Vec<String> = d.rates.iter().map(|x| format!("{x:.0}")).collect();
             out.line(format!(
                 "| compose throughput, {} worker(s) ({} reviews per drain, median of {} rounds: {}) | {:.0} reviews/s |",
@@ -303,7 +300,7 @@ pub async fn run(target: &DatabaseTarget, args: BenchArgs, out: &Out) -> Result<
                 d.composed,
                 d.rates.len(),
                 rates.join(", "),
-                d.rate
+                d.rate()
             ));
             if let (Some(cpu), Some(busy)) = (d.cpu, d.busy_cores) {
                 out.line(format!(
@@ -324,7 +321,7 @@ pub async fn run(target: &DatabaseTarget, args: BenchArgs, out: &Out) -> Result<
             out.line(format!(
                 "| compose, 2 workers ÷ 1, round by round ({}) | {:.2}× (median) |",
                 each.join(", "),
-                median(scaling.clone())
+                median(scaling)
             ));
         }
     }

@@ -52,44 +52,46 @@ pub struct DrainSummary {
     pub composed: usize,
     /// Reviews per second, round by round.
     pub rates: Vec<f64>,
-    /// Their median.
-    pub rate: f64,
     /// Medians over the rounds (where `/proc` tells them).
     pub cpu: Option<CpuPerItem>,
     pub busy_cores: Option<f64>,
     pub machine: Option<MachineCores>,
 }
 
+impl DrainSummary {
+    /// The median of the rounds' rates.
+    pub fn rate(&self) -> f64 {
+        super::median(self.rates.clone())
+    }
+}
+
 impl ReviewFigures {
-    /// The worker counts measured, in ascending order.
-    pub fn worker_counts(&self) -> Vec<usize> {
+    /// The drains summed up over the rounds, one per worker count, fewest workers first.
+    pub fn summaries(&self) -> Vec<DrainSummary> {
         let mut counts: Vec<usize> = self.throughput.iter().map(|d| d.workers).collect();
         counts.sort_unstable();
         counts.dedup();
         counts
-    }
-
-    /// The drains with `workers` workers, summed up over the rounds.
-    pub fn summary(&self, workers: usize) -> Option<DrainSummary> {
-        let drains: Vec<&Drain> = self
-            .throughput
-            .iter()
-            .filter(|d| d.workers == workers)
-            .collect();
-        let first = drains.first()?;
-        let rates: Vec<f64> = drains.iter().map(|d| d.rate).collect();
-        let cpu: Option<Vec<CpuPerItem>> = drains.iter().map(|d| d.cpu).collect();
-        let busy: Option<Vec<f64>> = drains.iter().map(|d| d.busy_cores).collect();
-        let machine: Option<Vec<MachineCores>> = drains.iter().map(|d| d.machine).collect();
-        Some(DrainSummary {
-            workers,
-            composed: first.composed,
-            rate: super::median(rates.clone()),
-            rates,
-            cpu: cpu.map(|c| CpuPerItem::median(&c)),
-            busy_cores: busy.map(super::median),
-            machine: machine.map(|m| MachineCores::median(&m)),
-        })
+            .into_iter()
+            .map(|workers| {
+                let drains: Vec<&Drain> = self
+                    .throughput
+                    .iter()
+                    .filter(|d| d.workers == workers)
+                    .collect();
+                let cpu: Option<Vec<CpuPerItem>> = drains.iter().map(|d| d.cpu).collect();
+                let busy: Option<Vec<f64>> = drains.iter().map(|d| d.busy_cores).collect();
+                let machine: Option<Vec<MachineCores>> = drains.iter().map(|d| d.machine).collect();
+                DrainSummary {
+                    workers,
+                    composed: drains.first().map_or(0, |d| d.composed),
+                    rates: drains.iter().map(|d| d.rate).collect(),
+                    cpu: cpu.map(|c| CpuPerItem::median(&c)),
+                    busy_cores: busy.map(super::median),
+                    machine: machine.map(|m| MachineCores::median(&m)),
+                }
+            })
+            .collect()
     }
 
     /// Two workers' rate over one worker's, round by round (rounds with both only).
@@ -197,9 +199,14 @@ pub async fn measure(pool: &PgPool, args: &BenchArgs) -> Result<ReviewFigures, C
     // `rounds` times each, one worker first in even rounds and two workers first in odd
     // ones, so what drifts over a run (a shared machine's load, the tables' growth)
     // weighs on both sides of a round's ratio alike.
+    let database: String = sqlx::query_scalar("SELECT current_database()")
+        .fetch_one(pool)
+        .await
+        .map_err(failed)?;
     let queue = ComposeQueue {
         app: &app,
         pool,
+        database: &database,
         workspace,
         actor,
         ctx: &ctx,
@@ -227,6 +234,8 @@ pub async fn measure(pool: &PgPool, args: &BenchArgs) -> Result<ReviewFigures, C
 struct ComposeQueue<'a> {
     app: &'a App,
     pool: &'a PgPool,
+    /// The database's name, which its backends' process titles carry (CPU figures).
+    database: &'a str,
     workspace: Uuid,
     actor: Uuid,
     ctx: &'a CommandContext,
@@ -244,6 +253,7 @@ impl ComposeQueue<'_> {
         let ComposeQueue {
             app,
             pool,
+            database,
             workspace,
             actor,
             ctx,
@@ -268,11 +278,7 @@ impl ComposeQueue<'_> {
                 .await
                 .map_err(failed_service)?;
         }
-        let database: String = sqlx::query_scalar("SELECT current_database()")
-            .fetch_one(pool)
-            .await
-            .map_err(failed)?;
-        let cpu_before = CpuTimes::now(&database);
+        let cpu_before = CpuTimes::now(database);
         let machine_before = MachineTimes::now();
         let started = Instant::now();
         let mut tasks = Vec::new();
@@ -287,7 +293,7 @@ impl ComposeQueue<'_> {
         let elapsed = started.elapsed();
         let rate = per_second(composed, elapsed);
         let cpu = cpu_before
-            .zip(CpuTimes::now(&database))
+            .zip(CpuTimes::now(database))
             .map(|(before, after)| before.per_item(after, composed));
         let busy_cores = cpu.map(|c| c.total_us() * composed as f64 / 1e6 / elapsed.as_secs_f64());
         let machine = machine_before
