@@ -1,17 +1,18 @@
-//! The event store: cqrs-es aggregates persisted by postgres-es, plus an atomic append
-//! across streams for the writes that must be made in one transaction.
+//! The event store: cqrs-es aggregates in the `events` table (postgres-es's layout, with a
+//! global position), folded from their streams through the upcasting registry, and an
+//! atomic append across streams for the writes that must be made in one transaction.
 
 use std::collections::HashMap;
+use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use cqrs_es::event_sink::EventSink;
-use cqrs_es::persist::PersistedEventStore;
-use cqrs_es::{Aggregate, AggregateError, DomainEvent, EventStore as _};
-use postgres_es::PostgresEventRepository;
+use cqrs_es::{Aggregate, DomainEvent};
 use runproof_domain::metadata::{CommandContext, EventMetadata};
-use runproof_domain::upcasting;
 use runproof_projections::{log, LogPosition};
-use sqlx::PgPool;
+use sqlx::pool::PoolConnection;
+use sqlx::{Connection as _, PgConnection, PgPool, Postgres};
 
 use crate::evidence_documents::{self, EvidenceDocument};
 use crate::feed::notify::AppendNotifier;
@@ -210,7 +211,7 @@ impl<'a> AppendRows<'a> {
     /// JSON (binding `jsonb` made it parse, rebuild and print every document again).
     async fn insert(
         &self,
-        conn: &mut sqlx::PgConnection,
+        conn: &mut PgConnection,
         unless_exists: Option<(&str, &str)>,
     ) -> Result<Option<LogPosition>, StoreError> {
         if self.sequences.is_empty() {
@@ -283,10 +284,39 @@ fn has_nul_escape(json: &str) -> bool {
     false
 }
 
+/// The connection a store's statement runs on: one taken from the pool for it, or the
+/// connection the store holds ([`EventStore::hold`]).
+pub enum StoreConnection<'a> {
+    Pooled(PoolConnection<Postgres>),
+    Held(tokio::sync::MutexGuard<'a, PoolConnection<Postgres>>),
+}
+
+impl Deref for StoreConnection<'_> {
+    type Target = PgConnection;
+
+    fn deref(&self) -> &PgConnection {
+        match self {
+            StoreConnection::Pooled(c) => c,
+            StoreConnection::Held(c) => c,
+        }
+    }
+}
+
+impl DerefMut for StoreConnection<'_> {
+    fn deref_mut(&mut self) -> &mut PgConnection {
+        match self {
+            StoreConnection::Pooled(c) => c,
+            StoreConnection::Held(c) => c,
+        }
+    }
+}
+
 /// The event store over one pool.
 #[derive(Clone)]
 pub struct EventStore {
     pool: PgPool,
+    /// The one connection every statement runs on, when the store holds one.
+    held: Option<Arc<tokio::sync::Mutex<PoolConnection<Postgres>>>>,
     /// Wakes feed readers after each append (see [`crate::feed::notify`]).
     notifier: AppendNotifier,
 }
@@ -295,6 +325,7 @@ impl EventStore {
     pub fn new(pool: PgPool) -> Self {
         EventStore {
             notifier: AppendNotifier::new(pool.clone()),
+            held: None,
             pool,
         }
     }
@@ -303,11 +334,29 @@ impl EventStore {
         &self.pool
     }
 
-    /// The cqrs-es store for `A`, reading every stored event through the domain's
-    /// upcasting registry (so an aggregate is folded from events in their current shape).
-    fn store<A: Aggregate>(&self) -> PersistedEventStore<PostgresEventRepository, A> {
-        PersistedEventStore::new_event_store(PostgresEventRepository::new(self.pool.clone()))
-            .with_upcasters(upcasting::upcasters())
+    /// The same store, running every statement on one connection taken from the pool
+    /// now, one statement at a time, until this store and all its clones are dropped
+    /// (the connection then goes back to the pool). For a worker that runs many short
+    /// statements in a row: sqlx pings each connection that goes back to the pool, so a
+    /// statement on a connection of its own costs two round trips, on a held one a
+    /// single one. Nothing else changes: every append is still its own transaction.
+    /// A held connection that broke stays broken: hold another one after a failure.
+    /// A statement run on a connection taken with [`EventStore::connection`] must
+    /// release it before calling the store again.
+    pub async fn hold(&self) -> Result<EventStore, StoreError> {
+        let conn = self.pool.acquire().await?;
+        Ok(EventStore {
+            held: Some(Arc::new(tokio::sync::Mutex::new(conn))),
+            ..self.clone()
+        })
+    }
+
+    /// The connection for the store's next statement: the held one, or one from the pool.
+    pub async fn connection(&self) -> Result<StoreConnection<'_>, sqlx::Error> {
+        Ok(match &self.held {
+            Some(held) => StoreConnection::Held(held.lock().await),
+            None => StoreConnection::Pooled(self.pool.acquire().await?),
+        })
     }
 
     /// Loads an aggregate by replaying its stream.
@@ -318,18 +367,16 @@ impl EventStore {
         self.load_stream(aggregate_id).await
     }
 
-    /// Loads an aggregate by folding its whole stream.
+    /// Loads an aggregate by folding its whole stream, each event decoded through the
+    /// upcasting registry (so it is folded in its current shape).
     async fn load_stream<A: Aggregate>(&self, aggregate_id: &str) -> Result<Loaded<A>, StoreError> {
-        let context = self
-            .store::<A>()
-            .load_aggregate(aggregate_id)
-            .await
-            .map_err(store_error)?;
-        let version = context.current_sequence as u64;
-        Ok(Loaded {
-            aggregate: context.aggregate,
-            version,
-        })
+        let events = {
+            let mut conn = self.connection().await?;
+            log::read_stream_after(&mut conn, A::TYPE, aggregate_id, 0).await?
+        };
+        let (mut aggregate, mut version) = (A::default(), 0);
+        fold(&mut aggregate, &mut version, &events)?;
+        Ok(Loaded { aggregate, version })
     }
 
     /// Loads two streams in one statement (one round trip, both as of the same moment),
@@ -340,7 +387,7 @@ impl EventStore {
         a_id: &str,
         b_id: &str,
     ) -> Result<(Loaded<A>, Loaded<B>), StoreError> {
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.connection().await?;
         let events = log::read_streams(&mut conn, &[(A::TYPE, a_id), (B::TYPE, b_id)]).await?;
         drop(conn);
         let (of_a, of_b): (Vec<_>, Vec<_>) = events
@@ -370,7 +417,7 @@ impl EventStore {
         &self,
         aggregate_id: &str,
     ) -> Result<Loaded<A>, StoreError> {
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.connection().await?;
         let format = cache_format::<A>();
         let (cached, after_cache) =
             log::read_stream_after_cache(&mut conn, A::TYPE, aggregate_id, &format).await?;
@@ -389,7 +436,7 @@ impl EventStore {
         if !CACHED_STATES.contains(&C::TYPE) || CACHED_STATES.contains(&S::TYPE) {
             return Ok((self.load(short_id).await?, self.load(cached_id).await?));
         }
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.connection().await?;
         let format = cache_format::<C>();
         let (cached, after_cache, short) = log::read_stream_after_cache_with(
             &mut conn,
@@ -416,7 +463,7 @@ impl EventStore {
     /// Folds a cached stream from what [`log::read_stream_after_cache`] read.
     async fn fold_after_cache<A: Aggregate>(
         &self,
-        conn: &mut sqlx::PgConnection,
+        conn: &mut PgConnection,
         aggregate_id: &str,
         format: &str,
         cached: Option<log::CachedState>,
@@ -462,7 +509,7 @@ impl EventStore {
 
     async fn cache_state<A: Aggregate>(
         &self,
-        conn: &mut sqlx::PgConnection,
+        conn: &mut PgConnection,
         aggregate_id: &str,
         format: &str,
         aggregate: &A,
@@ -544,7 +591,7 @@ impl EventStore {
     /// commit however many streams it touches.
     pub async fn append_atomically(&self, events: &[NewEvent]) -> Result<LogPosition, StoreError> {
         let rows = AppendRows::of(events)?;
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.connection().await?;
         let at = rows
             .insert(&mut conn, None)
             .await?
@@ -565,7 +612,7 @@ impl EventStore {
         events: &[NewEvent],
     ) -> Result<Option<LogPosition>, StoreError> {
         let rows = AppendRows::of(events)?;
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.connection().await?;
         let at = rows
             .insert(&mut conn, Some((aggregate_type, aggregate_id)))
             .await?;
@@ -583,7 +630,8 @@ impl EventStore {
         documents: &[EvidenceDocument],
     ) -> Result<LogPosition, StoreError> {
         let rows = AppendRows::of(events)?;
-        let mut tx = self.pool.begin().await?;
+        let mut conn = self.connection().await?;
+        let mut tx = conn.begin().await?;
         for d in documents {
             evidence_documents::put(&mut tx, d).await?;
         }
@@ -594,16 +642,6 @@ impl EventStore {
         tx.commit().await?;
         self.notifier.appended();
         Ok(at)
-    }
-}
-
-fn store_error<E: std::error::Error>(e: AggregateError<E>) -> StoreError {
-    match e {
-        AggregateError::AggregateConflict => StoreError::Conflict,
-        AggregateError::DatabaseConnectionError(e)
-        | AggregateError::DeserializationError(e)
-        | AggregateError::UnexpectedError(e) => StoreError::Database(e),
-        AggregateError::UserError(e) => StoreError::Database(e.to_string().into()),
     }
 }
 

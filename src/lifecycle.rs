@@ -35,7 +35,7 @@ use tracing::{debug, info_span, Instrument};
 use uuid::Uuid;
 
 use crate::clock::Clock;
-use crate::event_store::{Loaded, NewEvent, StoreError};
+use crate::event_store::{EventStore, Loaded, NewEvent, StoreError};
 use crate::writer::Writer;
 
 /// How many times an ensure call re-reads the slot after losing a race.
@@ -227,6 +227,15 @@ impl RunLifecycle {
 
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.clock
+    }
+
+    /// The same lifecycle (sharing what it remembers of the runs it wrote) on `store`
+    /// (see [`Writer::on_store`]).
+    pub fn on_store(&self, store: EventStore) -> Self {
+        RunLifecycle {
+            writer: self.writer.on_store(store),
+            ..self.clone()
+        }
     }
 
     pub fn writer(&self) -> &Writer {

@@ -128,6 +128,16 @@ impl Writer {
         &self.store
     }
 
+    /// The same writer (sharing its lag and its note of what was written) on `store`:
+    /// for a worker that runs a stretch of work on one held connection
+    /// ([`EventStore::hold`]).
+    pub fn on_store(&self, store: EventStore) -> Self {
+        Writer {
+            store,
+            ..self.clone()
+        }
+    }
+
     pub fn projector(&self) -> &Projector {
         &self.projector
     }

@@ -6,6 +6,7 @@
 mod common;
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use chrono::Duration;
@@ -105,6 +106,36 @@ impl Scene {
             Feedback::Queued { run_id } | Feedback::AlreadyRunning { run_id } => run_id,
             other => panic!("expected a run, got {other:?}"),
         }
+    }
+
+    /// `n` compose runs queued, each for evidence of a new environment.
+    async fn queue_in_new_environments(&self, n: usize) -> Vec<Uuid> {
+        let ctx = operator();
+        let mut runs = Vec::new();
+        for k in 0..n {
+            let environment = self
+                .app
+                .directory
+                .create_environment(self.workspace, Uuid::new_v4(), &format!("env {k}"), &ctx)
+                .await
+                .unwrap();
+            self.app
+                .directory
+                .capture_evidence(environment, findings(k + 1), &ctx)
+                .await
+                .unwrap();
+            match self
+                .app
+                .reviews
+                .create_or_refresh(self.actor, self.workspace, environment, &ctx)
+                .await
+                .unwrap()
+            {
+                Feedback::Queued { run_id } => runs.push(run_id),
+                other => panic!("expected a queued run, got {other:?}"),
+            }
+        }
+        runs
     }
 
     fn fingerprint(&self, content_hash: &str) -> Fingerprint {
@@ -506,32 +537,8 @@ async fn two_workers_draining_one_queue_execute_every_run_once_and_leave_none_qu
     // only when nothing claimable is left, and no run may be executed twice. More than
     // one page of the queue, so that leaving a page leaves runs behind.
     let s = scene().await;
-    let ctx = operator();
-    let mut runs = Vec::new();
     let queued = runproof::reviews::worker::CLAIM_BATCH as usize + 16;
-    for k in 0..queued {
-        let environment = s
-            .app
-            .directory
-            .create_environment(s.workspace, Uuid::new_v4(), &format!("env {k}"), &ctx)
-            .await
-            .unwrap();
-        s.app
-            .directory
-            .capture_evidence(environment, findings(k + 1), &ctx)
-            .await
-            .unwrap();
-        match s
-            .app
-            .reviews
-            .create_or_refresh(s.actor, s.workspace, environment, &ctx)
-            .await
-            .unwrap()
-        {
-            Feedback::Queued { run_id } => runs.push(run_id),
-            other => panic!("expected a queued run, got {other:?}"),
-        }
-    }
+    let mut runs = s.queue_in_new_environments(queued).await;
     let other = App::from_pool(s.db.second_pool().await, s.clock.clone());
     let (a, b) = (s.app.worker(), other.worker());
     let (da, db) = tokio::join!(a.run_until_idle(), b.run_until_idle());
@@ -1456,6 +1463,143 @@ async fn the_reconciler_never_decides_while_a_stream_of_its_evidence_is_beyond_t
             ReasonCode::ReviewDuplicateRecovered
         )
     );
+}
+
+/// A pool on the scene's database that counts the connections given back to it.
+async fn counting_pool(s: &Scene) -> (sqlx::PgPool, Arc<AtomicUsize>) {
+    let released = Arc::new(AtomicUsize::new(0));
+    let count = released.clone();
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(12)
+        .after_release(move |_, _| {
+            count.fetch_add(1, Ordering::SeqCst);
+            Box::pin(async { Ok(true) })
+        })
+        .connect(&s.db.url())
+        .await
+        .unwrap();
+    (pool, released)
+}
+
+#[tokio::test]
+async fn the_worker_runs_a_page_of_reviews_on_one_held_connection() {
+    // sqlx pings every connection that goes back to the pool; a worker that took one per
+    // statement would give back at least five per review (the run's read, its start,
+    // the draft, the document's read, the completion). It holds one for the page.
+    let s = scene().await;
+    let n = 16;
+    let mut runs = s.queue_in_new_environments(n).await;
+    let (pool, released) = counting_pool(&s).await;
+    let worker = App::from_pool(pool, s.clock.clone()).worker();
+    released.store(0, Ordering::SeqCst);
+    let done = worker.run_until_idle().await.unwrap();
+    let released = released.load(Ordering::SeqCst);
+    assert!(
+        done.iter()
+            .all(|(_, e)| matches!(e, Executed::Composed { .. })),
+        "{done:?}"
+    );
+    let mut executed: Vec<Uuid> = done.iter().map(|(run, _)| *run).collect();
+    executed.sort();
+    runs.sort();
+    assert_eq!(executed, runs);
+    assert!(
+        released < n,
+        "{released} connections went back to the pool for {n} reviews"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_connection_that_breaks_under_the_worker_costs_no_run_and_the_drain_finishes() {
+    // The worker holds one connection for a page of the queue. Once a review is done,
+    // every idle backend of the database is terminated — the worker's held connection
+    // among them. Nothing recorded may be lost or executed twice, and the worker must
+    // finish the queue on a new connection: every run composed exactly once.
+    let s = scene().await;
+    let mut runs = s.queue_in_new_environments(6).await;
+    let worker = s.app.clone().worker();
+    let url = s.db.url();
+    let terminated = Arc::new(AtomicUsize::new(0));
+    let kills = terminated.clone();
+    let mut reported: Vec<(Uuid, Executed)> = Vec::new();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let mut stop = Some(stop);
+    let total = runs.len();
+    worker
+        .watch(
+            std::time::Duration::from_millis(1),
+            async move {
+                let _ = stopped.await;
+            },
+            |run, executed| {
+                reported.push((run, executed.clone()));
+                if reported.len() == 1 {
+                    let url = url.clone();
+                    let n = std::thread::spawn(move || {
+                        let rt = tokio::runtime::Builder::new_current_thread()
+                            .enable_all()
+                            .build()
+                            .unwrap();
+                        rt.block_on(async move {
+                            let pool = sqlx::PgPool::connect(&url).await.unwrap();
+                            let n: i64 = sqlx::query_scalar(
+                                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+                                 WHERE datname = current_database() AND pid <> pg_backend_pid() \
+                                   AND state = 'idle'",
+                            )
+                            .fetch_one(&pool)
+                            .await
+                            .unwrap();
+                            pool.close().await;
+                            n
+                        })
+                    })
+                    .join()
+                    .unwrap();
+                    kills.fetch_add(n as usize, Ordering::SeqCst);
+                }
+                if reported.len() == total {
+                    if let Some(stop) = stop.take() {
+                        let _ = stop.send(());
+                    }
+                }
+            },
+        )
+        .await;
+    assert!(
+        terminated.load(Ordering::SeqCst) > 0,
+        "no backend was terminated"
+    );
+    assert!(
+        reported
+            .iter()
+            .all(|(_, e)| matches!(e, Executed::Composed { .. })),
+        "{reported:?}"
+    );
+    let mut executed: Vec<Uuid> = reported.iter().map(|(run, _)| *run).collect();
+    executed.sort();
+    runs.sort();
+    assert_eq!(executed, runs, "every run executed exactly once");
+    assert_eq!(
+        s.count("SELECT count(*) FROM events WHERE event_type = 'RunStarted'")
+            .await,
+        total as i64
+    );
+    // And the next request for the same evidence is answered from what was recorded.
+    let environment: Uuid =
+        sqlx::query_scalar("SELECT managed_environment_id FROM operation_runs WHERE id = $1")
+            .bind(runs[0])
+            .fetch_one(&s.db.pool)
+            .await
+            .unwrap();
+    assert!(matches!(
+        s.app
+            .reviews
+            .create_or_refresh(s.actor, s.workspace, environment, &operator())
+            .await
+            .unwrap(),
+        Feedback::AlreadyAvailable { .. }
+    ));
 }
 
 #[tokio::test]

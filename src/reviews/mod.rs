@@ -25,7 +25,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::clock::Clock;
-use crate::event_store::{Loaded, NewEvent, StoreError};
+use crate::event_store::{EventStore, Loaded, NewEvent, StoreError};
 use crate::evidence_documents::{self, DocumentReadError};
 use crate::lifecycle::{EnsureRun, Ensured, RunLifecycle};
 use crate::service_error::ServiceError;
@@ -135,6 +135,15 @@ impl ReviewService {
         ReviewService {
             writer: self.writer.without_read_your_writes(),
             lifecycle: self.lifecycle.without_read_your_writes(),
+            clock: self.clock.clone(),
+        }
+    }
+
+    /// The same service on `store` (see [`Writer::on_store`]).
+    pub fn on_store(&self, store: EventStore) -> Self {
+        ReviewService {
+            writer: self.writer.on_store(store.clone()),
+            lifecycle: self.lifecycle.on_store(store),
             clock: self.clock.clone(),
         }
     }
@@ -472,8 +481,7 @@ impl ReviewService {
         let mut conn = self
             .writer
             .store()
-            .pool()
-            .acquire()
+            .connection()
             .await
             .map_err(ComposeError::Store)?;
         let document = evidence_documents::get(&mut conn, job.workspace_id, &job.content_hash)

@@ -43,6 +43,7 @@ use uuid::Uuid;
 
 use super::{Claim, ComposeError, ComposeJob, Finish, ReviewService};
 use crate::clock::Clock;
+use crate::event_store::EventStore;
 use crate::lifecycle::{LifecycleError, RunLifecycle};
 use crate::service_error::ServiceError;
 
@@ -114,6 +115,17 @@ pub struct ComposeWorker {
     clock: Arc<dyn Clock>,
 }
 
+/// The worker's services for a stretch of work (a page of the queue), every statement
+/// on one connection held for the stretch ([`EventStore::hold`]): a review's five
+/// statements — the run's read, its start, the draft, the document's read and the
+/// completion — then cost one round trip each instead of two (sqlx pings every connection
+/// that goes back to its pool). After a run that could not be claimed or was interrupted
+/// the worker holds a new connection: the one held may have broken.
+struct OnConnection {
+    reviews: ReviewService,
+    lifecycle: RunLifecycle,
+}
+
 fn worker_context() -> CommandContext {
     CommandContext::new(Initiator::system("worker"))
 }
@@ -145,6 +157,21 @@ impl ComposeWorker {
             lifecycle,
             clock,
         }
+    }
+
+    /// The worker's services on one connection held from now on.
+    async fn hold(&self) -> Result<OnConnection, WorkerError> {
+        let store: EventStore = self
+            .lifecycle
+            .writer()
+            .store()
+            .hold()
+            .await
+            .map_err(|e| WorkerError::Service(e.into()))?;
+        Ok(OnConnection {
+            reviews: self.reviews.on_store(store.clone()),
+            lifecycle: self.lifecycle.on_store(store),
+        })
     }
 
     /// Claims and executes queued compose runs until none is left.
@@ -228,11 +255,12 @@ impl ComposeWorker {
             // random place in the page.
             let len = queued.len();
             queued.rotate_left(random_below(len));
+            let mut on = self.hold().await?;
             for run_id in queued {
                 if stop() {
                     return Ok(done);
                 }
-                let executed = match self.execute_claimed(run_id).await {
+                let executed = match self.execute_claimed(&on, run_id).await {
                     Ok(Some(executed)) => executed,
                     Ok(None) if yield_on_loss => {
                         left_in_sweep = true;
@@ -241,10 +269,12 @@ impl ComposeWorker {
                     Ok(None) => continue,
                     Err(WorkerError::NotClaimed(e)) => {
                         warn!(run_id = %run_id, error = %e, "could not claim the run; it stays queued");
+                        on = self.hold().await?;
                         continue;
                     }
                     Err(e) => {
                         warn!(run_id = %run_id, error = %e, "compose run interrupted; the reconciler will decide it");
+                        on = self.hold().await?;
                         Executed::Interrupted
                     }
                 };
@@ -287,15 +317,21 @@ impl ComposeWorker {
     /// Claims `run_id` (appends its start event) and executes it; `None` when another
     /// worker claimed it first. When it returns, the views show what it wrote.
     pub async fn claim_and_execute(&self, run_id: Uuid) -> Result<Option<Executed>, WorkerError> {
-        let executed = self.execute_claimed(run_id).await;
+        let on = self.hold().await?;
+        let executed = self.execute_claimed(&on, run_id).await;
+        drop(on);
         self.lifecycle.writer().wait_for_own_writes().await;
         executed
     }
 
     /// [`ComposeWorker::claim_and_execute`] without waiting for the views.
-    async fn execute_claimed(&self, run_id: Uuid) -> Result<Option<Executed>, WorkerError> {
+    async fn execute_claimed(
+        &self,
+        on: &OnConnection,
+        run_id: Uuid,
+    ) -> Result<Option<Executed>, WorkerError> {
         let ctx = worker_context();
-        match self.lifecycle.start(run_id, &ctx).await {
+        match on.lifecycle.start(run_id, &ctx).await {
             Ok(_) => {}
             Err(LifecycleError::Conflict(_))
             | Err(LifecycleError::Rejected {
@@ -306,7 +342,7 @@ impl ComposeWorker {
         }
         let span = info_span!("worker.compose", run_id = %run_id);
         let started = std::time::Instant::now();
-        let executed = self.execute(run_id, &ctx).instrument(span).await?;
+        let executed = self.execute(on, run_id, &ctx).instrument(span).await?;
         metrics::histogram!(
             "runproof_worker_compose_duration_seconds",
             "result" => executed.kind()
@@ -316,12 +352,17 @@ impl ComposeWorker {
         Ok(Some(executed))
     }
 
-    async fn execute(&self, run_id: Uuid, ctx: &CommandContext) -> Result<Executed, WorkerError> {
-        let job = match self.reviews.job_of(run_id).await {
+    async fn execute(
+        &self,
+        on: &OnConnection,
+        run_id: Uuid,
+        ctx: &CommandContext,
+    ) -> Result<Executed, WorkerError> {
+        let job = match on.reviews.job_of(run_id).await {
             Ok(job) => job,
             // A compose run that names no fingerprint or snapshot cannot be executed.
             Err(ServiceError::Refused { reason, .. }) => {
-                self.lifecycle
+                on.lifecycle
                     .complete(
                         run_id,
                         TerminalOutcome::Failed,
@@ -339,10 +380,10 @@ impl ComposeWorker {
         };
 
         // 1 + 2. Read the slot and claim it.
-        let review = match self.reviews.claim(&job, ctx).await? {
+        let review = match on.reviews.claim(&job, ctx).await? {
             Claim::Drafted(review) => review,
             Claim::Available(review_id) => {
-                return self.duplicate_recovered(&job, review_id, ctx).await
+                return self.duplicate_recovered(on, &job, review_id, ctx).await
             }
             Claim::HeldElsewhere(_) => return self.settle(run_id, ctx).await,
         };
@@ -351,7 +392,7 @@ impl ComposeWorker {
         fail::fail_point!("compose.after_draft_created", |_| std::process::abort());
 
         // 3. Compose.
-        let finish = match self.reviews.compose_content(&job).await {
+        let finish = match on.reviews.compose_content(&job).await {
             Ok(content) => Finish::Ready(content),
             Err(ComposeError::Failed(_)) => Finish::Failed,
             Err(ComposeError::Store(e)) => return Err(WorkerError::Queue(e)),
@@ -377,13 +418,13 @@ impl ComposeWorker {
             ),
         };
         let composed = matches!(finish, Finish::Ready(_));
-        let events = match self.reviews.finishing_events(&review, &job, finish, ctx) {
+        let events = match on.reviews.finishing_events(&review, &job, finish, ctx) {
             Ok(events) => events,
             // The draft is no longer this run's (taken over after the run was ended).
             Err(ServiceError::Refused { .. }) => return self.settle(run_id, ctx).await,
             Err(e) => return Err(e.into()),
         };
-        match self
+        match on
             .lifecycle
             .complete_together(
                 run_id,
@@ -411,16 +452,17 @@ impl ComposeWorker {
 
     async fn duplicate_recovered(
         &self,
+        on: &OnConnection,
         job: &ComposeJob,
         review_id: Uuid,
         ctx: &CommandContext,
     ) -> Result<Executed, WorkerError> {
-        let status = self
+        let status = on
             .reviews
             .load(review_id)
             .await?
             .map_or(ReviewStatus::Ready, |r| r.status);
-        match self
+        match on
             .lifecycle
             .complete_with_note(
                 job.run_id,
