@@ -458,6 +458,39 @@ impl RunLifecycle {
         }
     }
 
+    /// The run as this process last wrote it, or else as read from its stream: what a
+    /// caller decides a command on when a lost race is cheap (the append then fails, and
+    /// the caller decides again on the stream).
+    pub async fn current(&self, run_id: Uuid) -> Result<OperationRun, LifecycleError> {
+        match self.written.run(run_id) {
+            Some(run) => Ok(run),
+            None => self.load(run_id).await,
+        }
+    }
+
+    /// A worker claims the queued `run` (from [`RunLifecycle::current`]) and appends
+    /// `together` after its start in the same transaction: the job's first writes, built
+    /// from the run as it was decided on. Both are written or neither. Nothing is written
+    /// when the run cannot start (`Rejected`, decided on `run` as given, which may be
+    /// behind its stream) or any of the streams moved on (`Conflict`): the caller then
+    /// goes the long way — [`RunLifecycle::start`], which decides on the stream, and the
+    /// job's writes after it.
+    pub async fn start_together(
+        &self,
+        run_id: Uuid,
+        run: OperationRun,
+        together: Vec<NewEvent>,
+        ctx: &CommandContext,
+    ) -> Result<Option<Receipt>, LifecycleError> {
+        let command = OperationRunCommand::Start(StartRun {
+            started_at: self.clock.now(),
+        });
+        let span = info_span!("lifecycle.command", run_id = %run_id, command = "start");
+        self.decide_and_append(run_id, run, command, Vec::new(), together, ctx)
+            .instrument(span)
+            .await
+    }
+
     /// A worker claims a queued run. Of concurrent claimants exactly one succeeds; the
     /// others get `run.already_running` (or a conflict when they collided in the store).
     pub async fn start(
@@ -653,7 +686,14 @@ impl RunLifecycle {
         if let Some(remembered) = self.written.run(run_id) {
             let version = remembered.version();
             match self
-                .decide_and_append(run_id, remembered, command.clone(), together.clone(), ctx)
+                .decide_and_append(
+                    run_id,
+                    remembered,
+                    command.clone(),
+                    together.clone(),
+                    Vec::new(),
+                    ctx,
+                )
                 .await
             {
                 Ok(Some(receipt)) => return Ok((Some(receipt), version)),
@@ -666,21 +706,22 @@ impl RunLifecycle {
         let loaded = self.load(run_id).await?;
         let version = loaded.version();
         let receipt = self
-            .decide_and_append(run_id, loaded, command, together, ctx)
+            .decide_and_append(run_id, loaded, command, together, Vec::new(), ctx)
             .await?;
         Ok((receipt, version))
     }
 
     /// Decides `command` on `run` (the run at its own version) and appends the events
-    /// with `together` in one transaction at that version. `Ok(None)` when the command
-    /// records nothing (an idempotent repeat); a refusal is `Rejected`, a concurrent write
-    /// `Conflict`.
+    /// in one transaction at that version, between `before` and `after` (events of other
+    /// streams, in log order). `Ok(None)` when the command records nothing (an idempotent
+    /// repeat); a refusal is `Rejected`, a concurrent write `Conflict`.
     async fn decide_and_append(
         &self,
         run_id: Uuid,
         run: OperationRun,
         command: OperationRunCommand,
-        together: Vec<NewEvent>,
+        before: Vec<NewEvent>,
+        after: Vec<NewEvent>,
         ctx: &CommandContext,
     ) -> Result<Option<Receipt>, LifecycleError> {
         let now = self.clock.now();
@@ -693,7 +734,7 @@ impl RunLifecycle {
         if events.is_empty() {
             return Ok(None);
         }
-        let mut writes = together;
+        let mut writes = before;
         writes.extend(
             NewEvent::for_stream::<OperationRun>(
                 &run_id.to_string(),
@@ -704,6 +745,7 @@ impl RunLifecycle {
             )
             .map_err(LifecycleError::Store)?,
         );
+        writes.extend(after);
         let at = match self.writer.append_atomically(&writes).await {
             Ok(at) => at,
             Err(StoreError::Conflict) => return Err(LifecycleError::Conflict(Some(run_id))),

@@ -341,6 +341,59 @@ async fn two_triggers_give_one_run_and_one_review_then_already_available() {
     assert_eq!(s.count("SELECT count(*) FROM operation_runs").await, 1);
 }
 
+impl Scene {
+    /// What the transaction that started `run` appended, in log order.
+    async fn written_with_start(&self, run: Uuid) -> Vec<(String, String)> {
+        sqlx::query_as(
+            "SELECT aggregate_type, event_type FROM events WHERE transaction_id = \
+               (SELECT transaction_id FROM events \
+                WHERE aggregate_id = $1 AND event_type = 'RunStarted') \
+             ORDER BY position",
+        )
+        .bind(run.to_string())
+        .fetch_all(&self.db.pool)
+        .await
+        .unwrap()
+    }
+}
+
+#[tokio::test]
+async fn a_first_compose_starts_its_run_and_drafts_in_one_commit_and_a_known_fingerprint_does_not()
+{
+    let s = scene().await;
+    let first = s.run_id().await;
+    let done = s.app.worker().run_until_idle().await.unwrap();
+    let [(_, Executed::Composed { review_id })] = &done[..] else {
+        panic!("{done:?}")
+    };
+    let pair = |a: &str, e: &str| (a.to_string(), e.to_string());
+    assert_eq!(
+        s.written_with_start(first).await,
+        [
+            pair("operation_run", "RunStarted"),
+            pair("review_slot", "ReviewSlotClaimed"),
+            pair("environment_review", "ReviewDrafted"),
+        ]
+    );
+    // A second run for the same evidence finds the slot taken: its start is its own
+    // commit, and it recovers the ready review instead of drafting.
+    let second = s.stray_run().await;
+    let done = s.app.worker().run_until_idle().await.unwrap();
+    assert_eq!(
+        done,
+        [(
+            second,
+            Executed::DuplicateRecovered {
+                review_id: *review_id
+            }
+        )]
+    );
+    assert_eq!(
+        s.written_with_start(second).await,
+        [pair("operation_run", "RunStarted")]
+    );
+}
+
 #[tokio::test]
 async fn outsiders_and_foreign_environments_get_not_found_and_nothing_is_recorded() {
     let s = scene().await;

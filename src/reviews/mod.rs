@@ -27,7 +27,7 @@ use uuid::Uuid;
 use crate::clock::Clock;
 use crate::event_store::{EventStore, Loaded, NewEvent, StoreError};
 use crate::evidence_documents::{self, DocumentReadError};
-use crate::lifecycle::{EnsureRun, Ensured, RunLifecycle};
+use crate::lifecycle::{EnsureRun, Ensured, LifecycleError, RunLifecycle};
 use crate::service_error::ServiceError;
 use crate::writer::Writer;
 
@@ -279,53 +279,41 @@ impl ReviewService {
                     .aggregate
             }
         };
-        let state = run
-            .state()
-            .filter(|s| s.run_type == RunType::EnvironmentReviewCompose)
-            .ok_or_else(|| not_found(ReasonCode::RunNotFound, "run", run_id))?;
-        let field = |key: &str| {
-            state
-                .context
-                .get(key)
-                .and_then(|v| v.as_str())
-                .map(str::to_string)
+        job_from(run_id, &run)
+    }
+
+    /// Starts the compose run and claims its fingerprint's never-claimed slot with a new
+    /// draft, in one transaction: a fingerprint composed for the first time — the common
+    /// case — costs one commit instead of two. `None` when that cannot be done (the run
+    /// cannot start, its context names no valid job, the slot has a history, or another
+    /// write came first): nothing was written, and the caller starts the run and claims
+    /// the slot one after the other ([`RunLifecycle::start`], [`ReviewService::claim`]),
+    /// each decided on its stream. Does not wait for the projections.
+    pub async fn start_and_claim_new(
+        &self,
+        run_id: Uuid,
+        ctx: &CommandContext,
+    ) -> Result<Option<(ComposeJob, Box<Loaded<EnvironmentReview>>)>, LifecycleError> {
+        let run = self.lifecycle.current(run_id).await?;
+        let Ok(job) = job_from(run_id, &run) else {
+            return Ok(None);
         };
-        let fingerprint = field("fingerprint").and_then(|f| Fingerprint::try_from(f).ok());
-        let snapshot_id = field("snapshot_id").and_then(|s| Uuid::parse_str(&s).ok());
-        let content_hash = field("content_hash");
-        let job = match (fingerprint, snapshot_id, content_hash, state.environment_id) {
-            (Some(fingerprint), Some(snapshot_id), Some(content_hash), Some(environment_id)) => {
-                ComposeJob {
-                    run_id,
-                    workspace_id: state.workspace_id,
-                    environment_id,
-                    fingerprint,
-                    snapshot_id,
-                    content_hash,
-                }
-            }
-            _ => {
-                return Err(ServiceError::refused(
-                    ReasonCode::ReviewComposeContextInvalid,
-                    vec![],
-                ))
-            }
+        let key = slot_key(job.workspace_id, job.environment_id, &job.fingerprint);
+        let Ok((_, review, writes)) = self.draft_writes(&job, &key, &ReviewSlot::default(), 0, ctx)
+        else {
+            return Ok(None);
         };
-        // The fingerprint must be the one of this scope and evidence: the document a run
-        // composes from is exactly the one its fingerprint names.
-        let expected = Fingerprint::compute(
-            job.workspace_id,
-            job.environment_id,
-            &job.content_hash,
-            COMPOSER_VERSION,
-        );
-        if expected != job.fingerprint {
-            return Err(ServiceError::refused(
-                ReasonCode::ReviewComposeContextInvalid,
-                vec![],
-            ));
+        match self
+            .lifecycle
+            .start_together(run_id, run, writes, ctx)
+            .await
+        {
+            Ok(Some(_)) => Ok(Some((job, Box::new(review)))),
+            Ok(None) | Err(LifecycleError::Conflict(_) | LifecycleError::Rejected { .. }) => {
+                Ok(None)
+            }
+            Err(e) => Err(e),
         }
-        Ok(job)
     }
 
     /// Claims the fingerprint slot for the job's run: a new draft appended together with
@@ -577,6 +565,58 @@ impl ReviewService {
             .map(|_| ())
             .map_err(|e| ServiceError::from_write(e, refuse_review(review_id)))
     }
+}
+
+/// The compose job `run` records (in what it was queued with, which never changes), or
+/// `review.compose_context_invalid` when it names no valid one.
+fn job_from(run_id: Uuid, run: &OperationRun) -> Result<ComposeJob, ServiceError> {
+    let state = run
+        .state()
+        .filter(|s| s.run_type == RunType::EnvironmentReviewCompose)
+        .ok_or_else(|| not_found(ReasonCode::RunNotFound, "run", run_id))?;
+    let field = |key: &str| {
+        state
+            .context
+            .get(key)
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+    };
+    let fingerprint = field("fingerprint").and_then(|f| Fingerprint::try_from(f).ok());
+    let snapshot_id = field("snapshot_id").and_then(|s| Uuid::parse_str(&s).ok());
+    let content_hash = field("content_hash");
+    let job = match (fingerprint, snapshot_id, content_hash, state.environment_id) {
+        (Some(fingerprint), Some(snapshot_id), Some(content_hash), Some(environment_id)) => {
+            ComposeJob {
+                run_id,
+                workspace_id: state.workspace_id,
+                environment_id,
+                fingerprint,
+                snapshot_id,
+                content_hash,
+            }
+        }
+        _ => {
+            return Err(ServiceError::refused(
+                ReasonCode::ReviewComposeContextInvalid,
+                vec![],
+            ))
+        }
+    };
+    // The fingerprint must be the one of this scope and evidence: the document a run
+    // composes from is exactly the one its fingerprint names.
+    let expected = Fingerprint::compute(
+        job.workspace_id,
+        job.environment_id,
+        &job.content_hash,
+        COMPOSER_VERSION,
+    );
+    if expected != job.fingerprint {
+        return Err(ServiceError::refused(
+            ReasonCode::ReviewComposeContextInvalid,
+            vec![],
+        ));
+    }
+    Ok(job)
 }
 
 /// Why composing failed: the content could not be made, or a read failed.

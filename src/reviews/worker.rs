@@ -2,7 +2,11 @@
 //!
 //! A queued run in the log is the work item. A worker claims it by appending its start
 //! event; the event store's concurrency check lets exactly one claimant win, so any
-//! number of workers may run. Execution:
+//! number of workers may run. When the run's fingerprint has never been claimed (the
+//! common case: evidence composed for the first time), the start, the slot claim and the
+//! new draft are appended in one transaction — steps 1 and 2 below in the same commit as
+//! the claim of the run; any conflict writes nothing and the worker goes the long way.
+//! Execution:
 //!
 //! 1. read the fingerprint slot from its stream — a ready or published review with the
 //!    run's fingerprint exists: complete as "duplicate recovered", no new review; a draft
@@ -33,7 +37,7 @@ use runproof_domain::initiator::Initiator;
 use runproof_domain::metadata::CommandContext;
 use runproof_domain::operation_run::{CompletionNote, Failure, OperationRunError, TerminalOutcome};
 use runproof_domain::reconciliation::{RecordKind, RecordRef};
-use runproof_domain::review::ReviewStatus;
+use runproof_domain::review::{EnvironmentReview, ReviewStatus};
 use runproof_domain::run_type::RunType;
 use runproof_domain::ReasonCode;
 use serde::Serialize;
@@ -43,7 +47,7 @@ use uuid::Uuid;
 
 use super::{Claim, ComposeError, ComposeJob, Finish, ReviewService};
 use crate::clock::Clock;
-use crate::event_store::EventStore;
+use crate::event_store::{EventStore, Loaded};
 use crate::lifecycle::{LifecycleError, RunLifecycle};
 use crate::service_error::ServiceError;
 
@@ -331,18 +335,29 @@ impl ComposeWorker {
         run_id: Uuid,
     ) -> Result<Option<Executed>, WorkerError> {
         let ctx = worker_context();
-        match on.lifecycle.start(run_id, &ctx).await {
-            Ok(_) => {}
-            Err(LifecycleError::Conflict(_))
-            | Err(LifecycleError::Rejected {
-                source: OperationRunError::AlreadyRunning | OperationRunError::AlreadyCompleted,
-                ..
-            }) => return Ok(None),
+        // A fingerprint composed for the first time: the start and the draft in one
+        // commit. Otherwise (or after a lost race) the start alone, then the claim.
+        let drafted = match on.reviews.start_and_claim_new(run_id, &ctx).await {
+            Ok(drafted) => drafted,
             Err(e) => return Err(WorkerError::NotClaimed(e)),
+        };
+        if drafted.is_none() {
+            match on.lifecycle.start(run_id, &ctx).await {
+                Ok(_) => {}
+                Err(LifecycleError::Conflict(_))
+                | Err(LifecycleError::Rejected {
+                    source: OperationRunError::AlreadyRunning | OperationRunError::AlreadyCompleted,
+                    ..
+                }) => return Ok(None),
+                Err(e) => return Err(WorkerError::NotClaimed(e)),
+            }
         }
         let span = info_span!("worker.compose", run_id = %run_id);
         let started = std::time::Instant::now();
-        let executed = self.execute(on, run_id, &ctx).instrument(span).await?;
+        let executed = self
+            .execute(on, run_id, drafted, &ctx)
+            .instrument(span)
+            .await?;
         metrics::histogram!(
             "runproof_worker_compose_duration_seconds",
             "result" => executed.kind()
@@ -352,12 +367,18 @@ impl ComposeWorker {
         Ok(Some(executed))
     }
 
+    /// Executes the started run `run_id`; `drafted`: its job and the draft it claimed
+    /// together with its start, if it did.
     async fn execute(
         &self,
         on: &OnConnection,
         run_id: Uuid,
+        drafted: Option<(ComposeJob, Box<Loaded<EnvironmentReview>>)>,
         ctx: &CommandContext,
     ) -> Result<Executed, WorkerError> {
+        if let Some((job, review)) = drafted {
+            return self.compose_drafted(on, job, review, ctx).await;
+        }
         let job = match on.reviews.job_of(run_id).await {
             Ok(job) => job,
             // A compose run that names no fingerprint or snapshot cannot be executed.
@@ -387,6 +408,18 @@ impl ComposeWorker {
             }
             Claim::HeldElsewhere(_) => return self.settle(run_id, ctx).await,
         };
+        self.compose_drafted(on, job, review, ctx).await
+    }
+
+    /// Composes the run's review from its draft and finishes both.
+    async fn compose_drafted(
+        &self,
+        on: &OnConnection,
+        job: ComposeJob,
+        review: Box<Loaded<EnvironmentReview>>,
+        ctx: &CommandContext,
+    ) -> Result<Executed, WorkerError> {
+        let run_id = job.run_id;
         let review_id = review.aggregate.state().map_or(Uuid::nil(), |r| r.id);
         fail::fail_point!("compose.after_slot_claim", |_| std::process::abort());
         fail::fail_point!("compose.after_draft_created", |_| std::process::abort());
