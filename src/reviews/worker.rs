@@ -230,18 +230,7 @@ impl ComposeWorker {
         let mut left_in_sweep = false;
         loop {
             self.catch_up().await;
-            let page: Vec<(Uuid, DateTime<Utc>)> = sqlx::query_as(
-                "SELECT id, created_at FROM operation_runs \
-                 WHERE status = 'queued' AND run_type = $1 \
-                   AND ($2::timestamptz IS NULL OR (created_at, id) > ($2, $3)) \
-                 ORDER BY created_at, id LIMIT $4",
-            )
-            .bind(RunType::EnvironmentReviewCompose.key())
-            .bind(after.map(|(at, _)| at))
-            .bind(after.map(|(_, id)| id))
-            .bind(CLAIM_BATCH)
-            .fetch_all(&self.pool)
-            .await?;
+            let page = self.queued_after(after).await?;
             let Some(&(last_id, last_at)) = page.last() else {
                 match (executed_in_sweep, left_in_sweep && yield_on_loss) {
                     (true, _) => yield_on_loss = true,
@@ -285,6 +274,43 @@ impl ComposeWorker {
                 executed_in_sweep = true;
                 on_run(run_id, &executed);
                 done.push((run_id, executed));
+            }
+        }
+    }
+
+    /// A page of the queue: up to [`CLAIM_BATCH`] queued compose runs after the cursor
+    /// `after` (from the front without one), in (created_at, id) order — read from the
+    /// cursor on through `operation_runs_stale_queued_idx`, so a page costs the same
+    /// however long the queue before it.
+    async fn queued_after(
+        &self,
+        after: Option<(DateTime<Utc>, Uuid)>,
+    ) -> Result<Vec<(Uuid, DateTime<Utc>)>, sqlx::Error> {
+        let run_type = RunType::EnvironmentReviewCompose.key();
+        match after {
+            Some((at, id)) => {
+                sqlx::query_as(
+                    "SELECT id, created_at FROM operation_runs \
+                     WHERE status = 'queued' AND run_type = $1 AND (created_at, id) > ($2, $3) \
+                     ORDER BY created_at, id LIMIT $4",
+                )
+                .bind(run_type)
+                .bind(at)
+                .bind(id)
+                .bind(CLAIM_BATCH)
+                .fetch_all(&self.pool)
+                .await
+            }
+            None => {
+                sqlx::query_as(
+                    "SELECT id, created_at FROM operation_runs \
+                     WHERE status = 'queued' AND run_type = $1 \
+                     ORDER BY created_at, id LIMIT $2",
+                )
+                .bind(run_type)
+                .bind(CLAIM_BATCH)
+                .fetch_all(&self.pool)
+                .await
             }
         }
     }

@@ -61,11 +61,13 @@ const TABLES: &[TableSpec] = &[TableSpec {
             unique: false,
             definition: "(created_at DESC, id)",
         },
-        // the stale scan: cost follows the number of active runs, not the table size
+        // the stale scan: cost follows the number of active runs, not the table size;
+        // and the worker's queue, read a page at a time from a (created_at, id) cursor
+        // (migration 0015)
         IndexSpec {
             name: "operation_runs_stale_queued_idx",
             unique: false,
-            definition: "(run_type, created_at) WHERE status = 'queued'",
+            definition: "(run_type, created_at, id) WHERE status = 'queued'",
         },
         IndexSpec {
             name: "operation_runs_stale_running_idx",
