@@ -6,7 +6,7 @@
 //!
 //! # Layout
 //! - [`database`]: connecting, creating, migrating, and refusing unknown schemas.
-//! - [`event_store`]: cqrs-es aggregates persisted by postgres-es, plus atomic
+//! - [`event_store`]: cqrs-es aggregates stored in the `events` table, plus atomic
 //!   multi-stream appends.
 //! - [`writer`]: executing commands, with optional read-your-writes waits.
 //! - [`lifecycle`]: the run lifecycle service — the one writer of run transitions.

@@ -11,17 +11,15 @@
 //!   this module (the run events do) is written at its new version at once;
 //! - [`upcast`] applies the entries in order to a stored event and refuses one written
 //!   by a newer build; [`decode`] upcasts and deserialises in one call — the projector,
-//!   the lifecycle's reconciliation loads and `runproof history` all decode through it;
-//! - [`upcasters`] hands the same function to cqrs-es
-//!   (`PersistedEventStore::with_upcasters`) for aggregate loads.
+//!   the event store's aggregate loads, the lifecycle's reconciliation loads and
+//!   `runproof history` all decode through it.
 //!
-//! Event type names are unique across aggregates (an entry is keyed by the name alone,
-//! as cqrs-es keys its upcasters). Entries of one event type are listed in ascending
+//! Event type names are unique across aggregates (an entry is keyed by the name alone). Entries of one event type are listed in ascending
 //! version order; a test checks both.
 
 use std::str::FromStr;
 
-use cqrs_es::persist::{EventUpcaster, SemanticVersion, SerializedEvent};
+use cqrs_es::persist::SemanticVersion;
 use cqrs_es::DomainEvent;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
@@ -249,37 +247,6 @@ pub fn decode<E: DomainEvent + DeserializeOwned>(
     Ok(event)
 }
 
-/// The registry as cqrs-es upcasters, for `PersistedEventStore::with_upcasters`.
-///
-/// One upcaster applies [`upcast`] itself, so aggregate loads go through the very same
-/// path. cqrs-es's upcasters cannot fail; an event this build cannot bring to its
-/// current shape (from a newer build, or an upcaster refused it) gets a payload that
-/// names the problem and matches no event, so cqrs-es's decoding fails loudly instead of
-/// misreading it.
-pub fn upcasters() -> Vec<Box<dyn EventUpcaster>> {
-    vec![Box::new(Registry)]
-}
-
-struct Registry;
-
-impl EventUpcaster for Registry {
-    fn can_upcast(&self, event_type: &str, event_version: &str) -> bool {
-        needs_upcast(event_type, event_version)
-    }
-
-    fn upcast(&self, mut event: SerializedEvent) -> SerializedEvent {
-        let payload = std::mem::take(&mut event.payload);
-        match upcast(&event.event_type, &event.event_version, payload) {
-            Ok(current) => {
-                event.event_version = current.event_version;
-                event.payload = current.payload;
-            }
-            Err(e) => event.payload = Value::String(format!("undecodable: {e}")),
-        }
-        event
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -369,44 +336,5 @@ mod tests {
             decode::<OperationRunEvent>("RunStarted", "1.0", &payload),
             Ok(event)
         );
-    }
-
-    #[test]
-    fn the_cqrs_upcaster_brings_an_old_event_to_its_current_shape() {
-        let old = SerializedEvent::new(
-            "r".into(),
-            3,
-            "operation_run".into(),
-            "RunCompleted".into(),
-            "1.0".into(),
-            json!({"RunCompleted": {"outcome": "succeeded", "summary": {}, "failures": [], "completed_at": "2026-01-01T00:00:00Z"}}),
-            json!({}),
-        );
-        let registry = upcasters();
-        assert!(registry[0].can_upcast("RunCompleted", "1.0"));
-        assert!(!registry[0].can_upcast("RunCompleted", "1.1"));
-        let new = registry[0].upcast(old);
-        assert_eq!(new.event_version, "1.1");
-        assert_eq!(
-            new.payload["RunCompleted"]["note"],
-            json!({"reason_code": "job.no_reason"})
-        );
-    }
-
-    #[test]
-    fn the_cqrs_upcaster_makes_an_event_from_a_newer_build_fail_to_decode() {
-        let newer = SerializedEvent::new(
-            "r".into(),
-            2,
-            "operation_run".into(),
-            "RunStarted".into(),
-            "2.0".into(),
-            json!({"RunStarted": {"started_at": "2026-01-01T00:00:00Z"}}),
-            json!({}),
-        );
-        let registry = upcasters();
-        assert!(registry[0].can_upcast("RunStarted", "2.0"));
-        let refused = registry[0].upcast(newer);
-        assert!(serde_json::from_value::<OperationRunEvent>(refused.payload).is_err());
     }
 }
