@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::{Aggregate, DomainEvent};
 use runproof_domain::metadata::{CommandContext, EventMetadata};
+use runproof_domain::upcasting::DecodeError;
 use runproof_projections::{log, LogPosition};
 use sqlx::pool::PoolConnection;
 use sqlx::{Connection as _, PgConnection, PgPool, Postgres};
@@ -53,12 +54,22 @@ fn fold<A: Aggregate>(
     version: &mut u64,
     events: &[log::StoredEvent],
 ) -> Result<(), StoreError> {
-    for e in events {
-        let event: A::Event = e
-            .decode()
-            .map_err(|err| StoreError::Database(Box::new(err)))?;
-        aggregate.apply(event);
-        *version = u64::try_from(e.sequence).map_err(|err| StoreError::Database(Box::new(err)))?;
+    fold_decoded(
+        aggregate,
+        version,
+        events.iter().map(|e| (e.sequence, e.decode())),
+    )
+}
+
+/// Applies each event, given with its sequence and as decoded, to `aggregate`.
+fn fold_decoded<A: Aggregate>(
+    aggregate: &mut A,
+    version: &mut u64,
+    events: impl IntoIterator<Item = (i64, Result<A::Event, DecodeError>)>,
+) -> Result<(), StoreError> {
+    for (sequence, event) in events {
+        aggregate.apply(event.map_err(|err| StoreError::Database(Box::new(err)))?);
+        *version = u64::try_from(sequence).map_err(|err| StoreError::Database(Box::new(err)))?;
     }
     Ok(())
 }
@@ -372,10 +383,14 @@ impl EventStore {
     async fn load_stream<A: Aggregate>(&self, aggregate_id: &str) -> Result<Loaded<A>, StoreError> {
         let events = {
             let mut conn = self.connection().await?;
-            log::read_stream_after(&mut conn, A::TYPE, aggregate_id, 0).await?
+            log::read_stream_to_fold(&mut conn, A::TYPE, aggregate_id).await?
         };
         let (mut aggregate, mut version) = (A::default(), 0);
-        fold(&mut aggregate, &mut version, &events)?;
+        fold_decoded(
+            &mut aggregate,
+            &mut version,
+            events.iter().map(|e| (e.sequence, e.decode())),
+        )?;
         Ok(Loaded { aggregate, version })
     }
 

@@ -147,6 +147,51 @@ pub async fn read_stream_after(
     rows.iter().map(decode).collect()
 }
 
+/// One event of a stream as an aggregate load folds it: its sequence and its body, and
+/// nothing else of the row (an aggregate needs neither its place in the log nor its
+/// metadata).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamEvent {
+    pub sequence: i64,
+    pub event_type: String,
+    pub event_version: String,
+    pub payload: String,
+}
+
+impl StreamEvent {
+    /// The event in its current shape, decoded as [`StoredEvent::decode`] decodes it.
+    pub fn decode<E: DomainEvent + DeserializeOwned>(&self) -> Result<E, DecodeError> {
+        upcasting::decode(&self.event_type, &self.event_version, &self.payload)
+    }
+}
+
+/// The events of one stream, in sequence order, for folding its aggregate.
+pub async fn read_stream_to_fold(
+    conn: &mut PgConnection,
+    aggregate_type: &str,
+    aggregate_id: &str,
+) -> Result<Vec<StreamEvent>, sqlx::Error> {
+    let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
+        "SELECT sequence, event_type, event_version, payload::text FROM events \
+         WHERE aggregate_type = $1 AND aggregate_id = $2 ORDER BY sequence",
+    )
+    .bind(aggregate_type)
+    .bind(aggregate_id)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(sequence, event_type, event_version, payload)| StreamEvent {
+                sequence,
+                event_type,
+                event_version,
+                payload,
+            },
+        )
+        .collect())
+}
+
 /// A row of `aggregate_state_cache`: version, state (JSON text) and checksum.
 pub type CachedState = (i64, String, String);
 
