@@ -120,10 +120,10 @@ pub struct ComposeWorker {
 }
 
 /// The worker's services for a stretch of work (a page of the queue), every statement
-/// on one connection held for the stretch ([`EventStore::hold`]): a review's five
-/// statements — the run's read, its start, the draft, the document's read and the
-/// completion — then cost one round trip each instead of two (sqlx pings every connection
-/// that goes back to its pool). After a run that could not be claimed or was interrupted
+/// on one connection held for the stretch ([`EventStore::hold`]): a review's statements
+/// — the run's read, its start (with the draft, for a new fingerprint), the document's
+/// read and the completion — then cost one round trip each instead of two (sqlx pings
+/// every connection that goes back to its pool). After a run that could not be claimed or was interrupted
 /// the worker holds a new connection: the one held may have broken.
 struct OnConnection {
     reviews: ReviewService,
