@@ -394,6 +394,32 @@ impl EventStore {
         Ok(Loaded { aggregate, version })
     }
 
+    /// Loads the streams `ids` of `A` in one statement, each folded as
+    /// [`Self::load`] folds a stream it reads whole (no cached state: for short streams
+    /// only). A stream without events is left out.
+    pub async fn load_many<A: Aggregate>(
+        &self,
+        ids: &[String],
+    ) -> Result<HashMap<String, Loaded<A>>, StoreError> {
+        let events = {
+            let mut conn = self.connection().await?;
+            log::read_streams_to_fold(&mut conn, A::TYPE, ids).await?
+        };
+        let mut loaded: HashMap<String, Loaded<A>> = HashMap::new();
+        for (id, event) in events {
+            let stream = loaded.entry(id).or_insert_with(|| Loaded {
+                aggregate: A::default(),
+                version: 0,
+            });
+            fold_decoded(
+                &mut stream.aggregate,
+                &mut stream.version,
+                [(event.sequence, event.decode())],
+            )?;
+        }
+        Ok(loaded)
+    }
+
     /// Loads two streams in one statement (one round trip, both as of the same moment),
     /// each folded from its events through the upcasting registry as [`Self::load`]
     /// folds them. For short streams only: it reads no cached state.

@@ -225,6 +225,25 @@ impl RunLifecycle {
         self.written.run(run_id)
     }
 
+    /// The runs `run_ids` as recorded in their streams, read in one statement (a run
+    /// without events is left out): for a worker about to claim a page of its queue.
+    pub async fn load_many(
+        &self,
+        run_ids: &[Uuid],
+    ) -> Result<HashMap<Uuid, OperationRun>, LifecycleError> {
+        let ids: Vec<String> = run_ids.iter().map(Uuid::to_string).collect();
+        let loaded = self
+            .writer
+            .store()
+            .load_many::<OperationRun>(&ids)
+            .await
+            .map_err(LifecycleError::Store)?;
+        Ok(loaded
+            .into_iter()
+            .filter_map(|(id, run)| Some((Uuid::parse_str(&id).ok()?, run.aggregate)))
+            .collect())
+    }
+
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.clock
     }

@@ -527,3 +527,50 @@ async fn a_write_on_a_remembered_run_that_another_process_moved_on_is_decided_ag
     .unwrap();
     assert_eq!(completions, 1);
 }
+
+#[tokio::test]
+async fn runs_read_together_are_the_runs_each_read_alone() {
+    // A worker reads a page of its queue in one statement; each run must fold exactly as
+    // a load of its own stream folds it, whatever its state, and an id without events is
+    // left out.
+    let db = TestDb::new().await;
+    let (app, _) = app(&db);
+    let ws = Uuid::new_v4();
+    let mut ids = Vec::new();
+    for key in ["queued", "running", "completed"] {
+        ids.push(
+            app.lifecycle
+                .ensure(export(ws, key), &operator())
+                .await
+                .unwrap()
+                .run_id(),
+        );
+    }
+    app.lifecycle.start(ids[1], &worker()).await.unwrap();
+    app.lifecycle.start(ids[2], &worker()).await.unwrap();
+    app.lifecycle
+        .complete(
+            ids[2],
+            TerminalOutcome::Succeeded,
+            BTreeMap::new(),
+            vec![],
+            &worker(),
+        )
+        .await
+        .unwrap();
+    let unknown = Uuid::new_v4();
+    let mut asked = ids.clone();
+    asked.push(unknown);
+    let read = app.lifecycle.load_many(&asked).await.unwrap();
+    assert_eq!(read.len(), 3);
+    assert!(!read.contains_key(&unknown));
+    for id in ids {
+        assert_eq!(read[&id], app.lifecycle.load(id).await.unwrap(), "run {id}");
+    }
+    assert_eq!(
+        read.values()
+            .map(|r| r.version())
+            .collect::<std::collections::BTreeSet<_>>(),
+        [1, 2, 3].into()
+    );
+}

@@ -192,6 +192,37 @@ pub async fn read_stream_to_fold(
         .collect())
 }
 
+/// The events of several streams of one aggregate type, each with its stream's id, in
+/// (id, sequence) order, for folding their aggregates: one statement for all of them.
+pub async fn read_streams_to_fold(
+    conn: &mut PgConnection,
+    aggregate_type: &str,
+    aggregate_ids: &[String],
+) -> Result<Vec<(String, StreamEvent)>, sqlx::Error> {
+    let rows: Vec<(String, i64, String, String, String)> = sqlx::query_as(
+        "SELECT aggregate_id, sequence, event_type, event_version, payload::text FROM events \
+         WHERE aggregate_type = $1 AND aggregate_id = ANY($2) ORDER BY aggregate_id, sequence",
+    )
+    .bind(aggregate_type)
+    .bind(aggregate_ids)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, sequence, event_type, event_version, payload)| {
+            (
+                id,
+                StreamEvent {
+                    sequence,
+                    event_type,
+                    event_version,
+                    payload,
+                },
+            )
+        })
+        .collect())
+}
+
 /// A row of `aggregate_state_cache`: version, state (JSON text) and checksum.
 pub type CachedState = (i64, String, String);
 

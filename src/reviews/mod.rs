@@ -289,12 +289,21 @@ impl ReviewService {
     /// write came first): nothing was written, and the caller starts the run and claims
     /// the slot one after the other ([`RunLifecycle::start`], [`ReviewService::claim`]),
     /// each decided on its stream. Does not wait for the projections.
+    ///
+    /// `read`: the run as the caller read it (a worker reads a page of its queue in one
+    /// statement); the run as this process last wrote it comes first, and without
+    /// either the run is read here. A run read before another write only makes the
+    /// append conflict.
     pub async fn start_and_claim_new(
         &self,
         run_id: Uuid,
+        read: Option<OperationRun>,
         ctx: &CommandContext,
     ) -> Result<Option<(ComposeJob, Box<Loaded<EnvironmentReview>>)>, LifecycleError> {
-        let run = self.lifecycle.current(run_id).await?;
+        let run = match self.lifecycle.as_written(run_id).or(read) {
+            Some(run) => run,
+            None => self.lifecycle.current(run_id).await?,
+        };
         let Ok(job) = job_from(run_id, &run) else {
             return Ok(None);
         };

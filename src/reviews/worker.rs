@@ -26,6 +26,7 @@
 //! `compose.before_run_complete` (the content is composed; nothing of it is written yet).
 //! See docs/review-compose.md.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -35,7 +36,9 @@ use runproof_adapters::review_compose::ReviewComposeAdapter;
 use runproof_adapters::{AdapterRegistry, Handled, Reconciler};
 use runproof_domain::initiator::Initiator;
 use runproof_domain::metadata::CommandContext;
-use runproof_domain::operation_run::{CompletionNote, Failure, OperationRunError, TerminalOutcome};
+use runproof_domain::operation_run::{
+    CompletionNote, Failure, OperationRun, OperationRunError, TerminalOutcome,
+};
 use runproof_domain::reconciliation::{RecordKind, RecordRef};
 use runproof_domain::review::{EnvironmentReview, ReviewStatus};
 use runproof_domain::run_type::RunType;
@@ -121,8 +124,8 @@ pub struct ComposeWorker {
 
 /// The worker's services for a stretch of work (a page of the queue), every statement
 /// on one connection held for the stretch ([`EventStore::hold`]): a review's statements
-/// — the run's read, its start (with the draft, for a new fingerprint), the document's
-/// read and the completion — then cost one round trip each instead of two (sqlx pings
+/// — its start (with the draft, for a new fingerprint), the document's read and the
+/// completion; the runs of a page are read in one statement — then cost one round trip each instead of two (sqlx pings
 /// every connection that goes back to its pool). After a run that could not be claimed or was interrupted
 /// the worker holds a new connection: the one held may have broken.
 struct OnConnection {
@@ -249,11 +252,24 @@ impl ComposeWorker {
             let len = queued.len();
             queued.rotate_left(random_below(len));
             let mut on = self.hold().await?;
+            // The page's runs, read in one statement (instead of one per run); a run
+            // another worker started since only makes its claim conflict.
+            let mut read = match on.lifecycle.load_many(&queued).await {
+                Ok(runs) => runs,
+                Err(e) => {
+                    warn!(error = %e, "could not read the page's runs; reading each by itself");
+                    on = self.hold().await?;
+                    HashMap::new()
+                }
+            };
             for run_id in queued {
                 if stop() {
                     return Ok(done);
                 }
-                let executed = match self.execute_claimed(&on, run_id).await {
+                let executed = match self
+                    .execute_claimed(&on, run_id, read.remove(&run_id))
+                    .await
+                {
                     Ok(Some(executed)) => executed,
                     Ok(None) if yield_on_loss => {
                         left_in_sweep = true;
@@ -348,22 +364,24 @@ impl ComposeWorker {
     /// worker claimed it first. When it returns, the views show what it wrote.
     pub async fn claim_and_execute(&self, run_id: Uuid) -> Result<Option<Executed>, WorkerError> {
         let on = self.hold().await?;
-        let executed = self.execute_claimed(&on, run_id).await;
+        let executed = self.execute_claimed(&on, run_id, None).await;
         drop(on);
         self.lifecycle.writer().wait_for_own_writes().await;
         executed
     }
 
     /// [`ComposeWorker::claim_and_execute`] without waiting for the views.
+    /// `read`: the run as the caller read it, if it did.
     async fn execute_claimed(
         &self,
         on: &OnConnection,
         run_id: Uuid,
+        read: Option<OperationRun>,
     ) -> Result<Option<Executed>, WorkerError> {
         let ctx = worker_context();
         // A fingerprint composed for the first time: the start and the draft in one
         // commit. Otherwise (or after a lost race) the start alone, then the claim.
-        let drafted = match on.reviews.start_and_claim_new(run_id, &ctx).await {
+        let drafted = match on.reviews.start_and_claim_new(run_id, read, &ctx).await {
             Ok(drafted) => drafted,
             Err(e) => return Err(WorkerError::NotClaimed(e)),
         };
