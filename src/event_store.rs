@@ -381,22 +381,16 @@ impl EventStore {
     /// Loads an aggregate by folding its whole stream, each event decoded through the
     /// upcasting registry (so it is folded in its current shape).
     async fn load_stream<A: Aggregate>(&self, aggregate_id: &str) -> Result<Loaded<A>, StoreError> {
-        let events = {
-            let mut conn = self.connection().await?;
-            log::read_stream_to_fold(&mut conn, A::TYPE, aggregate_id).await?
-        };
-        let (mut aggregate, mut version) = (A::default(), 0);
-        fold_decoded(
-            &mut aggregate,
-            &mut version,
-            events.iter().map(|e| (e.sequence, e.decode())),
-        )?;
-        Ok(Loaded { aggregate, version })
+        let mut loaded = self.load_many::<A>(&[aggregate_id.to_string()]).await?;
+        Ok(loaded.remove(aggregate_id).unwrap_or(Loaded {
+            aggregate: A::default(),
+            version: 0,
+        }))
     }
 
-    /// Loads the streams `ids` of `A` in one statement, each folded as
-    /// [`Self::load`] folds a stream it reads whole (no cached state: for short streams
-    /// only). A stream without events is left out.
+    /// Loads the streams `ids` of `A` in one statement, each folded from its whole
+    /// stream, without cached state (for short streams only). A stream without events
+    /// is left out.
     pub async fn load_many<A: Aggregate>(
         &self,
         ids: &[String],
@@ -406,15 +400,16 @@ impl EventStore {
             log::read_streams_to_fold(&mut conn, A::TYPE, ids).await?
         };
         let mut loaded: HashMap<String, Loaded<A>> = HashMap::new();
-        for (id, event) in events {
-            let stream = loaded.entry(id).or_insert_with(|| Loaded {
+        for event in events {
+            let decoded = event.decode();
+            let stream = loaded.entry(event.aggregate_id).or_insert_with(|| Loaded {
                 aggregate: A::default(),
                 version: 0,
             });
             fold_decoded(
                 &mut stream.aggregate,
                 &mut stream.version,
-                [(event.sequence, event.decode())],
+                [(event.sequence, decoded)],
             )?;
         }
         Ok(loaded)

@@ -487,7 +487,7 @@ impl RunLifecycle {
         }
     }
 
-    /// A worker claims the queued `run` (from [`RunLifecycle::current`]) and appends
+    /// A worker claims the queued `run` (as this process last wrote it, or as read) and appends
     /// `together` after its start in the same transaction: the job's first writes, built
     /// from the run as it was decided on. Both are written or neither. Nothing is written
     /// when the run cannot start (`Rejected`, decided on `run` as given, which may be

@@ -14,8 +14,8 @@
 //!   the event store's aggregate loads, the lifecycle's reconciliation loads and
 //!   `runproof history` all decode through it.
 //!
-//! Event type names are unique across aggregates (an entry is keyed by the name alone). Entries of one event type are listed in ascending
-//! version order; a test checks both.
+//! Event type names are unique across aggregates (an entry is keyed by the name alone).
+//! Entries of one event type are listed in ascending version order; a test checks both.
 
 use std::str::FromStr;
 

@@ -147,11 +147,12 @@ pub async fn read_stream_after(
     rows.iter().map(decode).collect()
 }
 
-/// One event of a stream as an aggregate load folds it: its sequence and its body, and
-/// nothing else of the row (an aggregate needs neither its place in the log nor its
-/// metadata).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One event of a stream as an aggregate load folds it: its stream, its sequence and its
+/// body, and nothing else of the row (an aggregate needs neither its place in the log nor
+/// its metadata).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct StreamEvent {
+    pub aggregate_id: String,
     pub sequence: i64,
     pub event_type: String,
     pub event_version: String,
@@ -165,62 +166,22 @@ impl StreamEvent {
     }
 }
 
-/// The events of one stream, in sequence order, for folding its aggregate.
-pub async fn read_stream_to_fold(
-    conn: &mut PgConnection,
-    aggregate_type: &str,
-    aggregate_id: &str,
-) -> Result<Vec<StreamEvent>, sqlx::Error> {
-    let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
-        "SELECT sequence, event_type, event_version, payload::text FROM events \
-         WHERE aggregate_type = $1 AND aggregate_id = $2 ORDER BY sequence",
-    )
-    .bind(aggregate_type)
-    .bind(aggregate_id)
-    .fetch_all(conn)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(sequence, event_type, event_version, payload)| StreamEvent {
-                sequence,
-                event_type,
-                event_version,
-                payload,
-            },
-        )
-        .collect())
-}
-
-/// The events of several streams of one aggregate type, each with its stream's id, in
-/// (id, sequence) order, for folding their aggregates: one statement for all of them.
+/// The events of the streams `aggregate_ids` of one aggregate type, in (id, sequence)
+/// order, for folding their aggregates: one statement however many streams.
 pub async fn read_streams_to_fold(
     conn: &mut PgConnection,
     aggregate_type: &str,
     aggregate_ids: &[String],
-) -> Result<Vec<(String, StreamEvent)>, sqlx::Error> {
-    let rows: Vec<(String, i64, String, String, String)> = sqlx::query_as(
-        "SELECT aggregate_id, sequence, event_type, event_version, payload::text FROM events \
-         WHERE aggregate_type = $1 AND aggregate_id = ANY($2) ORDER BY aggregate_id, sequence",
+) -> Result<Vec<StreamEvent>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT aggregate_id, sequence, event_type, event_version, payload::text AS payload \
+         FROM events WHERE aggregate_type = $1 AND aggregate_id = ANY($2) \
+         ORDER BY aggregate_id, sequence",
     )
     .bind(aggregate_type)
     .bind(aggregate_ids)
     .fetch_all(conn)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, sequence, event_type, event_version, payload)| {
-            (
-                id,
-                StreamEvent {
-                    sequence,
-                    event_type,
-                    event_version,
-                    payload,
-                },
-            )
-        })
-        .collect())
+    .await
 }
 
 /// A row of `aggregate_state_cache`: version, state (JSON text) and checksum.

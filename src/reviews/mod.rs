@@ -269,16 +269,11 @@ impl ReviewService {
     /// process last wrote it: the job is in what a run records when it is queued, which
     /// never changes).
     pub async fn job_of(&self, run_id: Uuid) -> Result<ComposeJob, ServiceError> {
-        let run = match self.lifecycle.as_written(run_id) {
-            Some(run) => run,
-            None => {
-                self.writer
-                    .store()
-                    .load::<OperationRun>(&run_id.to_string())
-                    .await?
-                    .aggregate
-            }
-        };
+        let run = self
+            .lifecycle
+            .current(run_id)
+            .await
+            .map_err(|e| ServiceError::Store(Box::new(e)))?;
         job_from(run_id, &run)
     }
 
@@ -302,7 +297,7 @@ impl ReviewService {
     ) -> Result<Option<(ComposeJob, Box<Loaded<EnvironmentReview>>)>, LifecycleError> {
         let run = match self.lifecycle.as_written(run_id).or(read) {
             Some(run) => run,
-            None => self.lifecycle.current(run_id).await?,
+            None => self.lifecycle.load(run_id).await?,
         };
         let Ok(job) = job_from(run_id, &run) else {
             return Ok(None);
