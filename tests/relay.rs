@@ -71,7 +71,12 @@ async fn ten_thousand_events_reach_the_stream_once_each_in_commit_order_through_
     writer.await.unwrap();
     let total = count(&db).await;
     assert_eq!(total, 10_002, "the log holds what was written");
-    let mut relay = spawn_relay(&db, &url, &stream, &prefix, &log);
+    // The last relay has a log of its own: the killed ones may already have published
+    // everything, and a SIGTERM sent before the relay has installed its handler would
+    // kill it instead of stopping it, so it is sent once this relay leads.
+    let last_log = dir.path().join("last.log");
+    let mut relay = spawn_relay(&db, &url, &stream, &prefix, &last_log);
+    wait_for_line(&last_log, LEADER_LINE, Duration::from_secs(30)).await;
     wait_for_sequence(&js, &stream, total, Duration::from_secs(120)).await;
     assert!(
         terminate(&mut relay, Duration::from_secs(20)).success(),
