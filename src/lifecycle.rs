@@ -501,13 +501,15 @@ impl RunLifecycle {
         together: Vec<NewEvent>,
         ctx: &CommandContext,
     ) -> Result<Option<Receipt>, LifecycleError> {
-        let command = OperationRunCommand::Start(StartRun {
-            started_at: self.clock.now(),
-        });
         let span = info_span!("lifecycle.command", run_id = %run_id, command = "start");
-        self.decide_and_append(run_id, run, command, Vec::new(), together, ctx)
-            .instrument(span)
-            .await
+        async {
+            match self.decide_start_together(run_id, run, together, ctx)? {
+                Some(decided) => Ok(self.commit(vec![decided]).await?.pop()),
+                None => Ok(None),
+            }
+        }
+        .instrument(span)
+        .await
     }
 
     /// A worker claims a queued run. Of concurrent claimants exactly one succeeds; the
@@ -743,6 +745,24 @@ impl RunLifecycle {
         after: Vec<NewEvent>,
         ctx: &CommandContext,
     ) -> Result<Option<Receipt>, LifecycleError> {
+        let Some(decided) = self.decide(run_id, run, command, before, after, ctx)? else {
+            return Ok(None);
+        };
+        Ok(self.commit(vec![decided]).await?.pop())
+    }
+
+    /// Decides `command` on `run` (the run at its own version) without appending: the
+    /// run's events at that version between `before` and `after`. `Ok(None)` when the
+    /// command records nothing; a refusal is `Rejected`.
+    fn decide(
+        &self,
+        run_id: Uuid,
+        run: OperationRun,
+        command: OperationRunCommand,
+        before: Vec<NewEvent>,
+        after: Vec<NewEvent>,
+        ctx: &CommandContext,
+    ) -> Result<Option<Decided>, LifecycleError> {
         let now = self.clock.now();
         let events = run
             .decide(command)
@@ -765,23 +785,111 @@ impl RunLifecycle {
             .map_err(LifecycleError::Store)?,
         );
         writes.extend(after);
-        let at = match self.writer.append_atomically(&writes).await {
-            Ok(at) => at,
-            Err(StoreError::Conflict) => return Err(LifecycleError::Conflict(Some(run_id))),
-            Err(e) => return Err(LifecycleError::Store(e)),
-        };
         let mut run = run;
         for e in events {
             run.apply(e);
         }
-        let version = run.version();
-        self.written.remember(run_id, run);
-        self.writer.wait_shown(at).await;
-        Ok(Some(Receipt {
+        Ok(Some(Decided {
             run_id,
-            version,
-            changed: true,
+            writes,
+            run,
         }))
+    }
+
+    /// Like [`RunLifecycle::start_together`], decided without appending: a worker claims
+    /// several runs in one commit ([`RunLifecycle::commit`]).
+    pub fn decide_start_together(
+        &self,
+        run_id: Uuid,
+        run: OperationRun,
+        together: Vec<NewEvent>,
+        ctx: &CommandContext,
+    ) -> Result<Option<Decided>, LifecycleError> {
+        let command = OperationRunCommand::Start(StartRun {
+            started_at: self.clock.now(),
+        });
+        self.decide(run_id, run, command, Vec::new(), together, ctx)
+    }
+
+    /// Like [`RunLifecycle::complete_together`], decided without appending on the run as
+    /// this process last wrote it: `Ok(None)` when it does not remember the run or the
+    /// completion records nothing there (the caller then completes it alone, decided on
+    /// its stream). A worker completes several runs in one commit ([`RunLifecycle::commit`]).
+    pub fn decide_complete_together(
+        &self,
+        run_id: Uuid,
+        outcome: TerminalOutcome,
+        failures: Vec<Failure>,
+        note: CompletionNote,
+        together: Vec<NewEvent>,
+        ctx: &CommandContext,
+    ) -> Result<Option<Decided>, LifecycleError> {
+        let Some(run) = self.written.run(run_id) else {
+            return Ok(None);
+        };
+        let command = OperationRunCommand::Complete(CompleteRun {
+            outcome,
+            summary: BTreeMap::new(),
+            failures,
+            completed_at: self.clock.now(),
+            note: Some(note),
+        });
+        self.decide(run_id, run, command, together, Vec::new(), ctx)
+    }
+
+    /// Appends what was decided, for one run or several, in one transaction, in the
+    /// order given: all of it or — when any of the streams moved on since it was decided
+    /// on (`Conflict`) or the store fails — none of it. Each run is then remembered as
+    /// its decision left it. The receipts are in the order given.
+    pub async fn commit(&self, decided: Vec<Decided>) -> Result<Vec<Receipt>, LifecycleError> {
+        let conflict = match &decided[..] {
+            [one] => Some(one.run_id),
+            _ => None,
+        };
+        let mut writes = Vec::new();
+        let mut runs = Vec::with_capacity(decided.len());
+        for d in decided {
+            writes.extend(d.writes);
+            runs.push((d.run_id, d.run));
+        }
+        if writes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let at = match self.writer.append_atomically(&writes).await {
+            Ok(at) => at,
+            Err(StoreError::Conflict) => return Err(LifecycleError::Conflict(conflict)),
+            Err(e) => return Err(LifecycleError::Store(e)),
+        };
+        let receipts = runs
+            .into_iter()
+            .map(|(run_id, run)| {
+                let receipt = Receipt {
+                    run_id,
+                    version: run.version(),
+                    changed: true,
+                };
+                self.written.remember(run_id, run);
+                receipt
+            })
+            .collect();
+        self.writer.wait_shown(at).await;
+        Ok(receipts)
+    }
+}
+
+/// A run's command decided on the run as known, with the other streams' events that go
+/// with it, not yet appended ([`RunLifecycle::commit`] appends it, with others).
+#[derive(Debug, Clone)]
+pub struct Decided {
+    run_id: Uuid,
+    writes: Vec<NewEvent>,
+    /// The run as the decision leaves it.
+    run: OperationRun,
+}
+
+impl Decided {
+    pub fn run_id(&self) -> Uuid {
+        self.run_id
     }
 }
 

@@ -241,6 +241,118 @@ async fn a_worker_that_dies_before_the_final_write_leaves_a_draft_the_next_reque
     crash_then_converge("compose.before_run_complete=return").await;
 }
 
+impl Setup {
+    /// A new environment of the workspace with evidence of its own (`k` findings).
+    async fn environment_with_evidence(&self, k: usize) -> Uuid {
+        let ctx = operator();
+        let environment = self
+            .app
+            .directory
+            .create_environment(self.workspace, Uuid::new_v4(), &format!("env {k}"), &ctx)
+            .await
+            .unwrap();
+        let findings: Vec<_> = (0..k)
+            .map(|_| json!({"severity": "medium", "category": "storage"}))
+            .collect();
+        self.app
+            .directory
+            .capture_evidence(environment, json!({ "findings": findings }), &ctx)
+            .await
+            .unwrap();
+        environment
+    }
+
+    async fn queue_in(&self, environment: Uuid) -> Feedback {
+        self.app
+            .reviews
+            .create_or_refresh(self.actor, self.workspace, environment, &operator())
+            .await
+            .unwrap()
+    }
+}
+
+#[tokio::test]
+async fn a_worker_that_dies_inside_a_batch_strands_its_runs_and_the_next_requests_compose_them() {
+    // Three runs of new evidence start in one commit; the worker dies composing the
+    // first. All three are left running with their drafts; the reconciler blocks them
+    // once stale, and the next request for each environment composes it, taking the
+    // orphaned draft over — one review per environment, every run ended.
+    let s = setup().await;
+    let mut environments = Vec::new();
+    for k in 1..=3 {
+        environments.push(s.environment_with_evidence(k).await);
+    }
+    let mut first_runs = Vec::new();
+    for environment in &environments {
+        let Feedback::Queued { run_id } = s.queue_in(*environment).await else {
+            panic!("expected a queued run")
+        };
+        first_runs.push(run_id);
+    }
+    crashed_worker(&s.db.url(), "compose.inside_compose=return(abort)");
+    assert_eq!(
+        s.count(
+            "SELECT count(DISTINCT transaction_id) FROM events WHERE event_type = 'RunStarted'"
+        )
+        .await,
+        1,
+        "the three started in one commit"
+    );
+    assert_eq!(
+        s.count("SELECT count(*) FROM events WHERE event_type = 'ReviewDrafted'")
+            .await,
+        3
+    );
+
+    let report = reconcile_an_hour_later(&s).await;
+    assert_eq!(report.decided().count(), 3, "{:?}", report.runs);
+    let mut conn = s.db.pool.acquire().await.unwrap();
+    for run in &first_runs {
+        let row = operation_runs::get(&mut conn, *run).await.unwrap().unwrap();
+        assert_eq!(
+            (row.state.status, row.state.outcome),
+            (RunStatus::Completed, RunOutcome::Blocked)
+        );
+    }
+
+    let mut second_runs = Vec::new();
+    for environment in &environments {
+        let Feedback::Queued { run_id } = s.queue_in(*environment).await else {
+            panic!("expected a queued run")
+        };
+        second_runs.push(run_id);
+    }
+    let done = s.app.worker().run_until_idle().await.unwrap();
+    assert_eq!(done.len(), 3, "{done:?}");
+    for (run, executed) in &done {
+        assert!(second_runs.contains(run));
+        let Executed::Composed { review_id } = executed else {
+            panic!("{done:?}")
+        };
+        let review = environment_reviews::get(&mut conn, *review_id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(review.state.status, ReviewStatus::Ready);
+        assert_eq!(review.state.run_id, *run);
+        assert_eq!(review.state.previous_run_ids.len(), 1, "taken over");
+        assert!(first_runs.contains(&review.state.previous_run_ids[0]));
+    }
+    assert_eq!(s.count("SELECT count(*) FROM environment_reviews").await, 3);
+    assert_eq!(
+        s.count("SELECT count(*) FROM operation_runs WHERE status <> 'completed'")
+            .await,
+        0,
+        "no run left active"
+    );
+    for environment in &environments {
+        assert!(matches!(
+            s.queue_in(*environment).await,
+            Feedback::AlreadyAvailable { .. }
+        ));
+    }
+}
+
 #[tokio::test]
 async fn two_crashed_attempts_are_both_kept_in_the_review_attempt_history() {
     let s = setup().await;

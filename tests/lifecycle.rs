@@ -574,3 +574,82 @@ async fn runs_read_together_are_the_runs_each_read_alone() {
         [1, 2, 3].into()
     );
 }
+
+#[tokio::test]
+async fn runs_decided_together_are_committed_together_or_not_at_all() {
+    // A worker starts several runs in one commit. If any of them moved on since it was
+    // read, the commit writes nothing — not even the starts of the runs nobody touched —
+    // and each can then be started on its own.
+    let db = TestDb::new().await;
+    let (app, _) = app(&db);
+    let ws = Uuid::new_v4();
+    let mut ids = Vec::new();
+    for key in ["a", "b", "c"] {
+        ids.push(
+            app.lifecycle
+                .ensure(export(ws, key), &operator())
+                .await
+                .unwrap()
+                .run_id(),
+        );
+    }
+    let read = app.lifecycle.load_many(&ids).await.unwrap();
+    let decide = |id: Uuid| {
+        app.lifecycle
+            .decide_start_together(id, read[&id].clone(), vec![], &worker())
+            .unwrap()
+            .unwrap()
+    };
+    let together: Vec<_> = ids.iter().map(|id| decide(*id)).collect();
+    // Another worker starts the second run first.
+    app.lifecycle.start(ids[1], &worker()).await.unwrap();
+    let lost = app.lifecycle.commit(together).await;
+    assert!(
+        matches!(lost, Err(LifecycleError::Conflict(None))),
+        "{lost:?}"
+    );
+    let mut conn = db.pool.acquire().await.unwrap();
+    for (id, events) in [(ids[0], 1), (ids[1], 2), (ids[2], 1)] {
+        let stream = log::read_stream(&mut conn, RUN_AGGREGATE, &id.to_string())
+            .await
+            .unwrap();
+        assert_eq!(stream.len(), events, "run {id}: {stream:?}");
+    }
+    // The two nobody touched, decided again, commit together: one transaction.
+    let receipts = app
+        .lifecycle
+        .commit(vec![decide(ids[0]), decide(ids[2])])
+        .await
+        .unwrap();
+    assert_eq!(
+        receipts
+            .iter()
+            .map(|r| (r.run_id, r.version))
+            .collect::<Vec<_>>(),
+        [(ids[0], 2), (ids[2], 2)]
+    );
+    let transactions: i64 = sqlx::query_scalar(
+        "SELECT count(DISTINCT transaction_id) FROM events \
+         WHERE event_type = 'RunStarted' AND aggregate_id = ANY($1)",
+    )
+    .bind(vec![ids[0].to_string(), ids[2].to_string()])
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(transactions, 1);
+    // Each is remembered as its start left it: the completion decided on that memory.
+    for id in [ids[0], ids[2]] {
+        let receipt = app
+            .lifecycle
+            .complete(
+                id,
+                TerminalOutcome::Succeeded,
+                BTreeMap::new(),
+                vec![],
+                &worker(),
+            )
+            .await
+            .unwrap();
+        assert_eq!((receipt.version, receipt.changed), (3, true));
+    }
+}

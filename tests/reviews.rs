@@ -394,6 +394,94 @@ async fn a_first_compose_starts_its_run_and_drafts_in_one_commit_and_a_known_fin
     );
 }
 
+/// The transactions that wrote `event_type` for `runs`, each with its events' types in
+/// log order, in log order.
+async fn transactions_of(s: &Scene, event_type: &str, runs: &[Uuid]) -> Vec<Vec<String>> {
+    let rows: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT transaction_id::text::bigint, event_type FROM events WHERE transaction_id IN \
+           (SELECT transaction_id FROM events WHERE event_type = $1 AND aggregate_id = ANY($2)) \
+         ORDER BY position",
+    )
+    .bind(event_type)
+    .bind(runs.iter().map(Uuid::to_string).collect::<Vec<_>>())
+    .fetch_all(&s.db.pool)
+    .await
+    .unwrap();
+    let mut transactions: Vec<(i64, Vec<String>)> = Vec::new();
+    for (tx, event) in rows {
+        match transactions.last_mut() {
+            Some((last, events)) if *last == tx => events.push(event),
+            _ => transactions.push((tx, vec![event])),
+        }
+    }
+    transactions.into_iter().map(|(_, events)| events).collect()
+}
+
+#[tokio::test]
+async fn a_worker_starts_a_batch_of_first_composes_in_one_commit_and_completes_them_in_one() {
+    // Eight runs of new fingerprints: one commit holds their eight starts, each with its
+    // slot claim and draft, and — after all eight are composed — one commit their eight
+    // completions, each with its review's result. With a batch of one, every run has a
+    // commit of its own for each. Either way every review is ready and every run
+    // succeeded, and each start is durable before its completion.
+    let s = scene().await;
+    let batch = runproof::reviews::worker::COMPOSE_BATCH;
+    assert_eq!(batch, 8);
+    let runs = s.queue_in_new_environments(batch).await;
+    let done = s.app.worker().run_until_idle().await.unwrap();
+    assert_eq!(done.len(), batch, "{done:?}");
+    assert!(done
+        .iter()
+        .all(|(_, e)| matches!(e, Executed::Composed { .. })));
+    let times = |one: &[&str], n: usize| -> Vec<String> {
+        one.iter()
+            .cycle()
+            .take(one.len() * n)
+            .map(|e| e.to_string())
+            .collect()
+    };
+    let one_start = ["RunStarted", "ReviewSlotClaimed", "ReviewDrafted"];
+    let one_completion = ["ReviewComposed", "RunCompleted"];
+    assert_eq!(
+        transactions_of(&s, "RunStarted", &runs).await,
+        [times(&one_start, batch)],
+        "one commit of eight starts"
+    );
+    assert_eq!(
+        transactions_of(&s, "RunCompleted", &runs).await,
+        [times(&one_completion, batch)],
+        "one commit of eight completions"
+    );
+    for (run, executed) in &done {
+        let Executed::Composed { review_id } = executed else {
+            unreachable!()
+        };
+        assert_eq!(s.review(*review_id).await.state.status, ReviewStatus::Ready);
+        let row = s.run(*run).await;
+        assert_eq!(
+            (row.state.status, row.state.outcome),
+            (RunStatus::Completed, RunOutcome::Succeeded)
+        );
+    }
+
+    let alone = s.queue_in_new_environments(3).await;
+    let done = s.app.worker().with_batch(1).run_until_idle().await.unwrap();
+    assert_eq!(done.len(), 3, "{done:?}");
+    assert_eq!(
+        transactions_of(&s, "RunStarted", &alone).await,
+        vec![times(&one_start, 1); 3]
+    );
+    assert_eq!(
+        transactions_of(&s, "RunCompleted", &alone).await,
+        vec![times(&one_completion, 1); 3]
+    );
+    assert_eq!(
+        s.count("SELECT count(*) FROM operation_runs WHERE status <> 'completed'")
+            .await,
+        0
+    );
+}
+
 #[tokio::test]
 async fn outsiders_and_foreign_environments_get_not_found_and_nothing_is_recorded() {
     let s = scene().await;
@@ -1569,7 +1657,10 @@ async fn a_connection_that_breaks_under_the_worker_costs_no_run_and_the_drain_fi
     // among them. Nothing recorded may be lost or executed twice, and the worker must
     // finish the queue on a new connection: every run composed exactly once.
     let s = scene().await;
-    let mut runs = s.queue_in_new_environments(6).await;
+    // A batch and then some: the connection breaks after the first batch's runs.
+    let mut runs = s
+        .queue_in_new_environments(runproof::reviews::worker::COMPOSE_BATCH + 4)
+        .await;
     let worker = s.app.clone().worker();
     let url = s.db.url();
     let terminated = Arc::new(AtomicUsize::new(0));

@@ -58,6 +58,11 @@ pub struct BenchArgs {
     /// Compose runs drained per worker count in the throughput measurement.
     #[arg(long, default_value_t = 200)]
     pub review_composes: usize,
+    /// Runs each compose worker starts and completes per commit (`runproof worker
+    /// --batch`; 1: each run alone, as before batches).
+    #[arg(long, default_value_t = crate::reviews::worker::COMPOSE_BATCH as u32,
+          value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub review_batch: u32,
     /// Earlier captures on the environment with few captures (capture benchmark).
     #[arg(long, default_value_t = 10)]
     pub captures_few: usize,
@@ -295,8 +300,9 @@ pub async fn run(target: &DatabaseTarget, args: BenchArgs, out: &Out) -> Result<
         for d in r.summaries() {
             let rates: Vec<String> = d.rates.iter().map(|x| format!("{x:.0}")).collect();
             out.line(format!(
-                "| compose throughput, {} worker(s) ({} reviews per drain, median of {} rounds: {}) | {:.0} reviews/s |",
+                "| compose throughput, {} worker(s), batches of {} ({} reviews per drain, median of {} rounds: {}) | {:.0} reviews/s |",
                 d.workers,
+                args.review_batch,
                 d.composed,
                 d.rates.len(),
                 rates.join(", "),

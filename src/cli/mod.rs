@@ -163,6 +163,12 @@ pub enum Command {
         /// Seconds between polls of the queue.
         #[arg(long, default_value_t = 2)]
         interval: u64,
+        /// Runs started in one commit and completed in one commit (1 to 64; 1: each run
+        /// alone). Fewer commits per run, faster; a worker that dies strands up to this
+        /// many runs until the reconciler decides them.
+        #[arg(long, default_value_t = crate::reviews::worker::COMPOSE_BATCH as u32,
+              value_parser = clap::value_parser!(u32).range(1..=64))]
+        batch: u32,
     },
     /// Run the engine as a service: the HTTP API with the projector, the compose worker and
     /// the reconciler, each of which can be switched off.
@@ -655,9 +661,13 @@ async fn dispatch(command: Command, opener: &Opener, out: &Out) -> Result<ExitCo
             }
             .map(|_| ExitCode::SUCCESS)
         }
-        Command::Worker { once, interval } => {
+        Command::Worker {
+            once,
+            interval,
+            batch,
+        } => {
             let app = opener.open().await?;
-            reviews::worker(&app, once, interval, &out)
+            reviews::worker(&app, once, interval, batch as usize, &out)
                 .await
                 .map(|_| ExitCode::SUCCESS)
         }

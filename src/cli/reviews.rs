@@ -392,8 +392,14 @@ fn executed_line(run: Uuid, e: &Executed, out: &Out) -> String {
     }
 }
 
-pub async fn worker(app: &App, once: bool, interval: u64, out: &Out) -> Result<(), CliError> {
-    let worker = app.worker();
+pub async fn worker(
+    app: &App,
+    once: bool,
+    interval: u64,
+    batch: usize,
+    out: &Out,
+) -> Result<(), CliError> {
+    let worker = app.worker().with_batch(batch);
     if once {
         let done = worker
             .run_until_idle()

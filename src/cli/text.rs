@@ -378,8 +378,8 @@ runproof_domain::text_catalogue! {
             de: "{count} Erstellungslauf/-läufe ausgeführt; kein Erstellungslauf mehr in der Warteschlange."
         }
         WorkerWatching = "ui.worker.watching" {
-            en: "Worker polling the queue every {interval}s; Ctrl-C or SIGTERM stops it after the current run.",
-            de: "Worker prüft die Warteschlange alle {interval} s; Strg-C oder SIGTERM beendet ihn nach dem laufenden Lauf."
+            en: "Worker polling the queue every {interval}s; Ctrl-C or SIGTERM stops it after the runs in hand.",
+            de: "Worker prüft die Warteschlange alle {interval} s; Strg-C oder SIGTERM beendet ihn nach den Läufen in Arbeit."
         }
         ProjectorHeldBack = "ui.projector.held_back" {
             en: "Held back by {holder}: {count} event(s) wait above the read horizon.",

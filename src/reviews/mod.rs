@@ -27,7 +27,7 @@ use uuid::Uuid;
 use crate::clock::Clock;
 use crate::event_store::{EventStore, Loaded, NewEvent, StoreError};
 use crate::evidence_documents::{self, DocumentReadError};
-use crate::lifecycle::{EnsureRun, Ensured, LifecycleError, RunLifecycle};
+use crate::lifecycle::{Decided, EnsureRun, Ensured, LifecycleError, RunLifecycle};
 use crate::service_error::ServiceError;
 use crate::writer::Writer;
 
@@ -107,6 +107,17 @@ pub enum Finish {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("the review could not be composed from its snapshot")]
 pub struct ComposeFailure;
+
+/// A compose run's start, decided with the claim of its fingerprint's never-claimed slot
+/// and a new draft ([`ReviewService::decide_start_and_claim_new`]), not yet appended.
+pub struct NewCompose {
+    pub job: ComposeJob,
+    /// The review as the draft leaves it, at its version.
+    pub review: Box<Loaded<EnvironmentReview>>,
+    /// The slot's stream: two starts that claim the same slot cannot commit together.
+    pub slot_key: String,
+    pub decided: Decided,
+}
 
 /// The review service.
 #[derive(Clone)]
@@ -299,25 +310,41 @@ impl ReviewService {
             Some(run) => run,
             None => self.lifecycle.load(run_id).await?,
         };
-        let Ok(job) = job_from(run_id, &run) else {
+        let Some(start) = self.decide_start_and_claim_new(run_id, run, ctx) else {
             return Ok(None);
         };
-        let key = slot_key(job.workspace_id, job.environment_id, &job.fingerprint);
-        let Ok((_, review, writes)) = self.draft_writes(&job, &key, &ReviewSlot::default(), 0, ctx)
-        else {
-            return Ok(None);
-        };
-        match self
-            .lifecycle
-            .start_together(run_id, run, writes, ctx)
-            .await
-        {
-            Ok(Some(_)) => Ok(Some((job, Box::new(review)))),
-            Ok(None) | Err(LifecycleError::Conflict(_) | LifecycleError::Rejected { .. }) => {
-                Ok(None)
-            }
+        match self.lifecycle.commit(vec![start.decided]).await {
+            Ok(_) => Ok(Some((start.job, start.review))),
+            Err(LifecycleError::Conflict(_)) => Ok(None),
             Err(e) => Err(e),
         }
+    }
+
+    /// [`ReviewService::start_and_claim_new`] decided on `run` without appending: the
+    /// start, the slot claim and the draft, for a worker that starts several runs in one
+    /// commit ([`RunLifecycle::commit`]). `None` when it cannot be done that way
+    /// (the run cannot start, its context names no valid job).
+    pub fn decide_start_and_claim_new(
+        &self,
+        run_id: Uuid,
+        run: OperationRun,
+        ctx: &CommandContext,
+    ) -> Option<NewCompose> {
+        let job = job_from(run_id, &run).ok()?;
+        let key = slot_key(job.workspace_id, job.environment_id, &job.fingerprint);
+        let (_, review, writes) = self
+            .draft_writes(&job, &key, &ReviewSlot::default(), 0, ctx)
+            .ok()?;
+        let decided = self
+            .lifecycle
+            .decide_start_together(run_id, run, writes, ctx)
+            .ok()??;
+        Some(NewCompose {
+            job,
+            review: Box::new(review),
+            slot_key: key,
+            decided,
+        })
     }
 
     /// Claims the fingerprint slot for the job's run: a new draft appended together with

@@ -26,7 +26,7 @@
 //! `compose.before_run_complete` (the content is composed; nothing of it is written yet).
 //! See docs/review-compose.md.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -50,7 +50,7 @@ use uuid::Uuid;
 
 use super::{Claim, ComposeError, ComposeJob, Finish, ReviewService};
 use crate::clock::Clock;
-use crate::event_store::{EventStore, Loaded};
+use crate::event_store::{EventStore, Loaded, NewEvent};
 use crate::lifecycle::{LifecycleError, RunLifecycle};
 use crate::service_error::ServiceError;
 
@@ -60,6 +60,13 @@ use crate::service_error::ServiceError;
 /// for its own pages); pages of 64 cost a quarter of it, and two workers meet on a
 /// page boundary — where one leaves a page to the other — a quarter as often.
 pub const CLAIM_BATCH: i64 = 64;
+
+/// Runs a worker starts in one commit, and completes in one commit, by default (see
+/// [`ComposeWorker::with_batch`]). Each commit waits for a WAL flush, a fixed cost the
+/// workers of one server queue for: eight runs per commit take two of a review's two
+/// flushes down to a quarter of one. A worker that dies strands the runs of its batch
+/// (started, drafted, not completed) until the reconciler decides them, as it would one.
+pub const COMPOSE_BATCH: usize = 8;
 
 /// What executing one run did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -120,6 +127,8 @@ pub struct ComposeWorker {
     /// Settles runs the worker cannot finish, exactly as a reconciler pass would.
     reconciler: Reconciler,
     clock: Arc<dyn Clock>,
+    /// Runs started together, and completed together (1: each run on its own).
+    batch: usize,
 }
 
 /// The worker's services for a stretch of work (a page of the queue), every statement
@@ -163,7 +172,17 @@ impl ComposeWorker {
             reviews,
             lifecycle,
             clock,
+            batch: COMPOSE_BATCH,
         }
+    }
+
+    /// The same worker starting (and completing) up to `runs` runs per commit, at least
+    /// 1 and at most a page of the queue ([`CLAIM_BATCH`]). More runs per commit cost
+    /// fewer WAL flushes per run; a worker that dies strands up to that many runs until
+    /// the reconciler decides them.
+    pub fn with_batch(mut self, runs: usize) -> Self {
+        self.batch = runs.clamp(1, CLAIM_BATCH as usize);
+        self
     }
 
     /// The worker's services on one connection held from now on.
@@ -262,36 +281,180 @@ impl ComposeWorker {
                     HashMap::new()
                 }
             };
-            for run_id in queued {
+            let mut pending = queued.into_iter();
+            'page: loop {
                 if stop() {
                     return Ok(done);
                 }
-                let executed = match self
-                    .execute_claimed(&on, run_id, read.remove(&run_id))
-                    .await
-                {
-                    Ok(Some(executed)) => executed,
-                    Ok(None) if yield_on_loss => {
-                        left_in_sweep = true;
-                        break;
+                let chunk: Vec<Uuid> = pending.by_ref().take(self.batch).collect();
+                if chunk.is_empty() {
+                    break;
+                }
+                // Runs of a fingerprint composed for the first time, started together
+                // and completed together; the others (and all of them, when another
+                // write came first) one by one.
+                let alone = if chunk.len() > 1 {
+                    let (executed, alone) = self.execute_together(&mut on, &chunk, &read).await?;
+                    for (run_id, executed) in executed {
+                        executed_in_sweep = true;
+                        on_run(run_id, &executed);
+                        done.push((run_id, executed));
                     }
-                    Ok(None) => continue,
-                    Err(WorkerError::NotClaimed(e)) => {
-                        warn!(run_id = %run_id, error = %e, "could not claim the run; it stays queued");
-                        on = self.hold().await?;
-                        continue;
-                    }
-                    Err(e) => {
-                        warn!(run_id = %run_id, error = %e, "compose run interrupted; the reconciler will decide it");
-                        on = self.hold().await?;
-                        Executed::Interrupted
-                    }
+                    alone
+                } else {
+                    chunk
                 };
-                executed_in_sweep = true;
-                on_run(run_id, &executed);
-                done.push((run_id, executed));
+                for run_id in alone {
+                    if stop() {
+                        return Ok(done);
+                    }
+                    let executed = match self
+                        .execute_claimed(&on, run_id, read.remove(&run_id))
+                        .await
+                    {
+                        Ok(Some(executed)) => executed,
+                        Ok(None) if yield_on_loss => {
+                            left_in_sweep = true;
+                            break 'page;
+                        }
+                        Ok(None) => continue,
+                        Err(WorkerError::NotClaimed(e)) => {
+                            warn!(run_id = %run_id, error = %e, "could not claim the run; it stays queued");
+                            on = self.hold().await?;
+                            continue;
+                        }
+                        Err(e) => {
+                            warn!(run_id = %run_id, error = %e, "compose run interrupted; the reconciler will decide it");
+                            on = self.hold().await?;
+                            Executed::Interrupted
+                        }
+                    };
+                    executed_in_sweep = true;
+                    on_run(run_id, &executed);
+                    done.push((run_id, executed));
+                }
             }
         }
+    }
+
+    /// Executes `runs` (of one page, `read` with it) together where it can: the runs
+    /// whose fingerprint is composed for the first time are started, each with its slot
+    /// claim and new draft, in one commit; composed one after the other; and completed,
+    /// each with its review's result, in one commit. Every run's start is durable before
+    /// its content is composed, and its result with its completion after; each stream is
+    /// appended at the version it was decided on, so any other write since makes the
+    /// commit write nothing. Returns what was executed and, in their order, the runs left
+    /// to execute one by one: those that cannot go this way, and all of them when the
+    /// start commit wrote nothing.
+    async fn execute_together(
+        &self,
+        on: &mut OnConnection,
+        runs: &[Uuid],
+        read: &HashMap<Uuid, OperationRun>,
+    ) -> Result<(Vec<(Uuid, Executed)>, Vec<Uuid>), WorkerError> {
+        let ctx = worker_context();
+        let started_at = std::time::Instant::now();
+        let mut starts = Vec::new();
+        let mut alone = Vec::new();
+        let mut slots = HashSet::new();
+        for &run_id in runs {
+            let start = on
+                .lifecycle
+                .as_written(run_id)
+                .or_else(|| read.get(&run_id).cloned())
+                .and_then(|run| on.reviews.decide_start_and_claim_new(run_id, run, &ctx));
+            match start {
+                Some(start) if slots.insert(start.slot_key.clone()) => starts.push(start),
+                _ => alone.push(run_id),
+            }
+        }
+        if starts.len() < 2 {
+            return Ok((Vec::new(), runs.to_vec()));
+        }
+        let decided = starts.iter().map(|s| s.decided.clone()).collect();
+        match on.lifecycle.commit(decided).await {
+            Ok(_) => {}
+            Err(LifecycleError::Conflict(_)) => return Ok((Vec::new(), runs.to_vec())),
+            Err(e) => {
+                warn!(error = %e, "could not claim the runs together; trying each alone");
+                *on = self.hold().await?;
+                return Ok((Vec::new(), runs.to_vec()));
+            }
+        }
+        let mut executed = Vec::with_capacity(starts.len());
+        let mut composed = Vec::with_capacity(starts.len());
+        for start in starts {
+            let run_id = start.job.run_id;
+            let result = match self.compose(on, start.job, start.review, &ctx).await {
+                Ok(Composing::Complete(c)) => {
+                    composed.push(c);
+                    continue;
+                }
+                Ok(Composing::Settle) => self.settle(run_id, &ctx).await,
+                Err(e) => Err(e),
+            };
+            let result = match result {
+                Ok(result) => result,
+                Err(e) => {
+                    warn!(run_id = %run_id, error = %e, "compose run interrupted; the reconciler will decide it");
+                    *on = self.hold().await?;
+                    Executed::Interrupted
+                }
+            };
+            executed.push((run_id, result));
+        }
+        let mut together = Vec::with_capacity(composed.len());
+        let mut complete_alone = Vec::new();
+        for c in composed {
+            match on.lifecycle.decide_complete_together(
+                c.job.run_id,
+                c.outcome,
+                c.failures.clone(),
+                c.note.clone(),
+                c.events.clone(),
+                &ctx,
+            ) {
+                Ok(Some(decided)) => together.push((c, decided)),
+                _ => complete_alone.push(c),
+            }
+        }
+        let decided = together.iter().map(|(_, d)| d.clone()).collect();
+        match on.lifecycle.commit(decided).await {
+            Ok(_) => executed.extend(
+                together
+                    .into_iter()
+                    .map(|(c, _)| (c.job.run_id, c.executed())),
+            ),
+            // A run or a review moved on: each is completed (or settled) on its own.
+            Err(LifecycleError::Conflict(_)) => {
+                complete_alone.extend(together.into_iter().map(|(c, _)| c))
+            }
+            Err(e) => {
+                warn!(error = %e, "compose runs interrupted; the reconciler will decide them");
+                *on = self.hold().await?;
+                executed.extend(
+                    together
+                        .into_iter()
+                        .map(|(c, _)| (c.job.run_id, Executed::Interrupted)),
+                );
+            }
+        }
+        for c in complete_alone {
+            let run_id = c.job.run_id;
+            let result = match self.complete(on, c, &ctx).await {
+                Ok(result) => result,
+                Err(e) => {
+                    warn!(run_id = %run_id, error = %e, "compose run interrupted; the reconciler will decide it");
+                    *on = self.hold().await?;
+                    Executed::Interrupted
+                }
+            };
+            executed.push((run_id, result));
+        }
+        for (run_id, result) in &executed {
+            finished(*run_id, result, started_at);
+        }
+        Ok((executed, alone))
     }
 
     /// A page of the queue: up to [`CLAIM_BATCH`] queued compose runs after the cursor
@@ -402,12 +565,7 @@ impl ComposeWorker {
             .execute(on, run_id, drafted, &ctx)
             .instrument(span)
             .await?;
-        metrics::histogram!(
-            "runproof_worker_compose_duration_seconds",
-            "result" => executed.kind()
-        )
-        .record(started.elapsed().as_secs_f64());
-        info!(run_id = %run_id, result = ?executed, "compose run executed");
+        finished(run_id, &executed, started);
         Ok(Some(executed))
     }
 
@@ -464,6 +622,21 @@ impl ComposeWorker {
         ctx: &CommandContext,
     ) -> Result<Executed, WorkerError> {
         let run_id = job.run_id;
+        match self.compose(on, job, review, ctx).await? {
+            Composing::Complete(c) => self.complete(on, c, ctx).await,
+            Composing::Settle => self.settle(run_id, ctx).await,
+        }
+    }
+
+    /// Steps 3 and the decision of 4: the content composed from the draft's snapshot
+    /// (or the compose failed), and the events that finish the review with it.
+    async fn compose(
+        &self,
+        on: &OnConnection,
+        job: ComposeJob,
+        review: Box<Loaded<EnvironmentReview>>,
+        ctx: &CommandContext,
+    ) -> Result<Composing, WorkerError> {
         let review_id = review.aggregate.state().map_or(Uuid::nil(), |r| r.id);
         fail::fail_point!("compose.after_slot_claim", |_| std::process::abort());
         fail::fail_point!("compose.after_draft_created", |_| std::process::abort());
@@ -476,7 +649,6 @@ impl ComposeWorker {
         };
         fail::fail_point!("compose.before_run_complete", |_| std::process::abort());
 
-        // 4. The review's result and the run's completion, in one transaction.
         let (outcome, failures, reason, status) = match &finish {
             Finish::Ready(_) => (
                 TerminalOutcome::Succeeded,
@@ -494,27 +666,39 @@ impl ComposeWorker {
                 ReviewStatus::Failed,
             ),
         };
-        let composed = matches!(finish, Finish::Ready(_));
+        let ready = matches!(finish, Finish::Ready(_));
         let events = match on.reviews.finishing_events(&review, &job, finish, ctx) {
             Ok(events) => events,
             // The draft is no longer this run's (taken over after the run was ended).
-            Err(ServiceError::Refused { .. }) => return self.settle(run_id, ctx).await,
+            Err(ServiceError::Refused { .. }) => return Ok(Composing::Settle),
             Err(e) => return Err(e.into()),
         };
+        Ok(Composing::Complete(Composed {
+            job,
+            review_id,
+            ready,
+            outcome,
+            failures,
+            note: note(reason, review_id, status),
+            events,
+        }))
+    }
+
+    /// Step 4: the review's result and the run's completion, in one transaction.
+    async fn complete(
+        &self,
+        on: &OnConnection,
+        c: Composed,
+        ctx: &CommandContext,
+    ) -> Result<Executed, WorkerError> {
+        let run_id = c.job.run_id;
+        let executed = c.executed();
         match on
             .lifecycle
-            .complete_together(
-                run_id,
-                outcome,
-                failures,
-                note(reason, review_id, status),
-                events,
-                ctx,
-            )
+            .complete_together(run_id, c.outcome, c.failures, c.note, c.events, ctx)
             .await
         {
-            Ok(_) if composed => Ok(Executed::Composed { review_id }),
-            Ok(_) => Ok(Executed::Failed { review_id }),
+            Ok(_) => Ok(executed),
             // The run or the review moved on (the reconciler ended the run meanwhile):
             // nothing was written; settle the run from what the log shows.
             Err(LifecycleError::Conflict(_))
@@ -580,6 +764,51 @@ impl ComposeWorker {
             _ => Executed::LostRace { decided: None },
         })
     }
+}
+
+/// Where composing a drafted run got to.
+enum Composing {
+    /// Composed (or failed to): the completion to write.
+    Complete(Composed),
+    /// The draft is no longer the run's: the run is settled as a reconciler would.
+    Settle,
+}
+
+/// A drafted run composed: its completion and its review's result, not yet written.
+struct Composed {
+    job: ComposeJob,
+    review_id: Uuid,
+    /// Ready (else failed).
+    ready: bool,
+    outcome: TerminalOutcome,
+    failures: Vec<Failure>,
+    note: CompletionNote,
+    /// The review's result, at the version the draft left it.
+    events: Vec<NewEvent>,
+}
+
+impl Composed {
+    /// What the run executed once its completion is written.
+    fn executed(&self) -> Executed {
+        match self.ready {
+            true => Executed::Composed {
+                review_id: self.review_id,
+            },
+            false => Executed::Failed {
+                review_id: self.review_id,
+            },
+        }
+    }
+}
+
+/// Records an executed run in the metrics and the log; `since`: when its execution began.
+fn finished(run_id: Uuid, executed: &Executed, since: std::time::Instant) {
+    metrics::histogram!(
+        "runproof_worker_compose_duration_seconds",
+        "result" => executed.kind()
+    )
+    .record(since.elapsed().as_secs_f64());
+    info!(run_id = %run_id, result = ?executed, "compose run executed");
 }
 
 /// A number in `0..n` (0 when `n` is 0), random enough to spread workers over a page.
