@@ -63,6 +63,11 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = crate::reviews::worker::COMPOSE_BATCH as u32,
           value_parser = clap::value_parser!(u32).range(1..=64))]
     pub review_batch: u32,
+    /// The worker counts the compose throughput drains with, each `--rounds` times (every
+    /// count's rate is compared with one worker's, round by round).
+    #[arg(long, value_delimiter = ',', default_value = "1,2",
+          value_parser = clap::value_parser!(u32).range(1..=16))]
+    pub review_workers: Vec<u32>,
     /// Earlier captures on the environment with few captures (capture benchmark).
     #[arg(long, default_value_t = 10)]
     pub captures_few: usize,
@@ -321,11 +326,15 @@ pub async fn run(target: &DatabaseTarget, args: BenchArgs, out: &Out) -> Result<
                 ));
             }
         }
-        let scaling = r.scaling();
-        if !scaling.is_empty() {
+        for d in r.summaries().iter().filter(|d| d.workers > 1) {
+            let scaling = r.scaling(d.workers);
+            if scaling.is_empty() {
+                continue;
+            }
             let each: Vec<String> = scaling.iter().map(|x| format!("{x:.2}")).collect();
             out.line(format!(
-                "| compose, 2 workers ÷ 1, round by round ({}) | {:.2}× (median) |",
+                "| compose, {} workers ÷ 1, round by round ({}) | {:.2}× (median) |",
+                d.workers,
                 each.join(", "),
                 median(scaling)
             ));

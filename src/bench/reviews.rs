@@ -1,6 +1,6 @@
 //! Review compose under load: 64 concurrent "create or refresh" requests on one
 //! environment (latency, and exactly one run), and compose throughput with 1 and 2
-//! workers.
+//! workers (`--review-workers`: any counts).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -94,13 +94,13 @@ impl ReviewFigures {
             .collect()
     }
 
-    /// Two workers' rate over one worker's, round by round (rounds with both only).
-    pub fn scaling(&self) -> Vec<f64> {
-        scaling(&self.throughput)
+    /// `workers` workers' rate over one worker's, round by round (rounds with both only).
+    pub fn scaling(&self, workers: usize) -> Vec<f64> {
+        scaling(&self.throughput, workers)
     }
 }
 
-fn scaling(drains: &[Drain]) -> Vec<f64> {
+fn scaling(drains: &[Drain], workers: usize) -> Vec<f64> {
     let rate = |round: usize, workers: usize| {
         drains
             .iter()
@@ -112,7 +112,7 @@ fn scaling(drains: &[Drain]) -> Vec<f64> {
     rounds.dedup();
     rounds
         .into_iter()
-        .filter_map(|r| Some(rate(r, 2)? / rate(r, 1)?))
+        .filter_map(|r| Some(rate(r, workers)? / rate(r, 1)?))
         .collect()
 }
 
@@ -196,9 +196,9 @@ pub async fn measure(pool: &PgPool, args: &BenchArgs) -> Result<ReviewFigures, C
     app.worker().run_until_idle().await.map_err(failed)?;
 
     // Compose throughput: queue one compose per environment, then drain with N workers;
-    // `rounds` times each, one worker first in even rounds and two workers first in odd
-    // ones, so what drifts over a run (a shared machine's load, the tables' growth)
-    // weighs on both sides of a round's ratio alike.
+    // `rounds` times each, the fewest workers first in even rounds and the most first in
+    // odd ones, so what drifts over a run (a shared machine's load, the tables' growth)
+    // weighs on both sides of a round's ratios alike.
     let database: String = sqlx::query_scalar("SELECT current_database()")
         .fetch_one(pool)
         .await
@@ -211,9 +211,16 @@ pub async fn measure(pool: &PgPool, args: &BenchArgs) -> Result<ReviewFigures, C
         actor,
         ctx: &ctx,
     };
+    let mut counts: Vec<usize> = args.review_workers.iter().map(|&n| n as usize).collect();
+    counts.push(1);
+    counts.sort_unstable();
+    counts.dedup();
     let mut throughput = Vec::new();
     for round in 0..args.rounds.max(1) {
-        let order: [usize; 2] = if round % 2 == 0 { [1, 2] } else { [2, 1] };
+        let mut order: Vec<usize> = counts.clone();
+        if round % 2 == 1 {
+            order.reverse();
+        }
         for workers in order {
             let drain = queue
                 .queue_and_drain(
@@ -392,6 +399,7 @@ mod tests {
             drain(1, 1, 150.0),
             drain(2, 1, 100.0),
         ];
-        assert_eq!(scaling(&drains), vec![1.65, 2.0]);
+        assert_eq!(scaling(&drains, 2), vec![1.65, 2.0]);
+        assert_eq!(scaling(&drains, 4), Vec::<f64>::new());
     }
 }
