@@ -6,7 +6,8 @@
 //! common case: evidence composed for the first time), the start, the slot claim and the
 //! new draft are appended in one transaction — steps 1 and 2 below in the same commit as
 //! the claim of the run; any conflict writes nothing and the worker goes the long way.
-//! Execution:
+//! Up to [`COMPOSE_BATCH`] such runs (`--batch`) start in one commit and, once each is
+//! composed, complete in one commit ([`ComposeWorker::with_batch`]). Execution:
 //!
 //! 1. read the fingerprint slot from its stream — a ready or published review with the
 //!    run's fingerprint exists: complete as "duplicate recovered", no new review; a draft
