@@ -290,7 +290,7 @@ async fn the_audit_benchmark_compares_the_rebuild_with_and_without_the_sequencer
 }
 
 #[tokio::test]
-async fn the_review_benchmark_drains_with_one_and_two_workers_each_round_and_prints_the_scaling_per_round(
+async fn the_review_benchmark_drains_with_each_worker_count_each_round_and_prints_the_scaling_per_round(
 ) {
     let out = bench_cli(&[
         "bench",
@@ -302,6 +302,10 @@ async fn the_review_benchmark_drains_with_one_and_two_workers_each_round_and_pri
         "6",
         "--rounds",
         "2",
+        "--review-workers",
+        "3,2",
+        "--review-batch",
+        "4",
     ])
     .await;
 
@@ -312,10 +316,11 @@ async fn the_review_benchmark_drains_with_one_and_two_workers_each_round_and_pri
         .map(|l| l.split(" | ").collect())
         .collect();
     assert_eq!(rows[2], ["| runs created by those requests", "1 |"]);
-    // Per worker count: its rate in each of the two rounds and their median.
-    for (row, workers) in [(&rows[3], 1), (&rows[6], 2)] {
+    // Per worker count (one worker always, then the counts asked for, fewest first): its
+    // rate in each of the two rounds and their median.
+    for (row, workers) in [(&rows[3], 1), (&rows[6], 2), (&rows[9], 3)] {
         let prefix = format!(
-            "| compose throughput, {workers} worker(s) (6 reviews per drain, median of 2 rounds: "
+            "| compose throughput, {workers} worker(s), batches of 4 (6 reviews per drain, median of 2 rounds: "
         );
         assert!(row[0].starts_with(&prefix), "{}", out.stdout);
         let rounds: Vec<f64> = row[0][prefix.len()..]
@@ -345,16 +350,13 @@ async fn the_review_benchmark_drains_with_one_and_two_workers_each_round_and_pri
         cores > available * 0.5 && cores < available * 1.5,
         "{machine:?}"
     );
-    // Two workers ÷ one, for each round, and the median.
-    let scaling = rows.last().unwrap();
-    assert!(
-        scaling[0].starts_with("| compose, 2 workers ÷ 1, round by round ("),
-        "{}",
-        out.stdout
-    );
-    let per_round = scaling[0]
-        .trim_start_matches("| compose, 2 workers ÷ 1, round by round (")
-        .trim_end_matches(')');
-    assert_eq!(per_round.split(", ").count(), 2, "{per_round}");
-    assert!(scaling[1].ends_with("× (median) |"));
+    // Each count ÷ one worker, for each round, and the median.
+    assert_eq!(rows.len(), 14, "{}", out.stdout);
+    for (scaling, workers) in [(&rows[12], 2), (&rows[13], 3)] {
+        let prefix = format!("| compose, {workers} workers ÷ 1, round by round (");
+        assert!(scaling[0].starts_with(&prefix), "{}", out.stdout);
+        let per_round = scaling[0].trim_start_matches(&prefix).trim_end_matches(')');
+        assert_eq!(per_round.split(", ").count(), 2, "{per_round}");
+        assert!(scaling[1].ends_with("× (median) |"));
+    }
 }
