@@ -836,7 +836,12 @@ async fn the_review_commands_tell_the_story_and_refuse_bad_input_in_one_line() {
     );
     let de = runproof(&url, &[&["--lang", "de"][..], &compose[..]].concat());
     assert!(de.stdout.contains("läuft bereits"), "{}", de.stdout);
-    let worker = runproof(&url, &["worker", "--once"]);
+    // A batch outside 1..=64: one line, exit 2, and the queued run is left as it was.
+    let refused = runproof(&url, &["worker", "--once", "--batch", "0"]);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert_eq!(refused.stderr.lines().count(), 1, "{}", refused.stderr);
+    assert!(refused.stderr.contains("--batch"), "{}", refused.stderr);
+    let worker = runproof(&url, &["worker", "--once", "--batch", "1"]);
     assert_eq!(worker.code, 0, "{}", worker.stderr);
     assert!(
         worker.stdout.contains("composed review"),
