@@ -487,31 +487,6 @@ impl RunLifecycle {
         }
     }
 
-    /// A worker claims the queued `run` (as this process last wrote it, or as read) and appends
-    /// `together` after its start in the same transaction: the job's first writes, built
-    /// from the run as it was decided on. Both are written or neither. Nothing is written
-    /// when the run cannot start (`Rejected`, decided on `run` as given, which may be
-    /// behind its stream) or any of the streams moved on (`Conflict`): the caller then
-    /// goes the long way — [`RunLifecycle::start`], which decides on the stream, and the
-    /// job's writes after it.
-    pub async fn start_together(
-        &self,
-        run_id: Uuid,
-        run: OperationRun,
-        together: Vec<NewEvent>,
-        ctx: &CommandContext,
-    ) -> Result<Option<Receipt>, LifecycleError> {
-        let span = info_span!("lifecycle.command", run_id = %run_id, command = "start");
-        async {
-            match self.decide_start_together(run_id, run, together, ctx)? {
-                Some(decided) => Ok(self.commit(vec![decided]).await?.pop()),
-                None => Ok(None),
-            }
-        }
-        .instrument(span)
-        .await
-    }
-
     /// A worker claims a queued run. Of concurrent claimants exactly one succeeds; the
     /// others get `run.already_running` (or a conflict when they collided in the store).
     pub async fn start(
@@ -796,8 +771,13 @@ impl RunLifecycle {
         }))
     }
 
-    /// Like [`RunLifecycle::start_together`], decided without appending: a worker claims
-    /// several runs in one commit ([`RunLifecycle::commit`]).
+    /// A worker's claim of the queued `run` (as this process last wrote it, or as read)
+    /// with `together` after its start — the job's first writes, built from the run as it
+    /// was decided on — decided without appending: [`RunLifecycle::commit`] writes both
+    /// or neither, for one run or several. A run that cannot start is `Rejected`,
+    /// decided on `run` as given (which may be behind its stream); a stream that moved on
+    /// makes the commit a `Conflict`. The caller then goes the long way —
+    /// [`RunLifecycle::start`], which decides on the stream, and the job's writes after it.
     pub fn decide_start_together(
         &self,
         run_id: Uuid,
@@ -885,12 +865,6 @@ pub struct Decided {
     writes: Vec<NewEvent>,
     /// The run as the decision leaves it.
     run: OperationRun,
-}
-
-impl Decided {
-    pub fn run_id(&self) -> Uuid {
-        self.run_id
-    }
 }
 
 fn command_name(command: &OperationRunCommand) -> &'static str {

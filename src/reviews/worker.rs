@@ -324,11 +324,7 @@ impl ComposeWorker {
                             on = self.hold().await?;
                             continue;
                         }
-                        Err(e) => {
-                            warn!(run_id = %run_id, error = %e, "compose run interrupted; the reconciler will decide it");
-                            on = self.hold().await?;
-                            Executed::Interrupted
-                        }
+                        Err(e) => self.interrupted(&mut on, run_id, &e).await?,
                     };
                     executed_in_sweep = true;
                     on_run(run_id, &executed);
@@ -369,10 +365,13 @@ impl ComposeWorker {
                 _ => alone.push(run_id),
             }
         }
-        if starts.len() < 2 {
+        if starts.is_empty() {
             return Ok((Vec::new(), runs.to_vec()));
         }
-        let decided = starts.iter().map(|s| s.decided.clone()).collect();
+        let (starts, decided): (Vec<_>, Vec<_>) = starts
+            .into_iter()
+            .map(|s| ((s.job, s.review), s.decided))
+            .unzip();
         match on.lifecycle.commit(decided).await {
             Ok(_) => {}
             Err(LifecycleError::Conflict(_)) => return Ok((Vec::new(), runs.to_vec())),
@@ -384,9 +383,9 @@ impl ComposeWorker {
         }
         let mut executed = Vec::with_capacity(starts.len());
         let mut composed = Vec::with_capacity(starts.len());
-        for start in starts {
-            let run_id = start.job.run_id;
-            let result = match self.compose(on, start.job, start.review, &ctx).await {
+        for (job, review) in starts {
+            let run_id = job.run_id;
+            let result = match self.compose(on, job, review, &ctx).await {
                 Ok(Composing::Complete(c)) => {
                     composed.push(c);
                     continue;
@@ -396,11 +395,7 @@ impl ComposeWorker {
             };
             let result = match result {
                 Ok(result) => result,
-                Err(e) => {
-                    warn!(run_id = %run_id, error = %e, "compose run interrupted; the reconciler will decide it");
-                    *on = self.hold().await?;
-                    Executed::Interrupted
-                }
+                Err(e) => self.interrupted(on, run_id, &e).await?,
             };
             executed.push((run_id, result));
         }
@@ -419,24 +414,18 @@ impl ComposeWorker {
                 _ => complete_alone.push(c),
             }
         }
-        let decided = together.iter().map(|(_, d)| d.clone()).collect();
+        let (together, decided): (Vec<Composed>, Vec<_>) = together.into_iter().unzip();
         match on.lifecycle.commit(decided).await {
-            Ok(_) => executed.extend(
-                together
-                    .into_iter()
-                    .map(|(c, _)| (c.job.run_id, c.executed())),
-            ),
+            Ok(_) => executed.extend(together.iter().map(|c| (c.job.run_id, c.executed()))),
             // A run or a review moved on: each is completed (or settled) on its own.
-            Err(LifecycleError::Conflict(_)) => {
-                complete_alone.extend(together.into_iter().map(|(c, _)| c))
-            }
+            Err(LifecycleError::Conflict(_)) => complete_alone.extend(together),
             Err(e) => {
                 warn!(error = %e, "compose runs interrupted; the reconciler will decide them");
                 *on = self.hold().await?;
                 executed.extend(
                     together
-                        .into_iter()
-                        .map(|(c, _)| (c.job.run_id, Executed::Interrupted)),
+                        .iter()
+                        .map(|c| (c.job.run_id, Executed::Interrupted)),
                 );
             }
         }
@@ -444,11 +433,7 @@ impl ComposeWorker {
             let run_id = c.job.run_id;
             let result = match self.complete(on, c, &ctx).await {
                 Ok(result) => result,
-                Err(e) => {
-                    warn!(run_id = %run_id, error = %e, "compose run interrupted; the reconciler will decide it");
-                    *on = self.hold().await?;
-                    Executed::Interrupted
-                }
+                Err(e) => self.interrupted(on, run_id, &e).await?,
             };
             executed.push((run_id, result));
         }
@@ -456,6 +441,20 @@ impl ComposeWorker {
             finished(*run_id, result, started_at);
         }
         Ok((executed, alone))
+    }
+
+    /// A run whose execution failed part-way (the database failed): it stays running for
+    /// the reconciler to decide, and the worker holds a new connection, since the one
+    /// held may have broken.
+    async fn interrupted(
+        &self,
+        on: &mut OnConnection,
+        run_id: Uuid,
+        e: &WorkerError,
+    ) -> Result<Executed, WorkerError> {
+        warn!(run_id = %run_id, error = %e, "compose run interrupted; the reconciler will decide it");
+        *on = self.hold().await?;
+        Ok(Executed::Interrupted)
     }
 
     /// A page of the queue: up to [`CLAIM_BATCH`] queued compose runs after the cursor
