@@ -244,22 +244,16 @@ async fn a_worker_that_dies_before_the_final_write_leaves_a_draft_the_next_reque
 impl Setup {
     /// A new environment of the workspace with evidence of its own (`k` findings).
     async fn environment_with_evidence(&self, k: usize) -> Uuid {
-        let ctx = operator();
-        let environment = self
-            .app
-            .directory
-            .create_environment(self.workspace, Uuid::new_v4(), &format!("env {k}"), &ctx)
-            .await
-            .unwrap();
         let findings: Vec<_> = (0..k)
             .map(|_| json!({"severity": "medium", "category": "storage"}))
             .collect();
-        self.app
-            .directory
-            .capture_evidence(environment, json!({ "findings": findings }), &ctx)
-            .await
-            .unwrap();
-        environment
+        common::environment_with_evidence(
+            &self.app,
+            self.workspace,
+            &format!("env {k}"),
+            json!({ "findings": findings }),
+        )
+        .await
     }
 
     async fn queue_in(&self, environment: Uuid) -> Feedback {

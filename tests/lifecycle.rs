@@ -528,16 +528,11 @@ async fn a_write_on_a_remembered_run_that_another_process_moved_on_is_decided_ag
     assert_eq!(completions, 1);
 }
 
-#[tokio::test]
-async fn runs_read_together_are_the_runs_each_read_alone() {
-    // A worker reads a page of its queue in one statement; each run must fold exactly as
-    // a load of its own stream folds it, whatever its state, and an id without events is
-    // left out.
-    let db = TestDb::new().await;
-    let (app, _) = app(&db);
+/// One queued export run per key, in one workspace.
+async fn queued(app: &runproof::app::App, keys: &[&str]) -> Vec<Uuid> {
     let ws = Uuid::new_v4();
     let mut ids = Vec::new();
-    for key in ["queued", "running", "completed"] {
+    for key in keys {
         ids.push(
             app.lifecycle
                 .ensure(export(ws, key), &operator())
@@ -546,6 +541,17 @@ async fn runs_read_together_are_the_runs_each_read_alone() {
                 .run_id(),
         );
     }
+    ids
+}
+
+#[tokio::test]
+async fn runs_read_together_are_the_runs_each_read_alone() {
+    // A worker reads a page of its queue in one statement; each run must fold exactly as
+    // a load of its own stream folds it, whatever its state, and an id without events is
+    // left out.
+    let db = TestDb::new().await;
+    let (app, _) = app(&db);
+    let ids = queued(&app, &["queued", "running", "completed"]).await;
     app.lifecycle.start(ids[1], &worker()).await.unwrap();
     app.lifecycle.start(ids[2], &worker()).await.unwrap();
     app.lifecycle
@@ -582,17 +588,7 @@ async fn runs_decided_together_are_committed_together_or_not_at_all() {
     // and each can then be started on its own.
     let db = TestDb::new().await;
     let (app, _) = app(&db);
-    let ws = Uuid::new_v4();
-    let mut ids = Vec::new();
-    for key in ["a", "b", "c"] {
-        ids.push(
-            app.lifecycle
-                .ensure(export(ws, key), &operator())
-                .await
-                .unwrap()
-                .run_id(),
-        );
-    }
+    let ids = queued(&app, &["a", "b", "c"]).await;
     let read = app.lifecycle.load_many(&ids).await.unwrap();
     let decide = |id: Uuid| {
         app.lifecycle

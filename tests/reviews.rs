@@ -113,17 +113,13 @@ impl Scene {
         let ctx = operator();
         let mut runs = Vec::new();
         for k in 0..n {
-            let environment = self
-                .app
-                .directory
-                .create_environment(self.workspace, Uuid::new_v4(), &format!("env {k}"), &ctx)
-                .await
-                .unwrap();
-            self.app
-                .directory
-                .capture_evidence(environment, findings(k + 1), &ctx)
-                .await
-                .unwrap();
+            let environment = common::environment_with_evidence(
+                &self.app,
+                self.workspace,
+                &format!("env {k}"),
+                findings(k + 1),
+            )
+            .await;
             match self
                 .app
                 .reviews

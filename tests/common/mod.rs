@@ -140,6 +140,26 @@ pub fn operator() -> CommandContext {
     CommandContext::new(Initiator::Actor(uuid::Uuid::from_u128(0x0123)))
 }
 
+/// A new environment `name` of `workspace` with `findings` captured as its evidence.
+pub async fn environment_with_evidence(
+    app: &App,
+    workspace: uuid::Uuid,
+    name: &str,
+    findings: serde_json::Value,
+) -> uuid::Uuid {
+    let ctx = operator();
+    let environment = app
+        .directory
+        .create_environment(workspace, uuid::Uuid::new_v4(), name, &ctx)
+        .await
+        .unwrap();
+    app.directory
+        .capture_evidence(environment, findings, &ctx)
+        .await
+        .unwrap();
+    environment
+}
+
 /// A request context for the worker.
 pub fn worker() -> CommandContext {
     CommandContext::new(Initiator::system("worker"))
