@@ -1623,11 +1623,18 @@ async fn the_worker_runs_a_page_of_reviews_on_one_held_connection() {
     // sqlx pings every connection that goes back to the pool; a worker that took one per
     // statement would give back at least five per review (the run's read, its start,
     // the draft, the document's read, the completion). It holds one for the page.
+    //
+    // The worker's own read-your-writes wait at the end of a round is left out: it polls
+    // the projections until the read horizon passes the round's last write, and that
+    // horizon is the oldest transaction of the whole server, so under other databases'
+    // load it takes a connection per poll, as many as the load makes it.
     let s = scene().await;
     let n = 16;
     let mut runs = s.queue_in_new_environments(n).await;
     let (pool, released) = counting_pool(&s).await;
-    let worker = App::from_pool(pool, s.clock.clone()).worker();
+    let worker = App::from_pool(pool, s.clock.clone())
+        .without_read_your_writes()
+        .worker();
     released.store(0, Ordering::SeqCst);
     let done = worker.run_until_idle().await.unwrap();
     let released = released.load(Ordering::SeqCst);
