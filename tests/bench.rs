@@ -360,3 +360,73 @@ async fn the_review_benchmark_drains_with_each_worker_count_each_round_and_print
         assert!(scaling[1].ends_with("× (median) |"));
     }
 }
+
+#[tokio::test]
+async fn the_review_benchmark_shows_each_drains_statements_or_refuses_in_one_line_without_pg_stat_statements(
+) {
+    let db = TestDb::unmigrated().await;
+    let preloaded: bool = sqlx::query_scalar(
+        "SELECT 'pg_stat_statements' = ANY (string_to_array(replace(current_setting('shared_preload_libraries'), ' ', ''), ','))",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    let target = DatabaseTarget::parse(&db.url()).unwrap();
+    let url = db.url();
+    let out = tokio::task::spawn_blocking(move || {
+        common::cli::runproof(
+            &url,
+            &[
+                "bench",
+                "--only",
+                "reviews",
+                "--review-requests",
+                "2",
+                "--review-composes",
+                "4",
+                "--rounds",
+                "1",
+                "--review-statements",
+                "3",
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    bench::scratch_target(&target)
+        .drop_if_exists()
+        .await
+        .unwrap();
+    if preloaded {
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        for workers in [1, 2] {
+            let heading = format!("Compose statements, round 1, {workers} worker(s), 4 reviews: ");
+            let at = out.stdout.find(&heading).expect(&out.stdout);
+            let rows: Vec<&str> = out.stdout[at..]
+                .lines()
+                .skip(4)
+                .take_while(|l| l.starts_with("| `"))
+                .collect();
+            assert_eq!(rows.len(), 3, "{}", out.stdout);
+        }
+    } else {
+        // Refused before anything is measured: one line, the environment's exit code.
+        assert_eq!(out.code, 3, "{}", out.stderr);
+        let reason = ReasonCode::BenchStatementsUnavailable;
+        assert_eq!(
+            out.stderr.lines().last(),
+            Some(
+                format!(
+                    "error: {} [{}]",
+                    reason.text(runproof_domain::lang::Lang::En),
+                    reason.code()
+                )
+                .as_str()
+            ),
+            "{}",
+            out.stderr
+        );
+        assert!(!out.stderr.contains("bench: round"), "{}", out.stderr);
+        assert!(!out.stdout.contains("compose throughput"), "{}", out.stdout);
+    }
+}

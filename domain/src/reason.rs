@@ -1031,6 +1031,11 @@ text_catalogue! {
         en: "{file}: the inclusion proof does not lead from leaf {index} to the signed root of tree size {size}: a proof hash was changed, or the proof is for another leaf or tree.",
         de: "{file}: Der Inklusionsbeweis führt nicht von Blatt {index} zum signierten Wurzel-Hash der Baumgröße {size}: Ein Beweis-Hash wurde verändert, oder der Beweis gilt einem anderen Blatt oder Baum."
     }
+    /// `bench --review-statements`: the server does not collect statement statistics.
+    BenchStatementsUnavailable = "bench.statements_unavailable" {
+        en: "bench --review-statements needs PostgreSQL's pg_stat_statements: add it to shared_preload_libraries in the server's configuration, restart the server, and run again (or leave out --review-statements).",
+        de: "bench --review-statements braucht pg_stat_statements von PostgreSQL: Es in der Serverkonfiguration zu shared_preload_libraries hinzufügen, den Server neu starten und erneut ausführen (oder --review-statements weglassen)."
+    }
 }
 }
 

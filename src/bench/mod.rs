@@ -17,6 +17,7 @@ mod replay;
 mod reviews;
 mod scale;
 pub mod seed;
+mod statements;
 
 use std::time::Duration;
 
@@ -68,6 +69,11 @@ pub struct BenchArgs {
     #[arg(long, value_delimiter = ',', default_value = "1,2",
           value_parser = clap::value_parser!(u32).range(1..=16))]
     pub review_workers: Vec<u32>,
+    /// After each compose drain, the this many statements that took the most server
+    /// time in it, from PostgreSQL's `pg_stat_statements` (which the server has to
+    /// preload); 0: none.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=50))]
+    pub review_statements: u32,
     /// Earlier captures on the environment with few captures (capture benchmark).
     #[arg(long, default_value_t = 10)]
     pub captures_few: usize,
@@ -187,6 +193,12 @@ pub async fn run(target: &DatabaseTarget, args: BenchArgs, out: &Out) -> Result<
     let mut table = Vec::new();
     let mut notes = Vec::new();
 
+    // Refused before anything is measured when the server cannot say where time went.
+    if args.wants("reviews") && args.review_statements > 0 {
+        let pool = fresh_database(&bench).await?;
+        statements::require(&pool).await?;
+        pool.close().await;
+    }
     if args.wants("lifecycle") {
         let pool = fresh_database(&bench).await?;
         let lifecycle = lifecycle::compare(&pool, &args).await?;
@@ -338,6 +350,11 @@ pub async fn run(target: &DatabaseTarget, args: BenchArgs, out: &Out) -> Result<
                 each.join(", "),
                 median(scaling)
             ));
+        }
+        for d in r.throughput.iter().filter(|d| d.statements.is_some()) {
+            if let Some(s) = &d.statements {
+                notes.push(reviews::statements_table(d, s));
+            }
         }
     }
     if args.wants("capture") {

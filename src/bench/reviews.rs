@@ -13,6 +13,7 @@ use tokio::sync::Barrier;
 use uuid::Uuid;
 
 use super::cpu::{CpuPerItem, CpuTimes, MachineCores, MachineTimes};
+use super::statements::{self, Statements};
 use super::{failed, per_second, BenchArgs};
 use crate::app::App;
 use crate::cli::error::CliError;
@@ -43,6 +44,8 @@ pub struct Drain {
     pub busy_cores: Option<f64>,
     /// What the whole machine's cores did meanwhile, where `/proc/stat` tells it.
     pub machine: Option<MachineCores>,
+    /// Where the server's time went, with `--review-statements`.
+    pub statements: Option<Statements>,
 }
 
 /// The drains with one worker count, over the rounds.
@@ -132,6 +135,10 @@ fn failed_service(e: crate::service_error::ServiceError) -> CliError {
 }
 
 pub async fn measure(pool: &PgPool, args: &BenchArgs) -> Result<ReviewFigures, CliError> {
+    let top_statements = args.review_statements as usize;
+    if top_statements > 0 {
+        statements::prepare(pool).await?;
+    }
     let app = App::from_pool(pool.clone(), Arc::new(SystemClock));
     let ctx = CommandContext::new(Initiator::system("bench"));
     let workspace = app
@@ -228,6 +235,7 @@ pub async fn measure(pool: &PgPool, args: &BenchArgs) -> Result<ReviewFigures, C
                     args.review_batch as usize,
                     round,
                     workers,
+                    top_statements,
                 )
                 .await?;
             throughput.push(drain);
@@ -262,6 +270,7 @@ impl ComposeQueue<'_> {
         batch: usize,
         round: usize,
         workers: usize,
+        top_statements: usize,
     ) -> Result<Drain, CliError> {
         let ComposeQueue {
             app,
@@ -299,6 +308,9 @@ impl ComposeQueue<'_> {
             .execute(pool)
             .await
             .map_err(failed)?;
+        if top_statements > 0 {
+            statements::reset(pool).await?;
+        }
         let cpu_before = CpuTimes::now(database);
         let machine_before = MachineTimes::now();
         let started = Instant::now();
@@ -314,6 +326,10 @@ impl ComposeQueue<'_> {
             composed += t.await.map_err(failed)?.map_err(failed)?.len();
         }
         let elapsed = started.elapsed();
+        let statements = match top_statements {
+            0 => None,
+            top => Some(statements::read(pool, top).await?),
+        };
         let rate = per_second(composed, elapsed);
         let cpu = cpu_before
             .zip(CpuTimes::now(database))
@@ -333,8 +349,42 @@ impl ComposeQueue<'_> {
             cpu,
             busy_cores,
             machine,
+            statements,
         })
     }
+}
+
+/// A drain's statements as a Markdown table: per review, what each took of the server's
+/// time executing statements.
+pub fn statements_table(d: &Drain, s: &Statements) -> String {
+    let per_review = |x: f64| x / d.composed.max(1) as f64;
+    let mut lines = vec![
+        format!(
+            "Compose statements, round {}, {} worker(s), {} reviews: {:.0} µs of statement time and {:.2} statements per review",
+            d.round + 1,
+            d.workers,
+            d.composed,
+            per_review(s.total_ms * 1000.0),
+            per_review(s.calls as f64),
+        ),
+        String::new(),
+        "| statement | calls per review | µs per review | share | rows per call |".into(),
+        "|---|---:|---:|---:|---:|".into(),
+    ];
+    for t in &s.top {
+        let mut query = t.query.replace('|', "\\|");
+        if query.chars().count() > 160 {
+            query = query.chars().take(157).collect::<String>() + "…";
+        }
+        lines.push(format!(
+            "| `{query}` | {:.2} | {:.1} | {:.1} % | {:.1} |",
+            per_review(t.calls as f64),
+            per_review(t.total_ms * 1000.0),
+            100.0 * t.total_ms / s.total_ms.max(f64::MIN_POSITIVE),
+            t.rows as f64 / t.calls.max(1) as f64,
+        ));
+    }
+    lines.join("\n")
 }
 
 /// `requests` concurrent "create or refresh" requests on one environment, released
@@ -385,7 +435,31 @@ mod tests {
             cpu: None,
             busy_cores: None,
             machine: None,
+            statements: None,
         }
+    }
+
+    #[test]
+    fn a_drains_statements_are_shown_per_review_with_their_share() {
+        let s = Statements {
+            total_ms: 400.0,
+            calls: 250,
+            top: vec![super::statements::StatementTime {
+                calls: 50,
+                total_ms: 100.0,
+                rows: 400,
+                query: "SELECT a | b FROM t".into(),
+            }],
+        };
+        let table = statements_table(&drain(0, 2, 1.0), &s);
+        assert!(
+            table.starts_with("Compose statements, round 1, 2 worker(s), 100 reviews: 4000 µs of statement time and 2.50 statements per review"),
+            "{table}"
+        );
+        assert!(
+            table.ends_with("| `SELECT a \\| b FROM t` | 0.50 | 1000.0 | 25.0 % | 8.0 |"),
+            "{table}"
+        );
     }
 
     #[test]
