@@ -655,6 +655,14 @@ async fn two_workers_racing_on_one_run_execute_it_once() {
         1,
         "{results:?}"
     );
+    // The loser counted its lost claim (runproof_worker_claims_lost_total), the winner none.
+    assert_eq!(
+        (
+            a.claims_lost() + b.claims_lost(),
+            a.claims_lost() * b.claims_lost()
+        ),
+        (1, 0)
+    );
     assert_eq!(
         s.count("SELECT count(*) FROM events WHERE event_type = 'RunStarted'")
             .await,
@@ -1651,6 +1659,7 @@ async fn the_worker_runs_a_page_of_reviews_on_one_held_connection() {
         released < n,
         "{released} connections went back to the pool for {n} reviews"
     );
+    assert_eq!(worker.claims_lost(), 0, "a worker alone loses no claim");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

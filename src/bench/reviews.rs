@@ -319,11 +319,16 @@ impl ComposeQueue<'_> {
             let worker = App::from_pool(pool.clone(), Arc::new(SystemClock))
                 .worker()
                 .with_batch(batch);
-            tasks.push(tokio::spawn(async move { worker.run_until_idle().await }));
+            tasks.push(tokio::spawn(async move {
+                let done = worker.run_until_idle().await;
+                (done, worker.claims_lost())
+            }));
         }
-        let mut composed = 0;
+        let (mut composed, mut claims_lost) = (0, 0);
         for t in tasks {
-            composed += t.await.map_err(failed)?.map_err(failed)?.len();
+            let (done, lost) = t.await.map_err(failed)?;
+            composed += done.map_err(failed)?.len();
+            claims_lost += lost;
         }
         let elapsed = started.elapsed();
         let statements = match top_statements {
@@ -339,7 +344,7 @@ impl ComposeQueue<'_> {
             .zip(MachineTimes::now())
             .map(|(before, after)| before.cores_until(after, elapsed.as_secs_f64()));
         eprintln!(
-            "bench: round {round}, {workers} worker(s): {composed} reviews in {elapsed:?} ({rate:.0}/s; CPU per review {cpu:?}, cores busy {busy_cores:?}, machine {machine:?})",
+            "bench: round {round}, {workers} worker(s): {composed} reviews in {elapsed:?} ({rate:.0}/s; claims lost {claims_lost}; CPU per review {cpu:?}, cores busy {busy_cores:?}, machine {machine:?})",
         );
         Ok(Drain {
             round,

@@ -28,6 +28,7 @@
 //! See docs/review-compose.md.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -130,6 +131,8 @@ pub struct ComposeWorker {
     clock: Arc<dyn Clock>,
     /// Runs started together, and completed together (1: each run on its own).
     batch: usize,
+    /// Runs this worker (and its clones) tried to start after another writer had.
+    claims_lost: Arc<AtomicU64>,
 }
 
 /// The worker's services for a stretch of work (a page of the queue), every statement
@@ -174,7 +177,20 @@ impl ComposeWorker {
             lifecycle,
             clock,
             batch: COMPOSE_BATCH,
+            claims_lost: Arc::new(AtomicU64::new(0)),
         }
+    }
+
+    /// How many runs this worker (and its clones) tried to start after another writer
+    /// had started them: the claims it lost to other workers (or to a reconciler that
+    /// ended the run first). Also counted in `runproof_worker_claims_lost_total`.
+    pub fn claims_lost(&self) -> u64 {
+        self.claims_lost.load(Ordering::Relaxed)
+    }
+
+    fn lost_claim(&self) {
+        self.claims_lost.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!("runproof_worker_claims_lost_total").increment(1);
     }
 
     /// The same worker starting (and completing) up to `runs` runs per commit, at least
@@ -555,7 +571,10 @@ impl ComposeWorker {
                 | Err(LifecycleError::Rejected {
                     source: OperationRunError::AlreadyRunning | OperationRunError::AlreadyCompleted,
                     ..
-                }) => return Ok(None),
+                }) => {
+                    self.lost_claim();
+                    return Ok(None);
+                }
                 Err(e) => return Err(WorkerError::NotClaimed(e)),
             }
         }
