@@ -69,8 +69,8 @@ pub struct BenchArgs {
     #[arg(long, value_delimiter = ',', default_value = "1,2",
           value_parser = clap::value_parser!(u32).range(1..=16))]
     pub review_workers: Vec<u32>,
-    /// After each compose drain, the this many statements that took the most server
-    /// time in it, from PostgreSQL's `pg_stat_statements` (which the server has to
+    /// Print, for each compose drain, this many of its statements that took the most
+    /// server time, from PostgreSQL's `pg_stat_statements` (which the server has to
     /// preload); 0: none.
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=50))]
     pub review_statements: u32,
@@ -351,7 +351,7 @@ pub async fn run(target: &DatabaseTarget, args: BenchArgs, out: &Out) -> Result<
                 median(scaling)
             ));
         }
-        for d in r.throughput.iter().filter(|d| d.statements.is_some()) {
+        for d in &r.throughput {
             if let Some(s) = &d.statements {
                 notes.push(reviews::statements_table(d, s));
             }
