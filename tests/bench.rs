@@ -31,7 +31,14 @@ async fn database_exists(db: &TestDb, name: &str) -> bool {
 /// `runproof <args>` against a fresh test database; its scratch database
 /// (`<the test's database>_bench`) is dropped afterwards. The run must succeed.
 async fn bench_cli(args: &[&str]) -> common::cli::Output {
-    let db = TestDb::unmigrated().await;
+    let out = bench_cli_on(&TestDb::unmigrated().await, args).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    out
+}
+
+/// `runproof <args>` against `db`, whatever its exit; the scratch database is dropped
+/// afterwards.
+async fn bench_cli_on(db: &TestDb, args: &[&str]) -> common::cli::Output {
     let target = DatabaseTarget::parse(&db.url()).unwrap();
     let url = db.url();
     let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
@@ -45,7 +52,6 @@ async fn bench_cli(args: &[&str]) -> common::cli::Output {
         .drop_if_exists()
         .await
         .unwrap();
-    assert_eq!(out.code, 0, "{}", out.stderr);
     out
 }
 
@@ -371,32 +377,23 @@ async fn the_review_benchmark_shows_each_drains_statements_or_refuses_in_one_lin
     .fetch_one(&db.pool)
     .await
     .unwrap();
-    let target = DatabaseTarget::parse(&db.url()).unwrap();
-    let url = db.url();
-    let out = tokio::task::spawn_blocking(move || {
-        common::cli::runproof(
-            &url,
-            &[
-                "bench",
-                "--only",
-                "reviews",
-                "--review-requests",
-                "2",
-                "--review-composes",
-                "4",
-                "--rounds",
-                "1",
-                "--review-statements",
-                "3",
-            ],
-        )
-    })
-    .await
-    .unwrap();
-    bench::scratch_target(&target)
-        .drop_if_exists()
-        .await
-        .unwrap();
+    let out = bench_cli_on(
+        &db,
+        &[
+            "bench",
+            "--only",
+            "reviews",
+            "--review-requests",
+            "2",
+            "--review-composes",
+            "4",
+            "--rounds",
+            "1",
+            "--review-statements",
+            "3",
+        ],
+    )
+    .await;
     if preloaded {
         assert_eq!(out.code, 0, "{}", out.stderr);
         for workers in [1, 2] {
