@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -322,12 +323,27 @@ impl DerefMut for StoreConnection<'_> {
     }
 }
 
+/// A connection a store holds ([`EventStore::hold`]).
+struct HeldConnection {
+    conn: tokio::sync::Mutex<PoolConnection<Postgres>>,
+    /// Its session holds advisory locks ([`EventStore::holds_session_locks`]).
+    session_locks: AtomicBool,
+}
+
+impl Drop for HeldConnection {
+    fn drop(&mut self) {
+        if *self.session_locks.get_mut() {
+            self.conn.get_mut().close_on_drop();
+        }
+    }
+}
+
 /// The event store over one pool.
 #[derive(Clone)]
 pub struct EventStore {
     pool: PgPool,
     /// The one connection every statement runs on, when the store holds one.
-    held: Option<Arc<tokio::sync::Mutex<PoolConnection<Postgres>>>>,
+    held: Option<Arc<HeldConnection>>,
     /// Wakes feed readers after each append (see [`crate::feed::notify`]).
     notifier: AppendNotifier,
 }
@@ -357,15 +373,29 @@ impl EventStore {
     pub async fn hold(&self) -> Result<EventStore, StoreError> {
         let conn = self.pool.acquire().await?;
         Ok(EventStore {
-            held: Some(Arc::new(tokio::sync::Mutex::new(conn))),
+            held: Some(Arc::new(HeldConnection {
+                conn: tokio::sync::Mutex::new(conn),
+                session_locks: AtomicBool::new(false),
+            })),
             ..self.clone()
         })
+    }
+
+    /// Says whether the held connection's session holds advisory locks: while it does,
+    /// the connection is closed instead of going back to the pool when the store and
+    /// its clones are dropped (closing the session releases them), so no lock can
+    /// outlive the work that took it. Set it before taking a lock and clear it once all
+    /// are released. Without a held connection, does nothing.
+    pub fn holds_session_locks(&self, holds: bool) {
+        if let Some(held) = &self.held {
+            held.session_locks.store(holds, Ordering::Relaxed);
+        }
     }
 
     /// The connection for the store's next statement: the held one, or one from the pool.
     pub async fn connection(&self) -> Result<StoreConnection<'_>, sqlx::Error> {
         Ok(match &self.held {
-            Some(held) => StoreConnection::Held(held.lock().await),
+            Some(held) => StoreConnection::Held(held.conn.lock().await),
             None => StoreConnection::Pooled(self.pool.acquire().await?),
         })
     }

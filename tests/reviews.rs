@@ -16,6 +16,7 @@ use runproof::clock::{Clock, ManualClock};
 use runproof::event_store::NewEvent;
 use runproof::lifecycle::EnsureRun;
 use runproof::reconciliation;
+use runproof::reviews::claim_hints;
 use runproof::reviews::worker::Executed;
 use runproof::reviews::{Claim, ComposeJob, Feedback, Finish};
 use runproof::service_error::ServiceError;
@@ -1780,12 +1781,17 @@ async fn the_worker_pages_past_queued_rows_it_cannot_claim() {
     for run in &front {
         direct.lifecycle.start(*run, &operator()).await.unwrap();
     }
-    let done = direct.worker().run_until_idle().await.unwrap();
+    let worker = direct.worker();
+    let done = worker.run_until_idle().await.unwrap();
     holder.rollback().await.unwrap();
     assert!(
         matches!(&done[..], [(r, Executed::Composed { .. })] if *r == runnable),
         "the runnable run behind the unclaimable ones was executed: {done:?}"
     );
+    // The worker read the runs after taking their hints and passed the started ones
+    // without trying to claim them.
+    assert_eq!(worker.claims_lost(), 0);
+    assert!(worker.runs_left_to_others() >= front.len() as u64);
 }
 
 #[tokio::test]
@@ -1822,4 +1828,106 @@ fn a_conflict_that_outlasts_the_retries_names_the_environment() {
     assert!(text.contains("the environment"), "{text}");
     assert!(!text.contains("run"), "{text}");
     assert!(text.ends_with("[environment.concurrent_change]"), "{text}");
+}
+
+/// The claim hints (advisory locks of the hint class) held in the scene's database.
+async fn claim_hints_held(s: &Scene) -> i64 {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM pg_locks \
+         WHERE locktype = 'advisory' AND objsubid = 2 AND classid::int8 = $1 \
+           AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+    )
+    .bind(i64::from(claim_hints::HINT_CLASS))
+    .fetch_one(&s.db.pool)
+    .await
+    .unwrap()
+}
+
+/// A session of its own holding the claim hint of `run`, as another worker would.
+async fn hint_held_elsewhere(s: &Scene, run: Uuid) -> sqlx::PgConnection {
+    use sqlx::Connection;
+    let mut holder = sqlx::PgConnection::connect(&s.db.url()).await.unwrap();
+    sqlx::query("SELECT pg_advisory_lock($1, $2)")
+        .bind(claim_hints::HINT_CLASS)
+        .bind(claim_hints::hint_key(run))
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    holder
+}
+
+#[tokio::test]
+async fn a_run_another_worker_holds_the_hint_of_is_left_to_it_until_the_rounds_last_sweep() {
+    // Another session holds one run's claim hint and never lets go (a worker that
+    // stopped moving). The worker leaves that run to it while it has other work, and
+    // its round's last sweep executes it anyway: a hint steers, it never strands a run.
+    let s = scene().await;
+    let runs = s.queue_in_new_environments(10).await;
+    let contested = runs[3];
+    let holder = hint_held_elsewhere(&s, contested).await;
+    let worker = s.app.worker();
+    let done = worker.run_until_idle().await.unwrap();
+    assert!(
+        done.iter()
+            .all(|(_, e)| matches!(e, Executed::Composed { .. })),
+        "{done:?}"
+    );
+    let executed: Vec<Uuid> = done.iter().map(|(run, _)| *run).collect();
+    assert_eq!(executed.len(), runs.len(), "{executed:?}");
+    assert_eq!(
+        executed.last(),
+        Some(&contested),
+        "the run whose hint was held elsewhere went last"
+    );
+    assert!(worker.runs_left_to_others() >= 1);
+    assert_eq!(worker.claims_lost(), 0);
+    // The worker let go of every hint it took: only the other session's is left.
+    assert_eq!(claim_hints_held(&s).await, 1);
+    use sqlx::Connection;
+    holder.close().await.unwrap();
+    assert_eq!(claim_hints_held(&s).await, 0);
+}
+
+#[tokio::test]
+async fn a_held_connection_dropped_with_claim_hints_is_closed_and_releases_them() {
+    // A worker stopped or cancelled mid-page drops its held connection without releasing
+    // the page's hints: the connection must not go back to the pool with them (another
+    // caller would inherit them); closing its session releases them.
+    let s = scene().await;
+    let run = s.run_id().await;
+    let store = s.app.store.hold().await.unwrap();
+    let pid: i32 = {
+        let mut conn = store.connection().await.unwrap();
+        sqlx::query_scalar("SELECT pg_backend_pid()")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap()
+    };
+    let mut hints = claim_hints::ClaimHints::on(store.clone());
+    assert_eq!(hints.take(&[run]).await.unwrap(), vec![run]);
+    assert_eq!(claim_hints_held(&s).await, 1);
+    drop(hints);
+    drop(store);
+    // The close runs on a task of its own; wait (bounded) for the session to end.
+    let mut alive = true;
+    for _ in 0..500 {
+        alive = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $1)")
+            .bind(pid)
+            .fetch_one(&s.db.pool)
+            .await
+            .unwrap();
+        if !alive {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(!alive, "the session holding the hint was closed");
+    assert_eq!(claim_hints_held(&s).await, 0);
+
+    // Released hints leave the connection to the pool, holding none.
+    let store = s.app.store.hold().await.unwrap();
+    let mut hints = claim_hints::ClaimHints::on(store.clone());
+    assert_eq!(hints.take(&[run]).await.unwrap(), vec![run]);
+    hints.release().await.unwrap();
+    assert_eq!(claim_hints_held(&s).await, 0);
 }

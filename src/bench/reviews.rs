@@ -321,14 +321,15 @@ impl ComposeQueue<'_> {
                 .with_batch(batch);
             tasks.push(tokio::spawn(async move {
                 let done = worker.run_until_idle().await;
-                (done, worker.claims_lost())
+                (done, worker.claims_lost(), worker.runs_left_to_others())
             }));
         }
-        let (mut composed, mut claims_lost) = (0, 0);
+        let (mut composed, mut claims_lost, mut left) = (0, 0, 0);
         for t in tasks {
-            let (done, lost) = t.await.map_err(failed)?;
+            let (done, lost, left_to_others) = t.await.map_err(failed)?;
             composed += done.map_err(failed)?.len();
             claims_lost += lost;
+            left += left_to_others;
         }
         let elapsed = started.elapsed();
         let rate = per_second(composed, elapsed);
@@ -345,7 +346,7 @@ impl ComposeQueue<'_> {
             top => Some(statements::read(pool, top).await?),
         };
         eprintln!(
-            "bench: round {round}, {workers} worker(s): {composed} reviews in {elapsed:?} ({rate:.0}/s; claims lost {claims_lost}; CPU per review {cpu:?}, cores busy {busy_cores:?}, machine {machine:?})",
+            "bench: round {round}, {workers} worker(s): {composed} reviews in {elapsed:?} ({rate:.0}/s; claims lost {claims_lost}, runs left to another worker {left}; CPU per review {cpu:?}, cores busy {busy_cores:?}, machine {machine:?})",
         );
         Ok(Drain {
             round,

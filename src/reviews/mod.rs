@@ -1,6 +1,7 @@
 //! The review service: the feedback of a compose request, the steps of composing a
 //! review (used by the compose worker), and publishing and archiving.
 
+pub mod claim_hints;
 mod publish;
 pub mod worker;
 

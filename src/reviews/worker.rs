@@ -39,7 +39,7 @@ use runproof_adapters::{AdapterRegistry, Handled, Reconciler};
 use runproof_domain::initiator::Initiator;
 use runproof_domain::metadata::CommandContext;
 use runproof_domain::operation_run::{
-    CompletionNote, Failure, OperationRun, OperationRunError, TerminalOutcome,
+    CompletionNote, Failure, OperationRun, OperationRunError, RunStatus, TerminalOutcome,
 };
 use runproof_domain::reconciliation::{RecordKind, RecordRef};
 use runproof_domain::review::{EnvironmentReview, ReviewStatus};
@@ -50,6 +50,7 @@ use sqlx::PgPool;
 use tracing::{info, info_span, warn, Instrument};
 use uuid::Uuid;
 
+use super::claim_hints::ClaimHints;
 use super::{Claim, ComposeError, ComposeJob, Finish, ReviewService};
 use crate::clock::Clock;
 use crate::event_store::{EventStore, Loaded, NewEvent};
@@ -133,6 +134,18 @@ pub struct ComposeWorker {
     batch: usize,
     /// Runs this worker (and its clones) tried to start after another writer had.
     claims_lost: Arc<AtomicU64>,
+    /// Runs this worker (and its clones) left to another worker holding their hint.
+    left_to_others: Arc<AtomicU64>,
+}
+
+/// How executing (part of) a page ended.
+enum PageEnd {
+    /// Every run was tried; `executed`: some run was executed.
+    Done { executed: bool },
+    /// A claim was lost and the rest of the page left to the worker that won it.
+    Left { executed: bool },
+    /// `stop()` said so.
+    Stopped,
 }
 
 /// The worker's services for a stretch of work (a page of the queue), every statement
@@ -144,6 +157,8 @@ pub struct ComposeWorker {
 struct OnConnection {
     reviews: ReviewService,
     lifecycle: RunLifecycle,
+    /// The claim hints of the page's runs this worker is on.
+    hints: ClaimHints,
 }
 
 fn worker_context() -> CommandContext {
@@ -178,6 +193,7 @@ impl ComposeWorker {
             clock,
             batch: COMPOSE_BATCH,
             claims_lost: Arc::new(AtomicU64::new(0)),
+            left_to_others: Arc::new(AtomicU64::new(0)),
         }
     }
 
@@ -186,6 +202,18 @@ impl ComposeWorker {
     /// ended the run first). Also counted in `runproof_worker_claims_lost_total`.
     pub fn claims_lost(&self) -> u64 {
         self.claims_lost.load(Ordering::Relaxed)
+    }
+
+    /// How many times this worker (and its clones) left a queued run to another worker
+    /// that held its claim hint ([`super::claim_hints`]), in sweeps that may. Also
+    /// counted in `runproof_worker_runs_left_total`.
+    pub fn runs_left_to_others(&self) -> u64 {
+        self.left_to_others.load(Ordering::Relaxed)
+    }
+
+    fn left_to_others(&self, runs: u64) {
+        self.left_to_others.fetch_add(runs, Ordering::Relaxed);
+        metrics::counter!("runproof_worker_runs_left_total").increment(runs);
     }
 
     fn lost_claim(&self) {
@@ -213,6 +241,7 @@ impl ComposeWorker {
             .map_err(|e| WorkerError::Service(e.into()))?;
         Ok(OnConnection {
             reviews: self.reviews.on_store(store.clone()),
+            hints: ClaimHints::on(store.clone()),
             lifecycle: self.lifecycle.on_store(store),
         })
     }
@@ -257,12 +286,15 @@ impl ComposeWorker {
         // lags) are paged past, so they never hide the queued runs behind them. A sweep
         // that executed something starts again from the front (new runs may have come).
         //
-        // Workers share one queue: a claim that loses says another worker is on this
-        // page, so the loser leaves the page to it and goes on with the next one; two
-        // workers then spread over the queue instead of trying every run both (each
-        // losing claim costs a read of the run). A sweep that left runs behind that way
-        // and executed nothing is followed by one that tries every run, so a round ends
-        // only after a sweep found nothing it could claim — as without the yielding.
+        // Workers share one queue. A worker takes the claim hints of the page's runs
+        // before it reads them ([`super::claim_hints`]) and leaves the runs whose hint
+        // another worker holds to that worker; and a claim that loses says another worker
+        // is on this page, so the loser leaves the rest of the page to it. Workers then
+        // spread over the queue instead of trying the same runs. A sweep that left runs
+        // behind that way and executed nothing is followed by one that tries every run it
+        // sees, another worker's last — so a round ends only after a sweep found nothing
+        // it could claim, as without the hints, and a hint held by a worker that stopped
+        // moving strands nothing.
         let mut after: Option<(DateTime<Utc>, Uuid)> = None;
         let mut executed_in_sweep = false;
         let mut yield_on_loss = true;
@@ -288,65 +320,143 @@ impl ComposeWorker {
             let len = queued.len();
             queued.rotate_left(random_below(len));
             let mut on = self.hold().await?;
-            // The page's runs, read in one statement (instead of one per run); a run
-            // another worker started since only makes its claim conflict.
-            let mut read = match on.lifecycle.load_many(&queued).await {
-                Ok(runs) => runs,
+            let (mine, theirs): (Vec<Uuid>, Vec<Uuid>) = match on.hints.take(&queued).await {
+                Ok(taken) => {
+                    let taken: HashSet<Uuid> = taken.into_iter().collect();
+                    queued.into_iter().partition(|run| taken.contains(run))
+                }
                 Err(e) => {
-                    warn!(error = %e, "could not read the page's runs; reading each by itself");
+                    warn!(error = %e, "could not take the page's claim hints; trying every run");
                     on = self.hold().await?;
-                    HashMap::new()
+                    (queued, Vec::new())
                 }
             };
-            let mut pending = queued.into_iter();
-            'page: loop {
-                if stop() {
-                    return Ok(done);
+            if yield_on_loss && !theirs.is_empty() {
+                self.left_to_others(theirs.len() as u64);
+                left_in_sweep = true;
+            }
+            let mut page_end = self
+                .execute_page(&mut on, mine, yield_on_loss, stop, on_run, &mut done)
+                .await;
+            if !yield_on_loss && !theirs.is_empty() && matches!(page_end, Ok(PageEnd::Done { .. }))
+            {
+                // A round's last sweep: the runs other workers held, read again now,
+                // after this worker's own (their holders have had that long).
+                let executed = matches!(page_end, Ok(PageEnd::Done { executed: true }));
+                page_end = self
+                    .execute_page(&mut on, theirs, yield_on_loss, stop, on_run, &mut done)
+                    .await
+                    .map(|end| match end {
+                        PageEnd::Done { executed: later } => PageEnd::Done {
+                            executed: executed || later,
+                        },
+                        end => end,
+                    });
+            }
+            self.release_hints(&mut on).await;
+            match page_end? {
+                PageEnd::Done { executed } => executed_in_sweep |= executed,
+                PageEnd::Left { executed } => {
+                    executed_in_sweep |= executed;
+                    left_in_sweep = true;
                 }
-                let chunk: Vec<Uuid> = pending.by_ref().take(self.batch).collect();
-                if chunk.is_empty() {
-                    break;
-                }
-                // Runs of a fingerprint composed for the first time, started together
-                // and completed together; the others (and all of them, when another
-                // write came first) one by one.
-                let alone = if chunk.len() > 1 {
-                    let (executed, alone) = self.execute_together(&mut on, &chunk, &read).await?;
-                    for (run_id, executed) in executed {
-                        executed_in_sweep = true;
-                        on_run(run_id, &executed);
-                        done.push((run_id, executed));
-                    }
-                    alone
-                } else {
-                    chunk
-                };
-                for run_id in alone {
-                    if stop() {
-                        return Ok(done);
-                    }
-                    let executed = match self
-                        .execute_claimed(&on, run_id, read.remove(&run_id))
-                        .await
-                    {
-                        Ok(Some(executed)) => executed,
-                        Ok(None) if yield_on_loss => {
-                            left_in_sweep = true;
-                            break 'page;
-                        }
-                        Ok(None) => continue,
-                        Err(WorkerError::NotClaimed(e)) => {
-                            warn!(run_id = %run_id, error = %e, "could not claim the run; it stays queued");
-                            on = self.hold().await?;
-                            continue;
-                        }
-                        Err(e) => self.interrupted(&mut on, run_id, &e).await?,
-                    };
-                    executed_in_sweep = true;
+                PageEnd::Stopped => return Ok(done),
+            }
+        }
+    }
+
+    /// Executes `runs` of a page: reads them (in one statement), passes those the log
+    /// shows started (another worker got there first) and claims the others, in
+    /// batches where it can. A lost claim ends the page early when `yield_on_loss`.
+    async fn execute_page(
+        &self,
+        on: &mut OnConnection,
+        runs: Vec<Uuid>,
+        yield_on_loss: bool,
+        stop: &(dyn Fn() -> bool + Sync),
+        on_run: &mut (dyn FnMut(Uuid, &Executed) + Send),
+        done: &mut Vec<(Uuid, Executed)>,
+    ) -> Result<PageEnd, WorkerError> {
+        let mut executed_any = false;
+        if runs.is_empty() {
+            return Ok(PageEnd::Done { executed: false });
+        }
+        // The runs, read in one statement (instead of one per run), after their hints
+        // were taken: a run another worker started since it was paged is passed here,
+        // and one started after this read only makes its claim conflict.
+        let mut read = match on.lifecycle.load_many(&runs).await {
+            Ok(read) => read,
+            Err(e) => {
+                warn!(error = %e, "could not read the page's runs; reading each by itself");
+                *on = self.hold().await?;
+                HashMap::new()
+            }
+        };
+        let (runs, started): (Vec<Uuid>, Vec<Uuid>) = runs.into_iter().partition(|run| {
+            read.get(run)
+                .and_then(OperationRun::state)
+                .is_none_or(|state| state.status == RunStatus::Queued)
+        });
+        if !started.is_empty() {
+            self.left_to_others(started.len() as u64);
+        }
+        let mut pending = runs.into_iter();
+        loop {
+            if stop() {
+                return Ok(PageEnd::Stopped);
+            }
+            let chunk: Vec<Uuid> = pending.by_ref().take(self.batch).collect();
+            if chunk.is_empty() {
+                return Ok(PageEnd::Done {
+                    executed: executed_any,
+                });
+            }
+            // Runs of a fingerprint composed for the first time, started together and
+            // completed together; the others (and all of them, when another write came
+            // first) one by one.
+            let alone = if chunk.len() > 1 {
+                let (executed, alone) = self.execute_together(on, &chunk, &read).await?;
+                for (run_id, executed) in executed {
+                    executed_any = true;
                     on_run(run_id, &executed);
                     done.push((run_id, executed));
                 }
+                alone
+            } else {
+                chunk
+            };
+            for run_id in alone {
+                if stop() {
+                    return Ok(PageEnd::Stopped);
+                }
+                let executed = match self.execute_claimed(on, run_id, read.remove(&run_id)).await {
+                    Ok(Some(executed)) => executed,
+                    Ok(None) if yield_on_loss => {
+                        return Ok(PageEnd::Left {
+                            executed: executed_any,
+                        })
+                    }
+                    Ok(None) => continue,
+                    Err(WorkerError::NotClaimed(e)) => {
+                        warn!(run_id = %run_id, error = %e, "could not claim the run; it stays queued");
+                        *on = self.hold().await?;
+                        continue;
+                    }
+                    Err(e) => self.interrupted(on, run_id, &e).await?,
+                };
+                executed_any = true;
+                on_run(run_id, &executed);
+                done.push((run_id, executed));
             }
+        }
+    }
+
+    /// Lets go of the page's claim hints before the held connection goes back to the
+    /// pool. A failure is logged: the connection is then closed instead (see
+    /// [`super::claim_hints`]), which releases them.
+    async fn release_hints(&self, on: &mut OnConnection) {
+        if let Err(e) = on.hints.release().await {
+            warn!(error = %e, "could not release the page's claim hints; closing the connection");
         }
     }
 
