@@ -75,19 +75,44 @@ pub async fn get(
     workspace_id: Uuid,
     hash: &str,
 ) -> Result<Option<Value>, DocumentReadError> {
-    let text: Option<String> = sqlx::query_scalar(
-        "SELECT document::text FROM evidence_documents WHERE workspace_id = $1 AND content_hash = $2",
+    get_many(conn, &[(workspace_id, hash)])
+        .await?
+        .pop()
+        .unwrap_or(Ok(None))
+}
+
+/// The documents at `addresses` (workspace, content hash), read in one statement, in
+/// their order: each only of its workspace and checked against its hash — `None` for a
+/// document not stored, [`DocumentReadError::Tampered`] for one that no longer matches.
+/// The error of the whole read is the statement's.
+pub async fn get_many(
+    conn: &mut PgConnection,
+    addresses: &[(Uuid, &str)],
+) -> Result<Vec<Result<Option<Value>, DocumentReadError>>, sqlx::Error> {
+    let (workspaces, hashes): (Vec<Uuid>, Vec<&str>) = addresses.iter().copied().unzip();
+    let rows: Vec<(i32, String)> = sqlx::query_as(
+        "SELECT a.ord::int4, d.document::text \
+         FROM unnest($1::uuid[], $2::text[]) WITH ORDINALITY AS a(workspace_id, content_hash, ord) \
+         JOIN evidence_documents d \
+           ON d.workspace_id = a.workspace_id AND d.content_hash = a.content_hash",
     )
-    .bind(workspace_id)
-    .bind(hash)
-    .fetch_optional(conn)
+    .bind(&workspaces)
+    .bind(&hashes)
+    .fetch_all(conn)
     .await?;
-    let document = text
-        .map(|t| serde_json::from_str::<Value>(&t))
-        .transpose()
-        .map_err(|_| DocumentReadError::Tampered)?;
-    match document {
-        Some(d) if content_hash(&d) != hash => Err(DocumentReadError::Tampered),
-        other => Ok(other),
+    let mut documents: Vec<Result<Option<Value>, DocumentReadError>> =
+        addresses.iter().map(|_| Ok(None)).collect();
+    for (ord, text) in rows {
+        let Some(i) = usize::try_from(ord).ok().and_then(|o| o.checked_sub(1)) else {
+            continue;
+        };
+        let (Some(slot), Some((_, hash))) = (documents.get_mut(i), addresses.get(i)) else {
+            continue;
+        };
+        *slot = match serde_json::from_str::<Value>(&text) {
+            Ok(d) if content_hash(&d) == *hash => Ok(Some(d)),
+            _ => Err(DocumentReadError::Tampered),
+        };
     }
+    Ok(documents)
 }

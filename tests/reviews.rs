@@ -1931,3 +1931,53 @@ async fn a_held_connection_dropped_with_claim_hints_is_closed_and_releases_them(
     hints.release().await.unwrap();
     assert_eq!(claim_hints_held(&s).await, 0);
 }
+
+#[tokio::test]
+async fn a_batch_reads_its_documents_together_and_fails_only_the_run_whose_document_was_edited() {
+    // Four first composes go as one batch; their evidence documents are read in one
+    // statement. The third one's stored document was edited behind the store's guard:
+    // its run fails (review.compose_failed), each other run composes its own document.
+    let s = scene().await;
+    let runs = s.queue_in_new_environments(4).await;
+    let edited = runproof_domain::findings::content_hash(&findings(3));
+    sqlx::raw_sql(&format!(
+        "ALTER TABLE evidence_documents DISABLE TRIGGER evidence_documents_append_only_rows; \
+         UPDATE evidence_documents SET document = '{{\"findings\": []}}' WHERE content_hash = '{edited}'; \
+         ALTER TABLE evidence_documents ENABLE TRIGGER evidence_documents_append_only_rows;"
+    ))
+    .execute(&s.db.pool)
+    .await
+    .unwrap();
+    let done = s.app.worker().run_until_idle().await.unwrap();
+    assert_eq!(done.len(), runs.len(), "{done:?}");
+    for (run, executed) in &done {
+        if *run == runs[2] {
+            assert!(matches!(executed, Executed::Failed { .. }), "{done:?}");
+        } else {
+            assert!(matches!(executed, Executed::Composed { .. }), "{done:?}");
+        }
+    }
+    // Each composed review holds its own evidence: findings(k) has k findings.
+    for (k, run) in runs.iter().enumerate().filter(|(k, _)| *k != 2) {
+        let review: Uuid =
+            sqlx::query_scalar("SELECT id FROM environment_reviews WHERE run_id = $1")
+                .bind(run)
+                .fetch_one(&s.db.pool)
+                .await
+                .unwrap();
+        let content = s.review(review).await.state.content.unwrap();
+        assert_eq!(
+            (content.snapshot_content_hash, content.total_findings),
+            (
+                runproof_domain::findings::content_hash(&findings(k + 1)),
+                k as u64 + 1
+            ),
+            "run {k}"
+        );
+    }
+    assert_eq!(
+        transactions_of(&s, "RunStarted", &runs).await.len(),
+        1,
+        "the four runs started in one commit"
+    );
+}

@@ -498,29 +498,27 @@ impl ReviewService {
     /// store by the job's workspace and content hash (never from a projection, which
     /// could lag or be stopped; the store is written with the capture event).
     pub async fn compose_content(&self, job: &ComposeJob) -> Result<ReviewContent, ComposeError> {
-        let mut conn = self
-            .writer
-            .store()
-            .connection()
+        let read = self
+            .read_documents(&[job])
             .await
-            .map_err(ComposeError::Store)?;
-        let document = evidence_documents::get(&mut conn, job.workspace_id, &job.content_hash)
-            .await
-            .map_err(|e| match e {
-                DocumentReadError::Read(e) => ComposeError::Store(e),
-                DocumentReadError::Tampered => ComposeError::Failed(ComposeFailure),
-            })?
-            .ok_or(ComposeError::Failed(ComposeFailure))?;
-        drop(conn);
-        fail::fail_point!("compose.inside_compose", |arg: Option<String>| {
-            if arg.as_deref() == Some("abort") {
-                std::process::abort()
-            }
-            Err(ComposeError::Failed(ComposeFailure))
-        });
-        let document =
-            FindingsDocument::parse(&document).map_err(|_| ComposeError::Failed(ComposeFailure))?;
-        Ok(compose(&document, &job.content_hash))
+            .map_err(ComposeError::Store)?
+            .pop()
+            .unwrap_or(Ok(None));
+        compose_read(job, read)
+    }
+
+    /// The evidence documents of `jobs`, in their order, read from the document store in
+    /// one statement (for a batch of runs), each to be composed with [`compose_read`].
+    pub async fn read_documents(
+        &self,
+        jobs: &[&ComposeJob],
+    ) -> Result<Vec<DocumentRead>, sqlx::Error> {
+        let addresses: Vec<(Uuid, &str)> = jobs
+            .iter()
+            .map(|job| (job.workspace_id, job.content_hash.as_str()))
+            .collect();
+        let mut conn = self.writer.store().connection().await?;
+        evidence_documents::get_many(&mut conn, &addresses).await
     }
 
     /// The events that finish the run's draft — ready with its content, or failed —
@@ -649,6 +647,30 @@ fn job_from(run_id: Uuid, run: &OperationRun) -> Result<ComposeJob, ServiceError
         ));
     }
     Ok(job)
+}
+
+/// A job's evidence document as read from the document store ([`ReviewService::read_documents`]).
+pub type DocumentRead = Result<Option<serde_json::Value>, DocumentReadError>;
+
+/// Composes the content of `job` from its evidence document as `read`: a document that
+/// is missing, no longer matches its hash or is not a findings document fails the
+/// compose.
+pub fn compose_read(job: &ComposeJob, read: DocumentRead) -> Result<ReviewContent, ComposeError> {
+    let document = read
+        .map_err(|e| match e {
+            DocumentReadError::Read(e) => ComposeError::Store(e),
+            DocumentReadError::Tampered => ComposeError::Failed(ComposeFailure),
+        })?
+        .ok_or(ComposeError::Failed(ComposeFailure))?;
+    fail::fail_point!("compose.inside_compose", |arg: Option<String>| {
+        if arg.as_deref() == Some("abort") {
+            std::process::abort()
+        }
+        Err(ComposeError::Failed(ComposeFailure))
+    });
+    let document =
+        FindingsDocument::parse(&document).map_err(|_| ComposeError::Failed(ComposeFailure))?;
+    Ok(compose(&document, &job.content_hash))
 }
 
 /// Why composing failed: the content could not be made, or a read failed.

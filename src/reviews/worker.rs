@@ -7,7 +7,9 @@
 //! new draft are appended in one transaction — steps 1 and 2 below in the same commit as
 //! the claim of the run; any conflict writes nothing and the worker goes the long way.
 //! Up to [`COMPOSE_BATCH`] such runs (`--batch`) start in one commit and, once each is
-//! composed, complete in one commit ([`ComposeWorker::with_batch`]). Execution:
+//! composed, complete in one commit ([`ComposeWorker::with_batch`]). Workers side by side
+//! keep off each other's runs with claim hints ([`super::claim_hints`]), which steer who
+//! tries a run first and never decide it. Execution:
 //!
 //! 1. read the fingerprint slot from its stream — a ready or published review with the
 //!    run's fingerprint exists: complete as "duplicate recovered", no new review; a draft
@@ -51,7 +53,7 @@ use tracing::{info, info_span, warn, Instrument};
 use uuid::Uuid;
 
 use super::claim_hints::ClaimHints;
-use super::{Claim, ComposeError, ComposeJob, Finish, ReviewService};
+use super::{compose_read, Claim, ComposeError, ComposeJob, DocumentRead, Finish, ReviewService};
 use crate::clock::Clock;
 use crate::event_store::{EventStore, Loaded, NewEvent};
 use crate::lifecycle::{LifecycleError, RunLifecycle};
@@ -507,11 +509,24 @@ impl ComposeWorker {
                 return Ok((Vec::new(), runs.to_vec()));
             }
         }
+        // The batch's evidence documents, read in one statement; on a failure, each is
+        // read when its run is composed, on a new connection.
+        let jobs: Vec<&ComposeJob> = starts.iter().map(|(job, _)| job).collect();
+        let mut documents = match on.reviews.read_documents(&jobs).await {
+            Ok(documents) => documents.into_iter().map(Some).collect(),
+            Err(e) => {
+                warn!(error = %e, "could not read the batch's evidence documents; reading each by itself");
+                *on = self.hold().await?;
+                Vec::new()
+            }
+        }
+        .into_iter();
         let mut executed = Vec::with_capacity(starts.len());
         let mut composed = Vec::with_capacity(starts.len());
         for (job, review) in starts {
             let run_id = job.run_id;
-            let result = match self.compose(on, job, review, &ctx).await {
+            let read = documents.next().flatten();
+            let result = match self.compose(on, job, review, read, &ctx).await {
                 Ok(Composing::Complete(c)) => {
                     composed.push(c);
                     continue;
@@ -751,7 +766,7 @@ impl ComposeWorker {
         ctx: &CommandContext,
     ) -> Result<Executed, WorkerError> {
         let run_id = job.run_id;
-        match self.compose(on, job, review, ctx).await? {
+        match self.compose(on, job, review, None, ctx).await? {
             Composing::Complete(c) => self.complete(on, c, ctx).await,
             Composing::Settle => self.settle(run_id, ctx).await,
         }
@@ -764,14 +779,19 @@ impl ComposeWorker {
         on: &OnConnection,
         job: ComposeJob,
         review: Box<Loaded<EnvironmentReview>>,
+        read: Option<DocumentRead>,
         ctx: &CommandContext,
     ) -> Result<Composing, WorkerError> {
         let review_id = review.aggregate.state().map_or(Uuid::nil(), |r| r.id);
         fail::fail_point!("compose.after_slot_claim", |_| std::process::abort());
         fail::fail_point!("compose.after_draft_created", |_| std::process::abort());
 
-        // 3. Compose.
-        let finish = match on.reviews.compose_content(&job).await {
+        // 3. Compose (from the document read with the batch's, or read now).
+        let content = match read {
+            Some(read) => compose_read(&job, read),
+            None => on.reviews.compose_content(&job).await,
+        };
+        let finish = match content {
             Ok(content) => Finish::Ready(content),
             Err(ComposeError::Failed(_)) => Finish::Failed,
             Err(ComposeError::Store(e)) => return Err(WorkerError::Queue(e)),
