@@ -1036,6 +1036,12 @@ text_catalogue! {
         en: "bench --review-statements needs PostgreSQL's pg_stat_statements: add it to shared_preload_libraries in the server's configuration, restart the server, and run again (or leave out --review-statements).",
         de: "bench --review-statements braucht pg_stat_statements von PostgreSQL: Es in der Serverkonfiguration zu shared_preload_libraries hinzufügen, den Server neu starten und erneut ausführen (oder --review-statements weglassen)."
     }
+    /// `bench`: a compose drain executed fewer runs than it queued; its figures would be
+    /// wrong, so none is printed.
+    BenchDrainIncomplete = "bench.drain_incomplete" {
+        en: "The compose drain executed {executed} of the {queued} runs it queued, so its figures would be wrong: the workers did not see the rest queued. Usually a long transaction on the server holds the views back (runproof lag names it); end it and run again.",
+        de: "Der Compose-Durchlauf hat {executed} der {queued} eingereihten Läufe ausgeführt, seine Zahlen wären also falsch: Die Worker haben die übrigen nicht als eingereiht gesehen. Meist hält eine lange Transaktion auf dem Server die Sichten zurück (runproof lag nennt sie); sie beenden und erneut ausführen."
+    }
 }
 }
 

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use runproof_domain::initiator::Initiator;
 use runproof_domain::metadata::CommandContext;
+use runproof_domain::ReasonCode;
 use serde_json::{json, Value};
 use sqlx::PgPool;
 use tokio::sync::Barrier;
@@ -332,6 +333,15 @@ impl ComposeQueue<'_> {
             left += left_to_others;
         }
         let elapsed = started.elapsed();
+        if composed != composes {
+            return Err(CliError::environment_state(
+                ReasonCode::BenchDrainIncomplete,
+                vec![
+                    ("executed", composed.to_string()),
+                    ("queued", composes.to_string()),
+                ],
+            ));
+        }
         let rate = per_second(composed, elapsed);
         let cpu = cpu_before
             .zip(CpuTimes::now(database))
