@@ -150,6 +150,21 @@ enum PageEnd {
     Stopped,
 }
 
+impl PageEnd {
+    /// This end of a page's second part, after a first part that executed `before`.
+    fn after(self, before: bool) -> Self {
+        match self {
+            PageEnd::Done { executed } => PageEnd::Done {
+                executed: executed || before,
+            },
+            PageEnd::Left { executed } => PageEnd::Left {
+                executed: executed || before,
+            },
+            PageEnd::Stopped => PageEnd::Stopped,
+        }
+    }
+}
+
 /// The worker's services for a stretch of work (a page of the queue), every statement
 /// on one connection held for the stretch ([`EventStore::hold`]): a review's statements
 /// — its start (with the draft, for a new fingerprint), the document's read and the
@@ -340,20 +355,16 @@ impl ComposeWorker {
             let mut page_end = self
                 .execute_page(&mut on, mine, yield_on_loss, stop, on_run, &mut done)
                 .await;
-            if !yield_on_loss && !theirs.is_empty() && matches!(page_end, Ok(PageEnd::Done { .. }))
+            if let (false, false, Ok(PageEnd::Done { executed })) =
+                (yield_on_loss, theirs.is_empty(), &page_end)
             {
                 // A round's last sweep: the runs other workers held, read again now,
                 // after this worker's own (their holders have had that long).
-                let executed = matches!(page_end, Ok(PageEnd::Done { executed: true }));
+                let before = *executed;
                 page_end = self
                     .execute_page(&mut on, theirs, yield_on_loss, stop, on_run, &mut done)
                     .await
-                    .map(|end| match end {
-                        PageEnd::Done { executed: later } => PageEnd::Done {
-                            executed: executed || later,
-                        },
-                        end => end,
-                    });
+                    .map(|end| end.after(before));
             }
             self.release_hints(&mut on).await;
             match page_end? {
