@@ -333,15 +333,7 @@ impl ComposeQueue<'_> {
             left += left_to_others;
         }
         let elapsed = started.elapsed();
-        if composed != composes {
-            return Err(CliError::environment_state(
-                ReasonCode::BenchDrainIncomplete,
-                vec![
-                    ("executed", composed.to_string()),
-                    ("queued", composes.to_string()),
-                ],
-            ));
-        }
+        drain_complete(composed, composes)?;
         let rate = per_second(composed, elapsed);
         let cpu = cpu_before
             .zip(CpuTimes::now(database))
@@ -439,9 +431,35 @@ async fn burst(
     Ok(latencies)
 }
 
+/// Refuses a drain that executed fewer (or more) runs than it queued: its rate would
+/// not be a figure.
+fn drain_complete(executed: usize, queued: usize) -> Result<(), CliError> {
+    if executed == queued {
+        return Ok(());
+    }
+    Err(CliError::environment_state(
+        ReasonCode::BenchDrainIncomplete,
+        vec![
+            ("executed", executed.to_string()),
+            ("queued", queued.to_string()),
+        ],
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_drain_that_executed_fewer_runs_than_it_queued_is_refused_naming_both_counts() {
+        assert!(drain_complete(4000, 4000).is_ok());
+        let refused = drain_complete(0, 4000).unwrap_err();
+        let en = refused.message(runproof_domain::Lang::En);
+        assert!(en.contains("executed 0 of the 4000 runs"), "{en}");
+        assert!(en.ends_with("[bench.drain_incomplete]"), "{en}");
+        let de = refused.message(runproof_domain::Lang::De);
+        assert!(de.contains("0 der 4000"), "{de}");
+    }
 
     fn drain(round: usize, workers: usize, rate: f64) -> Drain {
         Drain {
