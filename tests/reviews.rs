@@ -1864,7 +1864,7 @@ async fn a_run_another_worker_holds_the_hint_of_is_left_to_it_until_the_rounds_l
     let s = scene().await;
     let runs = s.queue_in_new_environments(10).await;
     let contested = runs[3];
-    let holder = hint_held_elsewhere(&s, contested).await;
+    let mut holder = hint_held_elsewhere(&s, contested).await;
     let worker = s.app.worker();
     let done = worker.run_until_idle().await.unwrap();
     assert!(
@@ -1883,8 +1883,14 @@ async fn a_run_another_worker_holds_the_hint_of_is_left_to_it_until_the_rounds_l
     assert_eq!(worker.claims_lost(), 0);
     // The worker let go of every hint it took: only the other session's is left.
     assert_eq!(claim_hints_held(&s).await, 1);
-    use sqlx::Connection;
-    holder.close().await.unwrap();
+    // (Unlocked in its session: a closed session's locks go only once the server has
+    // ended the backend, a moment after the close returns.)
+    sqlx::query("SELECT pg_advisory_unlock($1, $2)")
+        .bind(claim_hints::HINT_CLASS)
+        .bind(claim_hints::hint_key(contested))
+        .execute(&mut holder)
+        .await
+        .unwrap();
     assert_eq!(claim_hints_held(&s).await, 0);
 }
 
