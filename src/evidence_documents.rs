@@ -68,19 +68,6 @@ pub enum DocumentReadError {
     Tampered,
 }
 
-/// The document `content_hash` of `workspace_id` — only of that workspace — checked
-/// against its hash.
-pub async fn get(
-    conn: &mut PgConnection,
-    workspace_id: Uuid,
-    hash: &str,
-) -> Result<Option<Value>, DocumentReadError> {
-    get_many(conn, &[(workspace_id, hash)])
-        .await?
-        .pop()
-        .unwrap_or(Ok(None))
-}
-
 /// The documents at `addresses` (workspace, content hash), read in one statement, in
 /// their order: each only of its workspace and checked against its hash — `None` for a
 /// document not stored, [`DocumentReadError::Tampered`] for one that no longer matches.

@@ -73,14 +73,18 @@ impl ClaimHints {
         .bind(&keys)
         .fetch_all(&mut *conn)
         .await?;
-        let taken: Vec<Uuid> = taken
+        let mut runs_taken = Vec::with_capacity(taken.len());
+        for i in taken
             .into_iter()
             .filter_map(|ord| usize::try_from(ord).ok()?.checked_sub(1))
-            .filter_map(|i| runs.get(i).copied())
-            .collect();
-        self.held.extend(taken.iter().map(|r| hint_key(*r)));
+        {
+            if let (Some(run), Some(key)) = (runs.get(i), keys.get(i)) {
+                runs_taken.push(*run);
+                self.held.push(*key);
+            }
+        }
         self.unsure = false;
-        Ok(taken)
+        Ok(runs_taken)
     }
 
     /// Releases every hint taken, in one statement. Once they are released the

@@ -142,27 +142,12 @@ pub struct ComposeWorker {
 
 /// How executing (part of) a page ended.
 enum PageEnd {
-    /// Every run was tried; `executed`: some run was executed.
-    Done { executed: bool },
+    /// Every run was tried.
+    Done,
     /// A claim was lost and the rest of the page left to the worker that won it.
-    Left { executed: bool },
+    Left,
     /// `stop()` said so.
     Stopped,
-}
-
-impl PageEnd {
-    /// This end of a page's second part, after a first part that executed `before`.
-    fn after(self, before: bool) -> Self {
-        match self {
-            PageEnd::Done { executed } => PageEnd::Done {
-                executed: executed || before,
-            },
-            PageEnd::Left { executed } => PageEnd::Left {
-                executed: executed || before,
-            },
-            PageEnd::Stopped => PageEnd::Stopped,
-        }
-    }
 }
 
 /// The worker's services for a stretch of work (a page of the queue), every statement
@@ -352,27 +337,22 @@ impl ComposeWorker {
                 self.left_to_others(theirs.len() as u64);
                 left_in_sweep = true;
             }
+            let done_before = done.len();
             let mut page_end = self
                 .execute_page(&mut on, mine, yield_on_loss, stop, on_run, &mut done)
                 .await;
-            if let (false, false, Ok(PageEnd::Done { executed })) =
-                (yield_on_loss, theirs.is_empty(), &page_end)
-            {
+            if !yield_on_loss && !theirs.is_empty() && matches!(page_end, Ok(PageEnd::Done)) {
                 // A round's last sweep: the runs other workers held, read again now,
                 // after this worker's own (their holders have had that long).
-                let before = *executed;
                 page_end = self
                     .execute_page(&mut on, theirs, yield_on_loss, stop, on_run, &mut done)
-                    .await
-                    .map(|end| end.after(before));
+                    .await;
             }
             self.release_hints(&mut on).await;
+            executed_in_sweep |= done.len() > done_before;
             match page_end? {
-                PageEnd::Done { executed } => executed_in_sweep |= executed,
-                PageEnd::Left { executed } => {
-                    executed_in_sweep |= executed;
-                    left_in_sweep = true;
-                }
+                PageEnd::Done => {}
+                PageEnd::Left => left_in_sweep = true,
                 PageEnd::Stopped => return Ok(done),
             }
         }
@@ -390,9 +370,8 @@ impl ComposeWorker {
         on_run: &mut (dyn FnMut(Uuid, &Executed) + Send),
         done: &mut Vec<(Uuid, Executed)>,
     ) -> Result<PageEnd, WorkerError> {
-        let mut executed_any = false;
         if runs.is_empty() {
-            return Ok(PageEnd::Done { executed: false });
+            return Ok(PageEnd::Done);
         }
         // The runs, read in one statement (instead of one per run), after their hints
         // were taken: a run another worker started since it was paged is passed here,
@@ -420,9 +399,7 @@ impl ComposeWorker {
             }
             let chunk: Vec<Uuid> = pending.by_ref().take(self.batch).collect();
             if chunk.is_empty() {
-                return Ok(PageEnd::Done {
-                    executed: executed_any,
-                });
+                return Ok(PageEnd::Done);
             }
             // Runs of a fingerprint composed for the first time, started together and
             // completed together; the others (and all of them, when another write came
@@ -430,7 +407,6 @@ impl ComposeWorker {
             let alone = if chunk.len() > 1 {
                 let (executed, alone) = self.execute_together(on, &chunk, &read).await?;
                 for (run_id, executed) in executed {
-                    executed_any = true;
                     on_run(run_id, &executed);
                     done.push((run_id, executed));
                 }
@@ -444,11 +420,7 @@ impl ComposeWorker {
                 }
                 let executed = match self.execute_claimed(on, run_id, read.remove(&run_id)).await {
                     Ok(Some(executed)) => executed,
-                    Ok(None) if yield_on_loss => {
-                        return Ok(PageEnd::Left {
-                            executed: executed_any,
-                        })
-                    }
+                    Ok(None) if yield_on_loss => return Ok(PageEnd::Left),
                     Ok(None) => continue,
                     Err(WorkerError::NotClaimed(e)) => {
                         warn!(run_id = %run_id, error = %e, "could not claim the run; it stays queued");
@@ -457,7 +429,6 @@ impl ComposeWorker {
                     }
                     Err(e) => self.interrupted(on, run_id, &e).await?,
                 };
-                executed_any = true;
                 on_run(run_id, &executed);
                 done.push((run_id, executed));
             }
