@@ -68,20 +68,7 @@ async fn a_batch_whose_completion_loses_completes_each_run_alone_and_the_ended_o
     let db = TestDb::new().await;
     let app = App::from_pool(db.pool.clone(), Arc::new(SystemClock));
     let ctx = operator();
-    let workspace = app
-        .directory
-        .create_workspace(Uuid::new_v4(), "Contoso", &ctx)
-        .await
-        .unwrap();
-    let actor = app
-        .directory
-        .create_actor(Uuid::new_v4(), "Ada", &ctx)
-        .await
-        .unwrap();
-    app.directory
-        .add_member(workspace, actor, &ctx)
-        .await
-        .unwrap();
+    let (workspace, actor) = common::workspace_with_member(&app).await;
     let mut environments = Vec::new();
     let mut runs = Vec::new();
     for k in 0..3 {
@@ -154,12 +141,12 @@ async fn a_batch_whose_completion_loses_completes_each_run_alone_and_the_ended_o
         vec![1, 1],
         "each composed run completed alone: {completion_commits:?}"
     );
-    let composed: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM events WHERE event_type = 'ReviewComposed'")
-            .fetch_one(&db.pool)
-            .await
-            .unwrap();
-    assert_eq!(composed, 2, "the ended run's review was not composed");
+    assert_eq!(
+        db.count("SELECT count(*) FROM events WHERE event_type = 'ReviewComposed'")
+            .await,
+        2,
+        "the ended run's review was not composed"
+    );
     common::wait_projected(&db, &app.projector).await;
     let outcome: String = sqlx::query_scalar("SELECT outcome FROM operation_runs WHERE id = $1")
         .bind(ended)
@@ -183,11 +170,10 @@ async fn a_batch_whose_completion_loses_completes_each_run_alone_and_the_ended_o
         matches!(&done[..], [(r, Executed::Composed { .. })] if *r == next),
         "{done:?}"
     );
-    let taken_over: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM events WHERE event_type = 'ReviewDraftTakenOver'")
-            .fetch_one(&db.pool)
-            .await
-            .unwrap();
-    assert_eq!(taken_over, 1);
+    assert_eq!(
+        db.count("SELECT count(*) FROM events WHERE event_type = 'ReviewDraftTakenOver'")
+            .await,
+        1
+    );
     scenario.teardown();
 }

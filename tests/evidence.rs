@@ -37,20 +37,7 @@ struct Scene {
 async fn scene_on(db: TestDb) -> Scene {
     let (app, _) = app(&db);
     let ctx = operator();
-    let workspace = app
-        .directory
-        .create_workspace(Uuid::new_v4(), "Contoso", &ctx)
-        .await
-        .unwrap();
-    let actor = app
-        .directory
-        .create_actor(Uuid::new_v4(), "Ada", &ctx)
-        .await
-        .unwrap();
-    app.directory
-        .add_member(workspace, actor, &ctx)
-        .await
-        .unwrap();
+    let (workspace, actor) = common::workspace_with_member(&app).await;
     let environment = app
         .directory
         .create_environment(workspace, Uuid::new_v4(), "prod", &ctx)
@@ -63,10 +50,6 @@ async fn scene_on(db: TestDb) -> Scene {
         environment,
         actor,
     }
-}
-
-async fn count(db: &TestDb, sql: &str) -> i64 {
-    sqlx::query_scalar(sql).fetch_one(&db.pool).await.unwrap()
 }
 
 #[tokio::test]
@@ -168,7 +151,7 @@ async fn the_document_store_refuses_updates_deletes_and_truncation() {
         assert!(refused.is_err(), "{sql} was allowed");
     }
     assert_eq!(
-        count(&s.db, "SELECT count(*) FROM evidence_documents").await,
+        s.db.count("SELECT count(*) FROM evidence_documents").await,
         1
     );
 }
@@ -275,7 +258,7 @@ async fn captures_stored_in_the_1_0_shape_are_moved_to_the_store_by_the_migratio
     assert_eq!(latest.snapshot_id, snapshot_id);
     common::wait_projected(&s.db, &s.app.projector).await;
     assert_eq!(
-        count(&s.db, "SELECT count(*) FROM evidence_snapshots").await,
+        s.db.count("SELECT count(*) FROM evidence_snapshots").await,
         1
     );
     s.app
@@ -346,7 +329,8 @@ async fn an_environment_with_many_captures_loads_from_its_cached_state_exactly_a
     let first = s.app.store.load::<ManagedEnvironment>(&id).await.unwrap();
     assert_eq!(first.version, 41);
     assert_eq!(
-        count(&s.db, "SELECT count(*) FROM aggregate_state_cache").await,
+        s.db.count("SELECT count(*) FROM aggregate_state_cache")
+            .await,
         1
     );
     // Loaded with its workspace in one statement, from the cached state: the same.

@@ -37,20 +37,7 @@ async fn setup() -> Setup {
     let db = TestDb::new().await;
     let app = App::from_pool(db.pool.clone(), Arc::new(SystemClock));
     let ctx = operator();
-    let workspace = app
-        .directory
-        .create_workspace(Uuid::new_v4(), "Contoso", &ctx)
-        .await
-        .unwrap();
-    let actor = app
-        .directory
-        .create_actor(Uuid::new_v4(), "Ada", &ctx)
-        .await
-        .unwrap();
-    app.directory
-        .add_member(workspace, actor, &ctx)
-        .await
-        .unwrap();
+    let (workspace, actor) = common::workspace_with_member(&app).await;
     let environment = app
         .directory
         .create_environment(workspace, Uuid::new_v4(), "prod", &ctx)

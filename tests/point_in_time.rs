@@ -45,10 +45,6 @@ fn positions(url: &str, id: Uuid) -> Vec<i64> {
         .collect()
 }
 
-async fn count(db: &TestDb, sql: &str) -> i64 {
-    sqlx::query_scalar(sql).fetch_one(&db.pool).await.unwrap()
-}
-
 /// A run `other` queued at t0, then run `run` queued at t0+1 s, started at t0+2 s and
 /// completed at t0+3 s (a manual clock).
 async fn story() -> (TestDb, Uuid, Uuid) {
@@ -283,15 +279,13 @@ async fn points_that_cannot_be_shown_are_refused_in_one_line_and_nothing_is_writ
         .await
         .unwrap();
     common::wait_projected(&db, &app.projector).await;
-    let last = count(&db, "SELECT max(position) FROM events").await;
+    let last = db.count("SELECT max(position) FROM events").await;
     assert!(gap < last);
 
-    let events = count(&db, "SELECT count(*) FROM events").await;
-    let tables = count(
-        &db,
-        "SELECT count(*) FROM pg_class WHERE relkind = 'r' AND relpersistence <> 't'",
-    )
-    .await;
+    let events = db.count("SELECT count(*) FROM events").await;
+    let tables = db
+        .count("SELECT count(*) FROM pg_class WHERE relkind = 'r' AND relpersistence <> 't'")
+        .await;
     let future = rfc3339(Utc::now() + Duration::days(365));
     for (point, reason) in [
         ("yesterday", ReasonCode::AsOfInvalid),
@@ -331,13 +325,10 @@ async fn points_that_cannot_be_shown_are_refused_in_one_line_and_nothing_is_writ
     let de = runproof(&url, &["--lang", "de", "runs", "list", "--at", &future]);
     assert!(de.stderr.contains("liegt in der Zukunft"), "{}", de.stderr);
 
-    assert_eq!(count(&db, "SELECT count(*) FROM events").await, events);
+    assert_eq!(db.count("SELECT count(*) FROM events").await, events);
     assert_eq!(
-        count(
-            &db,
-            "SELECT count(*) FROM pg_class WHERE relkind = 'r' AND relpersistence <> 't'"
-        )
-        .await,
+        db.count("SELECT count(*) FROM pg_class WHERE relkind = 'r' AND relpersistence <> 't'")
+            .await,
         tables
     );
 }
@@ -485,11 +476,9 @@ async fn runs_list_at_a_time_matches_what_runs_list_showed_at_that_time() {
     // a moment after the client has: bounded, it must happen.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
-        let left = count(
-            &db,
-            "SELECT count(*) FROM pg_class WHERE relname LIKE 'operation_runs__as_of%'",
-        )
-        .await;
+        let left = db
+            .count("SELECT count(*) FROM pg_class WHERE relname LIKE 'operation_runs__as_of%'")
+            .await;
         if left == 0 {
             break;
         }

@@ -60,20 +60,7 @@ async fn scene() -> Scene {
     let db = TestDb::new().await;
     let (app, clock) = app(&db);
     let ctx = operator();
-    let workspace = app
-        .directory
-        .create_workspace(Uuid::new_v4(), "Contoso", &ctx)
-        .await
-        .unwrap();
-    let actor = app
-        .directory
-        .create_actor(Uuid::new_v4(), "Ada", &ctx)
-        .await
-        .unwrap();
-    app.directory
-        .add_member(workspace, actor, &ctx)
-        .await
-        .unwrap();
+    let (workspace, actor) = common::workspace_with_member(&app).await;
     let environment = app
         .directory
         .create_environment(workspace, Uuid::new_v4(), "prod", &ctx)
@@ -1929,6 +1916,12 @@ async fn a_held_connection_dropped_with_claim_hints_is_closed_and_releases_them(
     }
     assert!(!alive, "the session holding the hint was closed");
     assert_eq!(claim_hints_held(&s).await, 0);
+    // The next worker takes the run and composes it.
+    let done = s.app.worker().run_until_idle().await.unwrap();
+    assert!(
+        matches!(&done[..], [(r, Executed::Composed { .. })] if *r == run),
+        "{done:?}"
+    );
 
     // Released hints leave the connection to the pool, holding none.
     let store = s.app.store.hold().await.unwrap();

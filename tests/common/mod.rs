@@ -87,6 +87,14 @@ impl TestDb {
         format!("{head}/{}", self.name)
     }
 
+    /// The one number `sql` selects (a count, a maximum).
+    pub async fn count(&self, sql: &str) -> i64 {
+        sqlx::query_scalar(sql)
+            .fetch_one(&self.pool)
+            .await
+            .expect("count")
+    }
+
     /// A new pool on this database (a "second process").
     pub async fn second_pool(&self) -> PgPool {
         PgPoolOptions::new()
@@ -158,6 +166,26 @@ pub async fn environment_with_evidence(
         .await
         .unwrap();
     environment
+}
+
+/// The workspace "Contoso" with its member "Ada": (workspace, actor).
+pub async fn workspace_with_member(app: &App) -> (uuid::Uuid, uuid::Uuid) {
+    let ctx = operator();
+    let workspace = app
+        .directory
+        .create_workspace(uuid::Uuid::new_v4(), "Contoso", &ctx)
+        .await
+        .unwrap();
+    let actor = app
+        .directory
+        .create_actor(uuid::Uuid::new_v4(), "Ada", &ctx)
+        .await
+        .unwrap();
+    app.directory
+        .add_member(workspace, actor, &ctx)
+        .await
+        .unwrap();
+    (workspace, actor)
 }
 
 /// A request context for the worker.
