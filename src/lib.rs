@@ -37,6 +37,7 @@
 pub mod app;
 pub mod audit;
 pub mod bench;
+mod claims_in_flight;
 pub mod cli;
 pub mod clock;
 pub mod console;

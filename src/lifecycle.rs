@@ -34,6 +34,7 @@ use serde_json::Value;
 use tracing::{debug, info_span, Instrument};
 use uuid::Uuid;
 
+use crate::claims_in_flight::{ClaimsInFlight, Turn};
 use crate::clock::Clock;
 use crate::event_store::{EventStore, Loaded, NewEvent, StoreError};
 use crate::writer::Writer;
@@ -196,6 +197,7 @@ pub struct RunLifecycle {
     writer: Writer,
     clock: Arc<dyn Clock>,
     written: Written,
+    claims: ClaimsInFlight,
 }
 
 impl RunLifecycle {
@@ -204,6 +206,7 @@ impl RunLifecycle {
             writer,
             clock,
             written: Written::default(),
+            claims: ClaimsInFlight::default(),
         }
     }
 
@@ -214,6 +217,10 @@ impl RunLifecycle {
             writer: self.writer.without_read_your_writes(),
             clock: self.clock.clone(),
             written: self.written.clone(),
+            // A follower answers when its leader did, and that one waits for the views
+            // only with read-your-writes: requests of the two modes do not follow each
+            // other.
+            claims: ClaimsInFlight::default(),
         }
     }
 
@@ -282,22 +289,53 @@ impl RunLifecycle {
         );
         let span = info_span!("lifecycle.ensure", identity = %identity, run_type = %run_type);
         async {
-            if !self.written.slot_taken(&identity) {
-                if let Some(queued) = self.try_claim_new(&req, run_type, &identity, ctx).await? {
-                    return Ok(queued);
-                }
-                self.written.note_slot_taken(&identity);
+            // One request of this process ensures the identity at a time; the others
+            // that come meanwhile answer with its run ([`ClaimsInFlight`]).
+            let lead = match self.claims.turn(identity.as_str()) {
+                Turn::Lead(lead) => Some(lead),
+                Turn::Follow(follow) => match follow.answer().await {
+                    Some(run_id) => {
+                        debug!(%run_id, "answered by the request ensuring the identity");
+                        metrics::counter!("runproof_ensure_followed_total").increment(1);
+                        return Ok(Ensured::Existing(run_id));
+                    }
+                    None => None,
+                },
+            };
+            fail::fail_point!("lifecycle.ensure_lead");
+            let ensured = self.ensure_here(&req, run_type, &identity, ctx).await;
+            if let (Some(lead), Ok(ensured)) = (lead, &ensured) {
+                lead.answer(ensured.run_id());
             }
-            for attempt in 1..=ENSURE_ATTEMPTS {
-                match self.try_ensure(&req, run_type, &identity, ctx).await? {
-                    Some(ensured) => return Ok(ensured),
-                    None => debug!(attempt, "lost the slot race; re-reading"),
-                }
-            }
-            Err(LifecycleError::Conflict(None))
+            ensured
         }
         .instrument(span)
         .await
+    }
+
+    /// Ensures the identity's run from its slot: claims the slot as if it were empty the
+    /// first time this process sees the identity, and reads it otherwise (or after the
+    /// claim found it taken).
+    async fn ensure_here(
+        &self,
+        req: &EnsureRun,
+        run_type: RunType,
+        identity: &IdentityHash,
+        ctx: &CommandContext,
+    ) -> Result<Ensured, LifecycleError> {
+        if !self.written.slot_taken(identity) {
+            if let Some(queued) = self.try_claim_new(req, run_type, identity, ctx).await? {
+                return Ok(queued);
+            }
+            self.written.note_slot_taken(identity);
+        }
+        for attempt in 1..=ENSURE_ATTEMPTS {
+            match self.try_ensure(req, run_type, identity, ctx).await? {
+                Some(ensured) => return Ok(ensured),
+                None => debug!(attempt, "lost the slot race; re-reading"),
+            }
+        }
+        Err(LifecycleError::Conflict(None))
     }
 
     /// The first claim of a slot this process has not seen taken: decided on the empty

@@ -106,6 +106,47 @@ async fn concurrent_ensure_calls_from_two_processes_also_yield_one_run() {
     assert_eq!(ids.len(), 1);
 }
 
+/// Requests of one process that come together follow the first ([`ClaimsInFlight`] in
+/// `src/claims_in_flight.rs`), so the race above is mostly won in memory. Here each of
+/// 32 callers is a process of its own: all 32 claim the slot, and the store's concurrency
+/// check alone leaves one run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn thirty_two_processes_claiming_one_identity_at_once_yield_exactly_one_run() {
+    let db = TestDb::new().await;
+    let (ws, env) = (Uuid::new_v4(), Uuid::new_v4());
+    let barrier = Arc::new(Barrier::new(32));
+    let mut calls = Vec::new();
+    for _ in 0..32 {
+        let app =
+            runproof::app::App::from_pool(db.pool.clone(), Arc::new(runproof::clock::SystemClock));
+        let barrier = barrier.clone();
+        calls.push(tokio::spawn(async move {
+            barrier.wait().await;
+            app.lifecycle.ensure(compose(ws, env), &operator()).await
+        }));
+    }
+    let mut results = Vec::new();
+    for c in calls {
+        results.push(c.await.unwrap().unwrap());
+    }
+    let ids: HashSet<Uuid> = results.iter().map(|r| r.run_id()).collect();
+    assert_eq!(ids.len(), 1, "every caller got the same run");
+    assert_eq!(
+        results
+            .iter()
+            .filter(|r| matches!(r, Ensured::Queued(_)))
+            .count(),
+        1,
+        "exactly one caller queued it"
+    );
+    let queued_events: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM events WHERE event_type = 'RunQueued'")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(queued_events, 1, "the log holds exactly one queued run");
+}
+
 #[tokio::test]
 async fn an_active_run_is_reused_and_a_completed_one_is_not() {
     let db = TestDb::new().await;
