@@ -66,6 +66,12 @@ use crate::service_error::ServiceError;
 /// page boundary — where one leaves a page to the other — a quarter as often.
 pub const CLAIM_BATCH: i64 = 64;
 
+/// The largest page a worker reads: when other workers held runs of its last page, it
+/// reads its own page's worth plus as many more as they held, so that its share — what a
+/// catch-up and a page's statements are paid for — stays about [`CLAIM_BATCH`] however
+/// many workers drain the queue (bounded for the claim hints it may take at once).
+pub const MAX_PAGE: i64 = 4 * CLAIM_BATCH;
+
 /// Runs a worker starts in one commit, and completes in one commit, by default (see
 /// [`ComposeWorker::with_batch`]). Each commit waits for a WAL flush, a fixed cost the
 /// workers of one server queue for: eight runs per commit take two of a review's two
@@ -301,9 +307,10 @@ impl ComposeWorker {
         let mut executed_in_sweep = false;
         let mut yield_on_loss = true;
         let mut left_in_sweep = false;
+        let mut page_size = CLAIM_BATCH;
         loop {
             self.catch_up().await;
-            let page = self.queued_after(after).await?;
+            let page = self.queued_after(after, page_size).await?;
             let Some(&(last_id, last_at)) = page.last() else {
                 match (executed_in_sweep, left_in_sweep && yield_on_loss) {
                     (true, _) => yield_on_loss = true,
@@ -321,6 +328,7 @@ impl ComposeWorker {
             // random place in the page.
             let len = queued.len();
             queued.rotate_left(random_below(len));
+            let left_before = self.runs_left_to_others();
             let mut on = self.hold().await?;
             let (mine, theirs): (Vec<Uuid>, Vec<Uuid>) = match on.hints.take(&queued).await {
                 Ok(taken) => {
@@ -350,6 +358,10 @@ impl ComposeWorker {
             }
             self.release_hints(&mut on).await;
             executed_in_sweep |= done.len() > done_before;
+            // The next page: a page's worth plus as many runs as were the others' on this
+            // one (held, or started already), so this worker's own share of it stays
+            // about a page ([`MAX_PAGE`]).
+            page_size = next_page(self.runs_left_to_others().saturating_sub(left_before));
             match page_end? {
                 PageEnd::Done => {}
                 PageEnd::Left => left_in_sweep = true,
@@ -580,13 +592,14 @@ impl ComposeWorker {
         Ok(Executed::Interrupted)
     }
 
-    /// A page of the queue: up to [`CLAIM_BATCH`] queued compose runs after the cursor
+    /// A page of the queue: up to `size` queued compose runs after the cursor
     /// `after` (from the front without one), in (created_at, id) order — read from the
     /// cursor on through `operation_runs_stale_queued_idx`, so a page costs the same
     /// however long the queue before it.
     async fn queued_after(
         &self,
         after: Option<(DateTime<Utc>, Uuid)>,
+        size: i64,
     ) -> Result<Vec<(Uuid, DateTime<Utc>)>, sqlx::Error> {
         let run_type = RunType::EnvironmentReviewCompose.key();
         match after {
@@ -599,7 +612,7 @@ impl ComposeWorker {
                 .bind(run_type)
                 .bind(at)
                 .bind(id)
-                .bind(CLAIM_BATCH)
+                .bind(size)
                 .fetch_all(&self.pool)
                 .await
             }
@@ -610,7 +623,7 @@ impl ComposeWorker {
                      ORDER BY created_at, id LIMIT $2",
                 )
                 .bind(run_type)
-                .bind(CLAIM_BATCH)
+                .bind(size)
                 .fetch_all(&self.pool)
                 .await
             }
@@ -943,6 +956,14 @@ fn finished(run_id: Uuid, executed: &Executed, since: std::time::Instant) {
 }
 
 /// A number in `0..n` (0 when `n` is 0), random enough to spread workers over a page.
+/// The size of the page after one where `left` runs were other workers': a page's worth
+/// plus those, at most [`MAX_PAGE`].
+fn next_page(left: u64) -> i64 {
+    i64::try_from(left)
+        .map_or(MAX_PAGE, |left| CLAIM_BATCH.saturating_add(left))
+        .min(MAX_PAGE)
+}
+
 fn random_below(n: usize) -> usize {
     match n {
         0 => 0,
@@ -958,5 +979,22 @@ fn note(reason_code: ReasonCode, review_id: Uuid, status: ReviewStatus) -> Compl
             id: review_id,
             status: status.record_status(),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_worker_whose_page_was_shared_reads_its_share_plus_the_others_next_time() {
+        // Alone: a page.
+        assert_eq!(next_page(0), CLAIM_BATCH);
+        // Half of a page was another worker's: the next page holds a page of its own.
+        assert_eq!(next_page(32), CLAIM_BATCH + 32);
+        assert_eq!(next_page(64), 2 * CLAIM_BATCH);
+        // Never more than MAX_PAGE, however many were left.
+        assert_eq!(next_page(10_000), MAX_PAGE);
+        assert_eq!(next_page(u64::MAX), MAX_PAGE);
     }
 }
