@@ -12,7 +12,8 @@
 //! command that appends is decided this way; a refusal or a no-op is always decided on
 //! the stream as read, so no answer comes from memory alone. An `ensure` on an identity
 //! this process has not seen claims the slot as if it were empty, in a statement that
-//! appends only if the slot's stream is still empty.
+//! appends only if the slot's stream is still empty. Requests that ensure one identity at
+//! the same moment follow the first and answer with its run ([`ClaimsInFlight`]).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
