@@ -87,14 +87,12 @@ impl Lead {
 
 impl Drop for Lead {
     fn drop(&mut self) {
-        let mut leads = self.leads.lock().unwrap_or_else(PoisonError::into_inner);
-        // The entry is this lead's: a new lead is only made once it is gone.
-        if leads
-            .get(&self.identity)
-            .is_some_and(|r| r.same_channel(&self.answer.subscribe()))
-        {
-            leads.remove(&self.identity);
-        }
+        // The entry is this lead's: only a lead removes its entry, and a new lead is only
+        // made once it is gone.
+        self.leads
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&self.identity);
     }
 }
 

@@ -7,6 +7,8 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use common::{app, operator, worker, TestDb};
+use runproof::app::App;
+use runproof::clock::SystemClock;
 use runproof::lifecycle::{EnsureRun, Ensured};
 use runproof_domain::identity::IdentityHash;
 use runproof_domain::operation_run::TerminalOutcome;
@@ -17,35 +19,31 @@ use tokio::sync::Barrier;
 use uuid::Uuid;
 
 fn compose(workspace: Uuid, environment: Uuid) -> EnsureRun {
-    EnsureRun {
-        workspace_id: workspace,
-        environment_id: Some(environment),
-        run_type: "environment.review.compose".into(),
-        identity_inputs: json!({ "fingerprint": "sha256:abc" }),
-        context: json!({ "fingerprint": "sha256:abc" }),
-    }
+    common::compose_request(workspace, environment, "sha256:abc")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn thirty_two_concurrent_ensure_calls_for_one_identity_yield_exactly_one_run() {
-    let db = TestDb::new().await;
-    let (app, _) = app(&db);
-    let app = Arc::new(app);
-    let (ws, env) = (Uuid::new_v4(), Uuid::new_v4());
-    let barrier = Arc::new(Barrier::new(32));
+/// One ensure of the identity per app in `apps`, all released together; their answers.
+async fn ensure_at_once(apps: Vec<App>, workspace: Uuid, environment: Uuid) -> Vec<Ensured> {
+    let barrier = Arc::new(Barrier::new(apps.len()));
     let mut calls = Vec::new();
-    for _ in 0..32 {
-        let app = app.clone();
+    for app in apps {
         let barrier = barrier.clone();
         calls.push(tokio::spawn(async move {
             barrier.wait().await;
-            app.lifecycle.ensure(compose(ws, env), &operator()).await
+            app.lifecycle
+                .ensure(compose(workspace, environment), &operator())
+                .await
         }));
     }
     let mut results = Vec::new();
     for c in calls {
         results.push(c.await.unwrap().unwrap());
     }
+    results
+}
+
+/// Every caller got the same run, exactly one queued it, and the log holds one queued run.
+async fn assert_one_run(db: &TestDb, results: &[Ensured]) {
     let ids: HashSet<Uuid> = results.iter().map(|r| r.run_id()).collect();
     assert_eq!(ids.len(), 1, "every caller got the same run");
     let queued = results
@@ -53,13 +51,21 @@ async fn thirty_two_concurrent_ensure_calls_for_one_identity_yield_exactly_one_r
         .filter(|r| matches!(r, Ensured::Queued(_)))
         .count();
     assert_eq!(queued, 1, "exactly one caller queued it");
+    assert_eq!(
+        db.count("SELECT count(*) FROM events WHERE event_type = 'RunQueued'")
+            .await,
+        1,
+        "the log holds exactly one queued run"
+    );
+}
 
-    let queued_events: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM events WHERE event_type = 'RunQueued'")
-            .fetch_one(&db.pool)
-            .await
-            .unwrap();
-    assert_eq!(queued_events, 1, "the log holds exactly one queued run");
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn thirty_two_concurrent_ensure_calls_for_one_identity_yield_exactly_one_run() {
+    let db = TestDb::new().await;
+    let (app, _) = app(&db);
+    let (ws, env) = (Uuid::new_v4(), Uuid::new_v4());
+    let results = ensure_at_once(vec![app; 32], ws, env).await;
+    assert_one_run(&db, &results).await;
     let identity = IdentityHash::of(
         ws,
         Some(env),
@@ -77,32 +83,19 @@ async fn thirty_two_concurrent_ensure_calls_for_one_identity_yield_exactly_one_r
 async fn concurrent_ensure_calls_from_two_processes_also_yield_one_run() {
     let db = TestDb::new().await;
     let (first, _) = app(&db);
-    let second = runproof::app::App::from_pool(
-        db.second_pool().await,
-        Arc::new(runproof::clock::SystemClock),
-    );
+    let second = App::from_pool(db.second_pool().await, Arc::new(SystemClock));
     let (ws, env) = (Uuid::new_v4(), Uuid::new_v4());
-    let barrier = Arc::new(Barrier::new(16));
-    let mut calls = Vec::new();
-    for i in 0..16 {
-        let app = if i % 2 == 0 {
-            first.clone()
-        } else {
-            second.clone()
-        };
-        let barrier = barrier.clone();
-        calls.push(tokio::spawn(async move {
-            barrier.wait().await;
-            app.lifecycle
-                .ensure(compose(ws, env), &operator())
-                .await
-                .unwrap()
-        }));
-    }
-    let mut ids = HashSet::new();
-    for c in calls {
-        ids.insert(c.await.unwrap().run_id());
-    }
+    let apps = (0..16)
+        .map(|i| match i % 2 {
+            0 => first.clone(),
+            _ => second.clone(),
+        })
+        .collect();
+    let ids: HashSet<Uuid> = ensure_at_once(apps, ws, env)
+        .await
+        .iter()
+        .map(|r| r.run_id())
+        .collect();
     assert_eq!(ids.len(), 1);
 }
 
@@ -114,37 +107,11 @@ async fn concurrent_ensure_calls_from_two_processes_also_yield_one_run() {
 async fn thirty_two_processes_claiming_one_identity_at_once_yield_exactly_one_run() {
     let db = TestDb::new().await;
     let (ws, env) = (Uuid::new_v4(), Uuid::new_v4());
-    let barrier = Arc::new(Barrier::new(32));
-    let mut calls = Vec::new();
-    for _ in 0..32 {
-        let app =
-            runproof::app::App::from_pool(db.pool.clone(), Arc::new(runproof::clock::SystemClock));
-        let barrier = barrier.clone();
-        calls.push(tokio::spawn(async move {
-            barrier.wait().await;
-            app.lifecycle.ensure(compose(ws, env), &operator()).await
-        }));
-    }
-    let mut results = Vec::new();
-    for c in calls {
-        results.push(c.await.unwrap().unwrap());
-    }
-    let ids: HashSet<Uuid> = results.iter().map(|r| r.run_id()).collect();
-    assert_eq!(ids.len(), 1, "every caller got the same run");
-    assert_eq!(
-        results
-            .iter()
-            .filter(|r| matches!(r, Ensured::Queued(_)))
-            .count(),
-        1,
-        "exactly one caller queued it"
-    );
-    let queued_events: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM events WHERE event_type = 'RunQueued'")
-            .fetch_one(&db.pool)
-            .await
-            .unwrap();
-    assert_eq!(queued_events, 1, "the log holds exactly one queued run");
+    let apps = (0..32)
+        .map(|_| App::from_pool(db.pool.clone(), Arc::new(SystemClock)))
+        .collect();
+    let results = ensure_at_once(apps, ws, env).await;
+    assert_one_run(&db, &results).await;
 }
 
 #[tokio::test]

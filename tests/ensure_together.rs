@@ -22,19 +22,13 @@ use common::{operator, TestDb};
 use runproof::app::App;
 use runproof::clock::SystemClock;
 use runproof::lifecycle::{EnsureRun, Ensured, LifecycleError};
-use serde_json::json;
+use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 const FOLLOWERS: usize = 31;
 
 fn compose(workspace: Uuid, environment: Uuid) -> EnsureRun {
-    EnsureRun {
-        workspace_id: workspace,
-        environment_id: Some(environment),
-        run_type: "environment.review.compose".into(),
-        identity_inputs: json!({ "fingerprint": "sha256:together" }),
-        context: json!({ "fingerprint": "sha256:together" }),
-    }
+    common::compose_request(workspace, environment, "sha256:together")
 }
 
 /// The failpoint every ensure that does its own work meets (a follower answered by its
@@ -81,16 +75,26 @@ async fn followers(app: &App, workspace: Uuid, environment: Uuid, n: usize) -> V
     pending
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn requests_that_come_while_one_ensures_the_identity_answer_with_its_run_and_claim_nothing() {
-    let scenario = fail::FailScenario::setup();
+/// One ensure that leads, held at the failpoint while `FOLLOWERS` more take their turn,
+/// then let go (to die when `die`).
+struct Together {
+    db: TestDb,
+    app: App,
+    workspace: Uuid,
+    environment: Uuid,
+    /// How many ensures met the failpoint.
+    met: Arc<AtomicUsize>,
+    leader: JoinHandle<Result<Ensured, LifecycleError>>,
+    pending: Vec<Pending>,
+}
+
+async fn leader_held_while_followers_come(die: bool) -> Together {
     let db = TestDb::new().await;
     let app = App::from_pool(db.pool.clone(), Arc::new(SystemClock));
     let (workspace, environment) = (Uuid::new_v4(), Uuid::new_v4());
     let (entered_tx, entered) = mpsc::channel();
     let (release, release_rx) = mpsc::channel();
-    let met = hold_the_first(entered_tx, release_rx, false);
-
+    let met = hold_the_first(entered_tx, release_rx, die);
     let lifecycle = app.lifecycle.clone();
     let leader = tokio::spawn(async move {
         lifecycle
@@ -102,6 +106,29 @@ async fn requests_that_come_while_one_ensures_the_identity_answer_with_its_run_a
         .unwrap();
     let pending = followers(&app, workspace, environment, FOLLOWERS).await;
     release.send(()).unwrap();
+    Together {
+        db,
+        app,
+        workspace,
+        environment,
+        met,
+        leader,
+        pending,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_that_come_while_one_ensures_the_identity_answer_with_its_run_and_claim_nothing() {
+    let scenario = fail::FailScenario::setup();
+    let Together {
+        db,
+        app,
+        workspace,
+        environment,
+        met,
+        leader,
+        pending,
+    } = leader_held_while_followers_come(false).await;
 
     let led = leader.await.unwrap().unwrap();
     assert!(
@@ -145,24 +172,13 @@ async fn requests_that_come_while_one_ensures_the_identity_answer_with_its_run_a
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn when_the_leading_request_dies_its_followers_ensure_on_their_own_and_one_queues_the_run() {
     let scenario = fail::FailScenario::setup();
-    let db = TestDb::new().await;
-    let app = App::from_pool(db.pool.clone(), Arc::new(SystemClock));
-    let (workspace, environment) = (Uuid::new_v4(), Uuid::new_v4());
-    let (entered_tx, entered) = mpsc::channel();
-    let (release, release_rx) = mpsc::channel();
-    let met = hold_the_first(entered_tx, release_rx, true);
-
-    let lifecycle = app.lifecycle.clone();
-    let leader = tokio::spawn(async move {
-        lifecycle
-            .ensure(compose(workspace, environment), &operator())
-            .await
-    });
-    tokio::task::spawn_blocking(move || entered.recv().unwrap())
-        .await
-        .unwrap();
-    let pending = followers(&app, workspace, environment, FOLLOWERS).await;
-    release.send(()).unwrap();
+    let Together {
+        db,
+        met,
+        leader,
+        pending,
+        ..
+    } = leader_held_while_followers_come(true).await;
     assert!(leader.await.unwrap_err().is_panic(), "the leader died");
 
     let answers: Vec<Ensured> = futures::future::join_all(pending)

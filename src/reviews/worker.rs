@@ -66,8 +66,8 @@ use crate::service_error::ServiceError;
 /// page boundary — where one leaves a page to the other — a quarter as often.
 pub const CLAIM_BATCH: i64 = 64;
 
-/// The largest page a worker reads: when other workers held runs of its last page, it
-/// reads its own page's worth plus as many more as they held, so that its share — what a
+/// The largest page a worker reads: when runs of its last page were other workers', it
+/// reads its own page's worth plus as many more as it did not execute, so that its share — what a
 /// catch-up and a page's statements are paid for — stays about [`CLAIM_BATCH`] however
 /// many workers drain the queue (bounded for the claim hints it may take at once).
 pub const MAX_PAGE: i64 = 4 * CLAIM_BATCH;
@@ -328,7 +328,6 @@ impl ComposeWorker {
             // random place in the page.
             let len = queued.len();
             queued.rotate_left(random_below(len));
-            let left_before = self.runs_left_to_others();
             let mut on = self.hold().await?;
             let (mine, theirs): (Vec<Uuid>, Vec<Uuid>) = match on.hints.take(&queued).await {
                 Ok(taken) => {
@@ -357,11 +356,11 @@ impl ComposeWorker {
                     .await;
             }
             self.release_hints(&mut on).await;
-            executed_in_sweep |= done.len() > done_before;
-            // The next page: a page's worth plus as many runs as were the others' on this
-            // one (held, or started already), so this worker's own share of it stays
-            // about a page ([`MAX_PAGE`]).
-            page_size = next_page(self.runs_left_to_others().saturating_sub(left_before));
+            let executed = done.len() - done_before;
+            executed_in_sweep |= executed > 0;
+            // The next page: a page's worth plus as many runs as this one had that were
+            // not this worker's, so its own share of the next stays about a page.
+            page_size = next_page(len.saturating_sub(executed));
             match page_end? {
                 PageEnd::Done => {}
                 PageEnd::Left => left_in_sweep = true,
@@ -955,15 +954,16 @@ fn finished(run_id: Uuid, executed: &Executed, since: std::time::Instant) {
     info!(run_id = %run_id, result = ?executed, "compose run executed");
 }
 
-/// A number in `0..n` (0 when `n` is 0), random enough to spread workers over a page.
-/// The size of the page after one where `left` runs were other workers': a page's worth
-/// plus those, at most [`MAX_PAGE`].
-fn next_page(left: u64) -> i64 {
+/// The size of the page after one where `left` runs were not this worker's (other
+/// workers held or had started them, or won their claims): a page's worth plus those, at
+/// most [`MAX_PAGE`].
+fn next_page(left: usize) -> i64 {
     i64::try_from(left)
         .map_or(MAX_PAGE, |left| CLAIM_BATCH.saturating_add(left))
         .min(MAX_PAGE)
 }
 
+/// A number in `0..n` (0 when `n` is 0), random enough to spread workers over a page.
 fn random_below(n: usize) -> usize {
     match n {
         0 => 0,
@@ -995,6 +995,6 @@ mod tests {
         assert_eq!(next_page(64), 2 * CLAIM_BATCH);
         // Never more than MAX_PAGE, however many were left.
         assert_eq!(next_page(10_000), MAX_PAGE);
-        assert_eq!(next_page(u64::MAX), MAX_PAGE);
+        assert_eq!(next_page(usize::MAX), MAX_PAGE);
     }
 }

@@ -168,6 +168,22 @@ pub async fn environment_with_evidence(
     environment
 }
 
+/// A compose run's ensure request for `environment` of `workspace`, its identity the
+/// evidence fingerprint `fingerprint`.
+pub fn compose_request(
+    workspace: uuid::Uuid,
+    environment: uuid::Uuid,
+    fingerprint: &str,
+) -> runproof::lifecycle::EnsureRun {
+    runproof::lifecycle::EnsureRun {
+        workspace_id: workspace,
+        environment_id: Some(environment),
+        run_type: "environment.review.compose".into(),
+        identity_inputs: serde_json::json!({ "fingerprint": fingerprint }),
+        context: serde_json::json!({ "fingerprint": fingerprint }),
+    }
+}
+
 /// The workspace "Contoso" with its member "Ada": (workspace, actor).
 pub async fn workspace_with_member(app: &App) -> (uuid::Uuid, uuid::Uuid) {
     let ctx = operator();
