@@ -298,22 +298,27 @@ async fn the_audit_benchmark_compares_the_rebuild_with_and_without_the_sequencer
 #[tokio::test]
 async fn the_review_benchmark_drains_with_each_worker_count_each_round_and_prints_the_scaling_per_round(
 ) {
-    let out = bench_cli(&[
-        "bench",
-        "--only",
-        "reviews",
-        "--review-requests",
-        "4",
-        "--review-composes",
-        "6",
-        "--rounds",
-        "2",
-        "--review-workers",
-        "3,2",
-        "--review-batch",
-        "4",
-    ])
+    let db = TestDb::unmigrated().await;
+    let out = bench_cli_on(
+        &db,
+        &[
+            "bench",
+            "--only",
+            "reviews",
+            "--review-requests",
+            "4",
+            "--review-composes",
+            "6",
+            "--rounds",
+            "2",
+            "--review-workers",
+            "3,2",
+            "--review-batch",
+            "4",
+        ],
+    )
     .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
 
     let rows: Vec<Vec<&str>> = out
         .stdout
@@ -322,11 +327,22 @@ async fn the_review_benchmark_drains_with_each_worker_count_each_round_and_print
         .map(|l| l.split(" | ").collect())
         .collect();
     assert_eq!(rows[2], ["| runs created by those requests", "1 |"]);
-    // Per worker count (one worker always, then the counts asked for, fewest first): its
-    // rate in each of the two rounds and their median.
-    for (row, workers) in [(&rows[3], 1), (&rows[6], 2), (&rows[9], 3)] {
+    // Per worker count (one worker always, then the counts asked for, fewest first, each
+    // on one queue and apart): its rate in each of the two rounds and their median.
+    for (row, workers, apart) in [
+        (&rows[3], 1, false),
+        (&rows[6], 2, false),
+        (&rows[9], 2, true),
+        (&rows[12], 3, false),
+        (&rows[15], 3, true),
+    ] {
+        let who = if apart {
+            format!("{workers} workers apart (each alone on a database of its own, the reviews split evenly: what {workers} workers get from this machine and server)")
+        } else {
+            format!("{workers} worker(s)")
+        };
         let prefix = format!(
-            "| compose throughput, {workers} worker(s), batches of 4 (6 reviews per drain, median of 2 rounds: "
+            "| compose throughput, {who}, batches of 4 (6 reviews per drain, median of 2 rounds: "
         );
         assert!(row[0].starts_with(&prefix), "{}", out.stdout);
         let rounds: Vec<f64> = row[0][prefix.len()..]
@@ -356,15 +372,47 @@ async fn the_review_benchmark_drains_with_each_worker_count_each_round_and_print
         cores > available * 0.5 && cores < available * 1.5,
         "{machine:?}"
     );
-    // Each count ÷ one worker, for each round, and the median.
-    assert_eq!(rows.len(), 14, "{}", out.stdout);
-    for (scaling, workers) in [(&rows[12], 2), (&rows[13], 3)] {
-        let prefix = format!("| compose, {workers} workers ÷ 1, round by round (");
-        assert!(scaling[0].starts_with(&prefix), "{}", out.stdout);
-        let per_round = scaling[0].trim_start_matches(&prefix).trim_end_matches(')');
-        assert_eq!(per_round.split(", ").count(), 2, "{per_round}");
-        assert!(scaling[1].ends_with("× (median) |"));
+    assert!(
+        rows[10][0].contains("2 workers apart: CPU per review"),
+        "{}",
+        out.stdout
+    );
+    // Each count ÷ one worker, on one queue and apart, for each round, and the median;
+    // and how much of the count apart the count on one queue keeps.
+    assert_eq!(rows.len(), 24, "{}", out.stdout);
+    for (i, workers) in [(18, 2), (21, 3)] {
+        for (row, prefix, unit) in [
+            (
+                &rows[i],
+                format!("| compose, {workers} workers ÷ 1, round by round ("),
+                "× (median) |",
+            ),
+            (
+                &rows[i + 1],
+                format!("| compose, {workers} workers apart ÷ 1, round by round ("),
+                "× (median) |",
+            ),
+            (
+                &rows[i + 2],
+                format!(
+                    "| compose, {workers} workers on one queue ÷ {workers} apart, round by round ("
+                ),
+                " (median) |",
+            ),
+        ] {
+            assert!(row[0].starts_with(&prefix), "{}", out.stdout);
+            let per_round = row[0].trim_start_matches(&prefix).trim_end_matches(')');
+            assert_eq!(per_round.split(", ").count(), 2, "{per_round}");
+            assert!(row[1].ends_with(unit), "{}", out.stdout);
+        }
     }
+    // The databases apart are gone with the bench.
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_database WHERE datname LIKE $1")
+        .bind(format!("{}_bench_apart%", db.name))
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
 }
 
 #[tokio::test]

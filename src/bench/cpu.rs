@@ -24,8 +24,13 @@ const TICKS_PER_SECOND: f64 = 100.0;
 impl CpuTimes {
     /// Now, for the backends connected to `database`; `None` where `/proc` cannot tell.
     pub fn now(database: &str) -> Option<CpuTimes> {
+        Self::now_for(&[database])
+    }
+
+    /// Now, for the backends connected to any of `databases`.
+    pub fn now_for(databases: &[&str]) -> Option<CpuTimes> {
         let own = cpu_seconds(&fs::read_to_string("/proc/self/stat").ok()?)?;
-        let title = format!(" {database} ");
+        let titles: Vec<String> = databases.iter().map(|d| format!(" {d} ")).collect();
         let mut server = 0.0;
         for entry in fs::read_dir("/proc").ok()?.flatten() {
             let path = entry.path();
@@ -33,7 +38,7 @@ impl CpuTimes {
                 continue; // not a process, or gone meanwhile
             };
             let cmdline = String::from_utf8_lossy(&cmdline);
-            if !(cmdline.starts_with("postgres: ") && cmdline.contains(&title)) {
+            if !(cmdline.starts_with("postgres: ") && titles.iter().any(|t| cmdline.contains(t))) {
                 continue;
             }
             if let Some(seconds) = fs::read_to_string(path.join("stat"))

@@ -295,7 +295,7 @@ pub async fn run(target: &DatabaseTarget, args: BenchArgs, out: &Out) -> Result<
     }
     if args.wants("reviews") {
         let pool = fresh_database(&bench).await?;
-        let r = reviews::measure(&pool, &args).await?;
+        let r = reviews::measure(&pool, &bench, &args).await?;
         out.line("");
         out.line("| review compose | figure |");
         out.line("|---|---:|");
@@ -316,40 +316,64 @@ pub async fn run(target: &DatabaseTarget, args: BenchArgs, out: &Out) -> Result<
         let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
         for d in r.summaries() {
             let rates: Vec<String> = d.rates.iter().map(|x| format!("{x:.0}")).collect();
+            let who = match (d.workers, d.apart) {
+                (n, true) => format!(
+                    "{n} workers apart (each alone on a database of its own, the reviews split evenly: what {n} workers get from this machine and server)"
+                ),
+                (n, false) => format!("{n} worker(s)"),
+            };
             out.line(format!(
-                "| compose throughput, {} worker(s), batches of {} ({} reviews per drain, median of {} rounds: {}) | {:.0} reviews/s |",
-                d.workers,
+                "| compose throughput, {who}, batches of {} ({} reviews per drain, median of {} rounds: {}) | {:.0} reviews/s |",
                 args.review_batch,
                 d.composed,
                 d.rates.len(),
                 rates.join(", "),
                 d.rate()
             ));
+            let who = match (d.workers, d.apart) {
+                (n, true) => format!("{n} workers apart"),
+                (n, false) => format!("{n} worker(s)"),
+            };
             if let (Some(cpu), Some(busy)) = (d.cpu, d.busy_cores) {
                 out.line(format!(
-                    "| compose, {} worker(s): CPU per review, runproof + its PostgreSQL backends (cores kept busy) | {:.0} + {:.0} µs ({:.2} of {cores} cores) |",
-                    d.workers, cpu.own_us, cpu.server_us, busy,
+                    "| compose, {who}: CPU per review, runproof + its PostgreSQL backends (cores kept busy) | {:.0} + {:.0} µs ({:.2} of {cores} cores) |",
+                    cpu.own_us, cpu.server_us, busy,
                 ));
             }
             if let Some(m) = d.machine {
                 out.line(format!(
-                    "| compose, {} worker(s): the machine's {cores} cores: busy, idle, waiting for I/O, taken by the hypervisor | {:.2}, {:.2}, {:.2}, {:.2} |",
-                    d.workers, m.busy, m.idle, m.iowait, m.steal,
+                    "| compose, {who}: the machine's {cores} cores: busy, idle, waiting for I/O, taken by the hypervisor | {:.2}, {:.2}, {:.2}, {:.2} |",
+                    m.busy, m.idle, m.iowait, m.steal,
                 ));
             }
         }
+        let round_by_round = |ratios: &[f64]| {
+            let each: Vec<String> = ratios.iter().map(|x| format!("{x:.2}")).collect();
+            each.join(", ")
+        };
         for d in r.summaries().iter().filter(|d| d.workers > 1) {
-            let scaling = r.scaling(d.workers);
+            let scaling = r.scaling(d.workers, d.apart);
             if scaling.is_empty() {
                 continue;
             }
-            let each: Vec<String> = scaling.iter().map(|x| format!("{x:.2}")).collect();
+            let who = if d.apart { " apart" } else { "" };
             out.line(format!(
-                "| compose, {} workers ÷ 1, round by round ({}) | {:.2}× (median) |",
+                "| compose, {} workers{who} ÷ 1, round by round ({}) | {:.2}× (median) |",
                 d.workers,
-                each.join(", "),
+                round_by_round(&scaling),
                 median(scaling)
             ));
+            if d.apart {
+                let kept = r.of_apart(d.workers);
+                if !kept.is_empty() {
+                    out.line(format!(
+                        "| compose, {n} workers on one queue ÷ {n} apart, round by round ({}) | {:.2} (median) |",
+                        round_by_round(&kept),
+                        median(kept),
+                        n = d.workers,
+                    ));
+                }
+            }
         }
         for d in &r.throughput {
             if let Some(s) = &d.statements {

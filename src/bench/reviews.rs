@@ -19,6 +19,7 @@ use super::{failed, per_second, BenchArgs};
 use crate::app::App;
 use crate::cli::error::CliError;
 use crate::clock::SystemClock;
+use crate::database::DatabaseTarget;
 use crate::reviews::Feedback;
 
 /// The figures of the review benchmark.
@@ -35,6 +36,9 @@ pub struct Drain {
     /// The round it belongs to (each round drains with one worker and with two).
     pub round: usize,
     pub workers: usize,
+    /// The workers drained apart: each alone on a database of its own (the same
+    /// reviews, split evenly), sharing nothing but the server and the machine.
+    pub apart: bool,
     pub composed: usize,
     /// Reviews per second.
     pub rate: f64,
@@ -49,9 +53,10 @@ pub struct Drain {
     pub statements: Option<Statements>,
 }
 
-/// The drains with one worker count, over the rounds.
+/// The drains with one worker count (on one queue, or apart), over the rounds.
 pub struct DrainSummary {
     pub workers: usize,
+    pub apart: bool,
     /// Reviews per drain.
     pub composed: usize,
     /// Reviews per second, round by round.
@@ -70,24 +75,30 @@ impl DrainSummary {
 }
 
 impl ReviewFigures {
-    /// The drains summed up over the rounds, one per worker count, fewest workers first.
+    /// The drains summed up over the rounds, one per worker count and layout, fewest
+    /// workers first, on one queue before apart.
     pub fn summaries(&self) -> Vec<DrainSummary> {
-        let mut counts: Vec<usize> = self.throughput.iter().map(|d| d.workers).collect();
-        counts.sort_unstable();
-        counts.dedup();
-        counts
+        let mut layouts: Vec<(usize, bool)> = self
+            .throughput
+            .iter()
+            .map(|d| (d.workers, d.apart))
+            .collect();
+        layouts.sort_unstable();
+        layouts.dedup();
+        layouts
             .into_iter()
-            .map(|workers| {
+            .map(|(workers, apart)| {
                 let drains: Vec<&Drain> = self
                     .throughput
                     .iter()
-                    .filter(|d| d.workers == workers)
+                    .filter(|d| d.workers == workers && d.apart == apart)
                     .collect();
                 let cpu: Option<Vec<CpuPerItem>> = drains.iter().map(|d| d.cpu).collect();
                 let busy: Option<Vec<f64>> = drains.iter().map(|d| d.busy_cores).collect();
                 let machine: Option<Vec<MachineCores>> = drains.iter().map(|d| d.machine).collect();
                 DrainSummary {
                     workers,
+                    apart,
                     composed: drains.first().map_or(0, |d| d.composed),
                     rates: drains.iter().map(|d| d.rate).collect(),
                     cpu: cpu.map(|c| CpuPerItem::median(&c)),
@@ -98,17 +109,26 @@ impl ReviewFigures {
             .collect()
     }
 
-    /// `workers` workers' rate over one worker's, round by round (rounds with both only).
-    pub fn scaling(&self, workers: usize) -> Vec<f64> {
-        scaling(&self.throughput, workers)
+    /// `workers` workers' rate (on one queue, or apart) over one worker's, round by round
+    /// (rounds with both only).
+    pub fn scaling(&self, workers: usize, apart: bool) -> Vec<f64> {
+        ratios(&self.throughput, (workers, apart), (1, false))
+    }
+
+    /// `workers` workers' rate on one queue over theirs apart, round by round: how much
+    /// of what the machine gives that many workers runproof's shared queue keeps.
+    pub fn of_apart(&self, workers: usize) -> Vec<f64> {
+        ratios(&self.throughput, (workers, false), (workers, true))
     }
 }
 
-fn scaling(drains: &[Drain], workers: usize) -> Vec<f64> {
-    let rate = |round: usize, workers: usize| {
+/// The rate of the drains laid out as `over` (workers, apart) divided by that of those
+/// laid out as `under`, round by round (rounds with both only).
+fn ratios(drains: &[Drain], over: (usize, bool), under: (usize, bool)) -> Vec<f64> {
+    let rate = |round: usize, (workers, apart): (usize, bool)| {
         drains
             .iter()
-            .find(|d| d.round == round && d.workers == workers)
+            .find(|d| d.round == round && d.workers == workers && d.apart == apart)
             .map(|d| d.rate)
     };
     let mut rounds: Vec<usize> = drains.iter().map(|d| d.round).collect();
@@ -116,7 +136,7 @@ fn scaling(drains: &[Drain], workers: usize) -> Vec<f64> {
     rounds.dedup();
     rounds
         .into_iter()
-        .filter_map(|r| Some(rate(r, workers)? / rate(r, 1)?))
+        .filter_map(|r| Some(rate(r, over)? / rate(r, under)?))
         .collect()
 }
 
@@ -135,27 +155,18 @@ fn failed_service(e: crate::service_error::ServiceError) -> CliError {
     CliError::from_service(&e)
 }
 
-pub async fn measure(pool: &PgPool, args: &BenchArgs) -> Result<ReviewFigures, CliError> {
+pub async fn measure(
+    pool: &PgPool,
+    bench: &DatabaseTarget,
+    args: &BenchArgs,
+) -> Result<ReviewFigures, CliError> {
     let top_statements = args.review_statements as usize;
     if top_statements > 0 {
         statements::prepare(pool).await?;
     }
-    let app = App::from_pool(pool.clone(), Arc::new(SystemClock));
     let ctx = CommandContext::new(Initiator::system("bench"));
-    let workspace = app
-        .directory
-        .create_workspace(Uuid::new_v4(), "Bench", &ctx)
-        .await
-        .map_err(failed_service)?;
-    let actor = app
-        .directory
-        .create_actor(Uuid::new_v4(), "Bench", &ctx)
-        .await
-        .map_err(failed_service)?;
-    app.directory
-        .add_member(workspace, actor, &ctx)
-        .await
-        .map_err(failed_service)?;
+    let site = ComposeSite::prepare(pool.clone(), &ctx).await?;
+    let (app, workspace, actor) = (&site.app, site.workspace, site.actor);
 
     // A warm-up burst on another environment first: a serving process's pool holds open
     // connections with their statements prepared, and so does this one when the burst
@@ -169,7 +180,7 @@ pub async fn measure(pool: &PgPool, args: &BenchArgs) -> Result<ReviewFigures, C
         .capture_evidence(warm, document(usize::MAX / 2), &ctx)
         .await
         .map_err(failed_service)?;
-    burst(&app, args.review_requests, actor, workspace, warm, &ctx).await?;
+    burst(app, args.review_requests, actor, workspace, warm, &ctx).await?;
 
     // 64 concurrent requests on one environment.
     let env = app
@@ -181,7 +192,7 @@ pub async fn measure(pool: &PgPool, args: &BenchArgs) -> Result<ReviewFigures, C
         .capture_evidence(env, document(0), &ctx)
         .await
         .map_err(failed_service)?;
-    let mut latencies = burst(&app, args.review_requests, actor, workspace, env, &ctx).await?;
+    let mut latencies = burst(app, args.review_requests, actor, workspace, env, &ctx).await?;
     latencies.sort();
     let at = |q: f64| {
         latencies
@@ -203,45 +214,67 @@ pub async fn measure(pool: &PgPool, args: &BenchArgs) -> Result<ReviewFigures, C
     );
     app.worker().run_until_idle().await.map_err(failed)?;
 
-    // Compose throughput: queue one compose per environment, then drain with N workers;
-    // `rounds` times each, the fewest workers first in even rounds and the most first in
-    // odd ones, so what drifts over a run (a shared machine's load, the tables' growth)
-    // weighs on both sides of a round's ratios alike.
-    let database: String = sqlx::query_scalar("SELECT current_database()")
-        .fetch_one(pool)
-        .await
-        .map_err(failed)?;
-    let queue = ComposeQueue {
-        app: &app,
-        pool,
-        database: &database,
-        workspace,
-        actor,
-        ctx: &ctx,
-    };
+    // Compose throughput: queue one compose per environment, then drain with N workers
+    // on one queue, and (N > 1) with N workers apart — each alone on a database of its
+    // own, sharing nothing but the server and the machine: the most N workers of this
+    // kind can give here. `rounds` times each, the fewest workers first in even rounds
+    // and the most first in odd ones, so what drifts over a run (a shared machine's
+    // load, the tables' growth) weighs on both sides of a round's ratios alike.
     let mut counts: Vec<usize> = args.review_workers.iter().map(|&n| n as usize).collect();
     counts.push(1);
     counts.sort_unstable();
     counts.dedup();
-    let mut throughput = Vec::new();
-    for round in 0..args.rounds.max(1) {
-        let mut order: Vec<usize> = counts.clone();
-        if round % 2 == 1 {
-            order.reverse();
-        }
-        for workers in order {
-            let drain = queue
-                .queue_and_drain(
-                    args.review_composes,
-                    args.review_batch as usize,
-                    round,
-                    workers,
-                    top_statements,
-                )
-                .await?;
-            throughput.push(drain);
+    let most = counts.last().copied().unwrap_or(1);
+    let mut apart = Vec::new();
+    for k in 2..=most {
+        let target = apart_target(bench, k);
+        let pool = super::fresh_database(&target).await?;
+        apart.push((target, ComposeSite::prepare(pool, &ctx).await?));
+    }
+    let mut layouts = Vec::new();
+    for &workers in &counts {
+        layouts.push((workers, false));
+        if workers > 1 {
+            layouts.push((workers, true));
         }
     }
+    let drains = async {
+        let mut throughput = Vec::new();
+        for round in 0..args.rounds.max(1) {
+            let mut order = layouts.clone();
+            if round % 2 == 1 {
+                order.reverse();
+            }
+            for (workers, separate) in order {
+                let sites: Vec<&ComposeSite> = if separate {
+                    std::iter::once(&site)
+                        .chain(apart.iter().map(|(_, s)| s).take(workers - 1))
+                        .collect()
+                } else {
+                    vec![&site]
+                };
+                let shape = Shape {
+                    composes: args.review_composes,
+                    batch: args.review_batch as usize,
+                    round,
+                    workers,
+                    top_statements: if separate { 0 } else { top_statements },
+                };
+                throughput.push(queue_and_drain(&sites, shape, &ctx).await?);
+            }
+        }
+        Ok::<_, CliError>(throughput)
+    }
+    .await;
+    // The databases apart go whether the drains succeeded or not.
+    for (target, site) in apart {
+        site.pool.close().await;
+        target
+            .drop_if_exists()
+            .await
+            .map_err(|e| CliError::from_database(&e, &target))?;
+    }
+    let throughput = drains?;
     Ok(ReviewFigures {
         requests: args.review_requests,
         p50: at(0.5),
@@ -251,45 +284,83 @@ pub async fn measure(pool: &PgPool, args: &BenchArgs) -> Result<ReviewFigures, C
     })
 }
 
-/// Where the throughput drains queue their compose runs: one workspace and its member.
-struct ComposeQueue<'a> {
-    app: &'a App,
-    pool: &'a PgPool,
-    /// The database's name, which its backends' process titles carry (CPU figures).
-    database: &'a str,
-    workspace: Uuid,
-    actor: Uuid,
-    ctx: &'a CommandContext,
+/// The scratch database of the `k`-th worker apart: `<bench database>_apart<k>`, the
+/// bench database's name shortened where PostgreSQL would cut the whole at 63 bytes
+/// (and so give every `k` the same database).
+fn apart_target(bench: &DatabaseTarget, k: usize) -> DatabaseTarget {
+    let suffix = format!("_apart{k}");
+    let mut base = bench.database();
+    while base.len() + suffix.len() > MAX_IDENTIFIER_BYTES {
+        let mut cut = base.len() - 1;
+        while !base.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        base = &base[..cut];
+    }
+    bench.with_database(&format!("{base}{suffix}"))
 }
 
-impl ComposeQueue<'_> {
-    /// Queues `composes` compose runs (one per new environment) and drains them with
-    /// `workers` workers, each with its own services over the one pool.
-    async fn queue_and_drain(
-        &self,
-        composes: usize,
-        batch: usize,
-        round: usize,
-        workers: usize,
-        top_statements: usize,
-    ) -> Result<Drain, CliError> {
-        let ComposeQueue {
+/// PostgreSQL's longest identifier (`NAMEDATALEN - 1`).
+const MAX_IDENTIFIER_BYTES: usize = 63;
+
+/// Where throughput drains queue their compose runs: one database, one workspace in
+/// it and the workspace's member.
+struct ComposeSite {
+    app: App,
+    pool: PgPool,
+    /// The database's name, which its backends' process titles carry (CPU figures).
+    database: String,
+    workspace: Uuid,
+    actor: Uuid,
+}
+
+impl ComposeSite {
+    async fn prepare(pool: PgPool, ctx: &CommandContext) -> Result<ComposeSite, CliError> {
+        let app = App::from_pool(pool.clone(), Arc::new(SystemClock));
+        let workspace = app
+            .directory
+            .create_workspace(Uuid::new_v4(), "Bench", ctx)
+            .await
+            .map_err(failed_service)?;
+        let actor = app
+            .directory
+            .create_actor(Uuid::new_v4(), "Bench", ctx)
+            .await
+            .map_err(failed_service)?;
+        app.directory
+            .add_member(workspace, actor, ctx)
+            .await
+            .map_err(failed_service)?;
+        let database: String = sqlx::query_scalar("SELECT current_database()")
+            .fetch_one(&pool)
+            .await
+            .map_err(failed)?;
+        Ok(ComposeSite {
             app,
             pool,
             database,
             workspace,
             actor,
-            ctx,
-        } = *self;
+        })
+    }
+
+    /// Queues `composes` compose runs, one per new environment, and vacuums.
+    async fn queue(
+        &self,
+        composes: usize,
+        label: &str,
+        ctx: &CommandContext,
+    ) -> Result<(), CliError> {
+        let ComposeSite {
+            app,
+            workspace,
+            actor,
+            ..
+        } = self;
         for k in 0..composes {
             let env = app
                 .directory
-                .create_environment(
-                    workspace,
-                    Uuid::new_v4(),
-                    &format!("env {round}-{workers}-{k}"),
-                    ctx,
-                )
+                .create_environment(*workspace, Uuid::new_v4(), &format!("env {label}-{k}"), ctx)
                 .await
                 .map_err(failed_service)?;
             app.directory
@@ -297,7 +368,7 @@ impl ComposeQueue<'_> {
                 .await
                 .map_err(failed_service)?;
             app.reviews
-                .create_or_refresh(actor, workspace, env, ctx)
+                .create_or_refresh(*actor, *workspace, env, ctx)
                 .await
                 .map_err(failed_service)?;
         }
@@ -306,61 +377,108 @@ impl ComposeQueue<'_> {
         // and how many of them autovacuum has removed by now — if it runs at all — would
         // otherwise decide the figure more than the worker does.
         sqlx::query("VACUUM (ANALYZE)")
-            .execute(pool)
+            .execute(&self.pool)
             .await
             .map_err(failed)?;
-        if top_statements > 0 {
-            statements::reset(pool).await?;
-        }
-        let cpu_before = CpuTimes::now(database);
-        let machine_before = MachineTimes::now();
-        let started = Instant::now();
-        let mut tasks = Vec::new();
-        for _ in 0..workers {
-            let worker = App::from_pool(pool.clone(), Arc::new(SystemClock))
-                .worker()
-                .with_batch(batch);
-            tasks.push(tokio::spawn(async move {
-                let done = worker.run_until_idle().await;
-                (done, worker.claims_lost(), worker.runs_left_to_others())
-            }));
-        }
-        let (mut composed, mut claims_lost, mut left) = (0, 0, 0);
-        for t in tasks {
-            let (done, lost, left_to_others) = t.await.map_err(failed)?;
-            composed += done.map_err(failed)?.len();
-            claims_lost += lost;
-            left += left_to_others;
-        }
-        let elapsed = started.elapsed();
-        drain_complete(composed, composes)?;
-        let rate = per_second(composed, elapsed);
-        let cpu = cpu_before
-            .zip(CpuTimes::now(database))
-            .map(|(before, after)| before.per_item(after, composed));
-        let busy_cores = cpu.map(|c| c.total_us() * composed as f64 / 1e6 / elapsed.as_secs_f64());
-        let machine = machine_before
-            .zip(MachineTimes::now())
-            .map(|(before, after)| before.cores_until(after, elapsed.as_secs_f64()));
-        // Read after the CPU figures, so that reading them is not counted in the drain.
-        let statements = match top_statements {
-            0 => None,
-            top => Some(statements::read(pool, top).await?),
-        };
-        eprintln!(
-            "bench: round {round}, {workers} worker(s): {composed} reviews in {elapsed:?} ({rate:.0}/s; claims lost {claims_lost}, runs left to another worker {left}; CPU per review {cpu:?}, cores busy {busy_cores:?}, machine {machine:?})",
-        );
-        Ok(Drain {
-            round,
-            workers,
-            composed,
-            rate,
-            cpu,
-            busy_cores,
-            machine,
-            statements,
-        })
+        Ok(())
     }
+}
+
+/// What one drain measures.
+#[derive(Clone, Copy)]
+struct Shape {
+    /// Compose runs queued for the drain, over all its sites.
+    composes: usize,
+    batch: usize,
+    round: usize,
+    workers: usize,
+    top_statements: usize,
+}
+
+/// The runs each of `sites` sites gets of `composes`: as even as they divide.
+fn shares(composes: usize, sites: usize) -> Vec<usize> {
+    let sites = sites.max(1);
+    (0..sites)
+        .map(|i| composes / sites + usize::from(i < composes % sites))
+        .collect()
+}
+
+/// Queues `shape.composes` compose runs over `sites` and drains them with
+/// `shape.workers` workers: all on the one site's queue, or (several sites) one worker
+/// alone on each site.
+async fn queue_and_drain(
+    sites: &[&ComposeSite],
+    shape: Shape,
+    ctx: &CommandContext,
+) -> Result<Drain, CliError> {
+    let Shape {
+        composes,
+        batch,
+        round,
+        workers,
+        top_statements,
+    } = shape;
+    let apart = sites.len() > 1;
+    for (i, (site, share)) in sites.iter().zip(shares(composes, sites.len())).enumerate() {
+        let label = format!("{round}-{workers}{}-{i}", if apart { "apart" } else { "" });
+        site.queue(share, &label, ctx).await?;
+    }
+    let main = sites.first().map(|s| &s.pool).ok_or_else(super::mismatch)?;
+    if top_statements > 0 {
+        statements::reset(main).await?;
+    }
+    let databases: Vec<&str> = sites.iter().map(|s| s.database.as_str()).collect();
+    let cpu_before = CpuTimes::now_for(&databases);
+    let machine_before = MachineTimes::now();
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for k in 0..workers {
+        let site = sites[k % sites.len()];
+        let worker = App::from_pool(site.pool.clone(), Arc::new(SystemClock))
+            .worker()
+            .with_batch(batch);
+        tasks.push(tokio::spawn(async move {
+            let done = worker.run_until_idle().await;
+            (done, worker.claims_lost(), worker.runs_left_to_others())
+        }));
+    }
+    let (mut composed, mut claims_lost, mut left) = (0, 0, 0);
+    for t in tasks {
+        let (done, lost, left_to_others) = t.await.map_err(failed)?;
+        composed += done.map_err(failed)?.len();
+        claims_lost += lost;
+        left += left_to_others;
+    }
+    let elapsed = started.elapsed();
+    drain_complete(composed, composes)?;
+    let rate = per_second(composed, elapsed);
+    let cpu = cpu_before
+        .zip(CpuTimes::now_for(&databases))
+        .map(|(before, after)| before.per_item(after, composed));
+    let busy_cores = cpu.map(|c| c.total_us() * composed as f64 / 1e6 / elapsed.as_secs_f64());
+    let machine = machine_before
+        .zip(MachineTimes::now())
+        .map(|(before, after)| before.cores_until(after, elapsed.as_secs_f64()));
+    // Read after the CPU figures, so that reading them is not counted in the drain.
+    let statements = match top_statements {
+        0 => None,
+        top => Some(statements::read(main, top).await?),
+    };
+    let how = if apart { " apart" } else { "" };
+    eprintln!(
+        "bench: round {round}, {workers} worker(s){how}: {composed} reviews in {elapsed:?} ({rate:.0}/s; claims lost {claims_lost}, runs left to another worker {left}; CPU per review {cpu:?}, cores busy {busy_cores:?}, machine {machine:?})",
+    );
+    Ok(Drain {
+        round,
+        workers,
+        apart,
+        composed,
+        rate,
+        cpu,
+        busy_cores,
+        machine,
+        statements,
+    })
 }
 
 /// A drain's statements as a Markdown table: per review, what each took of the server's
@@ -465,6 +583,7 @@ mod tests {
         Drain {
             round,
             workers,
+            apart: false,
             composed: 100,
             rate,
             cpu: None,
@@ -508,7 +627,71 @@ mod tests {
             drain(1, 1, 150.0),
             drain(2, 1, 100.0),
         ];
-        assert_eq!(scaling(&drains, 2), vec![1.65, 2.0]);
-        assert_eq!(scaling(&drains, 4), Vec::<f64>::new());
+        assert_eq!(ratios(&drains, (2, false), (1, false)), vec![1.65, 2.0]);
+        assert_eq!(ratios(&drains, (4, false), (1, false)), Vec::<f64>::new());
+    }
+
+    #[test]
+    fn workers_apart_are_paired_with_one_worker_and_with_the_same_count_on_one_queue() {
+        let apart = |round, rate| Drain {
+            apart: true,
+            ..drain(round, 2, rate)
+        };
+        let figures = ReviewFigures {
+            requests: 0,
+            p50: Duration::ZERO,
+            p99: Duration::ZERO,
+            runs_created: 0,
+            throughput: vec![
+                drain(0, 1, 100.0),
+                drain(0, 2, 120.0),
+                apart(0, 150.0),
+                apart(1, 180.0),
+                drain(1, 2, 135.0),
+                drain(1, 1, 100.0),
+            ],
+        };
+        assert_eq!(figures.scaling(2, false), vec![1.2, 1.35]);
+        assert_eq!(figures.scaling(2, true), vec![1.5, 1.8]);
+        assert_eq!(figures.of_apart(2), vec![0.8, 0.75]);
+        let layouts: Vec<(usize, bool, Vec<f64>)> = figures
+            .summaries()
+            .into_iter()
+            .map(|d| (d.workers, d.apart, d.rates))
+            .collect();
+        assert_eq!(
+            layouts,
+            vec![
+                (1, false, vec![100.0, 100.0]),
+                (2, false, vec![120.0, 135.0]),
+                (2, true, vec![150.0, 180.0]),
+            ]
+        );
+    }
+
+    #[test]
+    fn each_worker_apart_has_a_database_of_its_own_however_long_the_bench_databases_name() {
+        let bench = DatabaseTarget::parse("postgres://postgres@127.0.0.1:5432/x_bench").unwrap();
+        assert_eq!(apart_target(&bench, 2).database(), "x_bench_apart2");
+        let bench = bench.with_database(&format!("{}_bench", "ä".repeat(40)));
+        let names: Vec<String> = (2..=16)
+            .map(|k| apart_target(&bench, k).database().to_string())
+            .collect();
+        for name in &names {
+            assert!(name.len() <= MAX_IDENTIFIER_BYTES, "{name}");
+            assert!(name.starts_with("ää"), "{name}");
+        }
+        assert!(names[0].ends_with("_apart2") && names[14].ends_with("_apart16"));
+        let mut distinct = names.clone();
+        distinct.dedup();
+        assert_eq!(distinct.len(), 15);
+    }
+
+    #[test]
+    fn the_reviews_of_a_drain_apart_are_split_as_evenly_as_they_divide() {
+        assert_eq!(shares(3000, 1), vec![3000]);
+        assert_eq!(shares(3000, 2), vec![1500, 1500]);
+        assert_eq!(shares(7, 3), vec![3, 2, 2]);
+        assert_eq!(shares(1, 2), vec![1, 0]);
     }
 }
